@@ -1,0 +1,415 @@
+"""The source of truth as pydantic models: cloud, flavors, departments, systems, planning parameters.
+
+Everything downstream (capacity, network, stacks, slots) reads these objects and never the files.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+import pint
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+
+from egov.months import add_months, month_label, parse_month
+from egov.units import parse_quantity, show
+
+
+def _quantity(expected: str, default_unit: str | None = None) -> Any:
+    """An annotated pint quantity field that accepts '150000 GB' and serialises back to text."""
+    return Annotated[
+        pint.Quantity,
+        BeforeValidator(lambda v: parse_quantity(v, expected, default_unit=default_unit)),
+        PlainSerializer(lambda q: f"{q.magnitude:g} {format(q.units, '~C')}", return_type=str),
+    ]
+
+
+Bytes = _quantity("byte")
+Cores = _quantity("core", default_unit="core")
+Bandwidth = _quantity("bit/s")
+
+
+def _as_month(value: Any) -> date:
+    return parse_month(value)
+
+
+Month = Annotated[
+    date, BeforeValidator(_as_month), PlainSerializer(lambda d: month_label(d), return_type=str)
+]
+
+
+def _as_fraction(value: Any) -> float:
+    """'20%', '20 %', 0.2 → 0.2."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("%"):
+            return float(text[:-1].strip()) / 100.0
+        return float(text)
+    return float(value)
+
+
+Fraction = Annotated[float, BeforeValidator(_as_fraction)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
+
+
+class ResourceClass(StrEnum):
+    """Placement resource classes and the two storage services counted beside them."""
+
+    VCPU = "VCPU"
+    MEMORY_MB = "MEMORY_MB"
+    DISK_GB = "DISK_GB"
+    BLOCK_STORAGE = "BLOCK_STORAGE"
+    OBJECT_STORAGE = "OBJECT_STORAGE"
+
+
+#: The unit each resource class is counted in, as Nova and Placement count it: MEMORY_MB is MiB,
+#: DISK_GB is GiB (Nova's flavor disk is GiB despite the name), storage services in decimal GB.
+RESOURCE_UNITS: dict[ResourceClass, str] = {
+    ResourceClass.VCPU: "vcpu",
+    ResourceClass.MEMORY_MB: "MiB",
+    ResourceClass.DISK_GB: "GiB",
+    ResourceClass.BLOCK_STORAGE: "GB",
+    ResourceClass.OBJECT_STORAGE: "GB",
+}
+HOST_RESOURCES = (ResourceClass.VCPU, ResourceClass.MEMORY_MB, ResourceClass.DISK_GB)
+STORAGE_RESOURCES = (ResourceClass.BLOCK_STORAGE, ResourceClass.OBJECT_STORAGE)
+
+
+class HostModel(Strict):
+    """A server model bought for the cloud."""
+
+    cores: Cores
+    ram: Bytes
+    local_disk: Bytes
+    description: str = ""
+
+    @field_validator("cores")
+    @classmethod
+    def _whole_cores(cls, v: pint.Quantity) -> pint.Quantity:
+        if v.to("core").magnitude != int(v.to("core").magnitude) or v.magnitude <= 0:
+            raise ValueError("cores must be a positive whole number")
+        return v
+
+
+class HostResources(Strict):
+    """Per-resource-class figures for a host: reserved amounts or allocation ratios."""
+
+    VCPU: float = 0
+    MEMORY_MB: float = 0
+    DISK_GB: float = 0
+
+    def get(self, rc: ResourceClass) -> float:
+        return float(getattr(self, rc.value))
+
+
+class Reserved(Strict):
+    """Reserved host resources (Nova's reserved_host_cpus / _memory_mb / _disk_mb), with units."""
+
+    VCPU: Cores = Field(default_factory=lambda: parse_quantity(0, "core", default_unit="core"))
+    MEMORY_MB: Bytes = Field(default_factory=lambda: parse_quantity("0 MiB", "byte"))
+    DISK_GB: Bytes = Field(default_factory=lambda: parse_quantity("0 GiB", "byte"))
+
+    def get(self, rc: ResourceClass) -> pint.Quantity:
+        return getattr(self, rc.value)
+
+
+class AllocationRatios(Strict):
+    VCPU: float = Field(default=4.0, gt=0)
+    MEMORY_MB: float = Field(default=1.0, gt=0)
+    DISK_GB: float = Field(default=1.0, gt=0)
+
+    def get(self, rc: ResourceClass) -> float:
+        return float(getattr(self, rc.value))
+
+
+class Aggregate(Strict):
+    """A host aggregate: identical hosts of one model in one availability zone."""
+
+    name: str
+    host_model: str
+    hosts: int = Field(ge=0)
+    metadata: dict[str, str] = Field(default_factory=dict)
+    allocation_ratios: AllocationRatios | None = None
+    reserved: Reserved | None = None
+
+
+class AvailabilityZone(Strict):
+    name: str
+    ha_reserve_hosts: int = Field(default=1, ge=0, description="k of N+k: hosts kept free for failover")
+    aggregates: list[Aggregate]
+
+
+class Redundancy(Strict):
+    """Either a replica count or k+m erasure coding."""
+
+    replicas: int | None = Field(default=None, ge=1)
+    ec_data: int | None = Field(default=None, ge=1, alias="k")
+    ec_parity: int | None = Field(default=None, ge=0, alias="m")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_scheme(self) -> Redundancy:
+        has_ec = self.ec_data is not None or self.ec_parity is not None
+        if (self.replicas is None) == (not has_ec):
+            raise ValueError("give either 'replicas' or both 'k' and 'm' (erasure coding)")
+        if has_ec and (self.ec_data is None or self.ec_parity is None):
+            raise ValueError("erasure coding needs both 'k' and 'm'")
+        return self
+
+    @property
+    def overhead(self) -> float:
+        """Raw bytes stored per byte of data."""
+        if self.replicas is not None:
+            return float(self.replicas)
+        assert self.ec_data is not None and self.ec_parity is not None
+        return (self.ec_data + self.ec_parity) / self.ec_data
+
+    def describe(self) -> str:
+        return f"{self.replicas}× replica" if self.replicas else f"EC {self.ec_data}+{self.ec_parity}"
+
+
+class StorageKind(StrEnum):
+    block = "block"
+    object = "object"
+
+
+class StoragePool(Strict):
+    """A Ceph or Swift pool. ``az`` is an availability zone or 'region' for a region-wide service."""
+
+    name: str
+    kind: StorageKind
+    az: str
+    raw: Bytes
+    redundancy: Redundancy
+    full_ratio: Fraction = Field(default=0.85, gt=0, le=1)
+    disk_unit: Bytes = Field(description="raw size of one disk bought to expand the pool")
+
+    @property
+    def resource(self) -> ResourceClass:
+        return ResourceClass.BLOCK_STORAGE if self.kind is StorageKind.block else ResourceClass.OBJECT_STORAGE
+
+
+class Expansion(Strict):
+    """A planned purchase that becomes usable from ``month``: hosts into an aggregate or raw into a pool."""
+
+    month: Month
+    aggregate: str | None = None
+    hosts: int | None = Field(default=None, gt=0)
+    pool: str | None = None
+    raw: Bytes | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Expansion:
+        if (self.aggregate is None) == (self.pool is None):
+            raise ValueError("an expansion names either an 'aggregate' (with 'hosts') or a 'pool' (with 'raw')")
+        if self.aggregate is not None and self.hosts is None:
+            raise ValueError(f"expansion of aggregate {self.aggregate!r} needs 'hosts'")
+        if self.pool is not None and self.raw is None:
+            raise ValueError(f"expansion of pool {self.pool!r} needs 'raw'")
+        return self
+
+
+class Flavor(Strict):
+    """A Nova flavor of the catalogue; ``aggregate_class`` ties it to aggregates whose metadata match."""
+
+    name: str
+    vcpus: int = Field(gt=0)
+    ram: Bytes
+    disk: Bytes
+    aggregate_class: str = "general"
+    description: str = ""
+
+    @property
+    def ram_mib(self) -> int:
+        return int(round(self.ram.to("MiB").magnitude))
+
+    @property
+    def disk_gib(self) -> int:
+        return int(round(self.disk.to("GiB").magnitude))
+
+
+class Cloud(Strict):
+    region: str
+    host_models: dict[str, HostModel]
+    allocation_ratios: AllocationRatios = Field(default_factory=AllocationRatios)
+    reserved_per_host: Reserved = Field(default_factory=Reserved)
+    availability_zones: list[AvailabilityZone]
+    storage_pools: list[StoragePool]
+    expansions: list[Expansion] = Field(default_factory=list)
+    flavors: list[Flavor] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> Cloud:
+        az_names = [az.name for az in self.availability_zones]
+        _unique(az_names, "availability zone")
+        aggregates = [agg for az in self.availability_zones for agg in az.aggregates]
+        _unique([a.name for a in aggregates], "aggregate")
+        _unique([p.name for p in self.storage_pools], "storage pool")
+        _unique([f.name for f in self.flavors], "flavor")
+        for agg in aggregates:
+            if agg.host_model not in self.host_models:
+                raise ValueError(f"aggregate {agg.name!r} uses unknown host model {agg.host_model!r}")
+        for pool in self.storage_pools:
+            if pool.az != "region" and pool.az not in az_names:
+                raise ValueError(f"storage pool {pool.name!r} is in unknown availability zone {pool.az!r}")
+        pool_names = {p.name for p in self.storage_pools}
+        aggregate_names = {a.name for a in aggregates}
+        for exp in self.expansions:
+            if exp.aggregate is not None and exp.aggregate not in aggregate_names:
+                raise ValueError(f"expansion in {month_label(exp.month)} names unknown aggregate {exp.aggregate!r}")
+            if exp.pool is not None and exp.pool not in pool_names:
+                raise ValueError(f"expansion in {month_label(exp.month)} names unknown pool {exp.pool!r}")
+        return self
+
+    def aggregate(self, name: str) -> tuple[AvailabilityZone, Aggregate]:
+        for az in self.availability_zones:
+            for agg in az.aggregates:
+                if agg.name == name:
+                    return az, agg
+        raise KeyError(name)
+
+    def ratios_for(self, aggregate: Aggregate) -> AllocationRatios:
+        return aggregate.allocation_ratios or self.allocation_ratios
+
+    def reserved_for(self, aggregate: Aggregate) -> Reserved:
+        return aggregate.reserved or self.reserved_per_host
+
+    def physical_totals(self) -> dict[str, pint.Quantity]:
+        """Installed cores, RAM and raw storage at the start (expansions excluded)."""
+        cores = sum(
+            (self.host_models[a.host_model].cores * a.hosts for az in self.availability_zones for a in az.aggregates),
+            start=parse_quantity(0, "core", default_unit="core"),
+        )
+        ram = sum(
+            (self.host_models[a.host_model].ram * a.hosts for az in self.availability_zones for a in az.aggregates),
+            start=parse_quantity("0 GB", "byte"),
+        )
+        raw = sum((p.raw for p in self.storage_pools), start=parse_quantity("0 PB", "byte"))
+        return {"cores": cores, "ram": ram, "storage_raw": raw}
+
+
+def _unique(names: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"duplicate {what} {name!r}")
+        seen.add(name)
+
+
+class Department(Strict):
+    """A provincial department (省直部门) with its stable code."""
+
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9-]{1,15}$")
+    name: str = Field(min_length=1)
+    name_en: str = ""
+
+
+class Growth(Strict):
+    """A system's growth law: a compound annual rate, or explicit factors for each year after migration."""
+
+    annual_rate: float | None = Field(default=None, ge=-0.5, le=10)
+    yearly_factors: tuple[float, ...] | None = None
+
+    @model_validator(mode="after")
+    def _one_law(self) -> Growth:
+        if (self.annual_rate is None) == (self.yearly_factors is None):
+            raise ValueError("give either an annual growth rate or yearly factors, not both")
+        if self.yearly_factors is not None and (
+            not self.yearly_factors or any(f <= 0 for f in self.yearly_factors)
+        ):
+            raise ValueError("yearly factors must be positive numbers, e.g. 1;1.3;1.7")
+        return self
+
+
+class System(Strict):
+    """A department's business system (业务信息系统) to migrate into the cloud."""
+
+    id: str = Field(min_length=1)
+    department: str
+    name: str
+    az: str
+    vcpu: int = Field(ge=0)
+    ram: Bytes
+    disk: Bytes
+    block_storage: Bytes
+    object_storage: Bytes
+    migration_month: Month
+    growth: Growth
+    flavor: str | None = None
+
+
+class Blackout(Strict):
+    """A period when no migration cuts over (Spring Festival, National Day week, 两会, …)."""
+
+    name: str
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Blackout:
+        if self.end < self.start:
+            raise ValueError(f"blackout {self.name!r} ends before it starts")
+        return self
+
+
+class Planning(Strict):
+    start_month: Month
+    horizon_months: int = Field(default=60, ge=1, le=240)
+    headroom_target: Fraction = Field(default=0.2, ge=0, lt=1)
+    lead_time_months: int = Field(default=6, ge=0, le=60)
+    blackouts: list[Blackout] = Field(default_factory=list)
+    migration_weekly_capacity: int = Field(
+        default=12, gt=0, description="systems the migration team can cut over per week"
+    )
+    transfer_efficiency: Fraction = Field(
+        default=0.6, gt=0, le=1, description="share of an access link's bandwidth a data transfer can use"
+    )
+
+    def month(self, index: int) -> date:
+        return add_months(self.start_month, index)
+
+    @property
+    def end_month(self) -> date:
+        return add_months(self.start_month, self.horizon_months - 1)
+
+
+class SourceOfTruth(Strict):
+    """Everything loaded from data/: the one input to every other part."""
+
+    cloud: Cloud
+    departments: list[Department]
+    systems: list[System]
+    planning: Planning
+
+    def department(self, code: str) -> Department:
+        for dept in self.departments:
+            if dept.code == code:
+                return dept
+        raise KeyError(code)
+
+    def physical_summary(self) -> dict[str, str]:
+        totals = self.cloud.physical_totals()
+        return {
+            "cores": show(totals["cores"], "core"),
+            "ram": show(totals["ram"], "GB"),
+            "storage_raw": show(totals["storage_raw"], "PB", digits=0 if _whole(totals["storage_raw"], "PB") else 3),
+        }
+
+
+def _whole(q: pint.Quantity, unit: str) -> bool:
+    value = float(q.to(unit).magnitude)
+    return abs(value - round(value)) < 1e-9

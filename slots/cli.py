@@ -1,0 +1,5 @@
+"""The `egov slots` commands (being built)."""
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
