@@ -21,9 +21,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(capacity_app, name="capacity", help="Will supply cover demand for five years? When must we buy?")
+app.add_typer(
+    capacity_app, name="capacity", help="Will supply cover demand for five years? When must we buy?"
+)
 app.add_typer(data_app, name="data", help="Validate and inspect the source of truth (data/).")
-app.add_typer(network_app, name="network", help="Backbone topology, address plan, router configs, lab, deploy.")
+app.add_typer(
+    network_app, name="network", help="Backbone topology, address plan, router configs, lab, deploy."
+)
 app.add_typer(slots_app, name="slots", help="Migration slots: requests, admission, re-planning, the service.")
 app.add_typer(stack_app, name="stack", help="The Pulumi stacks: what `pulumi up` would create, under mocks.")
 

@@ -24,18 +24,17 @@ from egov.months import add_months, month_label, parse_month
 from egov.units import parse_quantity, show
 
 
-def _quantity(expected: str, default_unit: str | None = None) -> Any:
-    """An annotated pint quantity field that accepts '150000 GB' and serialises back to text."""
-    return Annotated[
-        pint.Quantity,
-        BeforeValidator(lambda v: parse_quantity(v, expected, default_unit=default_unit)),
-        PlainSerializer(lambda q: f"{q.magnitude:g} {format(q.units, '~C')}", return_type=str),
-    ]
+def _quantity_text(q: pint.Quantity) -> str:
+    return f"{q.magnitude:g} {format(q.units, '~C')}"
 
 
-Bytes = _quantity("byte")
-Cores = _quantity("core", default_unit="core")
-Bandwidth = _quantity("bit/s")
+_AS_TEXT = PlainSerializer(_quantity_text, return_type=str)
+#: Annotated pint quantity fields: they accept '150000 GB' and serialise back to text.
+Bytes = Annotated[pint.Quantity, BeforeValidator(lambda v: parse_quantity(v, "byte")), _AS_TEXT]
+Cores = Annotated[
+    pint.Quantity, BeforeValidator(lambda v: parse_quantity(v, "core", default_unit="core")), _AS_TEXT
+]
+Bandwidth = Annotated[pint.Quantity, BeforeValidator(lambda v: parse_quantity(v, "bit/s")), _AS_TEXT]
 
 
 def _as_month(value: Any) -> date:
@@ -215,7 +214,9 @@ class Expansion(Strict):
     @model_validator(mode="after")
     def _one_target(self) -> Expansion:
         if (self.aggregate is None) == (self.pool is None):
-            raise ValueError("an expansion names either an 'aggregate' (with 'hosts') or a 'pool' (with 'raw')")
+            raise ValueError(
+                "an expansion names either an 'aggregate' (with 'hosts') or a 'pool' (with 'raw')"
+            )
         if self.aggregate is not None and self.hosts is None:
             raise ValueError(f"expansion of aggregate {self.aggregate!r} needs 'hosts'")
         if self.pool is not None and self.raw is None:
@@ -235,11 +236,11 @@ class Flavor(Strict):
 
     @property
     def ram_mib(self) -> int:
-        return int(round(self.ram.to("MiB").magnitude))
+        return round(self.ram.to("MiB").magnitude)
 
     @property
     def disk_gib(self) -> int:
-        return int(round(self.disk.to("GiB").magnitude))
+        return round(self.disk.to("GiB").magnitude)
 
 
 class Cloud(Strict):
@@ -270,7 +271,9 @@ class Cloud(Strict):
         aggregate_names = {a.name for a in aggregates}
         for exp in self.expansions:
             if exp.aggregate is not None and exp.aggregate not in aggregate_names:
-                raise ValueError(f"expansion in {month_label(exp.month)} names unknown aggregate {exp.aggregate!r}")
+                raise ValueError(
+                    f"expansion in {month_label(exp.month)} names unknown aggregate {exp.aggregate!r}"
+                )
             if exp.pool is not None and exp.pool not in pool_names:
                 raise ValueError(f"expansion in {month_label(exp.month)} names unknown pool {exp.pool!r}")
         return self
@@ -291,11 +294,19 @@ class Cloud(Strict):
     def physical_totals(self) -> dict[str, pint.Quantity]:
         """Installed cores, RAM and raw storage at the start (expansions excluded)."""
         cores = sum(
-            (self.host_models[a.host_model].cores * a.hosts for az in self.availability_zones for a in az.aggregates),
+            (
+                self.host_models[a.host_model].cores * a.hosts
+                for az in self.availability_zones
+                for a in az.aggregates
+            ),
             start=parse_quantity(0, "core", default_unit="core"),
         )
         ram = sum(
-            (self.host_models[a.host_model].ram * a.hosts for az in self.availability_zones for a in az.aggregates),
+            (
+                self.host_models[a.host_model].ram * a.hosts
+                for az in self.availability_zones
+                for a in az.aggregates
+            ),
             start=parse_quantity("0 GB", "byte"),
         )
         raw = sum((p.raw for p in self.storage_pools), start=parse_quantity("0 PB", "byte"))
@@ -406,7 +417,9 @@ class SourceOfTruth(Strict):
         return {
             "cores": show(totals["cores"], "core"),
             "ram": show(totals["ram"], "GB"),
-            "storage_raw": show(totals["storage_raw"], "PB", digits=0 if _whole(totals["storage_raw"], "PB") else 3),
+            "storage_raw": show(
+                totals["storage_raw"], "PB", digits=0 if _whole(totals["storage_raw"], "PB") else 3
+            ),
         }
 
 

@@ -6,6 +6,8 @@ compared, so a second registry would be a bug.
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any
 
 import pint
@@ -42,8 +44,17 @@ def parse_quantity(value: Any, expected: str, *, default_unit: str | None = None
         text = value.strip()
         if not text:
             raise UnitError(f"empty value; expected a quantity in {expected}")
+        if not any(c.isdigit() for c in text):
+            raise UnitError(f"{value!r} has no number; expected a quantity in {expected}")
+        simple = _SIMPLE.match(text)
         try:
-            quantity = ureg.Quantity(text)
+            if simple and simple.group("unit"):
+                # "<number> <unit>" skips pint's expression parser: inventories have thousands.
+                number = simple.group("number")
+                magnitude = float(number) if any(c in number for c in ".eE") else int(number)
+                quantity = Q_(magnitude, _unit(simple.group("unit")))
+            else:
+                quantity = ureg.Quantity(text)
         except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError) as exc:
             raise UnitError(f"unknown unit in {value!r}: {exc}") from None
         except Exception as exc:  # pint raises several parser errors for junk text
@@ -65,6 +76,14 @@ def parse_quantity(value: Any, expected: str, *, default_unit: str | None = None
     return quantity
 
 
+_SIMPLE = re.compile(r"^(?P<number>[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)\s*(?P<unit>[A-Za-z_][\w/]*)?$")
+
+
+@lru_cache(maxsize=256)
+def _unit(text: str) -> pint.Unit:
+    return ureg.Unit(text)
+
+
 def magnitude_in(quantity: pint.Quantity, unit: str) -> float:
     """The magnitude of ``quantity`` expressed in ``unit``."""
     return float(quantity.to(unit).magnitude)
@@ -74,5 +93,22 @@ def show(quantity: pint.Quantity, unit: str | None = None, digits: int = 0) -> s
     """A quantity as text with its unit, e.g. '150000 GB' or '12.5 PB'; integral values print without '.0'."""
     q = quantity.to(unit) if unit else quantity
     magnitude = round(float(q.magnitude), digits)
-    text = f"{magnitude:.{digits}f}" if digits else f"{int(round(magnitude))}"
+    text = f"{magnitude:.{digits}f}" if digits else f"{round(magnitude)}"
     return f"{text} {format(q.units, '~C')}"
+
+
+_BINARY = ("MiB", "GiB", "TiB", "PiB")
+_DECIMAL = ("GB", "TB", "PB")
+
+
+def human(quantity: pint.Quantity, digits: int = 1) -> str:
+    """A byte quantity in the largest unit of its own family (binary stays binary, GB stays decimal) that
+    keeps the magnitude ≥ 1, e.g. 78531957 MiB → '74.9 TiB', 2030168 GB → '2.0 PB'; other quantities as is."""
+    if not quantity.is_compatible_with("byte"):
+        return show(quantity, digits=0)
+    family = _BINARY if str(format(quantity.units, "~")).endswith("iB") else _DECIMAL
+    chosen = family[0]
+    for unit in family:
+        if abs(quantity.to(unit).magnitude) >= 1:
+            chosen = unit
+    return show(quantity, chosen, digits=digits)

@@ -1,0 +1,94 @@
+"""Demand month by month: each system counts from its migration month and grows by its growth law."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from capacity.supply import LineKey
+from egov.model import RESOURCE_UNITS, Growth, Planning, ResourceClass, SourceOfTruth, StorageKind, System
+from egov.months import months_between
+
+
+def growth_curve(growth: Growth, months_since_migration: np.ndarray) -> np.ndarray:
+    """The growth multiplier of a system ``t`` months after its migration (1.0 at t = 0, 0 before).
+
+    An annual rate compounds monthly, (1 + r)^(t/12); yearly factors hold for each whole year after migration
+    and the last factor holds beyond the list.
+    """
+    t = months_since_migration
+    live = t >= 0
+    if growth.annual_rate is not None:
+        factor = np.power(1.0 + growth.annual_rate, np.maximum(t, 0) / 12.0)
+    else:
+        assert growth.yearly_factors is not None
+        factors = np.asarray(growth.yearly_factors, dtype=float)
+        factor = factors[np.minimum(np.maximum(t, 0) // 12, len(factors) - 1)]
+    return np.where(live, factor, 0.0)
+
+
+def system_base(system: System) -> dict[ResourceClass, float]:
+    """A system's size at migration, in each resource class's unit."""
+    return {
+        ResourceClass.VCPU: float(system.vcpu),
+        ResourceClass.MEMORY_MB: float(system.ram.to(RESOURCE_UNITS[ResourceClass.MEMORY_MB]).magnitude),
+        ResourceClass.DISK_GB: float(system.disk.to(RESOURCE_UNITS[ResourceClass.DISK_GB]).magnitude),
+        ResourceClass.BLOCK_STORAGE: float(system.block_storage.to("GB").magnitude),
+        ResourceClass.OBJECT_STORAGE: float(system.object_storage.to("GB").magnitude),
+    }
+
+
+def line_of(source: SourceOfTruth, system: System, resource: ResourceClass) -> LineKey:
+    """The supply line a system's resource lands on: its AZ, or the region for a region-wide storage pool."""
+    if resource in (ResourceClass.BLOCK_STORAGE, ResourceClass.OBJECT_STORAGE):
+        kind = StorageKind.block if resource is ResourceClass.BLOCK_STORAGE else StorageKind.object
+        zones = {p.az for p in source.cloud.storage_pools if p.kind is kind}
+        if system.az in zones:
+            return (resource, system.az)
+        if "region" in zones:
+            return (resource, "region")
+        raise ValueError(f"no {kind.value} storage pool serves availability zone {system.az!r}")
+    return (resource, system.az)
+
+
+def system_curves(planning: Planning, systems: list[System]) -> np.ndarray:
+    """Growth multipliers, one row per system, one column per month of the horizon."""
+    months = np.arange(planning.horizon_months)
+    curves = np.zeros((len(systems), planning.horizon_months))
+    for i, system in enumerate(systems):
+        t = months - months_between(planning.start_month, system.migration_month)
+        curves[i] = growth_curve(system.growth, t)
+    return curves
+
+
+def demand_lines(source: SourceOfTruth, systems: list[System] | None = None) -> dict[LineKey, np.ndarray]:
+    """Total demand of ``systems`` (default: all) per supply line and month."""
+    chosen = source.systems if systems is None else systems
+    curves = system_curves(source.planning, chosen)
+    keys: dict[LineKey, int] = {}
+    rows: list[tuple[int, int, float]] = []
+    for i, system in enumerate(chosen):
+        for resource, amount in system_base(system).items():
+            if amount == 0:
+                continue
+            key = line_of(source, system, resource)
+            keys.setdefault(key, len(keys))
+            rows.append((i, keys[key], amount))
+    base = np.zeros((len(chosen), len(keys)))
+    for i, k, amount in rows:
+        base[i, k] += amount
+    totals = base.T @ curves
+    return {key: totals[k] for key, k in keys.items()}
+
+
+def department_peak_demand(source: SourceOfTruth, department: str) -> dict[ResourceClass, float]:
+    """A department's highest monthly demand over the horizon per resource class, summed over zones."""
+    systems = [s for s in source.systems if s.department == department]
+    peak: dict[ResourceClass, float] = dict.fromkeys(ResourceClass, 0.0)
+    if not systems:
+        return peak
+    total: dict[ResourceClass, np.ndarray] = {}
+    for (resource, _zone), series in demand_lines(source, systems).items():
+        total[resource] = total.get(resource, 0) + series
+    for resource, series in total.items():
+        peak[resource] = float(np.max(series))
+    return peak

@@ -1,0 +1,104 @@
+"""What a lab is made of: routers, links and what must hold once it has converged. Plain data, no I/O."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+IfAddr = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+
+#: FRR daemons the lab knows how to start, in start order (zebra first, as frrinit.sh does).
+DAEMON_ORDER = ("zebra", "staticd", "bfdd", "ospfd", "ospf6d", "bgpd")
+_NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class Router:
+    """One FRR router: its hostname, the integrated frr.conf it runs and the daemons that config needs."""
+
+    hostname: str
+    config: str
+    daemons: tuple[str, ...] = ("zebra", "ospfd")
+    loopbacks: tuple[IfAddr, ...] = ()
+    tier: str = ""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One side of a link: router, Linux interface name (≤ 15 characters) and its addresses."""
+
+    router: str
+    ifname: str
+    addresses: tuple[IfAddr, ...] = ()
+
+
+@dataclass(frozen=True)
+class Link:
+    """A point-to-point link, shaped to ``rate_bit_s`` in both directions."""
+
+    a: Endpoint
+    b: Endpoint
+    rate_bit_s: int
+    mtu: int = 1500
+    plane: str = "primary"
+
+
+@dataclass(frozen=True)
+class Adjacency:
+    """An OSPF adjacency expected Full on ``router``'s ``ifname`` towards ``neighbor``."""
+
+    router: str
+    ifname: str
+    neighbor: str
+
+
+@dataclass(frozen=True)
+class BgpSession:
+    """A BGP session expected Established on ``router`` towards ``peer_address``."""
+
+    router: str
+    peer_address: str
+    peer: str = ""
+
+
+@dataclass
+class LabSpec:
+    """A whole lab: routers, links and the expectations `check` verifies."""
+
+    routers: dict[str, Router]
+    links: list[Link]
+    adjacencies: list[Adjacency] = field(default_factory=list)
+    bgp_sessions: list[BgpSession] = field(default_factory=list)
+    #: (source router, destination address) pairs that must answer a ping.
+    pings: list[tuple[str, str]] = field(default_factory=list)
+
+    def validate(self) -> list[str]:
+        """Problems that would make the lab unbuildable, as human-readable lines (empty when fine)."""
+        problems: list[str] = []
+        for name, router in self.routers.items():
+            if name != router.hostname:
+                problems.append(f"router key {name!r} differs from its hostname {router.hostname!r}")
+            if not _NAME_OK.match(name) or len(name) > 40:
+                problems.append(f"hostname {name!r} is not usable as a namespace name")
+            if "zebra" not in router.daemons:
+                problems.append(f"{name}: zebra must run")
+            unknown = set(router.daemons) - set(DAEMON_ORDER)
+            if unknown:
+                problems.append(f"{name}: unknown daemons {sorted(unknown)}")
+        seen: set[tuple[str, str]] = set()
+        for link in self.links:
+            for end in (link.a, link.b):
+                if end.router not in self.routers:
+                    problems.append(f"link end on unknown router {end.router!r}")
+                if len(end.ifname) > 15:
+                    problems.append(f"{end.router}: interface name {end.ifname!r} is longer than 15")
+                if (end.router, end.ifname) in seen:
+                    problems.append(f"{end.router}: interface {end.ifname!r} used twice")
+                seen.add((end.router, end.ifname))
+        return problems
+
+
+def namespace_name(prefix: str, hostname: str) -> str:
+    """The network namespace (and FRR pathspace) of ``hostname`` in the lab with ``prefix``."""
+    return f"{prefix}{hostname}"

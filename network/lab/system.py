@@ -1,0 +1,95 @@
+"""Thin wrappers over the system commands the lab uses (ip, tc, sysctl, FRR binaries). No decisions here."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+FRR_BIN = Path("/usr/lib/frr")
+VTYSH = Path("/usr/bin/vtysh")
+FRR_ETC = Path("/etc/frr")
+FRR_RUN = Path("/var/run/frr")
+NETNS_DIR = Path("/run/netns")
+INSTALL_HINT = "apt-get install -y frr frr-pythontools openssh-server openssh-client iproute2 iperf3"
+
+
+class LabError(RuntimeError):
+    """A lab operation failed; the message says which command and why."""
+
+
+def run(
+    cmd: Sequence[str], *, input_text: str | None = None, check: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd``; raise LabError with its stderr when it fails and ``check`` is set."""
+    try:
+        proc = subprocess.run(
+            list(cmd), input=input_text, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except FileNotFoundError as exc:
+        raise LabError(f"{cmd[0]} not found; install it with: {INSTALL_HINT}") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise LabError(f"{' '.join(cmd)} did not finish within {timeout:.0f} s") from exc
+    if check and proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        raise LabError(f"{' '.join(cmd[:6])} … failed ({proc.returncode}): {' | '.join(detail)}")
+    return proc
+
+
+def missing_prerequisites() -> list[str]:
+    """What keeps a lab from being built here: not root, or a binary missing (with the install command)."""
+    import os
+
+    problems = []
+    if os.geteuid() != 0:
+        problems.append("the lab needs root (network namespaces, veths, tc)")
+    needed = [FRR_BIN / "zebra", FRR_BIN / "ospfd", FRR_BIN / "bgpd", VTYSH, FRR_BIN / "frr-reload.py"]
+    for binary in needed:
+        if not binary.exists():
+            problems.append(f"{binary} is missing")
+    for tool in ("ip", "tc", "unshare", "nsenter", "sshd", "ssh-keygen", "ping"):
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
+            problems.append(f"{tool} is missing")
+    if len(problems) > (1 if os.geteuid() != 0 else 0):
+        problems.append(f"install with: {INSTALL_HINT}")
+    return problems
+
+
+def namespaces() -> list[str]:
+    """Names of the network namespaces that `ip netns` knows."""
+    out = run(["ip", "netns", "list"]).stdout
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+def namespace_pids(ns: str) -> list[int]:
+    """Process ids living in network namespace ``ns``."""
+    out = run(["ip", "netns", "pids", ns], check=False).stdout
+    return [int(tok) for tok in out.split() if tok.isdigit()]
+
+
+def ip_batch(lines: Sequence[str], ns: str | None = None) -> None:
+    """Run ``ip -batch`` (optionally in ``ns``) with ``-force`` so one bad line does not hide the others."""
+    if not lines:
+        return
+    cmd = ["ip", *(["-n", ns] if ns else []), "-force", "-batch", "-"]
+    run(cmd, input_text="\n".join(lines) + "\n", timeout=600)
+
+
+def in_ns(ns: str, cmd: Sequence[str]) -> list[str]:
+    """``cmd`` run inside network namespace ``ns``."""
+    return ["ip", "netns", "exec", ns, *cmd]
+
+
+def in_router(ns: str, cmd: Sequence[str]) -> list[str]:
+    """``cmd`` run inside router ``ns``'s network and UTS namespaces (those of its zebra)."""
+    pid = (FRR_RUN / ns / "zebra.pid").read_text().strip()
+    return ["nsenter", "-t", pid, "-u", "-n", "--", *cmd]
+
+
+def vtysh(ns: str, *commands: str, timeout: float = 30) -> str:
+    """Output of ``vtysh -N ns -c …`` for each command; raises LabError when vtysh fails."""
+    cmd = [str(VTYSH), "-N", ns]
+    for command in commands:
+        cmd += ["-c", command]
+    return run(cmd, timeout=timeout).stdout
