@@ -136,7 +136,7 @@ def _zombie(pid: int) -> bool:
 def _daemon_running(name: str) -> bool:
     for comm in Path("/proc").glob("[0-9]*/comm"):
         try:
-            if comm.read_text().strip() == name:
+            if comm.read_text().strip() == name and not _zombie(int(comm.parent.name)):
                 return True
         except OSError:
             continue

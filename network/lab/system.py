@@ -12,7 +12,9 @@ VTYSH = Path("/usr/bin/vtysh")
 FRR_ETC = Path("/etc/frr")
 FRR_RUN = Path("/var/run/frr")
 NETNS_DIR = Path("/run/netns")
-INSTALL_HINT = "apt-get install -y frr frr-pythontools openssh-server openssh-client iproute2 iperf3"
+INSTALL_HINT = (
+    "apt-get install -y frr frr-pythontools openssh-server openssh-client iproute2 iputils-ping iperf3"
+)
 
 
 class LabError(RuntimeError):
@@ -48,7 +50,7 @@ def missing_prerequisites() -> list[str]:
     for binary in needed:
         if not binary.exists():
             problems.append(f"{binary} is missing")
-    for tool in ("ip", "tc", "unshare", "nsenter", "sshd", "ssh-keygen", "ping"):
+    for tool in ("ip", "tc", "unshare", "nsenter", "sshd", "ssh-keygen", "ping", "iperf3"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
             problems.append(f"{tool} is missing")
     if len(problems) > (1 if os.geteuid() != 0 else 0):

@@ -12,7 +12,8 @@ def _conf(host: str, lo: str, ifaces: list[tuple[str, str]], bgp_peers: list[str
     for ifname, area in [("lo", "0"), *ifaces]:
         lines += [f"interface {ifname}", f" ip ospf area {area}"]
         if ifname != "lo":
-            lines += [" ip ospf network point-to-point", " ip ospf hello-interval 1", " ip ospf dead-interval 4"]
+            lines += [" ip ospf network point-to-point", " ip ospf hello-interval 1"]
+            lines += [" ip ospf dead-interval 4"]
         lines += ["exit", "!"]
     lines += ["router ospf", f" ospf router-id {lo}", "exit", "!"]
     if bgp_peers:
