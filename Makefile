@@ -22,7 +22,7 @@ system-deps:
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/ansible-lint playbooks/
+	$(VENV)/bin/ansible-lint --offline playbooks/
 
 typecheck: setup
 	$(VENV)/bin/mypy
