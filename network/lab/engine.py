@@ -186,8 +186,23 @@ def tbf_burst(rate_bit_s: int) -> int:
     return max(rate_bit_s // 8 // 100, 32 * 1514)
 
 
+def _stub_lines(router: Router) -> list[str]:
+    """VRF devices and dummy interfaces for the ports without a peer router (LANs, customer ports)."""
+    lines = []
+    for vrf, table in router.vrfs:
+        lines += [f"link add name {vrf} type vrf table {table}", f"link set {vrf} up"]
+    for stub in router.stub_interfaces:
+        lines.append(f"link add name {stub.ifname} type dummy")
+    for ifname, vrf in router.vrf_members:
+        lines.append(f"link set {ifname} master {vrf}")
+    for stub in router.stub_interfaces:
+        lines += [f"addr add {a.with_prefixlen} dev {stub.ifname}" for a in stub.addresses]
+        lines.append(f"link set {stub.ifname} up")
+    return lines
+
+
 def _address_lines(router: Router, ends: list[tuple[Endpoint, int]]) -> list[str]:
-    lines = ["link set lo up"]
+    lines = ["link set lo up", *_stub_lines(router)]
     for loopback in router.loopbacks:
         lines.append(f"addr add {loopback.with_prefixlen} dev lo")
     for end, _rate in ends:

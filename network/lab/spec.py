@@ -22,6 +22,12 @@ class Router:
     daemons: tuple[str, ...] = ("zebra", "ospfd")
     loopbacks: tuple[IfAddr, ...] = ()
     tier: str = ""
+    city: str = ""
+    #: Interfaces without a peer router (site LANs, customer ports): created as dummies, by name.
+    stub_interfaces: tuple[Endpoint, ...] = ()
+    #: VRF devices to create (name → routing table id) and which stub interfaces they enslave.
+    vrfs: tuple[tuple[str, int], ...] = ()
+    vrf_members: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,8 @@ class LabSpec:
     bgp_sessions: list[BgpSession] = field(default_factory=list)
     #: (source router, destination address) pairs that must answer a ping.
     pings: list[tuple[str, str]] = field(default_factory=list)
+    #: Loopbacks every router must reach (the core routers'): deploy's verify pings them.
+    core_addresses: list[str] = field(default_factory=list)
 
     def validate(self) -> list[str]:
         """Problems that would make the lab unbuildable, as human-readable lines (empty when fine)."""
@@ -87,6 +95,11 @@ class LabSpec:
             if unknown:
                 problems.append(f"{name}: unknown daemons {sorted(unknown)}")
         seen: set[tuple[str, str]] = set()
+        for router in self.routers.values():
+            for stub in router.stub_interfaces:
+                if len(stub.ifname) > 15 or (router.hostname, stub.ifname) in seen:
+                    problems.append(f"{router.hostname}: bad or duplicate interface {stub.ifname!r}")
+                seen.add((router.hostname, stub.ifname))
         for link in self.links:
             for end in (link.a, link.b):
                 if end.router not in self.routers:
