@@ -1,0 +1,218 @@
+"""Backbone parameters from data/network.yaml: supernets, circuits per tier, backup plane, isolated domain.
+
+The file holds only what an engineer decides (numbers, codes, names of servers and secrets); everything else
+is computed from the official division tree. Secrets are referenced by NAME only, never by value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Any
+
+import pint
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from egov.errors import SourceError
+from egov.units import parse_quantity
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+PARAMS_FILE = "network.yaml"
+
+Bandwidth = Annotated[pint.Quantity, BeforeValidator(lambda v: parse_quantity(v, "bit/s"))]
+SecretName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{2,63}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class Circuit(_Strict):
+    """A circuit class: its bandwidth and the MTU both ends must agree on."""
+
+    bandwidth: Bandwidth
+    mtu: int = Field(default=1500, ge=1280, le=9216)
+
+
+class Circuits(_Strict):
+    """Circuits per tier of the primary plane (第一运营商)."""
+
+    core_interconnect: Circuit
+    core_access: Circuit
+    province_city: Circuit
+    city_county: Circuit
+    county_town: Circuit
+    city_town: Circuit  # 东莞/中山: towns attached to the city directly
+
+
+class Backup(_Strict):
+    """The backup plane (备份网): second circuits from another carrier."""
+
+    carrier: str
+    city_uplink: Circuit  # every city: second circuit to the other core router
+    county_uplink: Circuit  # counties listed below: second circuit to their city
+    counties: tuple[str, ...] = ()
+
+    @field_validator("counties")
+    @classmethod
+    def _six_digits(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for code in v:
+            if not (len(code) == 6 and code.isdigit()):
+                raise ValueError(f"{code!r} is not a 6-digit county code")
+        return tuple(sorted(set(v)))
+
+
+class Isolated(_Strict):
+    """The physically isolated domain (物理隔离域): its own devices, links and addresses."""
+
+    sites: tuple[str, ...]
+    circuit: Circuit
+    ipv4: ipaddress.IPv4Network
+    ipv6: ipaddress.IPv6Network
+
+
+class IPv4Plan(_Strict):
+    backbone: ipaddress.IPv4Network  # must be a /8: 64 city blocks /14 keyed by the city code
+    cloud_tenants: ipaddress.IPv4Network  # one /24 per department, keyed by its VPN id
+
+    @field_validator("backbone")
+    @classmethod
+    def _slash8(cls, v: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if v.prefixlen != 8:
+            raise ValueError(f"{v} must be a /8 (64 city blocks of /14)")
+        return v
+
+    @field_validator("cloud_tenants")
+    @classmethod
+    def _slash12(cls, v: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if v.prefixlen > 12:
+            raise ValueError(f"{v} must be a /12 or larger (4,096 department /24s)")
+        return v
+
+
+class IPv6Plan(_Strict):
+    infrastructure: ipaddress.IPv6Network  # loopbacks /128 and links /127 mirror the IPv4 plan
+    lan: ipaddress.IPv6Network  # one /64 per site LAN
+
+    @field_validator("infrastructure")
+    @classmethod
+    def _room(cls, v: ipaddress.IPv6Network) -> ipaddress.IPv6Network:
+        if v.prefixlen > 104:
+            raise ValueError(f"{v} must be a /104 or larger (it mirrors a /8 of IPv4)")
+        return v
+
+    @field_validator("lan")
+    @classmethod
+    def _lan_room(cls, v: ipaddress.IPv6Network) -> ipaddress.IPv6Network:
+        if v.prefixlen > 44:
+            raise ValueError(f"{v} must be a /44 or larger (2^20 site /64s)")
+        return v
+
+
+class Bgp(_Strict):
+    asn: int = Field(ge=1, le=4294967295)
+
+
+class DepartmentNetwork(_Strict):
+    """Per-department settings: a pinned VPN id (RD/RT and cloud subnet key) and an access override."""
+
+    vpn_id: int = Field(ge=1, le=4095)
+    access_bandwidth: Bandwidth | None = None
+
+
+class Management(_Strict):
+    """Management baseline: servers by name and address, SNMPv3 users, and secret NAMES (never values)."""
+
+    domain: str
+    ntp_servers: tuple[ipaddress.IPv4Address, ...]
+    syslog_servers: tuple[ipaddress.IPv4Address, ...]
+    aaa_servers: tuple[ipaddress.IPv4Address, ...]
+    snmp_users: tuple[str, ...]
+    snmp_auth_secret: SecretName
+    snmp_priv_secret: SecretName
+    aaa_key_secret: SecretName
+    ssh_allowed: tuple[ipaddress.IPv4Network, ...]
+
+
+class OspfTimers(_Strict):
+    hello: int = Field(ge=1, le=65535)
+    dead: int = Field(ge=2, le=65535)
+
+
+class Ospf(_Strict):
+    reference_bandwidth: Bandwidth
+    backup_cost_factor: int = Field(ge=1, le=100)
+    fast: OspfTimers  # links with an alternative path (core, city, backed-up counties)
+    default: OspfTimers
+
+
+class NetworkParams(_Strict):
+    """Everything data/network.yaml holds."""
+
+    ipv4: IPv4Plan
+    ipv6: IPv6Plan
+    bgp: Bgp
+    ospf: Ospf
+    circuits: Circuits
+    backup: Backup
+    isolated: Isolated
+    department_access: Bandwidth
+    departments: dict[str, DepartmentNetwork] = {}
+    management: Management
+
+    def vpn_ids(self) -> dict[str, int]:
+        """Pinned VPN ids by department code."""
+        return {code: d.vpn_id for code, d in self.departments.items()}
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def load_params(path: Path | None = None) -> NetworkParams:
+    """Read and validate data/network.yaml; any error names the file and the field."""
+    path = path or DATA_DIR / PARAMS_FILE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourceError(path, "file not found") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise SourceError(path, f"not valid YAML: {exc}", row=mark.line + 1 if mark else None) from None
+    if not isinstance(raw, dict):
+        raise SourceError(path, "expected a mapping at the top level")
+    try:
+        params = NetworkParams.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise SourceError(path, first["msg"], field=_field_path(first["loc"])) from None
+    _check_disjoint(path, params)
+    ids: dict[int, str] = {}
+    for code, dept in sorted(params.departments.items()):
+        if dept.vpn_id in ids:
+            raise SourceError(
+                path, f"vpn_id {dept.vpn_id} already used by {ids[dept.vpn_id]}", field=f"departments.{code}"
+            )
+        ids[dept.vpn_id] = code
+    return params
+
+
+def _check_disjoint(path: Path, params: NetworkParams) -> None:
+    """Supernets must not overlap: the isolated domain and cloud tenants share nothing with the backbone."""
+    v4 = {
+        "ipv4.backbone": params.ipv4.backbone,
+        "ipv4.cloud_tenants": params.ipv4.cloud_tenants,
+        "isolated.ipv4": params.isolated.ipv4,
+    }
+    v6 = {
+        "ipv6.infrastructure": params.ipv6.infrastructure,
+        "ipv6.lan": params.ipv6.lan,
+        "isolated.ipv6": params.isolated.ipv6,
+    }
+    for pools in (v4, v6):
+        names = sorted(pools)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                if pools[a].overlaps(pools[b]):  # type: ignore[arg-type]
+                    raise SourceError(path, f"{pools[a]} overlaps {b} {pools[b]}", field=a)

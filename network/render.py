@@ -1,0 +1,75 @@
+"""Render router configs from the model: one jinja2 template per vendor, one file per device (atomic)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from egov.atomic import staged_directory
+from network.model import Backbone
+from network.naming import VENDORS
+from network.params import NetworkParams, load_params
+from network.views import device_view
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = {"vrp": "device.cfg.j2", "iosxe": "device.cfg.j2", "frr": "frr.conf.j2"}
+SUFFIX = {"vrp": ".cfg", "iosxe": ".cfg", "frr": ".conf"}
+
+
+@cache
+def _template(vendor: str) -> jinja2.Template:
+    if vendor not in VENDORS:
+        raise ValueError(f"unknown vendor {vendor!r}; expected one of {', '.join(VENDORS)}")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR / vendor),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    return env.get_template(TEMPLATES[vendor])
+
+
+@cache
+def _default_params() -> NetworkParams:
+    return load_params()
+
+
+def render_device(backbone: Backbone, hostname: str, vendor: str, params: NetworkParams | None = None) -> str:
+    """The config of one device for ``vendor`` ('vrp', 'iosxe' or 'frr').
+
+    FRR output is a single integrated frr.conf (FRR 8.4): hostname, interfaces (``ethN``, ``lo``, ``lan0``),
+    ``router ospf``, ``router bgp`` on the reflectors and PEs only; no VRFs, SNMP, AAA or QoS.
+    """
+    device = backbone.devices[hostname]
+    return _template(vendor).render(device_view(backbone, device, vendor, params or _default_params()))
+
+
+def filename(hostname: str, vendor: str) -> str:
+    """The file a device's config is written to: the hostname plus the vendor's suffix."""
+    return hostname + SUFFIX[vendor]
+
+
+def render_all(
+    backbone: Backbone,
+    vendor: str,
+    out_dir: Path,
+    params: NetworkParams | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """Render every device into ``out_dir`` (replaced whole, atomically: a failure leaves it as it was)."""
+    _template(vendor)
+    params = params or _default_params()
+    written = []
+    with staged_directory(Path(out_dir)) as stage:
+        for hostname in sorted(backbone.devices):
+            text = render_device(backbone, hostname, vendor, params)
+            path = stage / filename(hostname, vendor)
+            path.write_bytes(text.encode("utf-8"))
+            written.append(Path(out_dir) / path.name)
+            if progress is not None:
+                progress(hostname)
+    return written

@@ -1,0 +1,88 @@
+"""Routing design decided in the model: OSPF areas, costs and timers; iBGP roles; VRFs with RD/RT.
+
+OSPF (not IS-IS): area 0 holds the cores, the access routers and every city router's uplinks; each city is its
+own area (area id = the city code, e.g. 440100), summarised at the city router (the ABR) to the city's /14.
+Why OSPF: both VRP and IOS-XE and FRR speak it identically enough for one model, area ranges give a per-city
+summary natively, and the people who run the network already operate OSPF; IS-IS L1/L2 would give the same
+hierarchy but needs NET addresses per router and route leaking for the same summarisation.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+import pint
+
+from egov.units import ureg
+from network.model import Bgp, Vrf
+from network.params import NetworkParams
+
+BACKBONE_AREA = 0
+PUBLIC_VPN, INTERNET_VPN, DEPARTMENT_VPN_BASE = 1, 2, 1000
+
+
+def city_area(city_code: str) -> int:
+    """The OSPF area of a city: its division code as a number (440100 = 0.6.183.164)."""
+    return int(city_code)
+
+
+def ospf_cost(params: NetworkParams, bandwidth: pint.Quantity, plane: str) -> int:
+    """Reference bandwidth / circuit bandwidth, times the backup factor on the backup plane."""
+    cost = max(
+        1, round(float((params.ospf.reference_bandwidth / bandwidth).to(ureg.dimensionless).magnitude))
+    )
+    return min(65535, cost * (params.ospf.backup_cost_factor if plane == "backup" else 1))
+
+
+def ospf_timers(params: NetworkParams, fast: bool) -> tuple[int, int]:
+    """(hello, dead): fast on links that have an alternative path, default elsewhere."""
+    timers = params.ospf.fast if fast else params.ospf.default
+    return timers.hello, timers.dead
+
+
+def route_reflector(asn: int, neighbors: list[str], cluster_id: IPv4Address) -> Bgp:
+    return Bgp(
+        asn=asn,
+        role="route-reflector",
+        neighbors=tuple(sorted(neighbors)),
+        cluster_id=cluster_id,
+        aggregates=(),
+    )
+
+
+def rr_client(asn: int, reflectors: list[str], aggregates: tuple = ()) -> Bgp:
+    return Bgp(
+        asn=asn, role="client", neighbors=tuple(sorted(reflectors)), cluster_id=None, aggregates=aggregates
+    )
+
+
+def vrfs_for(asn: int, router_id: IPv4Address, vpn_ids: dict[str, int], names: dict[str, str]) -> list[Vrf]:
+    """The VRFs of a PE: public (公用网络区), internet (互联网接入区) and one per department (专用网络区).
+
+    RT = ASN:vpn (public 1, internet 2, department 1000 + its VPN id); RD = router-id:vpn, unique per PE so
+    the reflectors keep every PE's path.
+    """
+
+    def vrf(name: str, zone: str, number: int, description: str) -> Vrf:
+        rt = f"{asn}:{number}"
+        return Vrf(name, zone, number, f"{router_id}:{number}", (rt,), (rt,), description)
+
+    out = [
+        vrf("public", "public", PUBLIC_VPN, "公用网络区"),
+        vrf("internet", "internet", INTERNET_VPN, "互联网接入区"),
+    ]
+    for code, vpn_id in sorted(vpn_ids.items()):
+        out.append(
+            vrf(
+                department_vrf(code),
+                "private",
+                DEPARTMENT_VPN_BASE + vpn_id,
+                f"专用网络区 {names.get(code, code)}",
+            )
+        )
+    return out
+
+
+def department_vrf(code: str) -> str:
+    """VRF name of a department's private VPN, e.g. 'dept-gddrc'."""
+    return f"dept-{code.lower()}"

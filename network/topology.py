@@ -1,0 +1,376 @@
+"""Build the backbone from the official divisions and data/network.yaml: devices, links, addresses, routing.
+
+Devices: 2 core routers (also the iBGP route reflectors), 2 provincial access routers (horizontal access of
+departments, the cloud DC and the internet exit; PEs), 21 city routers (ABRs and PEs), 122 county routers and
+1,610 town routers (东莞/中山 towns hang under their city), plus the isolated domain (one core and one router
+per listed site, on its own circuits and addresses).
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Interface, IPv4Network
+from pathlib import Path
+from typing import Any
+
+from network.addressing import AddressPlan, county_slot, resolve_vpn_ids, town_slot
+from network.departments import department_codes
+from network.divisions import Division, load_divisions
+from network.model import AreaRange, Attachment, Backbone, Device, Interface, Lan, Link
+from network.naming import access_hostname, core_hostname, isolated_hostname, site_hostname
+from network.params import DATA_DIR, Circuit, NetworkParams, load_params
+from network.routing import (
+    BACKBONE_AREA,
+    city_area,
+    department_vrf,
+    ospf_cost,
+    ospf_timers,
+    route_reflector,
+    rr_client,
+    vrfs_for,
+)
+
+PROVINCE = "440000"
+CORE_PORTS = (1, 2)  # core interconnects
+CITY_PORT_BASE = 10  # core port 10 + XX; city port 10 + county slot
+CITY_BACKUP_PORT_BASE = 80  # city port 80 + county slot for a county's backup circuit
+CITY_TOWN_PORT_BASE = 200  # 东莞/中山: city port 200 + town slot
+COUNTY_TOWN_PORT_BASE = 10  # county port 10 + town slot
+DC_PORT, INTERNET_PORT, DEPARTMENT_PORT_BASE = 5, 6, 100
+
+
+class _Builder:
+    def __init__(self, params: NetworkParams, divisions: dict[str, Division], departments: dict[str, str]):
+        self.params = params
+        self.plan = AddressPlan(params)
+        self.divisions = divisions
+        self.departments = departments
+        self.vpn_ids = resolve_vpn_ids(params, sorted(departments))
+        self.devices: dict[str, Device] = {}
+        self.links: list[Link] = []
+
+    # -- primitives --------------------------------------------------------------------------------------
+    def device(self, hostname: str, tier: str, div: Division, loopback: Any, city_code: str = "") -> Device:
+        mirror = self.plan.isolated_v6 if tier.startswith("isolated") else self.plan.v6_mirror
+        dev = Device(
+            hostname=hostname,
+            tier=tier,
+            division_code=div.code,
+            name=div.name,
+            loopback_v4=loopback,
+            loopback_v6=mirror(IPv4Interface((loopback, 32))),
+            city_code=city_code,
+            loopback_area=city_area(city_code) if tier in ("county", "town") else BACKBONE_AREA,
+        )
+        self.devices[hostname] = dev
+        return dev
+
+    def link(
+        self,
+        a: Device,
+        a_port: int,
+        b: Device,
+        b_port: int,
+        subnet: IPv4Network,
+        circuit: Circuit,
+        plane: str,
+        area: int,
+        fast: bool,
+        mpls: bool = False,
+    ) -> None:
+        mirror = self.plan.isolated_v6 if plane == "isolated" else self.plan.v6_mirror
+        a_addr = IPv4Interface((subnet.network_address, 31))
+        b_addr = IPv4Interface((int(subnet.network_address) + 1, 31))
+        hello, dead = ospf_timers(self.params, fast)
+        cost = ospf_cost(self.params, circuit.bandwidth, plane)
+        common = dict(
+            bandwidth=circuit.bandwidth,
+            mtu=circuit.mtu,
+            plane=plane,
+            ospf_area=area,
+            ospf_cost=cost,
+            hello=hello,
+            dead=dead,
+            mpls=mpls,
+        )
+        a.interfaces.append(Interface(a_port, b.hostname, b_port, a_addr, mirror(a_addr), **common))  # type: ignore[arg-type]
+        b.interfaces.append(Interface(b_port, a.hostname, a_port, b_addr, mirror(b_addr), **common))  # type: ignore[arg-type]
+        self.links.append(
+            Link(
+                a.hostname,
+                a_port,
+                b.hostname,
+                b_port,
+                subnet,
+                mirror(a_addr).network,
+                circuit.bandwidth,
+                circuit.mtu,
+                plane,
+                area,
+            )
+        )
+
+    def lan(self, dev: Device, prefix: IPv4Network, area: int) -> None:
+        dev.lans.append(Lan(prefix, self.plan.v6_lan(prefix), area))
+
+    # -- tiers -------------------------------------------------------------------------------------------
+    def province(self) -> tuple[list[Device], list[Device]]:
+        prov = self.divisions[PROVINCE]
+        c = self.params.circuits
+        cores = [
+            self.device(core_hostname(i), "core", prov, self.plan.province_loopback("core", i))
+            for i in (1, 2)
+        ]
+        access = [
+            self.device(access_hostname(i), "access", prov, self.plan.province_loopback("access", i))
+            for i in (1, 2)
+        ]
+        for n, port in enumerate(CORE_PORTS):
+            self.link(
+                cores[0],
+                port,
+                cores[1],
+                port,
+                self.plan.core_link(n),
+                c.core_interconnect,
+                "primary",
+                BACKBONE_AREA,
+                True,
+                mpls=True,
+            )
+        index = len(CORE_PORTS)
+        for ci, core in enumerate(cores):
+            for ai, acc in enumerate(access):
+                self.link(
+                    core,
+                    3 + ai,
+                    acc,
+                    1 + ci,
+                    self.plan.core_link(index),
+                    c.core_access,
+                    "primary",
+                    BACKBONE_AREA,
+                    True,
+                    mpls=True,
+                )
+                index += 1
+        self.lan(access[0], self.plan.nms_lan(), BACKBONE_AREA)
+        return cores, access
+
+    def attachments(self, access: list[Device]) -> None:
+        bw = self.params.department_access
+        from network.departments import department_access_bandwidth
+
+        for i, acc in enumerate(access):
+            for port, vrf, customer, subnet in (
+                (DC_PORT, "public", "cloud-dc", self.plan.service_link(i)),
+                (INTERNET_PORT, "internet", "internet-exit", self.plan.service_link(2 + i)),
+            ):
+                addr = IPv4Interface((subnet.network_address, 31))
+                acc.attachments.append(
+                    Attachment(port, vrf, customer, addr, self.plan.v6_mirror(addr), bw, 1500)
+                )
+            for code, vpn_id in self.vpn_ids.items():
+                addr = IPv4Interface((self.plan.department_link(vpn_id, i).network_address, 31))
+                acc.attachments.append(
+                    Attachment(
+                        DEPARTMENT_PORT_BASE + vpn_id,
+                        department_vrf(code),
+                        code,
+                        addr,
+                        self.plan.v6_mirror(addr),
+                        department_access_bandwidth(self.params, code),
+                        1500,
+                    )
+                )
+            acc.attachments.sort(key=lambda a: a.port)
+
+    def cities(self, cores: list[Device]) -> dict[str, Device]:
+        c, b = self.params.circuits, self.params.backup
+        out = {}
+        for div in sorted((d for d in self.divisions.values() if d.tier == "city"), key=lambda d: d.code):
+            city = self.device(
+                site_hostname("city", div.code), "city", div, self.plan.loopback(div.code), div.code
+            )
+            port = CITY_PORT_BASE + int(div.code[2:4])
+            self.link(
+                cores[0],
+                port,
+                city,
+                1,
+                self.plan.uplink(div.code),
+                c.province_city,
+                "primary",
+                BACKBONE_AREA,
+                True,
+                mpls=True,
+            )
+            self.link(
+                cores[1],
+                port,
+                city,
+                2,
+                self.plan.uplink(div.code, backup=True),
+                b.city_uplink,
+                "backup",
+                BACKBONE_AREA,
+                True,
+                mpls=True,
+            )
+            area = city_area(div.code)
+            self.lan(city, self.plan.lan(div.code), area)
+            city.area_ranges.append(AreaRange(area, self.plan.city_block(div.code)))
+            out[div.code] = city
+        return out
+
+    def counties(self, cities: dict[str, Device]) -> dict[str, Device]:
+        c, b = self.params.circuits, self.params.backup
+        backed = set(b.counties)
+        out = {}
+        for div in sorted((d for d in self.divisions.values() if d.tier == "county"), key=lambda d: d.code):
+            city = cities[div.parent or ""]
+            county = self.device(
+                site_hostname("county", div.code),
+                "county",
+                div,
+                self.plan.loopback(div.code),
+                city.division_code,
+            )
+            area = city_area(city.division_code)
+            slot = county_slot(div.code)
+            has_backup = div.code in backed
+            self.link(
+                city,
+                CITY_PORT_BASE + slot,
+                county,
+                1,
+                self.plan.uplink(div.code),
+                c.city_county,
+                "primary",
+                area,
+                has_backup,
+            )
+            if has_backup:
+                self.link(
+                    city,
+                    CITY_BACKUP_PORT_BASE + slot,
+                    county,
+                    2,
+                    self.plan.uplink(div.code, backup=True),
+                    b.county_uplink,
+                    "backup",
+                    area,
+                    True,
+                )
+            self.lan(county, self.plan.lan(div.code), area)
+            out[div.code] = county
+        return out
+
+    def towns(self, cities: dict[str, Device], counties: dict[str, Device]) -> None:
+        c = self.params.circuits
+        for div in sorted((d for d in self.divisions.values() if d.tier == "town"), key=lambda d: d.code):
+            parent_code = div.parent or ""
+            direct = parent_code in cities
+            parent = cities[parent_code] if direct else counties[parent_code]
+            city_code = parent_code if direct else parent.city_code
+            town = self.device(
+                site_hostname("town", div.code), "town", div, self.plan.loopback(div.code), city_code
+            )
+            area = city_area(city_code)
+            port = (CITY_TOWN_PORT_BASE if direct else COUNTY_TOWN_PORT_BASE) + town_slot(div.code)
+            self.link(
+                parent,
+                port,
+                town,
+                1,
+                self.plan.uplink(div.code),
+                c.city_town if direct else c.county_town,
+                "primary",
+                area,
+                False,
+            )
+            self.lan(town, self.plan.lan(div.code), area)
+
+    def isolated(self) -> None:
+        iso = self.params.isolated
+        sites = [self.divisions[code] for code in iso.sites]
+        core_div = self.divisions[PROVINCE]
+        core = self.device(
+            isolated_hostname(PROVINCE), "isolated-core", core_div, self.plan.isolated_loopback(PROVINCE), ""
+        )
+        core.lans.append(self._iso_lan(PROVINCE))
+        for div in sites:
+            if div.code == PROVINCE:
+                continue
+            dev = self.device(
+                isolated_hostname(div.code), "isolated", div, self.plan.isolated_loopback(div.code), div.code
+            )
+            self.link(
+                core,
+                CITY_PORT_BASE + int(div.code[2:4]),
+                dev,
+                1,
+                self.plan.isolated_link(div.code),
+                iso.circuit,
+                "isolated",
+                BACKBONE_AREA,
+                False,
+            )
+            dev.lans.append(self._iso_lan(div.code))
+
+    def _iso_lan(self, code: str) -> Lan:
+        prefix = self.plan.isolated_lan(code)
+        return Lan(prefix, self.plan.isolated_v6(IPv4Interface(prefix)).network, BACKBONE_AREA)
+
+    def routing(self, cores: list[Device], access: list[Device], cities: dict[str, Device]) -> None:
+        asn = self.params.bgp.asn
+        core_names = [d.hostname for d in cores]
+        pes = access + [cities[code] for code in sorted(cities)]
+        for core in cores:
+            others = [n for n in core_names if n != core.hostname] + [pe.hostname for pe in pes]
+            core.bgp = route_reflector(asn, others, core.loopback_v4)
+        names = {code: self.departments[code] for code in self.vpn_ids}
+        for pe in pes:
+            aggregates = tuple(r.prefix for r in pe.area_ranges)
+            pe.bgp = rr_client(asn, core_names, aggregates)
+            pe.vrfs = vrfs_for(asn, pe.loopback_v4, self.vpn_ids, names)
+
+    def build(self) -> Backbone:
+        cores, access = self.province()
+        self.attachments(access)
+        cities = self.cities(cores)
+        counties = self.counties(cities)
+        self.towns(cities, counties)
+        self.routing(cores, access, cities)
+        self.isolated()
+        for dev in self.devices.values():
+            dev.interfaces.sort(key=lambda i: i.port)
+        devices = {name: self.devices[name] for name in sorted(self.devices)}
+        return Backbone(devices=devices, links=self.links, asn=self.params.bgp.asn)
+
+
+def _departments(source: Any, data_dir: Path | None) -> dict[str, str]:
+    if source is not None:
+        return {d.code: d.name for d in source.departments}
+    try:
+        from egov.source import load_source
+    except ImportError:
+        return {code: code for code in department_codes(data_dir)}
+    return {d.code: d.name for d in load_source(data_dir).departments}
+
+
+def build_backbone(
+    source: Any = None,
+    *,
+    data_dir: Path | None = None,
+    params: NetworkParams | None = None,
+    divisions: dict[str, Division] | None = None,
+) -> Backbone:
+    """The whole province: primary plane, backup plane and isolated domain, with routing decided.
+
+    ``source`` is a loaded ``SourceOfTruth`` (for the departments); by default it is loaded from ``data_dir``
+    (data/). ``params`` and ``divisions`` default to data/network.yaml and data/divisions.csv.
+    """
+    data = data_dir or DATA_DIR
+    params = params or load_params(data / "network.yaml")
+    divisions = divisions or load_divisions(data / "divisions.csv")
+    return _Builder(params, divisions, _departments(source, data_dir)).build()
