@@ -1,0 +1,1 @@
+"""Alembic migrations of the slots ledger, run programmatically by slots.db.upgrade."""
