@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 IfAddr = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 
@@ -115,3 +116,74 @@ class LabSpec:
 def namespace_name(prefix: str, hostname: str) -> str:
     """The network namespace (and FRR pathspace) of ``hostname`` in the lab with ``prefix``."""
     return f"{prefix}{hostname}"
+
+
+def _addr(text: str) -> IfAddr:
+    return ipaddress.ip_interface(text)  # type: ignore[return-value]
+
+
+def _end_dict(end: Endpoint) -> dict[str, object]:
+    return {"router": end.router, "ifname": end.ifname, "addresses": [str(a) for a in end.addresses]}
+
+
+def _end(data: dict[str, object]) -> Endpoint:
+    addresses = tuple(_addr(str(a)) for a in data.get("addresses", []))  # type: ignore[attr-defined]
+    return Endpoint(str(data["router"]), str(data["ifname"]), addresses)
+
+
+def spec_to_dict(spec: LabSpec) -> dict[str, object]:
+    """JSON-ready form of ``spec`` without the configs (they are stored as files beside it)."""
+    routers = {
+        name: {
+            "daemons": list(r.daemons),
+            "loopbacks": [str(a) for a in r.loopbacks],
+            "tier": r.tier,
+            "city": r.city,
+            "stub_interfaces": [_end_dict(e) for e in r.stub_interfaces],
+            "vrfs": [list(v) for v in r.vrfs],
+            "vrf_members": [list(v) for v in r.vrf_members],
+        }
+        for name, r in spec.routers.items()
+    }
+    links = [
+        {"a": _end_dict(k.a), "b": _end_dict(k.b), "rate": k.rate_bit_s, "mtu": k.mtu, "plane": k.plane}
+        for k in spec.links
+    ]
+    return {
+        "routers": routers,
+        "links": links,
+        "adjacencies": [[a.router, a.ifname, a.neighbor] for a in spec.adjacencies],
+        "bgp_sessions": [[s.router, s.peer_address, s.peer] for s in spec.bgp_sessions],
+        "pings": [list(p) for p in spec.pings],
+        "core_addresses": list(spec.core_addresses),
+    }
+
+
+def spec_from_dict(data: dict[str, Any], configs: dict[str, str]) -> LabSpec:
+    """The inverse of :func:`spec_to_dict`, with each router's config from ``configs``."""
+    routers = {
+        name: Router(
+            hostname=name,
+            config=configs.get(name, ""),
+            daemons=tuple(r["daemons"]),
+            loopbacks=tuple(_addr(a) for a in r["loopbacks"]),
+            tier=r["tier"],
+            city=r["city"],
+            stub_interfaces=tuple(_end(e) for e in r["stub_interfaces"]),
+            vrfs=tuple((str(v[0]), int(v[1])) for v in r["vrfs"]),
+            vrf_members=tuple((str(v[0]), str(v[1])) for v in r["vrf_members"]),
+        )
+        for name, r in data["routers"].items()
+    }
+    links = [
+        Link(_end(k["a"]), _end(k["b"]), int(k["rate"]), int(k["mtu"]), str(k["plane"]))
+        for k in data["links"]
+    ]
+    return LabSpec(
+        routers=routers,
+        links=links,
+        adjacencies=[Adjacency(*a) for a in data["adjacencies"]],
+        bgp_sessions=[BgpSession(*s) for s in data["bgp_sessions"]],
+        pings=[(str(p[0]), str(p[1])) for p in data["pings"]],
+        core_addresses=list(data["core_addresses"]),
+    )

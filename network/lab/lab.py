@@ -1,0 +1,112 @@
+"""A lab's lifecycle: build it from a spec, keep its spec, configs and inventory on tmpfs, wait, tear down."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from egov.atomic import write_text
+from network.inventory import inventory_yaml
+from network.lab import engine
+from network.lab.check import CheckReport, adjacency_failures, bgp_state, ospf_state, session_failures
+from network.lab.check import check as run_check
+from network.lab.engine import ROUTER_MEMORY_MIB, Management
+from network.lab.inventory import lab_group_vars, lab_hosts
+from network.lab.spec import LabSpec, spec_from_dict, spec_to_dict
+from network.lab.system import LabError
+
+DEFAULT_PREFIX = "egl-"
+
+
+def configs_dir(prefix: str) -> Path:
+    """The rendered configs the lab was built with (one <hostname>.conf each)."""
+    return engine.state_dir(prefix) / "configs"
+
+
+def inventory_path(prefix: str) -> Path:
+    """The lab's generated Ansible inventory."""
+    return engine.state_dir(prefix) / "inventory.yml"
+
+
+def save(spec: LabSpec, prefix: str, mgmt: Management) -> None:
+    """Store the spec, the configs and the inventory beside the lab's keys."""
+    sd = engine.state_dir(prefix)
+    for name, router in spec.routers.items():
+        write_text(configs_dir(prefix) / f"{name}.conf", router.config)
+    write_text(sd / "spec.json", json.dumps(spec_to_dict(spec)))
+    write_text(inventory_path(prefix), inventory_yaml(lab_hosts(spec, prefix, mgmt), lab_group_vars(mgmt)))
+
+
+def up(spec: LabSpec, prefix: str = DEFAULT_PREFIX, progress: engine.Progress | None = None) -> Management:
+    """Build the lab and store what later commands need; torn down again if anything fails."""
+    mgmt = engine.build(spec, prefix, progress)
+    try:
+        save(spec, prefix, mgmt)
+    except BaseException:
+        engine.teardown(prefix)
+        raise
+    return mgmt
+
+
+def load(prefix: str = DEFAULT_PREFIX) -> tuple[LabSpec, Management]:
+    """The spec (with configs) and management plane of the running lab with ``prefix``."""
+    sd = engine.state_dir(prefix)
+    spec_file = sd / "spec.json"
+    if not spec_file.exists():
+        raise LabError(f"no lab is running under prefix {prefix!r} (no {spec_file}); start one with `lab up`")
+    configs = {p.stem: p.read_text() for p in configs_dir(prefix).glob("*.conf")}
+    return spec_from_dict(json.loads(spec_file.read_text()), configs), engine.management(prefix)
+
+
+def down(prefix: str = DEFAULT_PREFIX) -> int:
+    """Tear the lab down completely; returns how many namespaces were removed."""
+    return engine.teardown(prefix)
+
+
+def routing_converged(spec: LabSpec, prefix: str) -> tuple[bool, int, int]:
+    """(all up?, adjacencies missing, sessions missing) from one look at every router."""
+    ospf = ospf_state(prefix, {a.router for a in spec.adjacencies}, 16)
+    bgp = bgp_state(prefix, {s.router for s in spec.bgp_sessions}, 16)
+    adj = len(adjacency_failures(spec.adjacencies, ospf))
+    ses = len(session_failures(spec.bgp_sessions, bgp))
+    return adj == 0 and ses == 0, adj, ses
+
+
+def wait_converged(
+    spec: LabSpec,
+    prefix: str,
+    timeout: float = 600,
+    poll: float = 2.0,
+    on_poll: Callable[[int, int], None] | None = None,
+) -> tuple[float, CheckReport]:
+    """Wait until every adjacency is Full, every session Established and every ping answers.
+
+    Returns (seconds waited, the last full check). The report says what is still missing at the timeout.
+    """
+    started = time.monotonic()
+    while True:
+        done, adj, ses = routing_converged(spec, prefix)
+        if on_poll:
+            on_poll(adj, ses)
+        if done:
+            report = run_check(spec, prefix)
+            if report.ok or time.monotonic() - started > timeout:
+                return time.monotonic() - started, report
+        elif time.monotonic() - started > timeout:
+            return time.monotonic() - started, run_check(spec, prefix)
+        time.sleep(poll)
+
+
+def free_memory_mib() -> int:
+    """MemAvailable from /proc/meminfo in MiB."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+def memory_needed_mib(routers: int) -> int:
+    """Memory a lab of ``routers`` needs (measured per router, plus 1 GiB headroom for the host)."""
+    return routers * ROUTER_MEMORY_MIB + 1024
