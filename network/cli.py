@@ -1,9 +1,237 @@
-"""The `egov network` commands."""
+"""The `egov network` commands: render, check, show, inventory (and the lab's `lab` and `deploy`).
+
+Only typer and rich are imported at module level; the model is imported inside each command.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from network.lab.cli import deploy, lab_app
 
 app = typer.Typer(no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
 app.command("deploy")(deploy)
+
+console = Console(emoji=False, highlight=False)
+errors = Console(stderr=True, emoji=False, highlight=False)
+
+
+class Vendor(StrEnum):
+    vrp = "vrp"
+    iosxe = "iosxe"
+    frr = "frr"
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class InventoryFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    )
+
+
+def _load(data_dir: Path | None):  # type: ignore[no-untyped-def]
+    """The backbone and its parameters; a bad input file stops with its location, exit status 2."""
+    from egov.errors import SourceError
+    from network.addressing import AddressPlanError
+    from network.params import DATA_DIR, load_params
+    from network.topology import build_backbone
+
+    try:
+        params = load_params((data_dir or DATA_DIR) / "network.yaml")
+        return build_backbone(data_dir=data_dir, params=params), params
+    except (SourceError, AddressPlanError) as exc:
+        errors.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Source-of-truth directory (default: data/).")
+]
+VendorOption = Annotated[Vendor, typer.Option("--vendor", help="vrp (default), iosxe or frr.")]
+
+
+@app.command()
+def render(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write; replaced whole, atomically.")],
+    vendor: VendorOption = Vendor.vrp,
+    only: Annotated[
+        str | None, typer.Option("--only", help="Only the devices of this city code, e.g. 440100.")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Render every router's config into OUT, one file per device named by hostname."""
+    from egov.atomic import staged_directory
+    from network.render import filename, render_device
+
+    backbone, params = _load(data_dir)
+    names = sorted(backbone.devices)
+    if only is not None:
+        names = [n for n in names if backbone.devices[n].city_code == only]
+        if not names:
+            errors.print(f"[red]error:[/] no device in city {only!r}")
+            raise typer.Exit(2)
+    with _progress() as progress, staged_directory(out) as stage:
+        task = progress.add_task(f"render {vendor.value}", total=len(names))
+        for name in names:
+            text = render_device(backbone, name, vendor.value, params)
+            (stage / filename(name, vendor.value)).write_bytes(text.encode("utf-8"))
+            progress.advance(task)
+    console.print(f"{len(names)} {vendor.value} configs in {out}")
+
+
+@app.command()
+def check(
+    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    vendors: Annotated[
+        list[Vendor] | None, typer.Option("--vendor", help="Parse back only these vendors (repeatable).")
+    ] = None,
+    parse_back: Annotated[bool, typer.Option(help="Render and parse back every config (ttp).")] = True,
+    data_dir: DataDir = None,
+) -> None:
+    """Static verification: link ends agree, no duplicate address, every site reaches the core, every city
+    survives any single link loss, the isolated domain shares nothing, rendered configs equal the model.
+    Exits 1 on any violation."""
+    from network.render import render_device
+    from network.verify import check_model, check_rendered
+
+    backbone, params = _load(data_dir)
+    violations = check_model(backbone, params)
+    if parse_back:
+        names = sorted(backbone.devices)
+        with _progress() as progress:
+            for vendor in vendors or list(Vendor):
+                task = progress.add_task(f"parse-back {vendor.value}", total=len(names))
+                for name in names:
+                    text = render_device(backbone, name, vendor.value, params)
+                    violations += check_rendered(backbone, vendor.value, name, text)
+                    progress.advance(task)
+    unpinned = sorted(set(_department_ids(backbone)) - set(params.departments))
+    if fmt is Format.json:
+        doc = {
+            "devices": len(backbone.devices),
+            "links": len(backbone.links),
+            "violations": [v.as_dict() for v in violations],
+            "unpinned_departments": unpinned,
+        }
+        console.print_json(json.dumps(doc, ensure_ascii=False))
+    else:
+        counts = ", ".join(f"{n} {t}" for t, n in backbone.counts().items())
+        console.print(f"{len(backbone.devices)} devices ({counts}), {len(backbone.links)} links")
+        if unpinned:
+            console.print(f"[yellow]note:[/] VPN ids not pinned in network.yaml for {', '.join(unpinned)}")
+        if violations:
+            table = Table("check", "device", "interface", "problem", title=f"{len(violations)} violations")
+            for v in violations:
+                table.add_row(v.check, v.device, v.interface, v.message)
+            console.print(table)
+        else:
+            console.print("[green]all checks pass[/]")
+    if violations:
+        raise typer.Exit(1)
+
+
+def _department_ids(backbone) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(
+        {a.customer for d in backbone.by_tier("access") for a in d.attachments if a.vrf.startswith("dept-")}
+    )
+
+
+@app.command()
+def show(
+    device: Annotated[str, typer.Argument(help="Hostname, e.g. GD-CITY-440100.")],
+    vendor: VendorOption = Vendor.vrp,
+    config: Annotated[bool, typer.Option("--config", help="Print the rendered config instead.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """One device: role, addresses, interfaces, LANs, OSPF areas, iBGP neighbours (or its config)."""
+    from network.naming import interface_name
+    from network.render import render_device
+
+    backbone, params = _load(data_dir)
+    dev = backbone.devices.get(device)
+    if dev is None:
+        close = [n for n in backbone.devices if device.upper() in n][:5]
+        errors.print(
+            f"[red]error:[/] no device {device!r}" + (f"; did you mean {', '.join(close)}?" if close else "")
+        )
+        raise typer.Exit(2)
+    if config:
+        typer.echo(render_device(backbone, device, vendor.value, params), nl=False)
+        return
+    console.print(f"[bold]{dev.hostname}[/]  {dev.tier}  {dev.division_code} {dev.name}")
+    console.print(
+        f"loopback {dev.loopback_v4} {dev.loopback_v6.ip}   OSPF areas {', '.join(map(str, dev.ospf_areas))}"
+    )
+    table = Table("port", "name", "peer", "IPv4", "IPv6", "bandwidth", "plane", "area", "cost", "hello/dead")
+    for i in dev.interfaces:
+        table.add_row(
+            str(i.port),
+            interface_name(vendor.value, i),
+            f"{i.peer} ({i.peer_port})",
+            str(i.address_v4),
+            str(i.address_v6),
+            f"{i.bandwidth:~P}",
+            i.plane,
+            str(i.ospf_area),
+            str(i.ospf_cost),
+            f"{i.hello}/{i.dead}",
+        )
+    console.print(table)
+    for lan in dev.lans:
+        console.print(f"LAN {lan.prefix_v4} {lan.prefix_v6} (area {lan.ospf_area})")
+    for r in dev.area_ranges:
+        console.print(f"area {r.area} range {r.prefix}")
+    if dev.bgp is not None:
+        console.print(f"iBGP AS {dev.bgp.asn} {dev.bgp.role}: {', '.join(dev.bgp.neighbors)}")
+    if dev.vrfs:
+        names = ", ".join(v.name for v in dev.vrfs[:6])
+        console.print(f"{len(dev.vrfs)} VRFs: {names}{' …' if len(dev.vrfs) > 6 else ''}")
+    if dev.attachments:
+        console.print(f"{len(dev.attachments)} attachments (departments, DC, internet exit)")
+
+
+@app.command()
+def inventory(
+    out: Annotated[Path, typer.Option("--out", help="A .json file, or a directory of NetBox CSV files.")],
+    fmt: Annotated[
+        InventoryFormat, typer.Option("--format", help="csv (a directory) or json.")
+    ] = InventoryFormat.csv,
+    vendor: VendorOption = Vendor.vrp,
+    data_dir: DataDir = None,
+) -> None:
+    """Export sites, devices, interfaces, IP addresses and cables for NetBox's bulk import."""
+    from egov.atomic import staged_directory, write_text
+    from network.netbox import inventory_rows, to_csv, to_json
+
+    backbone, _ = _load(data_dir)
+    tables = inventory_rows(backbone, vendor.value)
+    if fmt is InventoryFormat.json:
+        write_text(out, to_json(tables))
+    else:
+        with staged_directory(out) as stage:
+            for n, (name, rows) in enumerate(tables.items(), start=1):
+                (stage / f"{n}-{name}.csv").write_text(to_csv(rows), encoding="utf-8")
+    console.print(", ".join(f"{len(rows)} {name}" for name, rows in tables.items()) + f" → {out}")

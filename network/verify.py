@@ -1,0 +1,258 @@
+"""Static verification of the model (and of rendered configs) that trusts neither the builder nor templates.
+
+Each check returns :class:`Violation` s naming the device and the interface; an empty list means it holds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from ipaddress import IPv4Network, IPv6Network
+
+import networkx as nx
+
+from network.model import Backbone, Device
+from network.params import NetworkParams
+
+
+@dataclass(frozen=True, order=True)
+class Violation:
+    """One broken invariant: which check, on which device and interface, and what is wrong."""
+
+    check: str
+    device: str
+    interface: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def _port(dev: Device, port: int) -> str:
+    return f"port {port}"
+
+
+def check_link_ends(backbone: Backbone) -> list[Violation]:
+    """Both ends of every link exist, point at each other and agree on subnet, bandwidth, MTU and area."""
+    out = []
+    seen: set[tuple[str, int]] = set()
+    for link in backbone.links:
+        ends = []
+        for name, port, peer, peer_port in (
+            (link.a, link.a_port, link.b, link.b_port),
+            (link.b, link.b_port, link.a, link.a_port),
+        ):
+            dev = backbone.devices.get(name)
+            iface = next((i for i in dev.interfaces if i.port == port), None) if dev else None
+            if iface is None:
+                out.append(
+                    Violation("link-ends", name, f"port {port}", f"no interface for the link to {peer}")
+                )
+                continue
+            seen.add((name, port))
+            if (iface.peer, iface.peer_port) != (peer, peer_port):
+                out.append(
+                    Violation(
+                        "link-ends", name, f"port {port}", f"points at {iface.peer} port {iface.peer_port}"
+                    )
+                )
+            if iface.address_v4.network != link.subnet_v4 or iface.address_v6.network != link.subnet_v6:
+                out.append(
+                    Violation(
+                        "link-ends", name, f"port {port}", f"{iface.address_v4} is not in {link.subnet_v4}"
+                    )
+                )
+            ends.append(iface)
+        if len(ends) == 2:
+            a, b = ends
+            for what, x, y in (
+                ("bandwidth", a.bandwidth, b.bandwidth),
+                ("MTU", a.mtu, b.mtu),
+                ("OSPF area", a.ospf_area, b.ospf_area),
+                ("OSPF hello/dead", (a.hello, a.dead), (b.hello, b.dead)),
+                ("plane", a.plane, b.plane),
+            ):
+                if x != y:
+                    out.append(
+                        Violation("link-ends", link.a, f"port {link.a_port}", f"{what} {x} ≠ {y} at {link.b}")
+                    )
+            if a.address_v4 == b.address_v4:
+                out.append(
+                    Violation("link-ends", link.a, f"port {link.a_port}", "both ends have the same address")
+                )
+    for name, dev in backbone.devices.items():
+        for iface in dev.interfaces:
+            if (name, iface.port) not in seen:
+                out.append(
+                    Violation("link-ends", name, f"port {iface.port}", f"no link towards {iface.peer}")
+                )
+    return out
+
+
+def _owned_prefixes(backbone: Backbone) -> list[tuple[IPv4Network | IPv6Network, str, str]]:
+    """Every prefix the model assigns, with its owner (device, interface); a link's subnet is listed once."""
+    out: list[tuple[IPv4Network | IPv6Network, str, str]] = []
+    for link in backbone.links:
+        out.append((link.subnet_v4, link.a, f"port {link.a_port}"))
+        out.append((link.subnet_v6, link.a, f"port {link.a_port}"))
+    for name, dev in backbone.devices.items():
+        out.append((IPv4Network(dev.loopback_v4), name, "loopback"))
+        out.append((dev.loopback_v6.network, name, "loopback"))
+        for lan in dev.lans:
+            out.append((lan.prefix_v4, name, "lan"))
+            out.append((lan.prefix_v6, name, "lan"))
+        for att in dev.attachments:
+            out.append((att.address_v4.network, name, f"port {att.port}"))
+            out.append((att.address_v6.network, name, f"port {att.port}"))
+    return out
+
+
+def check_no_overlap(backbone: Backbone) -> list[Violation]:
+    """No address or prefix is assigned twice and no two prefixes overlap (one sweep over sorted prefixes)."""
+    out = []
+    for version in (4, 6):
+        items = sorted(
+            (p for p in _owned_prefixes(backbone) if p[0].version == version),
+            key=lambda t: (int(t[0].network_address), -t[0].prefixlen),
+        )
+        last_end, last = -1, None
+        for prefix, dev, where in items:
+            if int(prefix.network_address) <= last_end and last is not None:
+                out.append(
+                    Violation("no-overlap", dev, where, f"{prefix} overlaps {last[0]} of {last[1]} {last[2]}")
+                )
+            if int(prefix.broadcast_address) > last_end:
+                last_end, last = int(prefix.broadcast_address), (prefix, dev, where)
+    return out
+
+
+def check_pools(backbone: Backbone, params: NetworkParams) -> list[Violation]:
+    """Every backbone prefix lies in a backbone pool and every isolated prefix in the isolated pools."""
+    pools = {
+        "backbone": (params.ipv4.backbone, params.ipv6.infrastructure, params.ipv6.lan),
+        "isolated": (params.isolated.ipv4, params.isolated.ipv6),
+    }
+    out = []
+    for prefix, name, where in _owned_prefixes(backbone):
+        domain = backbone.devices[name].domain
+        if not any(prefix.version == p.version and prefix.subnet_of(p) for p in pools[domain]):  # type: ignore[arg-type]
+            out.append(Violation("pools", name, where, f"{prefix} is outside the {domain} pools"))
+    return out
+
+
+def check_reachability(backbone: Backbone) -> list[Violation]:
+    """Every backbone site has a path to a core router; every isolated site to the isolated core."""
+    graph = backbone.graph
+    out = []
+    for domain, tiers in (("backbone", ("core",)), ("isolated", ("isolated-core",))):
+        roots = [n for n, d in backbone.devices.items() if d.tier in tiers]
+        reach: set[str] = set()
+        for root in roots:
+            reach |= nx.node_connected_component(graph, root)
+        for name, dev in backbone.devices.items():
+            if dev.domain == domain and name not in reach:
+                out.append(
+                    Violation("reaches-core", name, "", f"no path to {' or '.join(roots) or 'a core'}")
+                )
+    return out
+
+
+def two_edge_components(backbone: Backbone) -> dict[str, int]:
+    """Component number of each device once every bridge (a link whose loss splits the graph) is removed.
+
+    Two devices stay connected after the loss of any single link exactly when they share a component.
+    """
+    simple = nx.Graph()
+    simple.add_nodes_from(backbone.devices)
+    multiplicity: dict[frozenset[str], int] = defaultdict(int)
+    for link in backbone.links:
+        multiplicity[frozenset((link.a, link.b))] += 1
+        simple.add_edge(link.a, link.b)
+    bridges = {frozenset(e) for e in nx.bridges(simple) if multiplicity[frozenset(e)] == 1}
+    simple.remove_edges_from([tuple(b) for b in bridges])
+    return {n: i for i, comp in enumerate(nx.connected_components(simple)) for n in comp}
+
+
+def check_survives_single_link_loss(
+    backbone: Backbone, backed_counties: Iterable[str] = ()
+) -> list[Violation]:
+    """Every city (and every county with a backup circuit) still reaches the core after any one link fails."""
+    component = two_edge_components(backbone)
+    cores = {component[d.hostname] for d in backbone.by_tier("core")}
+    backed = set(backed_counties)
+    out = []
+    for dev in backbone.devices.values():
+        needs_two = dev.tier == "city" or (dev.tier == "county" and dev.division_code in backed)
+        if needs_two and component[dev.hostname] not in cores:
+            out.append(
+                Violation("single-link-loss", dev.hostname, "", "one link failure cuts it off from the core")
+            )
+    return out
+
+
+def check_isolated(backbone: Backbone) -> list[Violation]:
+    """The isolated domain shares no link, device or address with the rest."""
+    out = []
+    iso = {n for n, d in backbone.devices.items() if d.domain == "isolated"}
+    for link in backbone.links:
+        if (link.a in iso) != (link.b in iso):
+            out.append(
+                Violation("isolated", link.a, f"port {link.a_port}", f"links the isolated domain to {link.b}")
+            )
+    owners: dict[IPv4Network | IPv6Network, set[str]] = defaultdict(set)
+    for prefix, name, _ in _owned_prefixes(backbone):
+        owners[prefix].add(backbone.devices[name].domain)
+    iso_prefixes = [p for p, doms in owners.items() if "isolated" in doms]
+    other = [p for p, doms in owners.items() if "backbone" in doms]
+    for p in iso_prefixes:
+        if any(p.version == q.version and p.overlaps(q) for q in other):  # type: ignore[arg-type]
+            out.append(
+                Violation("isolated", "", "", f"{p} is used by both the isolated domain and the backbone")
+            )
+    return out
+
+
+def check_area_ranges(backbone: Backbone) -> list[Violation]:
+    """Each city ABR summarises its area; no allocated prefix starts at a range's base (FRR 8.4 bug)."""
+    starts = {int(p.network_address): (p, n, w) for p, n, w in _owned_prefixes(backbone) if p.version == 4}
+    out = []
+    for dev in backbone.by_tier("city"):
+        if not dev.area_ranges:
+            out.append(Violation("area-ranges", dev.hostname, "", "a city ABR without an area range"))
+        for r in dev.area_ranges:
+            if int(r.prefix.network_address) in starts:
+                p, n, w = starts[int(r.prefix.network_address)]
+                out.append(
+                    Violation(
+                        "area-ranges", dev.hostname, "", f"range {r.prefix} base is allocated ({p} {n} {w})"
+                    )
+                )
+    return out
+
+
+MODEL_CHECKS: dict[str, Callable[..., list[Violation]]] = {
+    "link-ends": check_link_ends,
+    "no-overlap": check_no_overlap,
+    "reaches-core": check_reachability,
+    "isolated": check_isolated,
+    "area-ranges": check_area_ranges,
+}
+
+
+def check_model(backbone: Backbone, params: NetworkParams) -> list[Violation]:
+    """All model checks (not the parse-back of rendered configs)."""
+    out = [v for check in MODEL_CHECKS.values() for v in check(backbone)]
+    out += check_pools(backbone, params)
+    out += check_survives_single_link_loss(backbone, params.backup.counties)
+    return sorted(out)
+
+
+def check_rendered(backbone: Backbone, vendor: str, hostname: str, text: str) -> list[Violation]:
+    """Parse-back of one rendered config against the model."""
+    from network.parseback import compare
+
+    return [
+        Violation(f"parse-back-{vendor}", hostname, iface, problem)
+        for iface, problem in compare(backbone.devices[hostname], vendor, text)
+    ]
