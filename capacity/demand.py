@@ -7,6 +7,7 @@ import numpy as np
 from capacity.supply import LineKey
 from egov.model import RESOURCE_UNITS, Growth, Planning, ResourceClass, SourceOfTruth, StorageKind, System
 from egov.months import months_between
+from egov.units import magnitude_in
 
 
 def growth_curve(growth: Growth, months_since_migration: np.ndarray) -> np.ndarray:
@@ -26,14 +27,25 @@ def growth_curve(growth: Growth, months_since_migration: np.ndarray) -> np.ndarr
     return np.where(live, factor, 0.0)
 
 
+def scaled_growth(growth: Growth, multiplier: float) -> Growth:
+    """``growth`` made ``multiplier`` times as fast: an annual rate r becomes r × multiplier (20 %/year ×1.5 →
+    30 %/year); yearly factors f become 1 + (f − 1) × multiplier (1.4 ×1.5 → 1.6). Shrinking stays above
+    −90 %/year so the law keeps a meaning."""
+    if growth.annual_rate is not None:
+        return growth.model_copy(update={"annual_rate": max(growth.annual_rate * multiplier, -0.9)})
+    assert growth.yearly_factors is not None
+    factors = tuple(max(1.0 + (f - 1.0) * multiplier, 0.01) for f in growth.yearly_factors)
+    return growth.model_copy(update={"yearly_factors": factors})
+
+
 def system_base(system: System) -> dict[ResourceClass, float]:
     """A system's size at migration, in each resource class's unit."""
     return {
         ResourceClass.VCPU: float(system.vcpu),
-        ResourceClass.MEMORY_MB: float(system.ram.to(RESOURCE_UNITS[ResourceClass.MEMORY_MB]).magnitude),
-        ResourceClass.DISK_GB: float(system.disk.to(RESOURCE_UNITS[ResourceClass.DISK_GB]).magnitude),
-        ResourceClass.BLOCK_STORAGE: float(system.block_storage.to("GB").magnitude),
-        ResourceClass.OBJECT_STORAGE: float(system.object_storage.to("GB").magnitude),
+        ResourceClass.MEMORY_MB: magnitude_in(system.ram, RESOURCE_UNITS[ResourceClass.MEMORY_MB]),
+        ResourceClass.DISK_GB: magnitude_in(system.disk, RESOURCE_UNITS[ResourceClass.DISK_GB]),
+        ResourceClass.BLOCK_STORAGE: magnitude_in(system.block_storage, "GB"),
+        ResourceClass.OBJECT_STORAGE: magnitude_in(system.object_storage, "GB"),
     }
 
 
@@ -60,24 +72,31 @@ def system_curves(planning: Planning, systems: list[System]) -> np.ndarray:
     return curves
 
 
-def demand_lines(source: SourceOfTruth, systems: list[System] | None = None) -> dict[LineKey, np.ndarray]:
-    """Total demand of ``systems`` (default: all) per supply line and month."""
-    chosen = source.systems if systems is None else systems
-    curves = system_curves(source.planning, chosen)
+def system_matrix(source: SourceOfTruth, systems: list[System]) -> tuple[list[LineKey], np.ndarray]:
+    """The supply lines ``systems`` land on and their sizes at migration: a (systems × lines) matrix in each
+    line's unit. Demand of month t is Σ_s matrix[s, line] × growth multiplier of s at t."""
     keys: dict[LineKey, int] = {}
     rows: list[tuple[int, int, float]] = []
-    for i, system in enumerate(chosen):
+    for i, system in enumerate(systems):
         for resource, amount in system_base(system).items():
             if amount == 0:
                 continue
             key = line_of(source, system, resource)
             keys.setdefault(key, len(keys))
             rows.append((i, keys[key], amount))
-    base = np.zeros((len(chosen), len(keys)))
+    base = np.zeros((len(systems), len(keys)))
     for i, k, amount in rows:
         base[i, k] += amount
+    return list(keys), base
+
+
+def demand_lines(source: SourceOfTruth, systems: list[System] | None = None) -> dict[LineKey, np.ndarray]:
+    """Total demand of ``systems`` (default: all) per supply line and month."""
+    chosen = source.systems if systems is None else systems
+    curves = system_curves(source.planning, chosen)
+    keys, base = system_matrix(source, chosen)
     totals = base.T @ curves
-    return {key: totals[k] for key, k in keys.items()}
+    return {key: totals[k] for k, key in enumerate(keys)}
 
 
 def department_peak_demand(source: SourceOfTruth, department: str) -> dict[ResourceClass, float]:

@@ -67,9 +67,11 @@ def parse_quantity(value: Any, expected: str, *, default_unit: str | None = None
             quantity = Q_(quantity, default_unit)
     else:
         raise UnitError(f"expected a quantity in {expected}, got {type(value).__name__}")
-    if quantity.dimensionless and default_unit is not None:
+    dimensionless, compatible = _unit_facts(quantity.units, expected)
+    if dimensionless and default_unit is not None:
         quantity = Q_(quantity.magnitude, default_unit)
-    if not quantity.is_compatible_with(expected):
+        compatible = _unit_facts(quantity.units, expected)[1]
+    if not compatible:
         raise UnitError(f"{value!r} is not a quantity of {expected} (dimension {quantity.dimensionality})")
     if quantity.magnitude < 0:
         raise UnitError(f"{value!r} is negative")
@@ -80,13 +82,27 @@ _SIMPLE = re.compile(r"^(?P<number>[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)\s*(?
 
 
 @lru_cache(maxsize=256)
+def _unit_facts(unit: pint.Unit, expected: str) -> tuple[bool, bool]:
+    """(dimensionless, compatible with ``expected``) of a unit; cached because pint reduces to root units
+    each time it is asked, and an inventory asks thousands of times about the same few units."""
+    probe = Q_(1, unit)
+    return bool(probe.dimensionless), bool(probe.is_compatible_with(expected))
+
+
+@lru_cache(maxsize=256)
 def _unit(text: str) -> pint.Unit:
     return ureg.Unit(text)
 
 
 def magnitude_in(quantity: pint.Quantity, unit: str) -> float:
-    """The magnitude of ``quantity`` expressed in ``unit``."""
-    return float(quantity.to(unit).magnitude)
+    """The magnitude of ``quantity`` expressed in ``unit`` (same as ``quantity.to(unit).magnitude``, with the
+    conversion factor cached: inventories convert thousands of sizes between the same few units)."""
+    return float(quantity.magnitude) * _factor(quantity.units, unit)
+
+
+@lru_cache(maxsize=256)
+def _factor(source: pint.Unit, target: str) -> float:
+    return float(Q_(1.0, source).to(target).magnitude)
 
 
 def show(quantity: pint.Quantity, unit: str | None = None, digits: int = 0) -> str:
