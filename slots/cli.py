@@ -1,5 +1,253 @@
-"""The `egov slots` commands (being built)."""
+"""`egov slots …`: the migration-slot service and its ledger from the command line.
+
+Thin: open the ledger (slots.ledger), act, present (slots.present). Heavy imports stay inside commands.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
+
+from egov.clitools import DataOption, err_console, load_or_exit
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from slots.ledger import Ledger, Principal
 
 app = typer.Typer(no_args_is_help=True)
+token_app = typer.Typer(no_args_is_help=True)
+app.add_typer(token_app, name="token", help="API tokens of departments and operators.")
+
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        envvar="EGOV_SLOTS_DB",
+        help="Ledger database URL: sqlite:///file (default sqlite:///slots.sqlite) or postgresql://…",
+    ),
+]
+DEFAULT_DB = "sqlite:///slots.sqlite"
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _ledger(db: str, data: Path | None) -> Ledger:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from slots.ledger import Ledger
+
+    source = load_or_exit(data)
+    try:
+        return Ledger(db, source)
+    except (SQLAlchemyError, ValueError) as exc:
+        err_console.print(
+            f"[red]error:[/] cannot open the ledger {_redact(db)}: {exc.__class__.__name__}: {exc}"
+        )
+        raise typer.Exit(2) from None
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparsable URL>"
+
+
+def _cli_principal() -> Principal:
+    import getpass
+
+    from slots.ledger import Principal
+
+    return Principal(actor=f"cli:{getpass.getuser()}", operator=True)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err_console.print(f"[red]error:[/] {exc}", highlight=False)
+    return typer.Exit(1)
+
+
+@app.command("serve")
+def serve(
+    db: DbOption = DEFAULT_DB,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8070,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    data: DataOption = None,
+) -> None:
+    """Run the slots API and web page (migrates the ledger schema first)."""
+    import uvicorn
+
+    from slots.api import create_app
+
+    ledger = _ledger(db, data)
+    err_console.print(f"ledger {_redact(db)}; serving http://{host}:{port}/ (API docs at /docs)")
+    uvicorn.run(create_app(ledger), host=host, port=port, log_level="warning", access_log=False)
+
+
+@token_app.command("create")
+def token_create(
+    department: Annotated[
+        str | None, typer.Option("--department", help="Department code the token acts for.")
+    ] = None,
+    operator: Annotated[
+        bool, typer.Option("--operator", help="An operator token (sees and decides all).")
+    ] = False,
+    label: Annotated[str, typer.Option("--label", help="Free text: who holds the token.")] = "",
+    db: DbOption = DEFAULT_DB,
+    data: DataOption = None,
+) -> None:
+    """Create an API token and print it ONCE (only its sha256 is stored)."""
+    if department is None and not operator:
+        err_console.print("[red]error:[/] give --department CODE, or --operator")
+        raise typer.Exit(2)
+    ledger = _ledger(db, data)
+    try:
+        token = ledger.create_token(department, operator=operator, label=label)
+    except KeyError:
+        err_console.print(f"[red]error:[/] --department: unknown department {department!r}")
+        raise typer.Exit(2) from None
+    err_console.print("The token is shown once; store it now:")
+    typer.echo(token)
+
+
+@app.command("request")
+def request(
+    department: Annotated[str, typer.Option("--department", help="Department code.")],
+    earliest: Annotated[str, typer.Option("--earliest", help="Earliest acceptable ISO week, e.g. 2027-W14.")],
+    latest: Annotated[str, typer.Option("--latest", help="Latest acceptable ISO week, e.g. 2027-W20.")],
+    system: Annotated[
+        list[str] | None, typer.Option("--system", help="Inventory system id (repeat).")
+    ] = None,
+    data_volume: Annotated[
+        str, typer.Option("--data-volume", help="Data to transfer, e.g. '40 TB'.")
+    ] = "0 TB",
+    depends_on: Annotated[
+        list[str] | None,
+        typer.Option("--depends-on", help="System that must move before or with it (repeat)."),
+    ] = None,
+    weight: Annotated[int, typer.Option("--weight", min=1, max=100, help="Priority in re-planning.")] = 1,
+    key: Annotated[
+        str | None, typer.Option("--key", help="Idempotency key: a retry is never booked twice.")
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+    data: DataOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Request a slot for systems of the inventory; prints the granted week or the refusal."""
+    from pydantic import ValidationError
+
+    from slots.ledger import LedgerError
+    from slots.present import requests_table
+    from slots.request import RequestSpec, SpecError
+
+    try:
+        spec = RequestSpec(
+            department=department,
+            systems=system or [],
+            earliest_week=earliest,  # type: ignore[arg-type]
+            latest_week=latest,  # type: ignore[arg-type]
+            data_volume=data_volume,  # type: ignore[arg-type]
+            dependencies=depends_on or [],
+            weight=weight,
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]) or "request"
+            err_console.print(f"[red]error:[/] {where}: {error['msg']}", highlight=False)
+        raise typer.Exit(2) from None
+    ledger = _ledger(db, data)
+    try:
+        view, created = ledger.submit(_cli_principal(), spec, key)
+    except SpecError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(view.__dict__, ensure_ascii=False, indent=2))
+    else:
+        if not created:
+            err_console.print(f"idempotency key {key!r}: request #{view.id} already exists, not booked again")
+        requests_table(Console(width=160), [view])
+    raise typer.Exit(0 if view.status in ("granted", "approved") else 3)
+
+
+@app.command("list")
+def list_requests(
+    status: Annotated[
+        str | None, typer.Option("--status", help="granted, approved, refused or cancelled.")
+    ] = None,
+    department: Annotated[str | None, typer.Option("--department", help="Only this department.")] = None,
+    db: DbOption = DEFAULT_DB,
+    data: DataOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List requests and their answers."""
+    from slots.present import requests_table
+
+    views = _ledger(db, data).list_requests(_cli_principal(), status)
+    if department is not None:
+        views = [v for v in views if v.department == department]
+    if as_json:
+        typer.echo(json.dumps([v.__dict__ for v in views], ensure_ascii=False, indent=2))
+    else:
+        requests_table(Console(width=160), views)
+
+
+@app.command("cancel")
+def cancel(
+    request_id: Annotated[int, typer.Argument(help="Request number.")],
+    db: DbOption = DEFAULT_DB,
+    data: DataOption = None,
+) -> None:
+    """Cancel a request and free its slot."""
+    from slots.ledger import LedgerError
+
+    try:
+        view = _ledger(db, data).cancel(_cli_principal(), request_id)
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"request #{view.id}: {view.status}")
+
+
+@app.command("approve")
+def approve(
+    request_id: Annotated[int, typer.Argument(help="Request number.")],
+    db: DbOption = DEFAULT_DB,
+    data: DataOption = None,
+) -> None:
+    """Approve a granted slot: re-planning will not move it."""
+    from slots.ledger import LedgerError
+
+    try:
+        view = _ledger(db, data).approve(_cli_principal(), request_id)
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"request #{view.id}: {view.status} {view.granted_week}")
+
+
+@app.command("plan")
+def plan(
+    apply: Annotated[bool, typer.Option("--apply", help="Write the new weeks to the ledger.")] = False,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.1, max=600, help="CP-SAT deterministic time limit.")
+    ] = 10.0,
+    db: DbOption = DEFAULT_DB,
+    data: DataOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-plan all granted and refused requests optimally (CP-SAT), against first come, first served."""
+    from slots.present import plan_summary
+
+    ledger = _ledger(db, data)
+    with err_console.status("solving with CP-SAT…"):
+        result = ledger.plan(_cli_principal(), apply=apply, time_limit=time_limit)
+    if as_json:
+        typer.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+    else:
+        plan_summary(Console(width=160), result, apply)

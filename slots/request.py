@@ -6,14 +6,16 @@ A request names systems of the inventory by id, or describes ad-hoc systems with
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
 
+import pint
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from egov.model import Bytes, Fraction, Growth, SourceOfTruth, System
-from egov.units import parse_quantity
+from egov.units import Q_, parse_quantity
 from slots.weeks import horizon_weeks, parse_week, week_label
 
 
@@ -48,6 +50,12 @@ class AdHocSystem(BaseModel):
     object_storage: Bytes = Field(default_factory=lambda: parse_quantity("0 GB", "byte"))
     annual_growth: Fraction = Field(default=0.0, ge=-0.5, le=10)
 
+    @model_validator(mode="after")
+    def _bounded(self) -> AdHocSystem:
+        for name in ("ram", "disk", "block_storage", "object_storage"):
+            _bounded_bytes(name, getattr(self, name))
+        return self
+
 
 class RequestSpec(BaseModel):
     """A department's migration request, as submitted (the ledger stores it verbatim as JSON)."""
@@ -73,6 +81,7 @@ class RequestSpec(BaseModel):
             raise ValueError("a system is listed twice in 'systems'")
         if len(self.systems) > 500:
             raise ValueError("at most 500 systems per request")
+        _bounded_bytes("data_volume", self.data_volume)
         return self
 
     @property
@@ -86,6 +95,16 @@ class RequestSpec(BaseModel):
 
     def as_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+#: Larger figures are typing mistakes, not requests (the whole cloud holds 15 PB raw).
+MAX_BYTES = Q_(1, "EB")
+
+
+def _bounded_bytes(name: str, quantity: pint.Quantity) -> None:
+    value = float(quantity.to("byte").magnitude)
+    if not math.isfinite(value) or quantity > MAX_BYTES:
+        raise ValueError(f"{name} must be a finite size below 1 EB")
 
 
 def adhoc_id(request_id: int | str, index: int) -> str:

@@ -1,0 +1,230 @@
+"""The slots HTTP API (FastAPI, OpenAPI at /openapi.json) and the departments' web page at /.
+
+Handlers only translate: they authenticate the bearer token, validate the payload, call slots.ledger, and
+map its errors to HTTP statuses. They never compute.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from slots.ledger import Ledger, LedgerError, Principal, RequestView
+from slots.request import RequestSpec, SpecError
+
+TEMPLATES = FsPath(__file__).resolve().parent.parent / "templates" / "slots"
+WEEK_PATTERN = r"^\d{4}-W\d{2}$"
+RequestId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+class AdHocIn(BaseModel):
+    """A system not in the inventory: resources at migration, with units, and its annual growth."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    az: str = Field(min_length=1, max_length=64, examples=["gz-1"])
+    vcpu: int = Field(ge=0, le=100_000)
+    ram: str = Field(default="0 GB", max_length=40, examples=["64 GB"])
+    disk: str = Field(default="0 GiB", max_length=40, examples=["200 GiB"])
+    block_storage: str = Field(default="0 GB", max_length=40, examples=["2 TB"])
+    object_storage: str = Field(default="0 GB", max_length=40, examples=["0 TB"])
+    annual_growth: str = Field(default="0%", max_length=20, examples=["20%"])
+
+
+class RequestIn(BaseModel):
+    """A migration request. ``department`` defaults to the token's."""
+
+    model_config = ConfigDict(extra="forbid")
+    department: str | None = Field(default=None, max_length=16)
+    systems: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=500
+    )
+    adhoc: list[AdHocIn] = Field(default_factory=list, max_length=100)
+    earliest_week: str = Field(pattern=WEEK_PATTERN, examples=["2027-W14"])
+    latest_week: str = Field(pattern=WEEK_PATTERN, examples=["2027-W20"])
+    data_volume: str = Field(default="0 TB", max_length=40, examples=["40 TB"])
+    dependencies: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=500
+    )
+    weight: int = Field(default=1, ge=1, le=100)
+
+
+class RequestOut(BaseModel):
+    id: int
+    department: str
+    status: str = Field(description="granted, approved, refused or cancelled")
+    spec: dict[str, Any]
+    earliest_week: str
+    latest_week: str
+    granted_week: str | None
+    suggested_week: str | None = Field(description="earliest feasible week after the window, when refused")
+    binding: str | None = Field(description="the binding constraint of a refusal")
+    reason: str | None
+    system_count: int
+    idempotency_key: str | None
+    created_at: str
+    updated_at: str
+
+
+class WeekOut(BaseModel):
+    week: str
+    booked_systems: int
+    capacity: int
+    blackout: str | None
+    own_requests: list[int]
+
+
+class Me(BaseModel):
+    department: str | None
+    operator: bool
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    apply: bool = False
+    time_limit: float = Field(default=10.0, gt=0, le=120, description="CP-SAT deterministic time limit")
+
+
+class Problem(BaseModel):
+    detail: Any
+
+
+def _out(view: RequestView) -> RequestOut:
+    return RequestOut(**view.__dict__)
+
+
+def create_app(ledger: Ledger) -> FastAPI:
+    """The FastAPI application serving ``ledger``."""
+    app = FastAPI(
+        title="egov migration slots",
+        version="1",
+        description="Departments request migration slots; the plan admits what five-year capacity carries.",
+    )
+    bearer = HTTPBearer(auto_error=False, description="API token from `egov slots token create`")
+    errors: dict[int | str, dict[str, Any]] = {
+        401: {"model": Problem},
+        403: {"model": Problem},
+        404: {"model": Problem},
+        409: {"model": Problem},
+        422: {"model": Problem},
+    }
+
+    def principal(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Principal:
+        found = ledger.authenticate(credentials.credentials) if credentials else None
+        if found is None:
+            raise HTTPException(401, "missing or unknown API token", headers={"WWW-Authenticate": "Bearer"})
+        return found
+
+    Who = Annotated[Principal, Depends(principal)]
+
+    @app.exception_handler(LedgerError)
+    def _ledger_error(_request: Request, exc: LedgerError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+    @app.exception_handler(SpecError)
+    def _spec_error(_request: Request, exc: SpecError) -> JSONResponse:
+        return JSONResponse({"detail": [{"loc": ["body", exc.field], "msg": exc.message}]}, status_code=422)
+
+    @app.exception_handler(ValidationError)
+    def _validation_error(_request: Request, exc: ValidationError) -> JSONResponse:
+        detail = [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+        return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    def _request_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", "")} for e in exc.errors()]
+        return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> HTMLResponse:
+        from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+        env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
+        planning = ledger.province.planning
+        html = env.get_template("index.html").render(
+            region=ledger.province.source.cloud.region,
+            weekly_capacity=planning.migration_weekly_capacity,
+            headroom=f"{planning.headroom_target * 100:g} %",
+        )
+        return HTMLResponse(html)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/api/me", response_model=Me, responses=errors)
+    def me(who: Who) -> Me:
+        """Who the token belongs to."""
+        return Me(department=who.department, operator=who.operator)
+
+    @app.post("/api/requests", response_model=RequestOut, status_code=201, responses=errors)
+    def submit(
+        body: RequestIn,
+        who: Who,
+        response: Response,
+        idempotency_key: Annotated[str | None, Header(max_length=128, min_length=1)] = None,
+    ) -> RequestOut:
+        """Request a slot. The answer is the granted week, or a refusal with its binding constraint and the
+        earliest feasible week. Retrying with the same Idempotency-Key returns the first answer (200)."""
+        data = body.model_dump()
+        data["department"] = body.department or who.department
+        if data["department"] is None:
+            raise HTTPException(
+                422, [{"loc": ["body", "department"], "msg": "an operator names the department"}]
+            )
+        spec = RequestSpec.model_validate(data)
+        view, created = ledger.submit(who, spec, idempotency_key)
+        if not created:
+            response.status_code = 200
+        return _out(view)
+
+    @app.get("/api/requests", response_model=list[RequestOut], responses=errors)
+    def list_requests(
+        who: Who,
+        status: Annotated[str | None, Query(pattern="^(granted|approved|refused|cancelled)$")] = None,
+    ) -> list[RequestOut]:
+        """The token's department's requests (an operator sees all)."""
+        return [_out(v) for v in ledger.list_requests(who, status)]
+
+    @app.get("/api/requests/{request_id}", response_model=RequestOut, responses=errors)
+    def get_request(request_id: RequestId, who: Who) -> RequestOut:
+        return _out(ledger.get(who, request_id))
+
+    @app.post("/api/requests/{request_id}/cancel", response_model=RequestOut, responses=errors)
+    def cancel(request_id: RequestId, who: Who) -> RequestOut:
+        """Cancel a request; its slot is freed."""
+        return _out(ledger.cancel(who, request_id))
+
+    @app.post("/api/requests/{request_id}/approve", response_model=RequestOut, responses=errors)
+    def approve(request_id: RequestId, who: Who) -> RequestOut:
+        """Operators: confirm a granted slot (re-planning no longer moves it)."""
+        return _out(ledger.approve(who, request_id))
+
+    @app.get("/api/calendar", response_model=list[WeekOut], responses=errors)
+    def calendar(who: Who) -> list[WeekOut]:
+        """Every week of the horizon: systems booked of the weekly throughput, blackouts, own slots."""
+        return [WeekOut(**{**w.__dict__, "own_requests": list(w.own_requests)}) for w in ledger.calendar(who)]
+
+    @app.post("/api/plan", responses=errors)
+    def plan(body: PlanIn, who: Who) -> dict[str, Any]:
+        """Operators: re-plan all granted and refused requests optimally (CP-SAT), with the gain over
+        first-come-first-served; ``apply`` writes the new weeks."""
+        return ledger.plan(who, apply=body.apply, time_limit=body.time_limit).as_json()  # type: ignore[no-any-return]
+
+    @app.get("/api/audit", responses=errors)
+    def audit(
+        who: Who, request_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None
+    ) -> list[dict[str, Any]]:
+        """Operators: the audit log, oldest first."""
+        return ledger.audit(who, request_id)
+
+    return app
