@@ -1,5 +1,62 @@
-"""The `egov stacks` commands (being built)."""
+"""`egov stack …`: the cloud operators' commands. Thin: review (stacks.review), present (stacks.present)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from typing import Annotated
 
 import typer
+from rich.console import Console
+
+from egov.clitools import err_console
 
 app = typer.Typer(no_args_is_help=True)
+
+
+class StackName(StrEnum):
+    prod = "prod"
+    staging = "staging"
+
+
+class PlanFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.callback()
+def stack() -> None:
+    """The Pulumi stacks of stacks/egov-cloud."""
+
+
+@app.command("plan")
+def plan(
+    stack: Annotated[
+        StackName, typer.Option("--stack", help="Stack file Pulumi.<stack>.yaml.")
+    ] = StackName.prod,
+    output_format: Annotated[PlanFormat, typer.Option("--format", help="table or json.")] = PlanFormat.table,
+) -> None:
+    """What `pulumi up` would create, under Pulumi's mocks (no credentials): resources per type token, Σ
+    quotas against usable capacity, and every policy of stacks/policy. Exit 1 on a policy violation."""
+    from egov.errors import SourceError, SourceErrors
+    from stacks.present import render_review, review_json
+    from stacks.review import review_stack
+
+    try:
+        with err_console.status("running the program under Pulumi mocks…") as status:
+
+            def progress(count: int) -> None:
+                if count % 50 == 0:
+                    status.update(f"running the program under Pulumi mocks… {count} resources registered")
+
+            review = review_stack(stack.value, on_register=progress)
+    except (SourceError, SourceErrors, KeyError, ValueError) as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        raise typer.Exit(2) from None
+    if output_format is PlanFormat.json:
+        sys.stdout.write(json.dumps(review_json(review), ensure_ascii=False, indent=2) + "\n")
+    else:
+        render_review(review, Console(width=140))
+    if review.violations:
+        raise typer.Exit(1)

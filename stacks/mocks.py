@@ -1,0 +1,110 @@
+"""Running the program under Pulumi's official mocks, recording every registration.
+
+There is no Pulumi CLI nor OpenStack cloud on our machines: ``egov stack plan``, the tests and the benchmark
+run the real program against ``pulumi.runtime.Mocks``. The mocks accept everything, so what they record is
+checked afterwards (duplicate names, counts, quotas against capacity, the policies).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+import pulumi.runtime.settings
+
+from stacks.policy.policies import Resource
+
+PROJECT = "egov-cloud"
+#: What the mocked invokes answer: the role and auth-scope look-ups of the identity component.
+OPERATOR_USER_ID = "operator-user-id"
+
+
+@dataclass
+class Registration:
+    """One resource registration as the engine would receive it (inputs with the engine's camelCase keys)."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    custom: bool
+    id: str
+
+
+@dataclass
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Mocks that answer like a fresh OpenStack and keep every registration, in order."""
+
+    registrations: list[Registration] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: Called with the running count after each registration (a progress display).
+    on_register: Callable[[int], None] | None = None
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        resource_id = f"{args.name}-id"
+        self.registrations.append(
+            Registration(args.typ, args.name, dict(args.inputs), bool(args.custom), resource_id)
+        )
+        if self.on_register is not None:
+            self.on_register(len(self.registrations))
+        return resource_id, dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        self.calls.append((args.token, dict(args.args)))
+        if args.token == "openstack:identity/getRole:getRole":
+            name = args.args["name"]
+            return {"id": f"role-{name}-id", "name": name, "region": "mock", "domainId": ""}
+        if args.token == "openstack:identity/getAuthScope:getAuthScope":
+            return {"id": "scope", "name": args.args.get("name", ""), "userId": OPERATOR_USER_ID}
+        raise NotImplementedError(f"no mock for invoke {args.token}")
+
+    # -- what the recorded run created ----------------------------------------------------------------------
+    def custom_resources(self) -> list[Registration]:
+        return [r for r in self.registrations if r.custom]
+
+    def counts(self) -> dict[str, int]:
+        """Resources per type token, sorted by token (component resources included)."""
+        return dict(sorted(Counter(r.type for r in self.registrations).items()))
+
+    def of_type(self, token: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == token]
+
+    def duplicates(self) -> list[tuple[str, str]]:
+        """(type, name) pairs registered more than once: the mocks accept them, the engine would not."""
+        seen = Counter((r.type, r.name) for r in self.registrations)
+        return sorted(key for key, n in seen.items() if n > 1)
+
+    def policy_view(self) -> list[Resource]:
+        """The recorded resources as the policy pack sees a stack."""
+        return [Resource(type=r.type, name=r.name, props=r.inputs) for r in self.custom_resources()]
+
+
+def reset_runtime(stack: str, config: Mapping[str, str], mocks: RecordingMocks) -> None:
+    """Forget the previous run (root stack, settings, config) and install ``mocks`` for stack ``stack``."""
+    pulumi.runtime.settings.reset_options(project=PROJECT, stack=stack, preview=False)
+    pulumi.runtime.set_all_config(dict(config))
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+
+
+def run_program(
+    stack: str,
+    config: Mapping[str, str],
+    program: Callable[[], Any] | None = None,
+    on_register: Callable[[int], None] | None = None,
+) -> RecordingMocks:
+    """Run ``program`` (default: the province program) under fresh mocks and wait for every registration."""
+    from stacks.program import main
+
+    mocks = RecordingMocks(on_register=on_register)
+    reset_runtime(stack, config, mocks)
+    body = program or main
+
+    @pulumi.runtime.test
+    def run() -> None:
+        body()
+
+    run()
+    return mocks

@@ -1,0 +1,1 @@
+"""The egov-cloud CrossGuard policy pack: policies in ``stacks.policy.policies``; the pack in __main__.py."""

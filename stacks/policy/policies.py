@@ -1,0 +1,272 @@
+"""The CrossGuard policies of the egov-cloud stack, as plain functions plus their Policy wrappers.
+
+Each check takes what the engine hands a policy (type token, name, property map with the engine's camelCase
+keys) and returns violation messages; an empty list means compliant. The functions are unit-tested directly;
+:func:`build_policies` wraps them for the pack, whose ``__main__.py`` is the only place a PolicyPack is built
+(constructing one starts the analyzer server).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from stacks.catalogue import HostSize
+from stacks.quotas import QuotaKey
+
+if TYPE_CHECKING:
+    from pulumi_policy import Policy
+
+PROJECT = "openstack:identity/project:Project"
+FLAVOR = "openstack:compute/flavor:Flavor"
+SECURITY_GROUP_RULE = "openstack:networking/secGroupRule:SecGroupRule"
+COMPUTE_QUOTA = "openstack:compute/quotaSetV2:QuotaSetV2"
+VOLUME_QUOTA = "openstack:blockstorage/quoteSetV3:QuoteSetV3"
+OBJECT_ACCOUNT = "openstack:objectstorage/accountV1:AccountV1"
+#: Swift account metadata key of the account quota.
+QUOTA_BYTES = "Quota-Bytes"
+DEPARTMENT_TAG = re.compile(r"^department:(?P<code>[A-Z][A-Z0-9-]{1,15})$")
+
+#: The oversubscription the cloud's owners agreed: Σ quotas may exceed usable capacity by this factor
+#: (quotas are ceilings, not reservations). Override per run with --policy-pack-config.
+AGREED_OVERSUBSCRIPTION: dict[QuotaKey, float] = {
+    QuotaKey.cores: 1.0,
+    QuotaKey.ram_mib: 1.2,
+    QuotaKey.volume_gib: 1.5,
+    QuotaKey.object_bytes: 1.5,
+}
+#: Ports that administer a machine: never reachable from the whole internet or 政务外网.
+MANAGEMENT_PORTS: dict[int, str] = {
+    22: "ssh",
+    23: "telnet",
+    161: "snmp",
+    162: "snmp-trap",
+    623: "ipmi",
+    3389: "rdp",
+    5900: "vnc",
+    5985: "winrm",
+    5986: "winrm-https",
+}
+_PORT_PROTOCOLS = {"tcp", "udp", "6", "17"}
+_ANY_PROTOCOL = {None, "", "any", "0"}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What a policy sees of one resource: its type token, logical name and properties."""
+
+    type: str
+    name: str
+    props: Mapping[str, Any]
+
+
+# -- quotas against capacity --------------------------------------------------------------------------------
+def quota_totals(resources: Iterable[Resource]) -> tuple[dict[QuotaKey, int], list[str]]:
+    """Σ of every department quota per regional quota, and the problems that make a sum meaningless.
+
+    A quota left unset or set to -1 (unlimited) cannot be summed against capacity: it is reported.
+    """
+    totals = dict.fromkeys(QuotaKey, 0)
+    problems: list[str] = []
+
+    def add(resource: Resource, key: QuotaKey, value: Any, label: str) -> None:
+        if value is None:
+            problems.append(
+                f"{resource.name}: {label} is not set (the service default is not capacity-planned)"
+            )
+            return
+        try:
+            amount = int(value)
+        except (TypeError, ValueError):
+            problems.append(f"{resource.name}: {label} = {value!r} is not a whole number")
+            return
+        if amount < 0:
+            problems.append(f"{resource.name}: {label} = {amount} is unlimited")
+            return
+        totals[key] += amount
+
+    for r in resources:
+        if r.type == COMPUTE_QUOTA:
+            add(r, QuotaKey.cores, r.props.get("cores"), "cores")
+            add(r, QuotaKey.ram_mib, r.props.get("ram"), "ram")
+        elif r.type == VOLUME_QUOTA:
+            add(r, QuotaKey.volume_gib, r.props.get("gigabytes"), "gigabytes")
+        elif r.type == OBJECT_ACCOUNT:
+            metadata = r.props.get("metadata") or {}
+            add(r, QuotaKey.object_bytes, metadata.get(QUOTA_BYTES), QUOTA_BYTES)
+    return totals, problems
+
+
+def check_quotas_within_capacity(
+    resources: Iterable[Resource],
+    usable: Mapping[QuotaKey, float],
+    oversubscription: Mapping[QuotaKey, float],
+) -> list[str]:
+    """Σ quotas ≤ usable capacity × agreed oversubscription, for every regional quota."""
+    totals, violations = quota_totals(resources)
+    for key in QuotaKey:
+        limit = usable[key] * oversubscription[key]
+        if totals[key] > limit:
+            violations.append(
+                f"Σ {key.value} quotas = {totals[key]:,} exceeds usable {usable[key]:,.0f} × agreed "
+                f"oversubscription {oversubscription[key]:g} = {limit:,.0f}"
+            )
+    return violations
+
+
+# -- projects -----------------------------------------------------------------------------------------------
+def check_project(resource: Resource, departments: Collection[str] | None = None) -> list[str]:
+    """Every project has a description; every non-domain project exactly one known department tag."""
+    if resource.type != PROJECT:
+        return []
+    violations = []
+    if not str(resource.props.get("description") or "").strip():
+        violations.append(f"project {resource.name} has no description")
+    if resource.props.get("isDomain"):
+        return violations
+    codes = [m["code"] for tag in resource.props.get("tags") or [] if (m := DEPARTMENT_TAG.match(str(tag)))]
+    if len(codes) != 1:
+        violations.append(
+            f"project {resource.name} needs exactly one 'department:<CODE>' tag, has {len(codes)}"
+        )
+    elif departments is not None and codes[0] not in departments:
+        violations.append(f"project {resource.name} is tagged with unknown department {codes[0]}")
+    return violations
+
+
+# -- flavors ------------------------------------------------------------------------------------------------
+def check_flavor(resource: Resource, hosts: Sequence[HostSize]) -> list[str]:
+    """A flavor must fit one empty host of the cloud: otherwise no instance of it can ever start."""
+    if resource.type != FLAVOR:
+        return []
+    vcpus, ram, disk = (int(resource.props.get(k) or 0) for k in ("vcpus", "ram", "disk"))
+    if any(host.fits(vcpus, ram, disk) for host in hosts):
+        return []
+    largest = max(hosts, key=lambda h: (h.vcpus, h.ram_mib, h.disk_gib)) if hosts else None
+    where = (
+        f"the largest host ({largest.aggregate}) offers {largest.vcpus} vCPU, {largest.ram_mib} MiB, "
+        f"{largest.disk_gib} GiB"
+        if largest
+        else "the cloud has no host"
+    )
+    return [f"flavor {resource.name} ({vcpus} vCPU, {ram} MiB, {disk} GiB) fits no host: {where}"]
+
+
+# -- security group rules -----------------------------------------------------------------------------------
+def _open_to_world(props: Mapping[str, Any]) -> bool:
+    prefix = props.get("remoteIpPrefix")
+    if not prefix:
+        # No prefix and no remote group/address group: Neutron matches every source.
+        return not props.get("remoteGroupId") and not props.get("remoteAddressGroupId")
+    try:
+        return ipaddress.ip_network(str(prefix), strict=False).prefixlen == 0
+    except ValueError:
+        return False
+
+
+def _ports(props: Mapping[str, Any]) -> range | None:
+    """The destination ports a rule opens; None when its protocol has no ports (icmp, …)."""
+    protocol = props.get("protocol")
+    protocol = str(protocol).lower() if protocol is not None else None
+    if protocol not in _ANY_PROTOCOL and protocol not in _PORT_PROTOCOLS:
+        return None
+    low, high = props.get("portRangeMin"), props.get("portRangeMax")
+    if protocol in _ANY_PROTOCOL or not low:
+        return range(1, 65536)
+    return range(int(low), int(high or low) + 1)
+
+
+def check_security_group_rule(resource: Resource) -> list[str]:
+    """No ingress rule open to 0.0.0.0/0 or ::/0 may reach a management port."""
+    if resource.type != SECURITY_GROUP_RULE:
+        return []
+    props = resource.props
+    if str(props.get("direction", "")).lower() != "ingress" or not _open_to_world(props):
+        return []
+    ports = _ports(props)
+    if ports is None:
+        return []
+    exposed = [f"{port}/{name}" for port, name in MANAGEMENT_PORTS.items() if port in ports]
+    if not exposed:
+        return []
+    source = props.get("remoteIpPrefix") or "any source"
+    return [f"security group rule {resource.name} opens {', '.join(exposed)} to {source}"]
+
+
+# -- the pack's Policy objects ------------------------------------------------------------------------------
+def _oversubscription(config: Mapping[str, Any]) -> dict[QuotaKey, float]:
+    given = config.get("oversubscription") or {}
+    return {key: float(given.get(key.value, AGREED_OVERSUBSCRIPTION[key])) for key in QuotaKey}
+
+
+def build_policies(
+    usable: Mapping[QuotaKey, float], hosts: Sequence[HostSize], departments: Collection[str]
+) -> list[Policy]:
+    """The pack's policies over the capacity, hosts and departments of the source of truth."""
+    from pulumi_policy import (
+        EnforcementLevel,
+        PolicyConfigSchema,
+        ReportViolation,
+        ResourceValidationArgs,
+        ResourceValidationPolicy,
+        StackValidationArgs,
+        StackValidationPolicy,
+    )
+
+    def view(args: Any) -> Resource:
+        return Resource(type=args.resource_type, name=args.name, props=args.props)
+
+    def resource_policy(name: str, description: str, check: Any) -> ResourceValidationPolicy:
+        def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+            for message in check(view(args)):
+                report_violation(message, None)
+
+        return ResourceValidationPolicy(
+            name=name,
+            description=description,
+            validate=validate,
+            enforcement_level=EnforcementLevel.MANDATORY,
+        )
+
+    def validate_quotas(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        resources = [Resource(type=r.resource_type, name=r.name, props=r.props) for r in args.resources]
+        for message in check_quotas_within_capacity(resources, usable, _oversubscription(args.get_config())):
+            report_violation(message, None)
+
+    number = {"type": "number", "exclusiveMinimum": 0}
+    return [
+        StackValidationPolicy(
+            name="quotas-within-capacity",
+            description="Σ department quotas ≤ usable capacity (end of the planning horizon) × agreed "
+            "oversubscription",
+            validate=validate_quotas,
+            enforcement_level=EnforcementLevel.MANDATORY,
+            config_schema=PolicyConfigSchema(
+                properties={
+                    "oversubscription": {
+                        "type": "object",
+                        "properties": {key.value: number for key in QuotaKey},
+                        "additionalProperties": False,
+                    }
+                }
+            ),
+        ),
+        resource_policy(
+            "project-description-and-department",
+            "Every project has a description and a department:<CODE> tag of a known department",
+            lambda r: check_project(r, departments),
+        ),
+        resource_policy(
+            "flavor-fits-a-host",
+            "No flavor larger than the largest host",
+            lambda r: check_flavor(r, hosts),
+        ),
+        resource_policy(
+            "no-management-port-open-to-world",
+            "No security group rule opens a management port (22, 23, 161, 623, 3389, …) to 0.0.0.0/0 or ::/0",
+            check_security_group_rule,
+        ),
+    ]

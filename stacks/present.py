@@ -1,0 +1,73 @@
+"""Presenting a stack review: one JSON object, or rich tables. Presents only (stacks/review.py computes)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from egov.units import Q_, human
+from stacks.quotas import QUOTA_SOURCES, QuotaKey
+from stacks.review import StackReview
+
+
+def review_json(review: StackReview) -> dict[str, Any]:
+    """The review as ONE object: resources per type token, Σ quotas against usable capacity, violations."""
+    return {
+        "stack": review.stack,
+        "departments": review.departments,
+        "total_resources": review.total_resources,
+        "resources": review.resources,
+        "quota_totals": {key.value: review.quota_totals[key] for key in QuotaKey},
+        "usable": {key.value: math.floor(review.usable[key]) for key in QuotaKey},
+        "units": {key.value: QUOTA_SOURCES[key][1] for key in QuotaKey},
+        "ratio": {key.value: round(review.ratio(key), 4) for key in QuotaKey},
+        "agreed_oversubscription": {key.value: review.agreed[key] for key in QuotaKey},
+        "within_agreed": {key.value: review.ratio(key) <= review.agreed[key] for key in QuotaKey},
+        "violations": review.violations,
+    }
+
+
+def _amount(key: QuotaKey, value: float) -> str:
+    unit = QUOTA_SOURCES[key][1]
+    if unit == "vcpu":
+        return f"{value:,.0f} vCPU"
+    return human(Q_(value, unit))
+
+
+def render_review(review: StackReview, console: Console) -> None:
+    """Tables: resources per type token, then Σ quotas against usable capacity, then any violation."""
+    console.print(
+        f"stack [bold]{review.stack}[/]: {review.departments} departments, "
+        f"{review.total_resources} resources would be created (Pulumi mocks, no cloud contacted)",
+        highlight=False,
+    )
+    resources = Table(title="Resources by type token")
+    resources.add_column("type token")
+    resources.add_column("count", justify="right")
+    for token, count in review.resources.items():
+        resources.add_row(token, str(count))
+    console.print(resources)
+    quotas = Table(title="Σ department quotas against usable capacity (end of horizon)")
+    for column in ("quota", "Σ quotas", "usable", "ratio", "agreed", "verdict"):
+        quotas.add_column(column, justify="left" if column == "quota" else "right")
+    for key in QuotaKey:
+        ratio, agreed = review.ratio(key), review.agreed[key]
+        verdict = "[green]within[/]" if ratio <= agreed else "[red]EXCEEDS[/]"
+        quotas.add_row(
+            key.value,
+            _amount(key, review.quota_totals[key]),
+            _amount(key, review.usable[key]),
+            f"{ratio:.2f}",
+            f"{agreed:g}",
+            verdict,
+        )
+    console.print(quotas)
+    if review.violations:
+        console.print(f"[red]{len(review.violations)} policy violation(s):[/]")
+        for message in review.violations:
+            console.print(f"  - {message}", highlight=False, markup=False)
+    else:
+        console.print("[green]every policy of stacks/policy passes[/]")

@@ -1,0 +1,109 @@
+"""The province program: settings + source of truth → the four components. egov-cloud/__main__.py calls it."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi.runtime.config as runtime_config
+
+from egov.model import SourceOfTruth
+from stacks.addressing import department_subnets
+from stacks.catalogue import orphan_flavors
+from stacks.components import Compute, Identity, Network, Storage
+from stacks.quotas import DepartmentQuota, department_quota, quota_totals, select_departments
+from stacks.settings import StackSettings, settings_from_runtime
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the program decided before creating anything: the departments and their quotas."""
+
+    settings: StackSettings
+    source: SourceOfTruth
+    codes: list[str]
+    quotas: list[DepartmentQuota]
+
+
+def runtime_settings() -> StackSettings:
+    """The settings of the running stack, from the config the engine (or the mocks) handed the program."""
+    config: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return settings_from_runtime({k: str(v) for k, v in config.items()}, origin=f"stack {pulumi.get_stack()}")
+
+
+def plan(settings: StackSettings, source: SourceOfTruth | None = None) -> Plan:
+    """Departments and quotas of a stack. Raises ValueError on a catalogue that could never schedule."""
+    from egov.source import default_source, load_source
+
+    if source is None:
+        source = load_source(settings.data) if settings.data is not None else default_source()
+    orphans = orphan_flavors(source.cloud)
+    if orphans:
+        raise ValueError(f"flavors with an aggregate class no aggregate carries: {', '.join(orphans)}")
+    codes = select_departments(source, settings.departments)
+    quotas = [
+        department_quota(
+            source, code, settings.factor_of(code), settings.vcpus_per_instance, settings.volumes_per_instance
+        )
+        for code in codes
+    ]
+    return Plan(settings=settings, source=source, codes=codes, quotas=quotas)
+
+
+def management_prefixes(settings: StackSettings) -> list[ipaddress.IPv4Network]:
+    """SSH/RDP sources of the baseline security groups: the stack's list, else the backbone's NMS prefixes."""
+    if settings.management_prefixes is not None:
+        return list(settings.management_prefixes)
+    from network.params import load_params
+
+    return list(load_params().management.ssh_allowed)
+
+
+def build(settings: StackSettings, source: SourceOfTruth | None = None) -> Plan:
+    """Declare every resource of the stack; returns the plan it was built from."""
+    decided = plan(settings, source)
+    source = decided.source
+    departments = [source.department(code) for code in decided.codes]
+    identity = Identity(
+        "identity",
+        domain=settings.domain,
+        departments=departments,
+        department_roles=settings.department_roles,
+        operator_role=settings.operator_role,
+    )
+    Compute(
+        "compute",
+        cloud=source.cloud,
+        hostname_pattern=settings.hostname_pattern,
+        quotas=decided.quotas,
+        projects=identity.projects,
+    )
+    Network(
+        "network",
+        zones=settings.zones,
+        subnets=department_subnets(source, decided.codes),
+        projects=identity.projects,
+        quotas=decided.quotas,
+        network_quota=settings.network_quota,
+        management_prefixes=management_prefixes(settings),
+        dns_nameservers=settings.dns_nameservers,
+    )
+    Storage(
+        "storage",
+        tiers=settings.volume_tiers,
+        quotas=decided.quotas,
+        projects=identity.projects,
+        cloud=settings.cloud,
+        password=pulumi.Config("openstack").get_secret("password"),
+    )
+    pulumi.export("domain_id", identity.domain.id)
+    pulumi.export("projects", {code: p.id for code, p in identity.projects.items()})
+    pulumi.export("quota_totals", {key.value: total for key, total in quota_totals(decided.quotas).items()})
+    return decided
+
+
+def main() -> None:
+    """Entry point of the Pulumi program (egov-cloud/__main__.py)."""
+    build(runtime_settings())

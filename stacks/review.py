@@ -1,0 +1,78 @@
+"""What `pulumi up` would create, for review without credentials: the program under mocks, then the policies.
+
+Computes only; stacks/present.py shows the result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from stacks.catalogue import host_sizes
+from stacks.policy.policies import (
+    AGREED_OVERSUBSCRIPTION,
+    check_flavor,
+    check_project,
+    check_quotas_within_capacity,
+    check_security_group_rule,
+    quota_totals,
+)
+from stacks.quotas import QuotaKey, select_departments, usable_totals
+from stacks.settings import PROJECT_DIR, load_stack_settings
+
+
+@dataclass(frozen=True)
+class StackReview:
+    stack: str
+    departments: int
+    resources: dict[str, int]  # type token → count
+    quota_totals: dict[QuotaKey, int]
+    usable: dict[QuotaKey, float]
+    agreed: dict[QuotaKey, float]
+    violations: list[str]
+
+    @property
+    def total_resources(self) -> int:
+        return sum(self.resources.values())
+
+    def ratio(self, key: QuotaKey) -> float:
+        """Σ quotas ÷ usable capacity."""
+        return self.quota_totals[key] / self.usable[key] if self.usable[key] else math.inf
+
+
+def review_stack(
+    stack: str,
+    project_dir: Path = PROJECT_DIR,
+    oversubscription: Mapping[QuotaKey, float] | None = None,
+    on_register: Callable[[int], None] | None = None,
+) -> StackReview:
+    """Run stack ``stack``'s program under mocks and check what it would create against every policy."""
+    from egov.source import default_source, load_source
+    from stacks.mocks import run_program
+
+    config, settings = load_stack_settings(stack, project_dir)
+    source = load_source(settings.data) if settings.data is not None else default_source()
+    mocks = run_program(stack, config, on_register=on_register)
+    resources = mocks.policy_view()
+    agreed = dict(oversubscription or AGREED_OVERSUBSCRIPTION)
+    usable = usable_totals(source)
+    hosts = host_sizes(source.cloud)
+    known = {d.code for d in source.departments}
+    violations = [f"{t} {n} is declared twice" for t, n in mocks.duplicates()]
+    violations += check_quotas_within_capacity(resources, usable, agreed)
+    for resource in resources:
+        violations += check_project(resource, known)
+        violations += check_flavor(resource, hosts)
+        violations += check_security_group_rule(resource)
+    totals, _problems = quota_totals(resources)
+    return StackReview(
+        stack=stack,
+        departments=len(select_departments(source, settings.departments)),
+        resources=mocks.counts(),
+        quota_totals=totals,
+        usable=usable,
+        agreed=agreed,
+        violations=violations,
+    )
