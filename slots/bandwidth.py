@@ -1,8 +1,9 @@
 """A department's access-link bandwidth: the figure a data transfer to the cloud is limited by.
 
-The backbone model (network/) owns the number; this module is the one seam through which slots reads it.
-Until the backbone model answers for a department, the provincial horizontal access (省直部门横向接入) of
-10 Gbit/s is assumed.
+The backbone model owns the number (network.departments.access_bandwidth: a department's override in
+data/network.yaml, else the provincial horizontal access); this module is the one seam through which slots
+reads it, so tests can hand admission another figure. Without the backbone package the provincial
+horizontal access of 10 Gbit/s is assumed.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ DEFAULT_ACCESS = Q_(10, "Gbit/s")
 def _network_lookup() -> Callable[[str], pint.Quantity] | None:
     """The backbone model's ``access_bandwidth(code)`` when it exists, else None."""
     try:
-        from network.addressing import access_bandwidth  # type: ignore[attr-defined]
+        from network.departments import access_bandwidth
     except ImportError:
         return None
-    return access_bandwidth  # type: ignore[no-any-return]
+    return access_bandwidth
 
 
 def access_bandwidth(department: str) -> pint.Quantity:

@@ -12,12 +12,13 @@ import hashlib
 import json
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pint
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -127,10 +128,17 @@ def view(row: Request) -> RequestView:
 class Ledger:
     """The slots ledger on one database, for one source of truth."""
 
-    def __init__(self, url: str, source: SourceOfTruth, *, migrate: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        source: SourceOfTruth,
+        *,
+        migrate: bool = True,
+        bandwidth: Callable[[str], pint.Quantity] | None = None,
+    ) -> None:
         self.url = url
         self.engine: Engine = make_engine(url)
-        self.province = Province(source)
+        self.province = Province(source) if bandwidth is None else Province(source, bandwidth)
         if migrate:
             upgrade(self.engine)
         self._cache_guard = threading.Lock()
