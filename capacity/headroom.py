@@ -4,7 +4,7 @@ by when to order, and the smallest purchase that keeps the whole horizon above t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -30,10 +30,21 @@ class LineHeadroom:
     first_below_target: int | None  # month index
     first_shortfall: int | None
     order_by: int | None  # month index; negative means earlier than the start month (overdue)
+    headroom_target: float = 0.0  # share of usable to keep free
 
     @property
     def unit(self) -> str:
         return RESOURCE_UNITS[self.resource]
+
+    @property
+    def below_target(self) -> np.ndarray:
+        """Per month: free < target × usable, i.e. demand > (1 − target) × usable."""
+        return self.demand > (1.0 - self.headroom_target) * self.usable + 1e-9
+
+    @property
+    def short(self) -> np.ndarray:
+        """Per month: demand exceeds usable supply."""
+        return self.demand > self.usable + 1e-9
 
     @property
     def free(self) -> np.ndarray:
@@ -89,16 +100,11 @@ def first_month(condition: np.ndarray) -> int | None:
 
 def line_headroom(planning: Planning, key: LineKey, usable: np.ndarray, demand: np.ndarray) -> LineHeadroom:
     """Headroom figures of one (resource, AZ) line."""
-    # A line is below target when free < target × usable, i.e. demand > (1 − target) × usable.
-    below = demand > (1.0 - planning.headroom_target) * usable + 1e-9
-    short = demand > usable + 1e-9
-    first_short = first_month(short)
-    return LineHeadroom(
-        resource=key[0],
-        az=key[1],
-        usable=usable,
-        demand=demand,
-        first_below_target=first_month(below),
+    line = LineHeadroom(key[0], key[1], usable, demand, None, None, None, planning.headroom_target)
+    first_short = first_month(line.short)
+    return replace(
+        line,
+        first_below_target=first_month(line.below_target),
         first_shortfall=first_short,
         order_by=None if first_short is None else first_short - planning.lead_time_months,
     )

@@ -3,13 +3,17 @@ beyond unit display; every figure comes from capacity.headroom."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from capacity.headroom import Assessment, LineHeadroom
-from egov.model import SourceOfTruth
+from capacity.risk import RiskResult
+from capacity.scenario import ScenarioRun, month_shift
+from egov.model import Planning, SourceOfTruth
 from egov.months import month_label
 from egov.units import Q_, human
 
@@ -24,11 +28,14 @@ def amount(line: LineHeadroom, value: float) -> str:
     return human(Q_(value, line.unit)) if line.unit != "vcpu" else f"{round(value)} vcpu"
 
 
-def assessment_json(source: SourceOfTruth, assessment: Assessment) -> dict[str, Any]:
-    """The machine-readable check: one JSON object (see README for the fields)."""
+def assessment_json(
+    source: SourceOfTruth, assessment: Assessment, scenario: str | None = None
+) -> dict[str, Any]:
+    """The machine-readable check: one JSON object (see docs/planners.md for the fields)."""
     planning = assessment.planning
     return {
         "region": source.cloud.region,
+        "scenario": scenario,
         "start_month": month_label(planning.start_month),
         "end_month": month_label(planning.end_month),
         "horizon_months": planning.horizon_months,
@@ -89,6 +96,13 @@ def monthly_rows(assessment: Assessment) -> list[list[str]]:
     return rows
 
 
+def monthly_csv(assessment: Assessment) -> str:
+    """The monthly rows as CSV text ('\n' line ends, so the bytes do not depend on the platform)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(monthly_rows(assessment))
+    return buffer.getvalue()
+
+
 def _flag(assessment: Assessment, index: int | None, style: str) -> str:
     text = month_text(assessment, index)
     if text is None:
@@ -98,12 +112,15 @@ def _flag(assessment: Assessment, index: int | None, style: str) -> str:
     return f"[{style}]{text}[/]"
 
 
-def render_table(source: SourceOfTruth, assessment: Assessment, console: Console) -> None:
+def render_table(
+    source: SourceOfTruth, assessment: Assessment, console: Console, scenario: str | None = None
+) -> None:
     """The planners' view: one row per resource and zone, then per zone what to buy and by when."""
     planning = assessment.planning
     physical = source.physical_summary()
     console.print(
-        f"[bold]{source.cloud.region}[/]: {physical['cores']}, {physical['ram']} RAM, "
+        f"[bold]{source.cloud.region}[/]{f' (scenario {scenario})' if scenario else ''}: "
+        f"{physical['cores']}, {physical['ram']} RAM, "
         f"{physical['storage_raw']} raw; "
         f"{len(source.systems)} systems of {len(source.departments)} departments; "
         f"{month_label(planning.start_month)} → {month_label(planning.end_month)} "
@@ -156,3 +173,150 @@ def render_table(source: SourceOfTruth, assessment: Assessment, console: Console
         )
         when = _flag(assessment, zone.order_by, "bold")
         console.print(f"  {zone.az}: binding {zone.binding.value}; order by {when}: {buys}")
+
+
+def _month_or_none(planning: Planning, index: int | None) -> str | None:
+    return None if index is None else month_label(planning.month(index))
+
+
+def comparison_json(runs: list[ScenarioRun]) -> dict[str, Any]:
+    """Base and scenarios side by side, per (resource, zone) line: the months and the lowest free share."""
+    base = runs[0].assessment
+    return {
+        "runs": [
+            {
+                "name": run.name,
+                "description": run.description,
+                "file": None if run.path is None else str(run.path),
+                "headroom_target_percent": round(run.assessment.planning.headroom_target * 100, 3),
+                "lead_time_months": run.assessment.planning.lead_time_months,
+                "carries_horizon": run.assessment.carries_horizon,
+                "keeps_target": run.assessment.keeps_target,
+            }
+            for run in runs
+        ],
+        "lines": [
+            {
+                "resource": line.resource.value,
+                "az": line.az,
+                "unit": line.unit,
+                "runs": [_compared_line(run, line) for run in runs],
+            }
+            for line in base.lines
+        ],
+    }
+
+
+def _compared_line(run: ScenarioRun, base_line: LineHeadroom) -> dict[str, Any]:
+    line = run.assessment.line(base_line.resource, base_line.az)
+    planning = run.assessment.planning
+    return {
+        "name": run.name,
+        "first_below_target": _month_or_none(planning, line.first_below_target),
+        "first_shortfall": _month_or_none(planning, line.first_shortfall),
+        "order_by": _month_or_none(planning, line.order_by),
+        "min_percent_free": round(line.min_percent_free, 2),
+        "shortfall_shift_months": month_shift(base_line.first_shortfall, line.first_shortfall),
+    }
+
+
+def render_comparison(runs: list[ScenarioRun], console: Console) -> None:
+    """One block per (resource, zone) line, one row per run: base first, then each scenario."""
+    base = runs[0].assessment
+    for run in runs[1:]:
+        console.print(f"[bold]{run.name}[/]: {run.description or '(no description)'}  [dim]{run.path}[/]")
+    table = Table(title="Scenarios against the base", show_lines=False)
+    for title in ("resource", "zone", "run", "below target", "shortfall", "vs base", "order by", "min free"):
+        table.add_column(title, justify="right" if title in ("min free", "vs base") else "left")
+    for index, base_line in enumerate(base.lines):
+        for position, run in enumerate(runs):
+            line = run.assessment.line(base_line.resource, base_line.az)
+            shift = month_shift(base_line.first_shortfall, line.first_shortfall)
+            moved = _moved(base_line.first_shortfall, line.first_shortfall, shift) if position else ""
+            low = line.min_percent_free
+            target = run.assessment.planning.headroom_target * 100
+            free_style = "red" if low < 0 else "yellow" if low < target else "green"
+            table.add_row(
+                base_line.resource.value if position == 0 else "",
+                base_line.az if position == 0 else "",
+                run.name,
+                _flag(run.assessment, line.first_below_target, "yellow"),
+                _flag(run.assessment, line.first_shortfall, "red"),
+                moved,
+                _flag(run.assessment, line.order_by, "bold"),
+                f"[{free_style}]{low:.1f} %[/]",
+                end_section=position == len(runs) - 1 and index < len(base.lines) - 1,
+            )
+    console.print(table)
+
+
+def _moved(base: int | None, other: int | None, shift: int | None) -> str:
+    """How a scenario moves the first shortfall against the base, in words."""
+    if shift is not None:
+        return f"{shift:+d} months" if shift else "same"
+    if base is None and other is None:
+        return ""
+    return "no shortfall now" if other is None else "new shortfall"
+
+
+def risk_json(source: SourceOfTruth, result: RiskResult, scenario: str | None = None) -> dict[str, Any]:
+    """The Monte Carlo result: the model, per line the shortfall probability and P50/P90 months."""
+    planning = result.planning
+    return {
+        "region": source.cloud.region,
+        "scenario": scenario,
+        "start_month": month_label(planning.start_month),
+        "horizon_months": planning.horizon_months,
+        "draws": result.draws,
+        "seed": result.seed,
+        "model": {
+            "growth_sigma_common": result.model.growth_sigma_common,
+            "growth_sigma_system": result.model.growth_sigma_system,
+            "slip_probability": result.model.slip_probability,
+            "max_slip_months": result.model.max_slip_months,
+        },
+        "probability_mandate": round(result.probability_mandate, 6),
+        "resources": [
+            {
+                "resource": line.resource.value,
+                "az": line.az,
+                "unit": line.unit,
+                "probability_short": round(line.probability_short, 6),
+                "p50_shortfall": _month_or_none(planning, line.p50_shortfall),
+                "p90_shortfall": _month_or_none(planning, line.p90_shortfall),
+            }
+            for line in result.lines
+        ],
+    }
+
+
+def render_risk(source: SourceOfTruth, result: RiskResult, console: Console) -> None:
+    planning = result.planning
+    model = result.model
+    console.print(
+        f"[bold]{source.cloud.region}[/]: {result.draws} draws (seed {result.seed}) over "
+        f"{month_label(planning.start_month)} → {month_label(planning.end_month)}; growth ×exp(N(0, "
+        f"{model.growth_sigma_common}²) common + N(0, {model.growth_sigma_system}²) per system); "
+        f"a department is late with p = {model.slip_probability} by 1..{model.max_slip_months} months"
+    )
+    table = Table(title="Shortfall risk by resource and availability zone")
+    for title in ("resource", "zone", "P(shortfall)", "P50 shortfall", "P90 shortfall (plan for)"):
+        table.add_column(title, justify="right" if title.startswith("P(") else "left")
+    for line in result.lines:
+        p50 = _month_or_none(planning, line.p50_shortfall)
+        p90 = _month_or_none(planning, line.p90_shortfall)
+        chance = line.probability_short
+        style = "red" if chance >= 0.5 else "yellow" if chance > 0 else "green"
+        table.add_row(
+            line.resource.value,
+            line.az,
+            f"[{style}]{line.probability_short:.1%}[/]",
+            p50 or "[green]beyond horizon[/]",
+            p90 or "[green]beyond horizon[/]",
+        )
+    console.print(table)
+    style = "green" if result.probability_mandate >= 0.9 else "red"
+    console.print(
+        f"Probability of carrying demand for all {planning.horizon_months} months with no shortfall "
+        f"anywhere (the five-year mandate): [{style}]{result.probability_mandate:.1%}[/]"
+    )

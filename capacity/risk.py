@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from capacity.demand import system_matrix
 from capacity.supply import LineKey, build_supply
@@ -171,39 +172,42 @@ def simulate(
     curve_buffer = np.empty_like(tau_buffer)
     live_buffer = np.empty(tau_buffer.shape, dtype=bool)
     year_buffer = np.empty((size, horizon, n_systems - n_annual), dtype=np.float32)
-    for lo in range(0, draws, chunk):
-        hi = min(draws, lo + chunk)
-        n = hi - lo
-        tau, curves, live, year = tau_buffer[:n], curve_buffer[:n], live_buffer[:n], year_buffer[:n]
-        multiplier = np.exp(
-            model.growth_sigma_common * z_common[lo:hi, None] + model.growth_sigma_system * z_system[lo:hi]
-        )
-        shift = (data.migration[None, :] + delay[lo:hi][:, data.department]).astype(np.float32)
-        np.subtract(months, shift[:, None, :], out=tau)  # (c, months, systems): months since migration
-        np.greater_equal(tau, 0, out=live)
-        if n_annual:
-            # (1 + r·m)^(τ/12) = exp(τ · log1p(r·m) / 12); before migration (τ < 0) the mask zeroes it, and
-            # |τ · log1p(r·m) / 12| stays far below float32's range, so no clamp of τ is needed.
-            rate = np.maximum(data.rates[None, :] * multiplier[:, :n_annual], np.float32(-0.9))
-            per_month = np.log1p(rate) / np.float32(12.0)
-            np.multiply(tau[:, :, :n_annual], per_month[:, None, :], out=curves[:, :, :n_annual])
-            np.exp(curves[:, :, :n_annual], out=curves[:, :, :n_annual])
-        if n_annual < n_systems:
-            # whole years since migration (τ·(1/12) rounds up at multiples of 12 in float32, so floor is
-            # exact for the integral τ here), clamped to the list; the last factor holds beyond it
-            np.multiply(tau[:, :, n_annual:], np.float32(1.0 / 12.0), out=year)
-            np.floor(year, out=year)
-            np.clip(year, 0, years - 1, out=year)
-            year += factor_rows
-            factor = flat_factors[year.astype(np.intp)]
-            grown = 1.0 + (factor - 1.0) * multiplier[:, None, n_annual:]
-            np.maximum(grown, np.float32(0.01), out=curves[:, :, n_annual:])
-        curves *= live
-        demand = (curves.reshape(-1, n_systems) @ data.base).reshape(n, horizon, n_lines)
-        short = demand > threshold
-        first_short[lo:hi] = np.where(short.any(axis=1), short.argmax(axis=1), horizon)
-        if progress is not None:
-            progress(hi)
+    # One BLAS thread: each chunk's product is small, and on a busy machine BLAS threads spin instead of work.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for lo in range(0, draws, chunk):
+            hi = min(draws, lo + chunk)
+            n = hi - lo
+            tau, curves, live, year = tau_buffer[:n], curve_buffer[:n], live_buffer[:n], year_buffer[:n]
+            multiplier = np.exp(
+                model.growth_sigma_common * z_common[lo:hi, None]
+                + model.growth_sigma_system * z_system[lo:hi]
+            )
+            shift = (data.migration[None, :] + delay[lo:hi][:, data.department]).astype(np.float32)
+            np.subtract(months, shift[:, None, :], out=tau)  # (c, months, systems): months since migration
+            np.greater_equal(tau, 0, out=live)
+            if n_annual:
+                # (1 + r·m)^(τ/12) = exp(τ · log1p(r·m) / 12); before migration (τ < 0) the mask zeroes
+                # it, and |τ · log1p(r·m) / 12| stays far below float32's range: no clamp of τ needed.
+                rate = np.maximum(data.rates[None, :] * multiplier[:, :n_annual], np.float32(-0.9))
+                per_month = np.log1p(rate) / np.float32(12.0)
+                np.multiply(tau[:, :, :n_annual], per_month[:, None, :], out=curves[:, :, :n_annual])
+                np.exp(curves[:, :, :n_annual], out=curves[:, :, :n_annual])
+            if n_annual < n_systems:
+                # whole years since migration (τ·(1/12) rounds up at multiples of 12 in float32, so floor is
+                # exact for the integral τ here), clamped to the list; the last factor holds beyond it
+                np.multiply(tau[:, :, n_annual:], np.float32(1.0 / 12.0), out=year)
+                np.floor(year, out=year)
+                np.clip(year, 0, years - 1, out=year)
+                year += factor_rows
+                factor = flat_factors[year.astype(np.intp)]
+                grown = 1.0 + (factor - 1.0) * multiplier[:, None, n_annual:]
+                np.maximum(grown, np.float32(0.01), out=curves[:, :, n_annual:])
+            curves *= live
+            demand = (curves.reshape(-1, n_systems) @ data.base).reshape(n, horizon, n_lines)
+            short = demand > threshold
+            first_short[lo:hi] = np.where(short.any(axis=1), short.argmax(axis=1), horizon)
+            if progress is not None:
+                progress(hi)
     lines = [
         LineRisk(
             resource=key[0],

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from egov.model import SourceOfTruth
@@ -39,8 +40,13 @@ def load_or_exit(data: Path | None) -> SourceOfTruth:
     try:
         return load_source(data)
     except (SourceErrors, SourceError) as exc:
-        errors = exc.errors if isinstance(exc, SourceErrors) else [exc]
-        for error in errors:
-            err_console.print(f"[red]error:[/] {error}", markup=True, highlight=False, soft_wrap=True)
-        err_console.print(f"[red]{len(errors)} error(s); nothing was written.[/]")
-        raise typer.Exit(2) from None
+        exit_with_errors(exc)
+
+
+def exit_with_errors(exc: Exception) -> NoReturn:
+    """Print every located error of a SourceError / SourceErrors and exit with status 2."""
+    errors = getattr(exc, "errors", None) or [exc]
+    for error in errors:
+        err_console.print(f"[red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+    err_console.print(f"{len(errors)} error(s); nothing was written.", style="red")
+    raise typer.Exit(2)
