@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from network.lab import system
-from network.lab.spec import DAEMON_ORDER, Endpoint, LabSpec, Router, namespace_name
+from network.lab.spec import DAEMON_ORDER, Endpoint, IfAddr, LabSpec, Router, namespace_name
 from network.lab.system import FRR_BIN, FRR_ETC, FRR_RUN, LabError
 
 STATE_ROOT = Path("/run/egov-lab")
@@ -186,17 +186,29 @@ def tbf_burst(rate_bit_s: int) -> int:
     return max(rate_bit_s // 8 // 100, 32 * 1514)
 
 
+def _addr_line(address: IfAddr, ifname: str) -> str:
+    """`ip addr add` for one address; IPv6 without duplicate address detection (no one else is on a veth)."""
+    return f"addr add {address.with_prefixlen} dev {ifname}" + (" nodad" if address.version == 6 else "")
+
+
+def stub_peer(ifname: str) -> str:
+    """The in-namespace peer of a stub interface's veth."""
+    return f"x{ifname[:14]}"
+
+
 def _stub_lines(router: Router) -> list[str]:
-    """VRF devices and dummy interfaces for the ports without a peer router (LANs, customer ports)."""
+    """VRF devices and stub interfaces for the ports without a peer router (LANs, customer ports)."""
     lines = []
     for vrf, table in router.vrfs:
         lines += [f"link add name {vrf} type vrf table {table}", f"link set {vrf} up"]
     for stub in router.stub_interfaces:
-        lines.append(f"link add name {stub.ifname} type dummy")
+        # A veth whose peer stays in the namespace: always up with carrier, and needs no dummy module.
+        lines.append(f"link add name {stub.ifname} type veth peer name {stub_peer(stub.ifname)}")
+        lines.append(f"link set {stub_peer(stub.ifname)} up")
     for ifname, vrf in router.vrf_members:
         lines.append(f"link set {ifname} master {vrf}")
     for stub in router.stub_interfaces:
-        lines += [f"addr add {a.with_prefixlen} dev {stub.ifname}" for a in stub.addresses]
+        lines += [_addr_line(a, stub.ifname) for a in stub.addresses]
         lines.append(f"link set {stub.ifname} up")
     return lines
 
@@ -204,10 +216,10 @@ def _stub_lines(router: Router) -> list[str]:
 def _address_lines(router: Router, ends: list[tuple[Endpoint, int]]) -> list[str]:
     lines = ["link set lo up", *_stub_lines(router)]
     for loopback in router.loopbacks:
-        lines.append(f"addr add {loopback.with_prefixlen} dev lo")
+        lines.append(_addr_line(loopback, "lo"))
     for end, _rate in ends:
         for address in end.addresses:
-            lines.append(f"addr add {address.with_prefixlen} dev {end.ifname}")
+            lines.append(_addr_line(address, end.ifname))
         lines.append(f"link set {end.ifname} up")
     return lines
 

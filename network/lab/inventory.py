@@ -20,7 +20,7 @@ def lab_hosts(spec: LabSpec, prefix: str, mgmt: Management) -> list[InventoryHos
         ns = namespace_name(prefix, name)
         wrap = [str(mgmt.frr_exec), ns]
         v4 = [str(lo.ip) for lo in router.loopbacks if lo.version == 4]
-        targets = [a for a in spec.core_addresses if a not in v4]
+        targets = [a for a in router.ping_targets if a not in v4]
         hosts.append(
             InventoryHost(
                 name=name,

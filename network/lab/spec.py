@@ -29,6 +29,8 @@ class Router:
     #: VRF devices to create (name → routing table id) and which stub interfaces they enslave.
     vrfs: tuple[tuple[str, int], ...] = ()
     vrf_members: tuple[tuple[str, str], ...] = ()
+    #: Addresses this router must reach (its domain's core loopbacks): deploy's verify pings them.
+    ping_targets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,6 @@ class LabSpec:
     bgp_sessions: list[BgpSession] = field(default_factory=list)
     #: (source router, destination address) pairs that must answer a ping.
     pings: list[tuple[str, str]] = field(default_factory=list)
-    #: Loopbacks every router must reach (the core routers'): deploy's verify pings them.
-    core_addresses: list[str] = field(default_factory=list)
 
     def validate(self) -> list[str]:
         """Problems that would make the lab unbuildable, as human-readable lines (empty when fine)."""
@@ -142,6 +142,7 @@ def spec_to_dict(spec: LabSpec) -> dict[str, object]:
             "stub_interfaces": [_end_dict(e) for e in r.stub_interfaces],
             "vrfs": [list(v) for v in r.vrfs],
             "vrf_members": [list(v) for v in r.vrf_members],
+            "ping_targets": list(r.ping_targets),
         }
         for name, r in spec.routers.items()
     }
@@ -155,7 +156,6 @@ def spec_to_dict(spec: LabSpec) -> dict[str, object]:
         "adjacencies": [[a.router, a.ifname, a.neighbor] for a in spec.adjacencies],
         "bgp_sessions": [[s.router, s.peer_address, s.peer] for s in spec.bgp_sessions],
         "pings": [list(p) for p in spec.pings],
-        "core_addresses": list(spec.core_addresses),
     }
 
 
@@ -172,6 +172,7 @@ def spec_from_dict(data: dict[str, Any], configs: dict[str, str]) -> LabSpec:
             stub_interfaces=tuple(_end(e) for e in r["stub_interfaces"]),
             vrfs=tuple((str(v[0]), int(v[1])) for v in r["vrfs"]),
             vrf_members=tuple((str(v[0]), str(v[1])) for v in r["vrf_members"]),
+            ping_targets=tuple(r.get("ping_targets", ())),
         )
         for name, r in data["routers"].items()
     }
@@ -185,5 +186,4 @@ def spec_from_dict(data: dict[str, Any], configs: dict[str, str]) -> LabSpec:
         adjacencies=[Adjacency(*a) for a in data["adjacencies"]],
         bgp_sessions=[BgpSession(*s) for s in data["bgp_sessions"]],
         pings=[(str(p[0]), str(p[1])) for p in data["pings"]],
-        core_addresses=list(data["core_addresses"]),
     )

@@ -47,6 +47,7 @@ def tiny_spec() -> LabSpec:
             config=_conf(name, lo, ifaces[name], bgp.get(name, [])),
             daemons=("zebra", "ospfd", "bgpd") if name in bgp else ("zebra", "ospfd"),
             loopbacks=(IPv4Interface(f"{lo}/32"),),
+            ping_targets=(los["tcore"],),
         )
         for name, lo in los.items()
     }
