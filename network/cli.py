@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -54,7 +55,7 @@ def _progress() -> Progress:
 
 def _load(data_dir: Path | None):  # type: ignore[no-untyped-def]
     """The backbone and its parameters; a bad input file stops with its location, exit status 2."""
-    from egov.errors import SourceError
+    from egov.errors import SourceError, SourceErrors
     from network.addressing import AddressPlanError
     from network.params import DATA_DIR, load_params
     from network.topology import build_backbone
@@ -62,8 +63,8 @@ def _load(data_dir: Path | None):  # type: ignore[no-untyped-def]
     try:
         params = load_params((data_dir or DATA_DIR) / "network.yaml")
         return build_backbone(data_dir=data_dir, params=params), params
-    except (SourceError, AddressPlanError) as exc:
-        errors.print(f"[red]error:[/] {exc}")
+    except (SourceError, SourceErrors, AddressPlanError) as exc:
+        errors.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
 
 

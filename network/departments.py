@@ -7,19 +7,26 @@ from pathlib import Path
 
 import pint
 
-from network.params import NetworkParams, load_params
+from network.params import DATA_DIR, NetworkParams, load_params
+
+
+def load_department_names(data_dir: Path | None = None) -> dict[str, str]:
+    """{code: Chinese name} of every department in data/departments.csv (the source of truth), by code.
+
+    Only the departments file is read (egov.source.load_departments), so a problem elsewhere in the source
+    of truth does not stop the backbone. Falls back to the codes pinned in network.yaml without it.
+    """
+    try:
+        from egov.source import load_departments
+    except ImportError:
+        return {code: code for code in sorted(load_params().departments)}
+    root = data_dir or DATA_DIR
+    return {d.code: d.name for d in sorted(load_departments(root / "departments.csv"), key=lambda d: d.code)}
 
 
 def department_codes(data_dir: Path | None = None) -> list[str]:
-    """Codes of all departments of the source of truth (egov.source), sorted.
-
-    Falls back to the departments pinned in data/network.yaml while the source loader is not available.
-    """
-    try:
-        from egov.source import load_source
-    except ImportError:
-        return sorted(load_params().departments)
-    return sorted(d.code for d in load_source(data_dir).departments)
+    """Codes of all departments, sorted."""
+    return sorted(load_department_names(data_dir))
 
 
 def department_access_bandwidth(params: NetworkParams, code: str) -> pint.Quantity:

@@ -12,8 +12,9 @@ from ipaddress import IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
+from egov.errors import SourceError
 from network.addressing import AddressPlan, county_slot, resolve_vpn_ids, town_slot
-from network.departments import department_codes
+from network.departments import load_department_names
 from network.divisions import Division, load_divisions
 from network.model import AreaRange, Attachment, Backbone, Device, Interface, Lan, Link
 from network.naming import access_hostname, core_hostname, isolated_hostname, site_hostname
@@ -334,6 +335,18 @@ class _Builder:
             pe.bgp = rr_client(asn, core_names, aggregates)
             pe.vrfs = vrfs_for(asn, pe.loopback_v4, self.vpn_ids, names)
 
+    def check_references(self, path: Path) -> None:
+        """Codes named in network.yaml must be divisions of the right tier."""
+        for field, codes, tiers in (
+            ("backup.counties", self.params.backup.counties, ("county",)),
+            ("isolated.sites", self.params.isolated.sites, ("province", "city")),
+        ):
+            for code in codes:
+                div = self.divisions.get(code)
+                if div is None or div.tier not in tiers:
+                    what = "not a division" if div is None else f"a {div.tier}, not a {' or '.join(tiers)}"
+                    raise SourceError(path, f"{code} is {what}", field=field)
+
     def build(self) -> Backbone:
         cores, access = self.province()
         self.attachments(access)
@@ -351,11 +364,7 @@ class _Builder:
 def _departments(source: Any, data_dir: Path | None) -> dict[str, str]:
     if source is not None:
         return {d.code: d.name for d in source.departments}
-    try:
-        from egov.source import load_source
-    except ImportError:
-        return {code: code for code in department_codes(data_dir)}
-    return {d.code: d.name for d in load_source(data_dir).departments}
+    return load_department_names(data_dir)
 
 
 def build_backbone(
@@ -373,4 +382,6 @@ def build_backbone(
     data = data_dir or DATA_DIR
     params = params or load_params(data / "network.yaml")
     divisions = divisions or load_divisions(data / "divisions.csv")
-    return _Builder(params, divisions, _departments(source, data_dir)).build()
+    builder = _Builder(params, divisions, _departments(source, data_dir))
+    builder.check_references(data / "network.yaml")
+    return builder.build()

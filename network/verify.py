@@ -5,6 +5,7 @@ Each check returns :class:`Violation` s naming the device and the interface; an 
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -200,16 +201,28 @@ def check_isolated(backbone: Backbone) -> list[Violation]:
             out.append(
                 Violation("isolated", link.a, f"port {link.a_port}", f"links the isolated domain to {link.b}")
             )
-    owners: dict[IPv4Network | IPv6Network, set[str]] = defaultdict(set)
-    for prefix, name, _ in _owned_prefixes(backbone):
-        owners[prefix].add(backbone.devices[name].domain)
-    iso_prefixes = [p for p, doms in owners.items() if "isolated" in doms]
-    other = [p for p, doms in owners.items() if "backbone" in doms]
-    for p in iso_prefixes:
-        if any(p.version == q.version and p.overlaps(q) for q in other):  # type: ignore[arg-type]
-            out.append(
-                Violation("isolated", "", "", f"{p} is used by both the isolated domain and the backbone")
-            )
+    for version in (4, 6):
+        ours = sorted(
+            (
+                (int(p.network_address), int(p.broadcast_address), p, n, w)
+                for p, n, w in _owned_prefixes(backbone)
+                if p.version == version and backbone.devices[n].domain == "backbone"
+            ),
+            key=lambda t: t[:2],
+        )
+        starts = [t[0] for t in ours]
+        for p, name, where in _owned_prefixes(backbone):
+            if p.version != version or backbone.devices[name].domain != "isolated":
+                continue
+            lo, hi = int(p.network_address), int(p.broadcast_address)
+            # backbone prefixes starting inside p, and the one starting just before it (they do not nest)
+            first = bisect_left(starts, lo)
+            hits = ours[max(0, first - 1) : bisect_right(starts, hi)]
+            for start, end, q, other, other_where in hits:
+                if start <= hi and end >= lo:
+                    out.append(
+                        Violation("isolated", name, where, f"{p} overlaps {q} of {other} {other_where}")
+                    )
     return out
 
 
