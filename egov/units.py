@@ -71,6 +71,9 @@ def parse_quantity(value: Any, expected: str, *, default_unit: str | None = None
     if dimensionless and default_unit is not None:
         quantity = Q_(quantity.magnitude, default_unit)
         compatible = _unit_facts(quantity.units, expected)[1]
+    elif dimensionless:
+        # a plain number is the GB/GiB trap: refuse it rather than guess
+        raise UnitError(f"{value!r} has no unit; write it with one, e.g. '{value} {expected}'")
     if not compatible:
         raise UnitError(f"{value!r} is not a quantity of {expected} (dimension {quantity.dimensionality})")
     if quantity.magnitude < 0:
@@ -83,10 +86,15 @@ _SIMPLE = re.compile(r"^(?P<number>[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)\s*(?
 
 @lru_cache(maxsize=256)
 def _unit_facts(unit: pint.Unit, expected: str) -> tuple[bool, bool]:
-    """(dimensionless, compatible with ``expected``) of a unit; cached because pint reduces to root units
-    each time it is asked, and an inventory asks thousands of times about the same few units."""
+    """(no unit at all, same root units as ``expected``) of a unit; cached because pint reduces to root
+    units each time it is asked, and an inventory asks thousands of times about the same few units.
+
+    Root units, not pint's dimensionality: pint defines the bit as dimensionless, so by dimensionality a
+    plain number or a percentage would pass for bytes."""
     probe = Q_(1, unit)
-    return bool(probe.dimensionless), bool(probe.is_compatible_with(expected))
+    unitless = probe.units == ureg.dimensionless
+    root = probe.to_root_units().units
+    return unitless, root == Q_(1, expected).to_root_units().units
 
 
 @lru_cache(maxsize=256)
