@@ -29,11 +29,11 @@ class CheckReport:
         return not (self.adjacency_failures or self.session_failures or self.ping_failures)
 
 
-def full_interfaces(neighbor_json: str) -> dict[str, str]:
+def full_interfaces(data: object) -> dict[str, str]:
     """Interface → neighbor router-id of every Full adjacency in `show ip ospf neighbor json`."""
-    data = json.loads(neighbor_json or "{}")
     result: dict[str, str] = {}
-    for router_id, entries in data.get("neighbors", {}).items():
+    neighbors = data.get("neighbors", {}) if isinstance(data, dict) else {}
+    for router_id, entries in neighbors.items():
         for entry in entries if isinstance(entries, list) else [entries]:
             state = str(entry.get("nbrState", entry.get("state", "")))
             if state.startswith("Full"):
@@ -42,37 +42,53 @@ def full_interfaces(neighbor_json: str) -> dict[str, str]:
     return result
 
 
-def established_peers(neighbors_json: str) -> set[str]:
+def established_peers(data: object) -> set[str]:
     """Peer addresses in state Established in `show bgp neighbors json`."""
-    data = json.loads(neighbors_json or "{}")
-    return {
-        peer
-        for peer, info in data.items()
-        if isinstance(info, dict) and info.get("bgpState") == "Established"
-    }
+    if not isinstance(data, dict):
+        return set()
+    return {p for p, info in data.items() if isinstance(info, dict) and info.get("bgpState") == "Established"}
 
 
-def _vtysh_json(ns: str, command: str) -> str:
+def json_documents(text: str) -> list[object]:
+    """The JSON documents vtysh printed one after another (one per -c command)."""
+    decoder = json.JSONDecoder()
+    docs: list[object] = []
+    text = text.strip()
+    pos = 0
+    while pos < len(text):
+        try:
+            doc, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            break
+        docs.append(doc)
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return docs
+
+
+def router_state(prefix: str, router: str, bgp: bool) -> tuple[dict[str, str], set[str]]:
+    """(Full adjacencies by interface, Established BGP peers) of one router, from one vtysh call."""
+    commands = ["show ip ospf neighbor json"] + (["show bgp neighbors json"] if bgp else [])
     try:
-        return system.vtysh(ns, command)
+        docs = json_documents(system.vtysh(namespace_name(prefix, router), *commands))
     except LabError:
-        return "{}"
+        return {}, set()
+    ospf = full_interfaces(docs[0]) if docs else {}
+    peers = established_peers(docs[1]) if bgp and len(docs) > 1 else set()
+    return ospf, peers
 
 
-def ospf_state(prefix: str, routers: Iterable[str], workers: int = 8) -> dict[str, dict[str, str]]:
-    """Full adjacencies (interface → router-id) of each router."""
-    names = sorted(set(routers))
+def routing_state(
+    prefix: str, spec: LabSpec, workers: int = 8
+) -> tuple[dict[str, dict[str, str]], dict[str, set[str]]]:
+    """Full adjacencies and Established peers of every router the spec expects something of."""
+    with_bgp = {s.router for s in spec.bgp_sessions}
+    names = sorted({a.router for a in spec.adjacencies} | with_bgp)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        outs = pool.map(lambda r: _vtysh_json(namespace_name(prefix, r), "show ip ospf neighbor json"), names)
-        return {name: full_interfaces(out) for name, out in zip(names, outs, strict=True)}
-
-
-def bgp_state(prefix: str, routers: Iterable[str], workers: int = 8) -> dict[str, set[str]]:
-    """Established BGP peers of each router."""
-    names = sorted(set(routers))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        outs = pool.map(lambda r: _vtysh_json(namespace_name(prefix, r), "show bgp neighbors json"), names)
-        return {name: established_peers(out) for name, out in zip(names, outs, strict=True)}
+        states = list(pool.map(lambda r: router_state(prefix, r, r in with_bgp), names))
+    ospf = {name: st[0] for name, st in zip(names, states, strict=True)}
+    bgp = {name: st[1] for name, st in zip(names, states, strict=True)}
+    return ospf, bgp
 
 
 def adjacency_failures(expected: Iterable[Adjacency], state: dict[str, dict[str, str]]) -> list[str]:
@@ -93,31 +109,47 @@ def session_failures(expected: Iterable[BgpSession], state: dict[str, set[str]])
     ]
 
 
-def ping(prefix: str, router: str, address: str, count: int = 3, timeout: float = 1.0) -> bool:
-    """True when ``router`` gets at least one answer from ``address`` (sourced from its own namespace)."""
+def ping(prefix: str, router: str, address: str, source: str = "", count: int = 3, timeout: int = 1) -> bool:
+    """True when ``router`` gets an answer from ``address`` (from ``source``, its loopback, when given).
+
+    One probe first; ``count`` more only when it goes unanswered.
+    """
     ns = namespace_name(prefix, router)
-    cmd = ["ping", "-n", "-q", "-c", str(count), "-i", "0.2", "-W", str(timeout), address]
-    if ":" in address:
-        cmd.insert(1, "-6")
-    proc = system.run(system.in_ns(ns, cmd), check=False, timeout=count * 2 + timeout + 5)
-    return proc.returncode == 0
+    for probes in (1, count):
+        cmd = ["ping", "-n", "-q", "-c", str(probes), "-i", "0.2", "-W", str(timeout), address]
+        if source:
+            cmd[1:1] = ["-I", source]
+        proc = system.run(system.in_ns(ns, cmd), check=False, timeout=probes * 2 + timeout + 5)
+        if proc.returncode == 0:
+            return True
+    return False
 
 
 def ping_failures(
-    prefix: str, pairs: Iterable[tuple[str, str]], workers: int = 16, tick: Callable[[], None] | None = None
+    prefix: str,
+    pairs: Iterable[tuple[str, str]],
+    sources: dict[str, str] | None = None,
+    workers: int = 16,
+    tick: Callable[[], None] | None = None,
 ) -> list[str]:
-    """The (router, address) pairs that got no answer."""
+    """The (router, address) pairs that got no answer (pinging from ``sources[router]`` when given)."""
     pairs = list(pairs)
+    src = sources or {}
 
     def one(pair: tuple[str, str]) -> bool:
-        ok = ping(prefix, *pair)
+        ok = ping(prefix, pair[0], pair[1], src.get(pair[0], ""))
         if tick:
             tick()
         return ok
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(one, pairs))
-    return [f"{src} ↛ {dst}" for (src, dst), ok in zip(pairs, results, strict=True) if not ok]
+    return [f"{s} ↛ {d}" for (s, d), ok in zip(pairs, results, strict=True) if not ok]
+
+
+def loopback_sources(spec: LabSpec) -> dict[str, str]:
+    """Each router's first IPv4 loopback, the source of its pings."""
+    return {name: str(lo.ip) for name, r in spec.routers.items() for lo in r.loopbacks[:1] if lo.version == 4}
 
 
 def check(spec: LabSpec, prefix: str, tick: Callable[[], None] | None = None) -> CheckReport:
@@ -128,9 +160,8 @@ def check(spec: LabSpec, prefix: str, tick: Callable[[], None] | None = None) ->
         sessions_checked=len(spec.bgp_sessions),
         pings_checked=len(spec.pings),
     )
-    ospf = ospf_state(prefix, {a.router for a in spec.adjacencies}, workers)
+    ospf, bgp = routing_state(prefix, spec, workers)
     report.adjacency_failures = adjacency_failures(spec.adjacencies, ospf)
-    bgp = bgp_state(prefix, {s.router for s in spec.bgp_sessions}, workers)
     report.session_failures = session_failures(spec.bgp_sessions, bgp)
-    report.ping_failures = ping_failures(prefix, spec.pings, workers, tick)
+    report.ping_failures = ping_failures(prefix, spec.pings, loopback_sources(spec), workers, tick)
     return report

@@ -1,10 +1,284 @@
-"""`egov network lab up|check|down` and `egov network deploy` (being built)."""
+"""`egov network lab up|check|down|failover` and `egov network deploy`: thin commands over network.lab."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
 
 lab_app = typer.Typer(no_args_is_help=True, help="The FRR router lab in network namespaces.")
+console = Console(emoji=False, highlight=False)
+errors = Console(stderr=True, emoji=False, highlight=False)
+
+Prefix = Annotated[
+    str, typer.Option("--prefix", help="Namespace prefix of the lab (one lab per prefix).", show_default=True)
+]
+DEFAULT_PREFIX = "egl-"
+FAILOVER_TARGET_S = 5.0
 
 
-def deploy() -> None:
-    """Push rendered configs with the Ansible playbooks through ansible-runner."""
-    raise typer.Exit(2)
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    )
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    errors.print(f"[red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _require_lab_host() -> None:
+    from network.lab.system import missing_prerequisites
+
+    problems = missing_prerequisites()
+    if problems:
+        raise _fail("; ".join(problems))
+
+
+def _city_codes(cities: str | None) -> list[str] | None:
+    """'4401,440300' → ['440100', '440300'] (4-digit city codes are accepted)."""
+    if not cities:
+        return None
+    codes = [c.strip() for c in cities.split(",") if c.strip()]
+    return [c + "00" if len(c) == 4 else c for c in codes]
+
+
+@lab_app.command()
+def up(
+    cities: Annotated[
+        str | None, typer.Option("--cities", help="City codes, e.g. 440100,440300 (default: all).")
+    ] = None,
+    towns: Annotated[int, typer.Option("--towns-per-county", min=0, help="Sample of towns per county.")] = 1,
+    full: Annotated[bool, typer.Option("--full", help="Every router of the province.")] = False,
+    wait: Annotated[bool, typer.Option(help="Wait for convergence and run the checks.")] = True,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for convergence.")] = 900,
+    prefix: Prefix = DEFAULT_PREFIX,
+) -> None:
+    """Build the lab: one FRR router per namespace running `egov network render --vendor frr` output."""
+    _require_lab_host()
+    from network.lab import lab
+    from network.lab.from_model import lab_spec, range_pitfalls
+    from network.render import render_device
+    from network.topology import build_backbone
+
+    try:
+        backbone = build_backbone()
+        if not full:
+            backbone = backbone.slice(cities=_city_codes(cities), towns_per_county=towns)
+    except KeyError as exc:
+        raise _fail(str(exc)) from None
+    need, free = lab.memory_needed_mib(len(backbone.devices)), lab.free_memory_mib()
+    if need > free:
+        raise _fail(f"{len(backbone.devices)} routers need about {need} MiB; only {free} MiB is available")
+    for problem in range_pitfalls(backbone):
+        errors.print(f"[yellow]warning:[/] {problem} (FRR 8.4 will not announce it into area 0)")
+    with _progress() as progress:
+        task = progress.add_task("render frr", total=len(backbone.devices))
+        configs = {}
+        for name in sorted(backbone.devices):
+            configs[name] = render_device(backbone, name, "frr")
+            progress.advance(task)
+        spec = lab_spec(backbone, configs)
+        build = progress.add_task("start routers", total=len(spec.routers))
+        started = time.monotonic()
+        lab.up(spec, prefix, lambda stage, n: progress.advance(build, n) if stage == "routers" else None)
+        built = time.monotonic() - started
+    counts = ", ".join(f"{n} {t}" for t, n in backbone.counts().items())
+    n = len(spec.routers)
+    console.print(f"{n} routers ({counts}), {len(spec.links)} links, started in {built:.0f} s")
+    if not wait:
+        return
+    with _progress() as progress:
+        task = progress.add_task("converging", total=len(spec.adjacencies) + len(spec.bgp_sessions))
+
+        def polled(adj: int, ses: int) -> None:
+            progress.update(task, completed=len(spec.adjacencies) + len(spec.bgp_sessions) - adj - ses)
+
+        seconds, report = lab.wait_converged(spec, prefix, timeout=timeout, on_poll=polled)
+    _print_report(report)
+    console.print(
+        f"converged {built + seconds:.0f} s after the first router started, {seconds:.0f} s after the last"
+    )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_report(report: Any) -> None:
+    table = Table("check", "expected", "failing", title="lab check")
+    rows = [
+        ("OSPF adjacencies Full", report.adjacencies_checked, report.adjacency_failures),
+        ("iBGP sessions Established", report.sessions_checked, report.session_failures),
+        ("town → core pings", report.pings_checked, report.ping_failures),
+    ]
+    for label, expected, failing in rows:
+        table.add_row(label, str(expected), str(len(failing)))
+    console.print(table)
+    for line in (report.adjacency_failures + report.session_failures + report.ping_failures)[:40]:
+        console.print(f"  [red]✗[/] {line}")
+
+
+@lab_app.command()
+def check(prefix: Prefix = DEFAULT_PREFIX) -> None:
+    """Every expected adjacency Full, every iBGP session Established, every town pings both cores."""
+    _require_lab_host()
+    from network.lab import lab
+    from network.lab.check import check as run_check
+    from network.lab.system import LabError
+
+    try:
+        spec, _mgmt = lab.load(prefix)
+    except LabError as exc:
+        raise _fail(str(exc)) from None
+    with _progress() as progress:
+        task = progress.add_task("ping matrix", total=len(spec.pings))
+        report = run_check(spec, prefix, tick=lambda: progress.advance(task))
+    _print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@lab_app.command()
+def down(prefix: Prefix = DEFAULT_PREFIX) -> None:
+    """Tear the lab down: processes, namespaces, /etc/frr/<ns>, /var/run/frr/<ns>, keys."""
+    _require_lab_host()
+    from network.lab import lab
+
+    removed = lab.down(prefix)
+    console.print(f"removed {removed} namespaces of lab {prefix!r}")
+
+
+@lab_app.command()
+def failover(
+    city: Annotated[str, typer.Option("--city", help="City whose primary uplink is cut.")] = "440100",
+    mode: Annotated[str, typer.Option("--mode", help="silent, carrier or both.")] = "both",
+    prefix: Prefix = DEFAULT_PREFIX,
+) -> None:
+    """Cut a city's primary 10G uplink and time how long it loses the core (target < 5 s)."""
+    _require_lab_host()
+    from network.lab import failover as fo
+    from network.lab import lab
+    from network.lab.system import LabError
+
+    try:
+        spec, _mgmt = lab.load(prefix)
+    except LabError as exc:
+        raise _fail(str(exc)) from None
+    hostname = city if city in spec.routers else f"GD-CITY-{_city_codes(city)[0]}"  # type: ignore[index]
+    if hostname not in spec.routers:
+        raise _fail(f"no city router {hostname} in this lab")
+    worst = 0.0
+    for one in ("silent", "carrier") if mode == "both" else (mode,):
+        result = fo.measure(spec, prefix, hostname, one)
+        worst = max(worst, result.outage_s if result.recovered else float("inf"))
+        fast = result.recovered and result.outage_s < FAILOVER_TARGET_S
+        verdict = "[green]ok[/]" if fast else "[red]too slow[/]"
+        console.print(
+            f"{result.mode:8} cut {result.link}: {result.target} unreachable for {result.outage_s:.2f} s "
+            f"({result.lost} pings lost) {verdict}"
+        )
+        time.sleep(5)
+    if worst >= FAILOVER_TARGET_S:
+        raise typer.Exit(1)
+
+
+def _limited_count(inventory: dict[str, Any], limit: str | None) -> int | None:
+    """Hosts a plain comma-separated --limit of host and group names selects (None for other patterns)."""
+    root = inventory.get("all", {})
+    hosts = set(root.get("hosts", {}))
+    if not limit:
+        return len(hosts)
+    selected: set[str] = set()
+    for item in limit.split(","):
+        if item in hosts:
+            selected.add(item)
+        elif item in root.get("children", {}):
+            selected |= set((root["children"][item] or {}).get("hosts", {}) or {})
+        else:
+            return None
+    return len(selected)
+
+
+def deploy(
+    limit: Annotated[str | None, typer.Option("--limit", help="Ansible host pattern.")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Back up and show the diffs only.")] = False,
+    config_dir: Annotated[
+        Path | None, typer.Option("--config-dir", help="Rendered configs (<host>.conf).")
+    ] = None,
+    inventory: Annotated[
+        Path | None, typer.Option("--inventory", help="Production inventory; default: the running lab's.")
+    ] = None,
+    playbook: Annotated[str, typer.Option(help="deploy.yml, verify.yml or rollback.yml.")] = "deploy.yml",
+    run_id: Annotated[str | None, typer.Option("--run-id", help="Backup set name.")] = None,
+    verify_retries: Annotated[int, typer.Option(help="Verify polls (3 s apart) before a batch fails.")] = 20,
+    prefix: Prefix = DEFAULT_PREFIX,
+) -> None:
+    """Push rendered configs with the Ansible playbooks through ansible-runner (canary, 10 %, rest)."""
+    import yaml
+
+    from network.deploy import run_playbook
+    from network.lab import engine, lab
+
+    if inventory is None:
+        inventory = lab.inventory_path(prefix)
+        if not inventory.exists():
+            raise _fail(f"no lab is running under {prefix!r}; give --inventory for production")
+        base = engine.state_dir(prefix)
+        config_dir = config_dir or lab.configs_dir(prefix)
+    else:
+        base = Path("out")
+        if config_dir is None:
+            raise _fail("--config-dir is required with --inventory (render with `egov network render`)")
+    run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    extravars = {
+        "egov_config_dir": str(config_dir.resolve()),
+        "egov_backup_dir": str((base / "backups" / run_id).resolve()),
+        "egov_run_id": run_id,
+        "egov_verify_retries": verify_retries,
+    }
+    total = _limited_count(yaml.safe_load(inventory.read_text()), limit)
+    with _progress() as progress:
+        task = progress.add_task(playbook, total=total)
+
+        def on_progress(task_name: str, host: str | None) -> None:
+            progress.update(task, description=f"{playbook}: {task_name[:50]}")
+            if host:
+                progress.advance(task)
+
+        summary = run_playbook(
+            playbook, inventory, base / "runner", extravars, limit=limit, check=check, on_progress=on_progress
+        )
+    table = Table("router", "status", "changed", "diff lines", "detail", title=f"{playbook} run {run_id}")
+    for name, outcome in sorted(summary.hosts.items()):
+        diff = len([d for d in outcome.diff if d and not d.startswith(("Lines To", "====", "no change"))])
+        colour = {"rolled back": "red", "failed": "red", "unreachable": "red", "changed": "green"}.get(
+            outcome.status, "white"
+        )
+        status = f"[{colour}]{outcome.status}[/]"
+        table.add_row(name, status, str(outcome.changed), str(diff), outcome.message[:80])
+    console.print(table)
+    console.print(
+        f"{summary.status} in {summary.seconds:.0f} s; backups in {extravars['egov_backup_dir']}; "
+        f"log in {summary.artifacts}"
+    )
+    if not summary.ok:
+        raise typer.Exit(1)

@@ -10,7 +10,7 @@ from pathlib import Path
 from egov.atomic import write_text
 from network.inventory import inventory_yaml
 from network.lab import engine
-from network.lab.check import CheckReport, adjacency_failures, bgp_state, ospf_state, session_failures
+from network.lab.check import CheckReport, adjacency_failures, routing_state, session_failures
 from network.lab.check import check as run_check
 from network.lab.engine import ROUTER_MEMORY_MIB, Management
 from network.lab.inventory import lab_group_vars, lab_hosts
@@ -67,8 +67,7 @@ def down(prefix: str = DEFAULT_PREFIX) -> int:
 
 def routing_converged(spec: LabSpec, prefix: str) -> tuple[bool, int, int]:
     """(all up?, adjacencies missing, sessions missing) from one look at every router."""
-    ospf = ospf_state(prefix, {a.router for a in spec.adjacencies}, 16)
-    bgp = bgp_state(prefix, {s.router for s in spec.bgp_sessions}, 16)
+    ospf, bgp = routing_state(prefix, spec, 16)
     adj = len(adjacency_failures(spec.adjacencies, ospf))
     ses = len(session_failures(spec.bgp_sessions, bgp))
     return adj == 0 and ses == 0, adj, ses
