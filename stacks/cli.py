@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -36,12 +37,19 @@ def plan(
         StackName, typer.Option("--stack", help="Stack file Pulumi.<stack>.yaml.")
     ] = StackName.prod,
     output_format: Annotated[PlanFormat, typer.Option("--format", help="table or json.")] = PlanFormat.table,
+    project_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--project-dir", help="Pulumi project holding the stack files (default: stacks/egov-cloud)."
+        ),
+    ] = None,
 ) -> None:
     """What `pulumi up` would create, under Pulumi's mocks (no credentials): resources per type token, Σ
     quotas against usable capacity, and every policy of stacks/policy. Exit 1 on a policy violation."""
     from egov.errors import SourceError, SourceErrors
     from stacks.present import render_review, review_json
     from stacks.review import review_stack
+    from stacks.settings import PROJECT_DIR
 
     try:
         with err_console.status("running the program under Pulumi mocks…") as status:
@@ -50,7 +58,7 @@ def plan(
                 if count % 50 == 0:
                     status.update(f"running the program under Pulumi mocks… {count} resources registered")
 
-            review = review_stack(stack.value, on_register=progress)
+            review = review_stack(stack.value, project_dir or PROJECT_DIR, on_register=progress)
     except (SourceError, SourceErrors, KeyError, ValueError) as exc:
         err_console.print(f"[red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(2) from None

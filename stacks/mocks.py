@@ -61,7 +61,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return {"id": "scope", "name": args.args.get("name", ""), "userId": OPERATOR_USER_ID}
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
-    # -- what the recorded run created ----------------------------------------------------------------------
+    # -- what the recorded run created -------------------------------------------------------------
     def custom_resources(self) -> list[Registration]:
         return [r for r in self.registrations if r.custom]
 

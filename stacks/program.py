@@ -61,8 +61,19 @@ def management_prefixes(settings: StackSettings) -> list[ipaddress.IPv4Network]:
     return list(load_params().management.ssh_allowed)
 
 
-def build(settings: StackSettings, source: SourceOfTruth | None = None) -> Plan:
-    """Declare every resource of the stack; returns the plan it was built from."""
+@dataclass(frozen=True)
+class Built:
+    """The plan and the four components the program declared (tests wait on their outputs)."""
+
+    plan: Plan
+    identity: Identity
+    compute: Compute
+    network: Network
+    storage: Storage
+
+
+def build(settings: StackSettings, source: SourceOfTruth | None = None) -> Built:
+    """Declare every resource of the stack."""
     decided = plan(settings, source)
     source = decided.source
     departments = [source.department(code) for code in decided.codes]
@@ -73,14 +84,14 @@ def build(settings: StackSettings, source: SourceOfTruth | None = None) -> Plan:
         department_roles=settings.department_roles,
         operator_role=settings.operator_role,
     )
-    Compute(
+    compute = Compute(
         "compute",
         cloud=source.cloud,
         hostname_pattern=settings.hostname_pattern,
         quotas=decided.quotas,
         projects=identity.projects,
     )
-    Network(
+    network = Network(
         "network",
         zones=settings.zones,
         subnets=department_subnets(source, decided.codes),
@@ -90,7 +101,7 @@ def build(settings: StackSettings, source: SourceOfTruth | None = None) -> Plan:
         management_prefixes=management_prefixes(settings),
         dns_nameservers=settings.dns_nameservers,
     )
-    Storage(
+    storage = Storage(
         "storage",
         tiers=settings.volume_tiers,
         quotas=decided.quotas,
@@ -101,7 +112,7 @@ def build(settings: StackSettings, source: SourceOfTruth | None = None) -> Plan:
     pulumi.export("domain_id", identity.domain.id)
     pulumi.export("projects", {code: p.id for code, p in identity.projects.items()})
     pulumi.export("quota_totals", {key.value: total for key, total in quota_totals(decided.quotas).items()})
-    return decided
+    return Built(decided, identity, compute, network, storage)
 
 
 def main() -> None:

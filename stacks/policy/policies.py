@@ -63,7 +63,7 @@ class Resource:
     props: Mapping[str, Any]
 
 
-# -- quotas against capacity --------------------------------------------------------------------------------
+# -- quotas against capacity -----------------------------------------------------------------------
 def quota_totals(resources: Iterable[Resource]) -> tuple[dict[QuotaKey, int], list[str]]:
     """Σ of every department quota per regional quota, and the problems that make a sum meaningless.
 
@@ -117,7 +117,7 @@ def check_quotas_within_capacity(
     return violations
 
 
-# -- projects -----------------------------------------------------------------------------------------------
+# -- projects --------------------------------------------------------------------------------------
 def check_project(resource: Resource, departments: Collection[str] | None = None) -> list[str]:
     """Every project has a description; every non-domain project exactly one known department tag."""
     if resource.type != PROJECT:
@@ -137,7 +137,7 @@ def check_project(resource: Resource, departments: Collection[str] | None = None
     return violations
 
 
-# -- flavors ------------------------------------------------------------------------------------------------
+# -- flavors ---------------------------------------------------------------------------------------
 def check_flavor(resource: Resource, hosts: Sequence[HostSize]) -> list[str]:
     """A flavor must fit one empty host of the cloud: otherwise no instance of it can ever start."""
     if resource.type != FLAVOR:
@@ -155,7 +155,7 @@ def check_flavor(resource: Resource, hosts: Sequence[HostSize]) -> list[str]:
     return [f"flavor {resource.name} ({vcpus} vCPU, {ram} MiB, {disk} GiB) fits no host: {where}"]
 
 
-# -- security group rules -----------------------------------------------------------------------------------
+# -- security group rules --------------------------------------------------------------------------
 def _open_to_world(props: Mapping[str, Any]) -> bool:
     prefix = props.get("remoteIpPrefix")
     if not prefix:
@@ -196,7 +196,7 @@ def check_security_group_rule(resource: Resource) -> list[str]:
     return [f"security group rule {resource.name} opens {', '.join(exposed)} to {source}"]
 
 
-# -- the pack's Policy objects ------------------------------------------------------------------------------
+# -- the pack's Policy objects ---------------------------------------------------------------------
 def _oversubscription(config: Mapping[str, Any]) -> dict[QuotaKey, float]:
     given = config.get("oversubscription") or {}
     return {key: float(given.get(key.value, AGREED_OVERSUBSCRIPTION[key])) for key in QuotaKey}

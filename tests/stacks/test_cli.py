@@ -1,0 +1,70 @@
+"""`egov stack plan`: what `pulumi up` would create, under mocks, as a table or ONE JSON object."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from egov.cli import app
+from stacks.settings import PROJECT_DIR
+
+pytestmark = pytest.mark.xdist_group("pulumi")
+runner = CliRunner()
+
+
+def test_plan_staging_json_is_one_object() -> None:
+    result = runner.invoke(app, ["stack", "plan", "--stack", "staging", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["stack"] == "staging" and plan["departments"] == 5
+    assert plan["resources"]["openstack:identity/project:Project"] == 6
+    assert plan["resources"]["openstack:compute/quotaSetV2:QuotaSetV2"] == 5
+    assert (
+        set(plan["quota_totals"]) == set(plan["usable"]) == {"cores", "ram_mib", "volume_gib", "object_bytes"}
+    )
+    assert plan["usable"]["cores"] == 55000
+    assert plan["total_resources"] == sum(plan["resources"].values())
+    assert plan["violations"] == [] and all(plan["within_agreed"].values())
+
+
+def test_plan_table_and_json_agree_and_repeat_byte_identically() -> None:
+    first = runner.invoke(app, ["stack", "plan", "--stack", "staging", "--format", "json"])
+    second = runner.invoke(app, ["stack", "plan", "--stack", "staging", "--format", "json"])
+    assert first.stdout == second.stdout
+    table = runner.invoke(app, ["stack", "plan", "--stack", "staging"])
+    assert table.exit_code == 0, table.output
+    assert "openstack:networking/secGroupRule:SecGroupRule" in table.stdout
+    assert "every policy of stacks/policy passes" in table.stdout
+
+
+def _project_copy(tmp_path: Path, edit: str, replacement: str) -> Path:
+    project = tmp_path / "egov-cloud"
+    shutil.copytree(PROJECT_DIR, project)
+    stack = project / "Pulumi.staging.yaml"
+    text = stack.read_text(encoding="utf-8")
+    assert edit in text
+    stack.write_text(text.replace(edit, replacement), encoding="utf-8")
+    return project
+
+
+def test_plan_exits_1_and_names_the_violation(tmp_path: Path) -> None:
+    # A factor of 10 on GAT and its neighbours pushes Σ cores past the usable capacity.
+    project = _project_copy(tmp_path, "egov:quotaFactor: 1.1", "egov:quotaFactor: 10")
+    result = runner.invoke(
+        app, ["stack", "plan", "--stack", "staging", "--format", "json", "--project-dir", str(project)]
+    )
+    assert result.exit_code == 1, result.output
+    plan = json.loads(result.stdout)
+    assert plan["within_agreed"]["cores"] is False
+    assert any(v.startswith("Σ cores quotas") for v in plan["violations"])
+
+
+def test_plan_bad_config_exits_2_naming_file_and_key(tmp_path: Path) -> None:
+    project = _project_copy(tmp_path, "egov:quotaFactor: 1.1", "egov:quotaFactor: lots")
+    result = runner.invoke(app, ["stack", "plan", "--stack", "staging", "--project-dir", str(project)])
+    assert result.exit_code == 2
+    assert "Pulumi.staging.yaml" in result.output and "egov:quotaFactor" in result.output

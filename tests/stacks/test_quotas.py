@@ -1,0 +1,71 @@
+"""The planning layer: quotas in each service's unit, totals, usable capacity (no Pulumi involved)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from egov.model import ResourceClass
+from egov.source import default_source
+from stacks.quotas import (
+    QuotaKey,
+    department_quota,
+    quota_totals,
+    round_up,
+    select_departments,
+    to_quota_unit,
+    usable_totals,
+)
+
+
+def test_units_are_the_services_units() -> None:
+    assert to_quota_unit(ResourceClass.BLOCK_STORAGE, 1000, "GiB") == pytest.approx(1e12 / 2**30)  # 931.3 GiB
+    assert to_quota_unit(ResourceClass.OBJECT_STORAGE, 1, "B") == 1e9
+    assert to_quota_unit(ResourceClass.MEMORY_MB, 2048, "MiB") == 2048
+    assert to_quota_unit(ResourceClass.VCPU, 12, "vcpu") == 12
+
+
+def test_round_up_ignores_float_noise_only() -> None:
+    assert round_up(1200 * 1.1) == 1320  # 1320.0000000000002 in floats
+    assert round_up(1320.01) == 1321
+    assert round_up(0.0) == 0
+
+
+def test_quota_scales_with_the_factor_and_derives_instances_and_volumes() -> None:
+    source = default_source()
+    one = department_quota(source, "GAT", 1.0, 4, 2)
+    double = department_quota(source, "GAT", 2.0, 4, 2)
+    assert double.cores in (2 * one.cores - 1, 2 * one.cores)
+    assert one.instances == math.ceil(one.cores / 4)
+    assert one.volumes == one.instances * 2
+    assert double.volume_gib > one.volume_gib > 0 and one.object_bytes > 0
+
+
+def test_totals_sum_departments() -> None:
+    source = default_source()
+    quotas = [department_quota(source, code, 1.0, 4, 2) for code in ("GAT", "FGW")]
+    totals = quota_totals(quotas)
+    assert totals[QuotaKey.cores] == quotas[0].cores + quotas[1].cores
+    assert totals[QuotaKey.object_bytes] == quotas[0].object_bytes + quotas[1].object_bytes
+
+
+def test_usable_totals_are_the_end_of_horizon_supply() -> None:
+    # cloud.yaml at 2031-12: gz-1 = (86+16) general × 60 × 4 + 20 highmem × 44 × 2 + 28 legacy × 36 × 2,
+    # gz-2 = (84+16) × 240 + 20 × 88 + 27 × 72, each minus 2 × 240 (N+2 of the largest host).
+    gz1 = 102 * 240 + 20 * 88 + 28 * 72 - 2 * 240
+    gz2 = 100 * 240 + 20 * 88 + 27 * 72 - 2 * 240
+    usable = usable_totals(default_source())
+    assert usable[QuotaKey.cores] == gz1 + gz2 == 55000
+    # block: 2 pools × 6 PB raw ÷ 3 replicas × 0.85 = 3.4 PB = 3.4e15 / 2^30 GiB
+    assert usable[QuotaKey.volume_gib] == pytest.approx(3.4e15 / 2**30)
+    # object: (3 + 1) PB raw × 8/11 (EC 8+3) × 0.85, in bytes
+    assert usable[QuotaKey.object_bytes] == pytest.approx(4e15 * 8 / 11 * 0.85)
+
+
+def test_select_departments() -> None:
+    source = default_source()
+    assert len(select_departments(source, "all")) == 122
+    assert select_departments(source, ["WJW", "FGW"]) == ["FGW", "WJW"]  # source order
+    with pytest.raises(KeyError, match="twice"):
+        select_departments(source, ["FGW", "FGW"])
