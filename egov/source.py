@@ -105,13 +105,19 @@ def load_source(data_dir: Path | str | None = None) -> SourceOfTruth:
     cloud = _collect(errors, lambda: load_cloud(root / "cloud.yaml"))
     planning = _collect(errors, lambda: load_planning(root / "planning.yaml"))
     departments = _collect(errors, lambda: load_departments(root / "departments.csv"))
-    systems = _collect(errors, lambda: load_systems(root / "systems.csv"))
-    if cloud is not None and departments is not None and systems is not None:
-        errors.extend(_cross_check(root / "systems.csv", cloud, departments, systems))
+    numbered = _collect(errors, lambda: _read_systems(root / "systems.csv", errors))
+    if cloud is not None and departments is not None and numbered is not None:
+        # rows that loaded are cross-checked even when others did not: one pass shows every error
+        errors.extend(_cross_check(root / "systems.csv", cloud, departments, numbered))
     if errors:
-        raise SourceErrors(errors)
-    assert cloud is not None and planning is not None and departments is not None and systems is not None
+        raise SourceErrors(sorted(errors, key=_error_order))
+    assert cloud is not None and planning is not None and departments is not None and numbered is not None
+    systems = [system for _, system in numbered]
     return SourceOfTruth(cloud=cloud, departments=departments, systems=systems, planning=planning)
+
+
+def _error_order(error: SourceError) -> tuple[str, int, str]:
+    return (error.path, error.row or 0, error.field or "")
 
 
 @lru_cache(maxsize=4)
@@ -280,9 +286,17 @@ def _system_record(record: dict[str, str], units: dict[str, str]) -> dict[str, A
 
 
 def load_systems(path: Path) -> list[System]:
-    rows, units = read_csv_rows(path, SYSTEM_COLUMNS)
-    systems: list[System] = []
     errors: list[SourceError] = []
+    numbered = _read_systems(path, errors)
+    if errors:
+        raise SourceErrors(errors)
+    return [system for _, system in numbered]
+
+
+def _read_systems(path: Path, errors: list[SourceError]) -> list[tuple[int, System]]:
+    """The systems that load, each with its row number; the errors of the others go into ``errors``."""
+    rows, units = read_csv_rows(path, SYSTEM_COLUMNS)
+    systems: list[tuple[int, System]] = []
     seen: dict[str, int] = {}
     for number, record in rows:
         missing = [f for f in _REQUIRED_SYSTEM_FIELDS if not record.get(f)]
@@ -305,21 +319,19 @@ def load_systems(path: Path) -> list[System]:
             )
             continue
         seen[system.id] = number
-        systems.append(system)
-    if errors:
-        raise SourceErrors(errors)
+        systems.append((number, system))
     return systems
 
 
 def _cross_check(
-    path: Path, cloud: Cloud, departments: list[Department], systems: list[System]
+    path: Path, cloud: Cloud, departments: list[Department], systems: list[tuple[int, System]]
 ) -> list[SourceError]:
     """References between files: departments, availability zones and flavors that systems name."""
     codes = {d.code for d in departments}
     azs = {az.name for az in cloud.availability_zones}
     flavors = {f.name for f in cloud.flavors}
     errors = []
-    for number, system in enumerate(systems, start=2):
+    for number, system in systems:
         if system.department not in codes:
             errors.append(
                 SourceError(

@@ -38,7 +38,7 @@ def parse_quantity(value: Any, expected: str, *, default_unit: str | None = None
         raise UnitError(f"expected a quantity in {expected}, got {value!r}")
     elif isinstance(value, int | float):
         if default_unit is None:
-            raise UnitError(f"{value!r} has no unit; write it with one, e.g. '{value} {expected}'")
+            raise UnitError(f"{value!r} has no unit; write it with one, e.g. {_example(value, expected)}")
         quantity = Q_(value, default_unit)
     elif isinstance(value, str):
         text = value.strip()
@@ -63,7 +63,7 @@ def parse_quantity(value: Any, expected: str, *, default_unit: str | None = None
             quantity = Q_(quantity, default_unit) if default_unit else quantity
         if isinstance(quantity, int | float):
             if default_unit is None:
-                raise UnitError(f"{value!r} has no unit; write it with one, e.g. '{value} {expected}'")
+                raise UnitError(f"{value!r} has no unit; write it with one, e.g. {_example(value, expected)}")
             quantity = Q_(quantity, default_unit)
     else:
         raise UnitError(f"expected a quantity in {expected}, got {type(value).__name__}")
@@ -73,12 +73,18 @@ def parse_quantity(value: Any, expected: str, *, default_unit: str | None = None
         compatible = _unit_facts(quantity.units, expected)[1]
     elif dimensionless:
         # a plain number is the GB/GiB trap: refuse it rather than guess
-        raise UnitError(f"{value!r} has no unit; write it with one, e.g. '{value} {expected}'")
+        raise UnitError(f"{value!r} has no unit; write it with one, e.g. {_example(value, expected)}")
     if not compatible:
         raise UnitError(f"{value!r} is not a quantity of {expected} (dimension {quantity.dimensionality})")
     if quantity.magnitude < 0:
         raise UnitError(f"{value!r} is negative")
     return quantity
+
+
+def _example(value: Any, expected: str) -> str:
+    if expected == "byte":
+        return f"'{value} GiB' or '{value} GB' (they differ by 7 %)"
+    return f"'{value} {expected}'"
 
 
 _SIMPLE = re.compile(r"^(?P<number>[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)\s*(?P<unit>[A-Za-z_][\w/]*)?$")

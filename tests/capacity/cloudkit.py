@@ -96,12 +96,19 @@ def system(**fields: Any) -> dict[str, Any]:
     return row
 
 
-def systems_csv(rows: list[dict[str, Any]], header: list[str] | None = None, bom: bool = False) -> str:
+def systems_csv(
+    rows: list[dict[str, Any]],
+    header: list[str] | None = None,
+    keys: list[str] | None = None,
+    bom: bool = False,
+) -> str:
+    """systems.csv text: ``header`` titles (default SYSTEM_HEADER) over the ``keys`` of each row (default
+    SYSTEM_HEADER, position by position)."""
     columns = header or SYSTEM_HEADER
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
-    keys = SYSTEM_HEADER if header is not None else columns
+    keys = keys or SYSTEM_HEADER
     for row in rows:
         writer.writerow([row.get(key, "") for key in keys])
     return ("\ufeff" if bom else "") + buffer.getvalue()
