@@ -89,11 +89,28 @@ class Me(BaseModel):
 class PlanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     apply: bool = False
-    time_limit: float = Field(default=10.0, gt=0, le=120, description="CP-SAT deterministic time limit")
+    time_limit: float = Field(default=10.0, ge=0.1, le=120, description="CP-SAT deterministic time limit")
 
 
 class Problem(BaseModel):
     detail: Any
+
+
+bearer = HTTPBearer(auto_error=False, description="API token from `egov slots token create`")
+
+
+def principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Principal:
+    """The holder of the bearer token; 401 without a valid one."""
+    ledger: Ledger = request.app.state.ledger
+    found = ledger.authenticate(credentials.credentials) if credentials else None
+    if found is None:
+        raise HTTPException(401, "missing or unknown API token", headers={"WWW-Authenticate": "Bearer"})
+    return found
+
+
+Who = Annotated[Principal, Depends(principal)]
 
 
 def _out(view: RequestView) -> RequestOut:
@@ -107,7 +124,6 @@ def create_app(ledger: Ledger) -> FastAPI:
         version="1",
         description="Departments request migration slots; the plan admits what five-year capacity carries.",
     )
-    bearer = HTTPBearer(auto_error=False, description="API token from `egov slots token create`")
     errors: dict[int | str, dict[str, Any]] = {
         401: {"model": Problem},
         403: {"model": Problem},
@@ -116,15 +132,7 @@ def create_app(ledger: Ledger) -> FastAPI:
         422: {"model": Problem},
     }
 
-    def principal(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Principal:
-        found = ledger.authenticate(credentials.credentials) if credentials else None
-        if found is None:
-            raise HTTPException(401, "missing or unknown API token", headers={"WWW-Authenticate": "Bearer"})
-        return found
-
-    Who = Annotated[Principal, Depends(principal)]
+    app.state.ledger = ledger
 
     @app.exception_handler(LedgerError)
     def _ledger_error(_request: Request, exc: LedgerError) -> JSONResponse:

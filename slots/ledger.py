@@ -51,6 +51,10 @@ class Conflict(LedgerError):
     status = 409
 
 
+class Unprocessable(LedgerError):
+    status = 422
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who acts: a department (sees its own requests) or an operator (sees and decides everything)."""
@@ -409,7 +413,7 @@ class Ledger:
 
         Returns a slots.planner.Plan with the first-come-first-served comparison; with ``apply`` the new
         weeks are written (each move audited) in the same locked transaction the plan was computed in."""
-        from slots.planner import PlanItem, replan
+        from slots.planner import PlanItem, PlanNotFound, replan
 
         if not principal.operator:
             raise Forbidden("only an operator re-plans")
@@ -428,7 +432,10 @@ class Ledger:
                 systems = resolve(self.province.source, spec, row.id, self.province.by_id)
                 items.append(PlanItem(row.id, spec, tuple(systems), row.granted_week))
                 by_id[row.id] = row
-            plan = replan(self.province, fixed, items, time_limit=time_limit)
+            try:
+                plan = replan(self.province, fixed, items, time_limit=time_limit)
+            except PlanNotFound as exc:
+                raise Unprocessable(str(exc)) from None
             if apply and plan.changes:
                 now = _now()
                 for request_id, week in plan.changes.items():

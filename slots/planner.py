@@ -38,6 +38,10 @@ SCALE = 100
 MAX_WEEK_VARIABLES = 50_000
 
 
+class PlanNotFound(RuntimeError):
+    """The solver stopped before finding any schedule (time limit too small)."""
+
+
 @dataclass(frozen=True)
 class PlanItem:
     """A movable request: its id (submission order), spec, resolved systems and current week (if granted)."""
@@ -282,7 +286,10 @@ def replan(
     solver.parameters.max_deterministic_time = time_limit
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise RuntimeError(f"CP-SAT found no plan ({solver.status_name(status)})")
+        raise PlanNotFound(
+            f"CP-SAT found no plan within a deterministic time of {time_limit:g} "
+            f"({solver.status_name(status)}); raise the time limit"
+        )
     chosen: dict[int, date | None] = {rid: None for rid in admitted}
     for (rid, monday), var in x.items():
         if solver.value(var):

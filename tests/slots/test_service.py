@@ -1,0 +1,172 @@
+"""The real service: `egov slots serve` as a subprocess, killed with SIGKILL in the middle of writes (no
+acknowledged booking is lost), and the departments' web page driven in Debian's headless chromium."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from slotkit import bearer, token, write_tiny
+
+from egov.source import load_source
+from slots.ledger import Ledger, Principal
+
+OPERATOR = Principal("test", operator=True)
+
+
+def hammer_then_kill(
+    server: Any, headers: dict[str, str], acknowledged_before_kill: int = 40
+) -> list[dict[str, Any]]:
+    """Eight clients submit requests (each with its own idempotency key) until the server is SIGKILLed once
+    ``acknowledged_before_kill`` answers came back; returns every acknowledged answer."""
+    acknowledged: list[dict[str, Any]] = []
+    guard = threading.Lock()
+    stop = threading.Event()
+
+    def client(n: int) -> None:
+        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                key = f"c{n}-{i}"
+                payload = {
+                    "adhoc": [{"name": key, "az": "az-1", "vcpu": 0, "ram": "10 MB"}],
+                    "earliest_week": "2027-W02",
+                    "latest_week": "2028-W40",
+                }
+                try:
+                    response = http.post("/api/requests", json=payload, headers={"Idempotency-Key": key})
+                except httpx.HTTPError:
+                    return  # the server is gone: whatever was not answered was not acknowledged
+                if response.status_code == 201:
+                    with guard:
+                        acknowledged.append({"key": key, **response.json()})
+
+    clients = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for c in clients:
+        c.start()
+    deadline = time.monotonic() + 120
+    while len(acknowledged) < acknowledged_before_kill and time.monotonic() < deadline:
+        time.sleep(0.01)
+    server.kill9()  # while the clients are still writing
+    stop.set()
+    for c in clients:
+        c.join(60)
+    assert len(acknowledged) >= acknowledged_before_kill
+    return acknowledged
+
+
+def check_nothing_acknowledged_was_lost(url: str, data: Path, acknowledged: list[dict[str, Any]]) -> None:
+    ledger = Ledger(url, load_source(data))
+    stored = {v.id: v for v in ledger.list_requests(OPERATOR)}
+    for answer in acknowledged:
+        row = stored.get(answer["id"])
+        assert row is not None, f"acknowledged request #{answer['id']} lost"
+        assert (row.status, row.granted_week, row.idempotency_key) == (
+            answer["status"],
+            answer["granted_week"],
+            answer["key"],
+        )
+    # Every stored request has its audit entry: nothing half-written.
+    audited = {e["request_id"] for e in ledger.audit(OPERATOR) if e["action"].startswith("request.")}
+    assert set(stored) == audited
+    ledger.close()
+
+
+def crash_and_recover(db: str, data: Path, start_server: Any) -> None:
+    secret = token(db, data, "--department", "AAA")
+    server = start_server(db, data)
+    acknowledged = hammer_then_kill(server, bearer(secret))
+    check_nothing_acknowledged_was_lost(db, data, acknowledged)
+    # The restarted server answers a retry of an acknowledged request with the same booking.
+    again = start_server(db, data)
+    first = acknowledged[0]
+    payload = {
+        "adhoc": [{"name": first["key"], "az": "az-1", "vcpu": 0, "ram": "10 MB"}],
+        "earliest_week": "2027-W02",
+        "latest_week": "2028-W40",
+    }
+    retry = httpx.post(
+        again.url + "/api/requests", json=payload, headers={**bearer(secret), "Idempotency-Key": first["key"]}
+    )
+    assert retry.status_code == 200 and retry.json()["id"] == first["id"]
+
+
+def test_kill9_loses_no_acknowledged_booking_sqlite(tmp_path: Path, start_server: Any) -> None:
+    data = write_tiny(tmp_path / "data", weekly=1000)
+    crash_and_recover(f"sqlite:///{tmp_path / 'crash.sqlite'}", data, start_server)
+
+
+@pytest.mark.postgres
+@pytest.mark.xdist_group("postgres")
+def test_kill9_loses_no_acknowledged_booking_postgres(tmp_path: Path, pg_url: str, start_server: Any) -> None:
+    data = write_tiny(tmp_path / "data", weekly=1000)
+    crash_and_recover(pg_url, data, start_server)
+
+
+CHROMIUM_INSTALL = "sudo apt-get install -y chromium chromium-driver   (or: bash scripts/deps.d/40-slots.sh)"
+
+
+@pytest.mark.browser
+def test_web_page_request_form_shows_the_granted_slot(tmp_path: Path, start_server: Any) -> None:
+    # 2027-W06 is blacked out (春节); asking for W06–W08 grants W07.
+    for binary in ("/usr/bin/chromium", "/usr/bin/chromedriver"):
+        if not Path(binary).exists():
+            pytest.fail(f"{binary} not found; install: {CHROMIUM_INSTALL}")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    data = write_tiny(tmp_path / "data")
+    db = f"sqlite:///{tmp_path / 'web.sqlite'}"
+    secret = token(db, data, "--department", "AAA")
+    server = start_server(db, data)
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    profile = tmp_path / "chromium-profile"
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    try:
+        wait = WebDriverWait(driver, 30)
+        driver.get(server.url + "/")
+        driver.find_element(By.ID, "token").send_keys(secret)
+        driver.find_element(By.ID, "save-token").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "who"), "department AAA"))
+        driver.find_element(By.ID, "systems").send_keys("AAA-1")
+        driver.find_element(By.ID, "earliest").send_keys("2027-W06")
+        driver.find_element(By.ID, "latest").send_keys("2027-W08")
+        driver.find_element(By.ID, "volume").clear()
+        driver.find_element(By.ID, "volume").send_keys("5 TB")
+        driver.find_element(By.ID, "submit").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "result"), "Granted"))
+        assert driver.find_element(By.ID, "result").text == "Granted 2027-W07 (request #1)"
+        row = wait.until(ec.presence_of_element_located((By.ID, "week-2027-W07")))
+        assert "own" in row.get_attribute("class")
+        assert "#1" in row.text
+        wait.until(ec.presence_of_element_located((By.ID, "request-1")))
+        assert "granted" in driver.find_element(By.ID, "request-1").text
+        # A second request for the same system is refused, and the page says why.
+        driver.find_element(By.ID, "submit").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "result"), "Refused"))
+        assert "AAA-1 already holds a slot in 2027-W07" in driver.find_element(By.ID, "result").text
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
