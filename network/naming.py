@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Protocol
 
 import pint
@@ -41,6 +42,16 @@ _VRP = {100_000: "100GE0/0/{}", 10_000: "XGigabitEthernet0/0/{}", 1_000: "Gigabi
 _IOSXE = {100_000: "HundredGigE1/0/{}", 10_000: "TenGigabitEthernet1/0/{}", 1_000: "GigabitEthernet1/0/{}"}
 
 
+@lru_cache(maxsize=256)
+def _mbps_of(magnitude: float, units: pint.Unit) -> float:
+    return float(ureg.Quantity(magnitude, units).to("Mbit/s").magnitude)
+
+
+def mbps(bandwidth: pint.Quantity) -> float:
+    """A bandwidth in Mbit/s (cached: every port of the province has one of a handful of speeds)."""
+    return _mbps_of(float(bandwidth.magnitude), bandwidth.units)
+
+
 def _by_speed(table: dict[int, str], mbps: float, port: int) -> str:
     for speed in sorted(table, reverse=True):
         if mbps >= speed:
@@ -57,11 +68,11 @@ def interface_name(vendor: str, interface: _Port) -> str:
     """
     if vendor == "frr":
         return f"eth{interface.port}"
-    mbps = float(interface.bandwidth.to(ureg("Mbit/s")).magnitude)
+    speed = mbps(interface.bandwidth)
     if vendor == "vrp":
-        return _by_speed(_VRP, mbps, interface.port)
+        return _by_speed(_VRP, speed, interface.port)
     if vendor == "iosxe":
-        return _by_speed(_IOSXE, mbps, interface.port)
+        return _by_speed(_IOSXE, speed, interface.port)
     raise ValueError(f"unknown vendor {vendor!r}; expected one of {', '.join(VENDORS)}")
 
 

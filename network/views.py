@@ -14,7 +14,7 @@ import pint
 
 from egov.units import ureg
 from network.model import Backbone, Device
-from network.naming import interface_name, lan_name, loopback_name
+from network.naming import interface_name, lan_name, loopback_name, mbps
 from network.params import NetworkParams
 
 
@@ -29,7 +29,7 @@ def secret_ref(name: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def _rate(magnitude: float, units: str) -> tuple[int, str]:
+def _rate(magnitude: float, units: pint.Unit) -> tuple[int, str]:
     bps = round(float(ureg.Quantity(magnitude, units).to("bit/s").magnitude))
     for factor, suffix in ((10**9, "G"), (10**6, "M"), (10**3, "K")):
         if bps >= factor and bps % factor == 0:
@@ -39,7 +39,7 @@ def _rate(magnitude: float, units: str) -> tuple[int, str]:
 
 def rate(bandwidth: pint.Quantity) -> tuple[int, str]:
     """(bits per second, short label such as '10G' or '100M')."""
-    return _rate(float(bandwidth.magnitude), str(bandwidth.units))
+    return _rate(float(bandwidth.magnitude), bandwidth.units)
 
 
 def _v4(address: IPv4Interface) -> dict[str, Any]:
@@ -150,7 +150,7 @@ def device_view(backbone: Backbone, device: Device, vendor: str, params: Network
         "lans": lans,
         "ospf": {
             "process": 1,
-            "reference_mbps": int(params.ospf.reference_bandwidth.to("Mbit/s").magnitude),
+            "reference_mbps": int(mbps(params.ospf.reference_bandwidth)),
             "areas": device.ospf_areas,
             "ranges": [{"area": r.area, **_net(r.prefix)} for r in device.area_ranges],
         },

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -116,3 +118,23 @@ def test_failed_render_leaves_the_directory_as_it_was(small, tmp_path: Path, mon
 def test_unknown_vendor_is_refused(small) -> None:
     with pytest.raises(ValueError, match="junos"):
         render_device(small, "GD-CORE-01", "junos")
+
+
+@pytest.mark.skipif(shutil.which("vtysh") is None, reason="FRR's vtysh is not installed")
+def test_frr_accepts_the_configs(small, tmp_path: Path) -> None:
+    """`vtysh -C` (dry run, FRR 8.4) accepts one config of every kind; it does reject a bad line."""
+    bad = tmp_path / "bad.conf"
+    bad.write_text("hostname x\ninterface eth1\n ip ospf bogus 3\nexit\n", encoding="utf-8")
+    assert subprocess.run(["vtysh", "-C", "-f", str(bad)], capture_output=True).returncode != 0
+    for name in (
+        "GD-CORE-01",
+        "GD-ACC-01",
+        "GD-CITY-440100",
+        "GD-CNTY-440103",
+        "GD-TOWN-440103001",
+        "GD-ISO-CORE",
+    ):
+        path = tmp_path / f"{name}.conf"
+        path.write_text(render_device(small, name, "frr"), encoding="utf-8")
+        result = subprocess.run(["vtysh", "-C", "-f", str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, (name, result.stdout, result.stderr)
