@@ -1,0 +1,477 @@
+"""Placement-exact fit simulation: systems expand into VMs by flavor and are placed host by host, month by
+month, as Nova's scheduler and Placement would place them.
+
+Sums lie: 200 free cores spread 4 per host cannot start one 16-vCPU VM. This module places every VM on one
+host (a resource provider) whose inventories admit it — the decision is capacity.inventory's, the one place
+of Placement's arithmetic — and reports what is left *per flavor* instead of per resource.
+
+Rules (docs/fit.md explains them for operators):
+
+- Hosts: one per installed host of each aggregate (capacity.supply.host_inventories), plus planned
+  expansions from their month. N+k: ``ha_reserve_hosts`` hosts of *each aggregate* are held out, because a
+  VM evacuated from a failed host can only restart on a host of its own aggregate class.
+- Filters: the host's availability zone is the system's (AvailabilityZoneFilter) and the aggregate metadata
+  ``class`` equals the flavor's ``aggregate_class`` (AggregateInstanceExtraSpecsFilter); then Placement's
+  claim: every resource class fits (capacity.inventory).
+- Weighers: ``spread`` takes the host with the most free RAM (Nova's default RAMWeigher), ``pack`` the one
+  with the least (best fit); ties go to the first host in order.
+- Flavors: a system naming a ``flavor`` uses it. Otherwise :func:`choose_flavor`: among the catalogue's
+  flavors of aggregate classes present in the system's zone, the family (same RAM per vCPU) with the
+  smallest RAM per vCPU that still covers the system's — so the vCPUs bought also bring the RAM — and in it
+  the largest flavor no bigger than the system (fewest VMs); when no family covers the ratio, the family
+  with the most RAM per vCPU. A system then runs max(⌈vCPU ÷ flavor vCPU⌉, ⌈RAM ÷ flavor RAM⌉) VMs,
+  recomputed each month from its growth curve; shrinking systems release their newest VMs first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+import numpy as np
+
+from capacity.demand import system_curves
+from capacity.inventory import Inventory, InventoryArrays
+from capacity.supply import host_inventories
+from egov.model import HOST_RESOURCES, Cloud, Flavor, ResourceClass, SourceOfTruth, System
+from egov.months import months_between
+
+#: Row order of every per-resource array here: VCPU, MEMORY_MB, DISK_GB.
+RESOURCES = HOST_RESOURCES
+MEMORY_ROW = 1
+
+
+class Weigher(StrEnum):
+    """How the scheduler orders the hosts that pass the filters."""
+
+    spread = "spread"  # most free RAM first: Nova's default RAMWeigher (ram_weight_multiplier = 1.0)
+    pack = "pack"  # least free RAM first: a negative multiplier, best fit
+
+
+@dataclass(frozen=True)
+class Host:
+    """One compute host as a Placement resource provider, with the metadata the filters look at."""
+
+    name: str
+    az: str
+    aggregate: str
+    aggregate_class: str
+    inventories: dict[ResourceClass, Inventory]
+    active_from: int = 0  # first month index the host is in service (planned expansions)
+    held_out: bool = False  # kept empty for N+k failover
+    uuid: str | None = None  # the resource provider's, when read from a live Placement
+    traits: tuple[str, ...] = ()
+
+
+def flavor_request(flavor: Flavor) -> tuple[int, int, int]:
+    """What one VM of ``flavor`` claims: VCPU, MEMORY_MB (MiB), DISK_GB (GiB), as Nova's request spec."""
+    return (flavor.vcpus, flavor.ram_mib, flavor.disk_gib)
+
+
+def hosts_from_cloud(cloud: Cloud, start_month: date | None = None) -> list[Host]:
+    """Every installed host of ``cloud``, N+k held out per aggregate; with ``start_month``, also the planned
+    expansions, in service from their month."""
+    hosts: list[Host] = []
+    for az in cloud.availability_zones:
+        for agg in az.aggregates:
+            inventories = host_inventories(cloud, agg)
+            klass = agg.metadata.get("class", "general")
+            for i in range(agg.hosts):
+                hosts.append(
+                    Host(
+                        name=f"{agg.name}-{i + 1:03d}",
+                        az=az.name,
+                        aggregate=agg.name,
+                        aggregate_class=klass,
+                        inventories=inventories,
+                        held_out=i >= agg.hosts - az.ha_reserve_hosts,
+                    )
+                )
+    if start_month is not None:
+        hosts.extend(expansion_hosts(cloud, start_month))
+    return hosts
+
+
+def expansion_hosts(cloud: Cloud, start_month: date) -> list[Host]:
+    """The hosts planned expansions add, each in service from its expansion's month (index from
+    ``start_month``; earlier months count as 0)."""
+    hosts: list[Host] = []
+    for az in cloud.availability_zones:
+        for agg in az.aggregates:
+            inventories = host_inventories(cloud, agg)
+            added = agg.hosts
+            for exp in cloud.expansions:
+                if exp.aggregate != agg.name or not exp.hosts:
+                    continue
+                month = max(0, months_between(start_month, exp.month))
+                for _ in range(exp.hosts):
+                    added += 1
+                    hosts.append(
+                        Host(
+                            name=f"{agg.name}-{added:03d}",
+                            az=az.name,
+                            aggregate=agg.name,
+                            aggregate_class=agg.metadata.get("class", "general"),
+                            inventories=inventories,
+                            active_from=month,
+                        )
+                    )
+    return hosts
+
+
+class Fleet:
+    """Hosts as arrays with their usage: the simulated Placement and scheduler.
+
+    Hosts are kept grouped by (availability zone, aggregate class) so that each filter result is a
+    contiguous slice of the arrays (a view, not a copy).
+    """
+
+    def __init__(self, hosts: Sequence[Host], used: np.ndarray | None = None) -> None:
+        order = sorted(range(len(hosts)), key=lambda i: (hosts[i].az, hosts[i].aggregate_class))
+        self.hosts: list[Host] = [hosts[i] for i in order]
+        self.inventories = {
+            rc: InventoryArrays.of([h.inventories.get(rc, Inventory(total=0)) for h in self.hosts])
+            for rc in RESOURCES
+        }
+        self.capacity = np.vstack([self.inventories[rc].capacity for rc in RESOURCES])
+        self.used = np.zeros((len(RESOURCES), len(self.hosts)), dtype=np.int64)
+        if used is not None:
+            self.used[:] = used[:, order]
+        self.active_from = np.array([h.active_from for h in self.hosts], dtype=np.int64)
+        self.held_out = np.array([h.held_out for h in self.hosts], dtype=bool)
+        self.enabled = np.zeros(len(self.hosts), dtype=bool)
+        self.groups: dict[tuple[str, str], slice] = {}
+        for i, host in enumerate(self.hosts):
+            key = (host.az, host.aggregate_class)
+            start = self.groups[key].start if key in self.groups else i
+            self.groups[key] = slice(start, i + 1)
+        self._admits: dict[tuple[tuple[str, str], tuple[int, ...]], np.ndarray] = {}
+        self.open_month(0)
+
+    def open_month(self, month: int) -> None:
+        """Enable the hosts in service in ``month`` (installed ones and expansions due), minus N+k."""
+        self.enabled = (self.active_from <= month) & ~self.held_out
+
+    def index(self, name: str) -> int:
+        """The position of the host called ``name``."""
+        for i, host in enumerate(self.hosts):
+            if host.name == name:
+                return i
+        raise KeyError(name)
+
+    def admits(self, group: tuple[str, str], request: tuple[int, ...]) -> np.ndarray:
+        """Per host of ``group``: whether min_unit/max_unit/step_size admit ``request`` (cached; static)."""
+        key = (group, request)
+        mask = self._admits.get(key)
+        if mask is None:
+            sl = self.groups[group]
+            mask = np.ones(sl.stop - sl.start, dtype=bool)
+            for row, rc in enumerate(RESOURCES):
+                if request[row] > 0:
+                    inv = self.inventories[rc]
+                    mask &= (
+                        (inv.min_unit[sl] <= request[row])
+                        & (request[row] <= inv.max_unit[sl])
+                        & (request[row] % inv.step_size[sl] == 0)
+                    )
+            self._admits[key] = mask
+        return mask
+
+    def fitting(self, group: tuple[str, str], request: tuple[int, ...]) -> np.ndarray:
+        """Per host of ``group``: enabled and the whole request fits (capacity.inventory's rule)."""
+        sl = self.groups[group]
+        mask = self.admits(group, request) & self.enabled[sl]
+        for row in range(len(RESOURCES)):
+            if request[row] > 0:
+                mask &= self.used[row, sl] + request[row] <= self.capacity[row, sl]
+        return mask
+
+    def fits_on(self, host: int, request: tuple[int, ...]) -> bool:
+        """Whether Placement would accept ``request`` on ``host`` now (scalar, via capacity.inventory)."""
+        inventories = self.hosts[host].inventories
+        for row, rc in enumerate(RESOURCES):
+            if request[row] > 0:
+                inv = inventories.get(rc)
+                if inv is None or not inv.fits(int(self.used[row, host]), request[row]):
+                    return False
+        return True
+
+    def claim(self, host: int, request: tuple[int, ...]) -> bool:
+        """Claim ``request`` on a named ``host`` as PUT /allocations would: all or nothing."""
+        if not self.fits_on(host, request):
+            return False
+        self.used[:, host] += request
+        return True
+
+    def release(self, host: int, request: tuple[int, ...]) -> None:
+        """Give back a claim (DELETE /allocations)."""
+        self.used[:, host] -= request
+
+    def choose(self, group: tuple[str, str], request: tuple[int, ...], weigher: Weigher) -> int | None:
+        """The host the scheduler picks for ``request`` in ``group``, or None (NoValidHost)."""
+        if group not in self.groups:
+            return None
+        sl = self.groups[group]
+        mask = self.fitting(group, request)
+        if not mask.any():
+            return None
+        free_ram = self.capacity[MEMORY_ROW, sl] - self.used[MEMORY_ROW, sl]
+        if weigher is Weigher.spread:
+            pick = int(np.argmax(np.where(mask, free_ram, -np.inf)))
+        else:
+            pick = int(np.argmin(np.where(mask, free_ram, np.inf)))
+        return sl.start + pick
+
+    def schedule(self, group: tuple[str, str], request: tuple[int, ...], weigher: Weigher) -> int | None:
+        """Filter, weigh and claim: the host the VM lands on, or None."""
+        host = self.choose(group, request, weigher)
+        if host is not None:
+            self.used[:, host] += request
+        return host
+
+    def how_many(self, group: tuple[str, str], request: tuple[int, ...]) -> np.ndarray:
+        """Per host of ``group``: how many more VMs of ``request`` fit (0 on disabled hosts)."""
+        sl = self.groups[group]
+        counts = np.full(sl.stop - sl.start, np.iinfo(np.int64).max, dtype=np.int64)
+        for row, rc in enumerate(RESOURCES):
+            if request[row] > 0:
+                inv = self.inventories[rc]
+                part = InventoryArrays(
+                    inv.total[sl],
+                    inv.reserved[sl],
+                    inv.allocation_ratio[sl],
+                    inv.min_unit[sl],
+                    inv.max_unit[sl],
+                    inv.step_size[sl],
+                )
+                counts = np.minimum(
+                    counts, part.how_many(self.used[row, sl], request[row], self.capacity[row, sl])
+                )
+        return np.where(self.enabled[sl], counts, 0)
+
+
+def choose_flavor(
+    cloud: Cloud, system: System, requests: dict[str, tuple[int, int, int]] | None = None
+) -> Flavor:
+    """The flavor a system's VMs use: its own, or the catalogue rule of the module docstring."""
+    if requests is None:
+        requests = {f.name: flavor_request(f) for f in cloud.flavors}
+    if system.flavor is not None:
+        for flavor in cloud.flavors:
+            if flavor.name == system.flavor:
+                return flavor
+        raise ValueError(f"system {system.id} names unknown flavor {system.flavor!r}")
+    classes = {
+        agg.metadata.get("class", "general")
+        for az in cloud.availability_zones
+        if az.name == system.az
+        for agg in az.aggregates
+    }
+    candidates = [f for f in cloud.flavors if f.aggregate_class in classes]
+    if not candidates:
+        raise ValueError(f"no flavor of the catalogue runs in availability zone {system.az!r} ({system.id})")
+    need = system.ram.to("MiB").magnitude / system.vcpu
+    ratio_of = {f.name: requests[f.name][1] / f.vcpus for f in candidates}
+    ratios = sorted(set(ratio_of.values()))
+    covering = [r for r in ratios if r >= need - 1e-9]
+    ratio = covering[0] if covering else ratios[-1]
+    family = sorted(
+        (f for f in candidates if ratio_of[f.name] == ratio),
+        key=lambda f: (f.vcpus, requests[f.name][1], f.name),
+    )
+    # A family (same RAM per vCPU) may span classes; the first class in catalogue order wins.
+    family = [f for f in family if f.aggregate_class == family[0].aggregate_class]
+    fitting = [f for f in family if f.vcpus <= system.vcpu]
+    return fitting[-1] if fitting else family[0]
+
+
+@dataclass(frozen=True)
+class SystemVms:
+    """A system's VMs: the flavor, the group its hosts come from, and how many it runs each month."""
+
+    system: System
+    flavor: Flavor
+    counts: np.ndarray  # int per month
+    request: tuple[int, int, int]  # flavor_request(flavor), computed once: pint conversions are slow
+
+    @property
+    def group(self) -> tuple[str, str]:
+        return (self.system.az, self.flavor.aggregate_class)
+
+
+def vm_counts(source: SourceOfTruth) -> list[SystemVms]:
+    """Expand every system with vCPUs into VMs of one flavor, month by month (growth included)."""
+    systems = [s for s in source.systems if s.vcpu > 0]
+    curves = system_curves(source.planning, systems)
+    requests = {f.name: flavor_request(f) for f in source.cloud.flavors}
+    out = []
+    for system, curve in zip(systems, curves, strict=True):
+        flavor = choose_flavor(source.cloud, system, requests)
+        request = requests[flavor.name]
+        vcpu = system.vcpu * curve / request[0]
+        ram = system.ram.to("MiB").magnitude * curve / request[1]
+        # 1e-9 keeps 8.000000001 VMs (float noise of the growth curve) at 8.
+        counts = np.ceil(np.maximum(vcpu, ram) - 1e-9).astype(np.int64)
+        out.append(SystemVms(system, flavor, np.maximum(counts, 0), request))
+    return out
+
+
+@dataclass
+class MonthFit:
+    """The fleet after one month's placements, per availability zone."""
+
+    #: (az, flavor) → how many more VMs of the flavor fit, host by host (Placement's view)
+    flavor_fits: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: (az, flavor) → how many the plain sums promise: min over resources of ⌊Σ free ÷ flavor size⌋
+    flavor_sums: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: (az, resource) → free capacity, summed over the zone's enabled hosts
+    free: dict[tuple[str, ResourceClass], float] = field(default_factory=dict)
+    #: (az, resource) → the part of it no flavor of the host's class can use
+    stranded: dict[tuple[str, ResourceClass], float] = field(default_factory=dict)
+    hosts_enabled: dict[str, int] = field(default_factory=dict)
+    hosts_used: dict[str, int] = field(default_factory=dict)
+    hosts_lower_bound: dict[str, int] = field(default_factory=dict)
+    vms_placed: dict[str, int] = field(default_factory=dict)
+    vms_unplaced: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    """A system whose VMs did not all find a host, first in ``month`` (index)."""
+
+    system_id: str
+    az: str
+    flavor: str
+    month: int
+    missing: int  # VMs without a host in that month
+
+
+@dataclass(frozen=True)
+class FitReport:
+    """The whole simulation: one MonthFit per month of the horizon."""
+
+    weigher: Weigher
+    zones: list[str]
+    flavors: list[Flavor]
+    months: list[MonthFit]
+    unplaced: list[Unplaced]
+
+    def first_unplaced_month(self, az: str) -> int | None:
+        """The first month a VM of ``az`` found no host, or None."""
+        hits = [i for i, m in enumerate(self.months) if m.vms_unplaced.get(az, 0) > 0]
+        return hits[0] if hits else None
+
+
+def lower_bound_hosts(demand: np.ndarray, per_host: np.ndarray) -> int:
+    """max over resources of ⌈Σ demand ÷ one host's capacity⌉: no placement can use fewer hosts."""
+    bound = 0
+    for row in range(len(demand)):
+        if demand[row] > 0:
+            if per_host[row] <= 0:
+                return 0
+            bound = max(bound, math.ceil(demand[row] / per_host[row] - 1e-9))
+    return bound
+
+
+def snapshot(
+    fleet: Fleet,
+    flavors: Sequence[Flavor],
+    zones: Sequence[str],
+    requests: dict[str, tuple[int, int, int]] | None = None,
+) -> MonthFit:
+    """Free capacity per flavor, stranded capacity and hosts used of the fleet as it stands."""
+    if requests is None:
+        requests = {f.name: flavor_request(f) for f in flavors}
+    month = MonthFit()
+    free = np.where(fleet.enabled, np.maximum(fleet.capacity - fleet.used, 0.0), 0.0)
+    for az in zones:
+        best = {rc: 0.0 for rc in RESOURCES}
+        for (group_az, klass), sl in fleet.groups.items():
+            if group_az != az:
+                continue
+            usable = np.zeros((len(RESOURCES), sl.stop - sl.start))
+            for flavor in flavors:
+                if flavor.aggregate_class != klass:
+                    continue
+                request = requests[flavor.name]
+                counts = fleet.how_many((az, klass), request)
+                month.flavor_fits[(az, flavor.name)] = int(counts.sum())
+                sums = min(
+                    math.floor(free[row, sl].sum() / request[row] + 1e-9)
+                    for row in range(len(RESOURCES))
+                    if request[row] > 0
+                )
+                month.flavor_sums[(az, flavor.name)] = sums
+                usable = np.maximum(usable, counts * np.array(request)[:, None])
+            for row, rc in enumerate(RESOURCES):
+                best[rc] += float(np.minimum(usable[row], free[row, sl]).sum())
+        in_az = np.array([h.az == az for h in fleet.hosts], dtype=bool)
+        for row, rc in enumerate(RESOURCES):
+            total_free = float(free[row, in_az].sum())
+            month.free[(az, rc)] = total_free
+            month.stranded[(az, rc)] = total_free - best[rc]
+        month.hosts_enabled[az] = int((fleet.enabled & in_az).sum())
+        month.hosts_used[az] = int((fleet.enabled & in_az & (fleet.used.sum(axis=0) > 0)).sum())
+        bound = 0
+        for (group_az, _klass), sl in fleet.groups.items():
+            if group_az == az:
+                demand = fleet.used[:, sl].sum(axis=1).astype(float)
+                per_host = fleet.capacity[:, sl].max(axis=1) if sl.stop > sl.start else np.zeros(3)
+                bound += lower_bound_hosts(demand, per_host)
+        month.hosts_lower_bound[az] = bound
+    for flavor in flavors:
+        for az in zones:
+            month.flavor_fits.setdefault((az, flavor.name), 0)
+            month.flavor_sums.setdefault((az, flavor.name), 0)
+    return month
+
+
+def simulate(
+    source: SourceOfTruth,
+    weigher: Weigher = Weigher.spread,
+    hosts: Sequence[Host] | None = None,
+    used: np.ndarray | None = None,
+) -> FitReport:
+    """Place every system's VMs month by month; ``hosts``/``used`` replace the model's fleet (live cloud)."""
+    planning = source.planning
+    fleet = Fleet(hosts if hosts is not None else hosts_from_cloud(source.cloud, planning.start_month), used)
+    zones = [az.name for az in source.cloud.availability_zones]
+    for host in fleet.hosts:
+        if host.az not in zones:
+            zones.append(host.az)
+    demand = vm_counts(source)
+    requests = {f.name: flavor_request(f) for f in source.cloud.flavors}
+    placed: list[list[int]] = [[] for _ in demand]
+    months: list[MonthFit] = []
+    unplaced: list[Unplaced] = []
+    reported: set[str] = set()
+    for m in range(planning.horizon_months):
+        fleet.open_month(m)
+        vms_placed = dict.fromkeys(zones, 0)
+        vms_unplaced = dict.fromkeys(zones, 0)
+        for k, vms in enumerate(demand):
+            target = int(vms.counts[m])
+            stack = placed[k]
+            request = vms.request
+            while len(stack) > target:
+                fleet.release(stack.pop(), request)
+            missing = 0
+            while len(stack) + missing < target:
+                pick = fleet.schedule(vms.group, request, weigher)
+                if pick is None:
+                    missing = target - len(stack)
+                    break
+                stack.append(pick)
+            az = vms.system.az
+            vms_placed[az] = vms_placed.get(az, 0) + len(stack)
+            vms_unplaced[az] = vms_unplaced.get(az, 0) + missing
+            if missing and vms.system.id not in reported:
+                reported.add(vms.system.id)
+                unplaced.append(Unplaced(vms.system.id, az, vms.flavor.name, m, missing))
+        month = snapshot(fleet, source.cloud.flavors, zones, requests)
+        month.vms_placed, month.vms_unplaced = vms_placed, vms_unplaced
+        months.append(month)
+    return FitReport(weigher, zones, list(source.cloud.flavors), months, unplaced)

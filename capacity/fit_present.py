@@ -1,0 +1,169 @@
+"""Presenting a fit simulation: the JSON document, the rich tables and the CSV rows. No arithmetic here
+beyond differences and unit display; every figure comes from capacity.fit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from capacity.fit import FitReport, MonthFit
+from egov.model import HOST_RESOURCES, RESOURCE_UNITS, Planning, ResourceClass
+from egov.months import month_label
+from egov.units import Q_, human
+
+
+def resource_text(resource: ResourceClass, value: float) -> str:
+    """A free or stranded amount with its unit ('412 vcpu', '1.3 TiB')."""
+    if resource is ResourceClass.VCPU:
+        return f"{round(value)} vcpu"
+    return human(Q_(value, RESOURCE_UNITS[resource]))
+
+
+def _months(planning: Planning, report: FitReport, month: int | None) -> list[int]:
+    return list(range(len(report.months))) if month is None else [month]
+
+
+def _flavor_names(report: FitReport, flavor: str | None) -> list[str]:
+    return [f.name for f in report.flavors if flavor is None or f.name == flavor]
+
+
+def fit_json(
+    planning: Planning, report: FitReport, flavor: str | None = None, month: int | None = None
+) -> dict[str, Any]:
+    """The machine-readable fit report: per zone, month series of hosts, VMs, free/stranded and flavors."""
+    chosen = _months(planning, report, month)
+    series = [report.months[i] for i in chosen]
+    zones = []
+    for az in report.zones:
+        first = report.first_unplaced_month(az)
+        zones.append(
+            {
+                "az": az,
+                "first_month_unplaced": None if first is None else month_label(planning.month(first)),
+                "hosts_enabled": [m.hosts_enabled[az] for m in series],
+                "hosts_used": [m.hosts_used[az] for m in series],
+                "hosts_lower_bound": [m.hosts_lower_bound[az] for m in series],
+                "vms_placed": [m.vms_placed.get(az, 0) for m in series],
+                "vms_unplaced": [m.vms_unplaced.get(az, 0) for m in series],
+                "resources": [
+                    {
+                        "resource": rc.value,
+                        "unit": RESOURCE_UNITS[rc],
+                        "free": [round(m.free[(az, rc)], 3) for m in series],
+                        "stranded": [round(m.stranded[(az, rc)], 3) for m in series],
+                    }
+                    for rc in HOST_RESOURCES
+                ],
+                "flavors": [
+                    {
+                        "flavor": name,
+                        "fits": [m.flavor_fits[(az, name)] for m in series],
+                        "sums": [m.flavor_sums[(az, name)] for m in series],
+                        "loss": [m.flavor_sums[(az, name)] - m.flavor_fits[(az, name)] for m in series],
+                    }
+                    for name in _flavor_names(report, flavor)
+                ],
+            }
+        )
+    return {
+        "weigher": report.weigher.value,
+        "months": [month_label(planning.month(i)) for i in chosen],
+        "zones": zones,
+        "unplaced": [
+            {
+                "system": u.system_id,
+                "az": u.az,
+                "flavor": u.flavor,
+                "first_month": month_label(planning.month(u.month)),
+                "vms_missing": u.missing,
+            }
+            for u in report.unplaced
+        ],
+    }
+
+
+def fit_rows(planning: Planning, report: FitReport, flavor: str | None = None) -> list[list[str]]:
+    """One CSV row per month, zone and flavor: how many more fit (Placement), what the sums promise, loss."""
+    rows = [["month", "az", "flavor", "fits", "sums", "loss"]]
+    for i, m in enumerate(report.months):
+        label = month_label(planning.month(i))
+        for az in report.zones:
+            for name in _flavor_names(report, flavor):
+                fits, sums = m.flavor_fits[(az, name)], m.flavor_sums[(az, name)]
+                rows.append([label, az, name, str(fits), str(sums), str(sums - fits)])
+    return rows
+
+
+def _snapshot_months(report: FitReport) -> list[int]:
+    """The months a table shows: the first of each year of the horizon and the last."""
+    last = len(report.months) - 1
+    return sorted({*range(0, last + 1, 12), last})
+
+
+def render_fit_table(
+    planning: Planning,
+    report: FitReport,
+    console: Console,
+    flavor: str | None = None,
+    month: int | None = None,
+) -> None:
+    """The operators' view: how many more VMs of each flavor fit per zone, against what the sums promise;
+    then per zone stranded capacity, hosts used against the lower bound, and VMs without a host."""
+    shown = _snapshot_months(report) if month is None else [month]
+    table = Table(
+        title=f"Fit ({report.weigher.value}): how many more VMs of each flavor fit, host by host "
+        "[dim](sums promise)[/]"
+    )
+    table.add_column("zone")
+    table.add_column("flavor")
+    for i in shown:
+        table.add_column(month_label(planning.month(i)), justify="right")
+    for az in report.zones:
+        for name in _flavor_names(report, flavor):
+            cells = []
+            for i in shown:
+                m = report.months[i]
+                fits, sums = m.flavor_fits[(az, name)], m.flavor_sums[(az, name)]
+                style = "red" if fits == 0 else "yellow" if fits < sums else ""
+                text = f"{fits}" if fits == sums else f"{fits} [dim]({sums})[/]"
+                cells.append(f"[{style}]{text}[/]" if style else text)
+            table.add_row(az, name, *cells)
+    console.print(table)
+    _render_zones(planning, report, console, shown[-1])
+
+
+def _render_zones(planning: Planning, report: FitReport, console: Console, index: int) -> None:
+    m: MonthFit = report.months[index]
+    label = month_label(planning.month(index))
+    table = Table(title=f"Zones in {label}: stranded capacity (free but no flavor can use it), hosts")
+    for title in ("zone", "resource", "free", "stranded", "hosts used", "lower bound", "VMs", "no host"):
+        table.add_column(title, justify="left" if title in ("zone", "resource") else "right")
+    for az in report.zones:
+        for k, rc in enumerate(HOST_RESOURCES):
+            first = k == 0
+            unplaced = m.vms_unplaced.get(az, 0)
+            table.add_row(
+                az if first else "",
+                rc.value,
+                resource_text(rc, m.free[(az, rc)]),
+                resource_text(rc, m.stranded[(az, rc)]),
+                f"{m.hosts_used[az]} of {m.hosts_enabled[az]}" if first else "",
+                str(m.hosts_lower_bound[az]) if first else "",
+                str(m.vms_placed.get(az, 0)) if first else "",
+                (f"[red]{unplaced}[/]" if unplaced else "0") if first else "",
+            )
+    console.print(table)
+    for az in report.zones:
+        first_month = report.first_unplaced_month(az)
+        if first_month is None:
+            console.print(f"[green]{az}: every VM finds a host in every month.[/]")
+            continue
+        systems = [u for u in report.unplaced if u.az == az]
+        names = ", ".join(f"{u.system_id} ({u.flavor})" for u in systems[:5])
+        more = f" and {len(systems) - 5} more" if len(systems) > 5 else ""
+        console.print(
+            f"[bold red]{az}: from {month_label(planning.month(first_month))} some VMs find no host[/] "
+            f"— {len(systems)} systems: {names}{more}"
+        )

@@ -1,0 +1,179 @@
+"""The fit simulator on hand-computed cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from capacity.fit import (
+    Fleet,
+    Host,
+    Weigher,
+    choose_flavor,
+    hosts_from_cloud,
+    lower_bound_hosts,
+    simulate,
+    snapshot,
+    vm_counts,
+)
+from capacity.inventory import Inventory
+from egov.model import Flavor, ResourceClass, SourceOfTruth
+from egov.source import default_source
+from egov.units import Q_
+
+VCPU, MEM, DISK = ResourceClass.VCPU, ResourceClass.MEMORY_MB, ResourceClass.DISK_GB
+
+
+def host(name: str, vcpu: int, ram_mib: int, disk_gib: int = 1000, **extra: int) -> Host:
+    return Host(
+        name=name,
+        az="az",
+        aggregate="agg",
+        aggregate_class="general",
+        inventories={
+            VCPU: Inventory(total=vcpu, **extra),
+            MEM: Inventory(total=ram_mib),
+            DISK: Inventory(total=disk_gib),
+        },
+    )
+
+
+def flavor(name: str, vcpus: int, ram: str, disk: str = "10 GiB") -> Flavor:
+    return Flavor(name=name, vcpus=vcpus, ram=ram, disk=disk)
+
+
+def test_200_free_cores_4_per_host_cannot_start_one_16_vcpu_vm() -> None:
+    hosts = [host(f"h{i:02d}", vcpu=16, ram_mib=65536) for i in range(50)]
+    used = np.zeros((3, 50), dtype=np.int64)
+    used[0] = 12  # 4 cores free on each of 50 hosts: 200 free
+    fleet = Fleet(hosts, used)
+    request = (16, 16384, 10)
+    assert fleet.choose(("az", "general"), request, Weigher.spread) is None
+    assert fleet.how_many(("az", "general"), request).sum() == 0
+    month = snapshot(fleet, [flavor("big", 16, "16 GiB"), flavor("small", 4, "4 GiB")], ["az"])
+    assert month.free[("az", VCPU)] == 200
+    assert month.flavor_sums[("az", "big")] == 12  # the sums' promise: ⌊200 ÷ 16⌋
+    assert month.flavor_fits[("az", "big")] == 0  # Placement's answer
+    assert month.flavor_fits[("az", "small")] == 50  # one 4-vCPU VM per host
+
+
+def test_pack_and_spread_choose_different_hosts() -> None:
+    hosts = [host("a", 32, 16384), host("b", 32, 32768), host("c", 32, 24576)]
+    request = (2, 2048, 10)
+    assert Fleet(hosts).choose(("az", "general"), request, Weigher.spread) == 1  # most free RAM
+    assert Fleet(hosts).choose(("az", "general"), request, Weigher.pack) == 0  # least free RAM that fits
+    # Pack skips a host whose RAM is too small for the request; spread keeps choosing the roomiest.
+    full = Fleet(hosts, np.array([[0, 0, 0], [15000, 0, 0], [0, 0, 0]]))
+    assert full.choose(("az", "general"), request, Weigher.pack) == 2
+    fleet = Fleet(hosts)
+    picks = [fleet.schedule(("az", "general"), request, Weigher.spread) for _ in range(3)]
+    assert picks == [1, 1, 1] or len(set(picks)) > 1
+    assert fleet.used[1, 1] == 2048 * picks.count(1)
+
+
+def test_stranded_capacity_of_a_small_cloud() -> None:
+    # h1: 8 vCPU, 16 GiB, 14 GiB used → one small fits (RAM-bound): of its free 8 vCPU, 2 GiB and 100 GiB
+    #     disk, one small uses 1 vCPU, 2 GiB, 10 GiB: 7 vCPU and 90 GiB disk are stranded, no RAM.
+    # h2: disk full → nothing fits: all of its free vCPU and RAM are stranded.
+    hosts = [host("h1", 8, 16384, 100), host("h2", 8, 16384, 100)]
+    used = np.array([[0, 0], [14336, 0], [0, 100]])
+    fleet = Fleet(hosts, used)
+    flavors = [flavor("small", 1, "2 GiB"), flavor("big", 4, "8 GiB")]
+    month = snapshot(fleet, flavors, ["az"])
+    assert month.flavor_fits[("az", "small")] == 1 and month.flavor_fits[("az", "big")] == 0
+    assert month.free[("az", VCPU)] == 16 and month.stranded[("az", VCPU)] == 7 + 8
+    assert month.free[("az", MEM)] == 2048 + 16384 and month.stranded[("az", MEM)] == 16384
+    assert month.free[("az", DISK)] == 100 and month.stranded[("az", DISK)] == 90
+
+
+def test_max_and_step_constraints_are_placements() -> None:
+    capped = host("capped", 64, 262144, max_unit=8)
+    stepped = host("stepped", 64, 262144, step_size=4)
+    fleet = Fleet([capped, stepped])
+    assert fleet.schedule(("az", "general"), (16, 2048, 10), Weigher.pack) == 1  # over max_unit on "capped"
+    assert fleet.schedule(("az", "general"), (6, 2048, 10), Weigher.spread) == 0  # 6 is no step of 4
+    assert fleet.schedule(("az", "general"), (6, 2048, 10), Weigher.spread) == 0
+    assert not fleet.claim(0, (16, 2048, 10))  # refused on the named host: nothing claimed
+    assert fleet.used[:, 0].tolist() == [12, 4096, 20] and fleet.used[:, 1].tolist() == [16, 2048, 10]
+    assert not fleet.claim(1, (6, 2048, 10)) and fleet.claim(1, (8, 2048, 10))
+
+
+def test_lower_bound() -> None:
+    assert lower_bound_hosts(np.array([100.0, 50.0, 0.0]), np.array([40.0, 100.0, 10.0])) == 3
+    assert lower_bound_hosts(np.array([80.0, 0.0, 0.0]), np.array([40.0, 100.0, 10.0])) == 2
+
+
+def test_flavor_rule_by_hand() -> None:
+    source = default_source()
+    cloud = source.cloud
+    base = source.systems[0]
+
+    def sized(vcpu: int, ram_gib: float, flavor_name: str | None = None) -> str:
+        s = base.model_copy(update={"vcpu": vcpu, "ram": Q_(ram_gib, "GiB"), "flavor": flavor_name})
+        return choose_flavor(cloud, s).name
+
+    assert sized(16, 32) == "m1.2xlarge"  # 2 GiB per vCPU: the m1 family, largest ≤ 16 vCPU
+    assert sized(100, 150) == "m1.4xlarge"  # 1.5 GiB per vCPU: covered by m1 (2 GiB)
+    assert sized(16, 60) == "d1.xlarge"  # 3.75 GiB per vCPU: d1 (4 GiB) is the smallest that covers
+    assert sized(2, 16) == "r1.large"  # 8 GiB per vCPU, smaller than any r1: the smallest r1
+    assert sized(4, 1000) == "r1.large"  # more than any family: the family with the most RAM per vCPU
+    assert sized(4, 8, "m1.small") == "m1.small"  # a named flavor wins
+
+
+def test_vm_counts_cover_vcpu_and_ram() -> None:
+    source = default_source()
+    vms = {v.system.id: v for v in vm_counts(source)}
+    gat = vms["GAT-0001"]  # 1200 vCPU, 4800 GB RAM at 2027-03, +25 %/year
+    assert gat.flavor.name == "d1.xlarge"
+    # RAM: 4800 GB = 4577637 MiB ÷ 32768 = 139.7 → 140; vCPU 1200 ÷ 8 = 150 → 150 VMs at migration.
+    assert gat.counts[1] == 0 and gat.counts[2] == 150
+    assert gat.counts[14] == 188  # a year later: 1500 vCPU ÷ 8 = 187.5 → 188
+
+
+def tiny(source: SourceOfTruth, general_hosts: int, systems: int) -> SourceOfTruth:
+    """One zone with ``general_hosts`` general hosts (no N+k) and the first ``systems`` m1-sized systems."""
+    az = source.cloud.availability_zones[0]
+    general = next(a for a in az.aggregates if a.metadata.get("class") == "general")
+    zone = az.model_copy(
+        update={"ha_reserve_hosts": 0, "aggregates": [general.model_copy(update={"hosts": general_hosts})]}
+    )
+    cloud = source.cloud.model_copy(update={"availability_zones": [zone], "expansions": []})
+    chosen = [
+        s.model_copy(update={"az": az.name, "flavor": "m1.xlarge"}) for s in source.systems if s.vcpu > 0
+    ][:systems]
+    return source.model_copy(update={"cloud": cloud, "systems": chosen})
+
+
+def test_pack_stays_near_the_lower_bound_and_spread_uses_every_host() -> None:
+    source = tiny(default_source(), general_hosts=40, systems=60)
+    packed, spread = simulate(source, Weigher.pack), simulate(source, Weigher.spread)
+    for month_pack, month_spread in zip(packed.months, spread.months, strict=True):
+        az = packed.zones[0]
+        assert month_pack.vms_placed == month_spread.vms_placed
+        bound = month_pack.hosts_lower_bound[az]
+        assert bound <= month_pack.hosts_used[az] <= max(bound + 1, bound * 1.05)
+        assert month_spread.hosts_used[az] >= month_pack.hosts_used[az]
+    last = spread.months[-1]
+    assert last.hosts_used[spread.zones[0]] == min(40, last.vms_placed[spread.zones[0]])
+
+
+def test_held_out_hosts_stay_empty_and_expansions_open_in_their_month() -> None:
+    source = default_source()
+    hosts = hosts_from_cloud(source.cloud, source.planning.start_month)
+    held = [h for h in hosts if h.held_out]
+    assert len(held) == sum(
+        az.ha_reserve_hosts * len(az.aggregates) for az in source.cloud.availability_zones
+    )
+    report = simulate(source, Weigher.spread)
+    first = report.months[0]
+    assert first.hosts_enabled["gz-1"] == 86 + 20 + 28 - 2 * 3
+    assert report.months[-1].hosts_enabled["gz-1"] == 86 + 20 + 28 - 2 * 3 + 16  # 2028-07 expansion
+    assert report.months[17].hosts_enabled["gz-1"] == first.hosts_enabled["gz-1"]
+    assert report.months[18].hosts_enabled["gz-1"] == first.hosts_enabled["gz-1"] + 16
+
+
+@pytest.mark.parametrize("weigher", list(Weigher))
+def test_same_input_same_report(weigher: Weigher) -> None:
+    source = tiny(default_source(), general_hosts=10, systems=30)
+    a, b = simulate(source, weigher), simulate(source, weigher)
+    assert a.months[-1].flavor_fits == b.months[-1].flavor_fits and a.unplaced == b.unplaced
