@@ -52,7 +52,7 @@ class LineHeadroom:
 
     @property
     def percent_free(self) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return np.where(self.usable > 0, 100.0 * self.free / self.usable, -np.inf)
 
     @property

@@ -1,0 +1,98 @@
+"""Monte Carlo risk: agrees with the deterministic check without uncertainty, seeded, chunk-independent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cloudkit import system, write_data
+
+from capacity.headroom import assess
+from capacity.risk import UncertaintyModel, shortfall_quantile, simulate
+from egov.model import SourceOfTruth
+from egov.source import load_source
+
+CERTAIN = UncertaintyModel(growth_sigma_common=0, growth_sigma_system=0, slip_probability=0)
+
+
+@pytest.fixture
+def growing(tmp_path: Path) -> SourceOfTruth:
+    rows = [
+        system(id="AAA-0001", vcpu=200, annual_growth="20%", block_storage="30 TB"),
+        system(
+            id="BBB-0001",
+            department="BBB",
+            vcpu=100,
+            annual_growth="",
+            yearly_factors="1;1.5;2.5",
+            migration_month="2027-07",
+            object_storage="30 TB",
+        ),
+    ]
+    return load_source(write_data(tmp_path / "data", systems=rows))
+
+
+def test_without_uncertainty_every_draw_is_the_deterministic_check(growing: SourceOfTruth) -> None:
+    result = simulate(growing, draws=7, seed=1, model=CERTAIN)
+    assessment = assess(growing)
+    for risk_line in result.lines:
+        line = assessment.line(risk_line.resource, risk_line.az)
+        assert risk_line.p50_shortfall == line.first_shortfall
+        assert risk_line.p90_shortfall == line.first_shortfall
+        assert risk_line.probability_short == (0.0 if line.first_shortfall is None else 1.0)
+    assert result.probability_mandate == (1.0 if assessment.carries_horizon else 0.0)
+    # this cloud runs short within the horizon, so every certain draw fails the mandate
+    assert not assessment.carries_horizon
+
+
+def test_same_seed_same_result_and_chunking_does_not_matter(growing: SourceOfTruth) -> None:
+    first = simulate(growing, draws=500, seed=11, chunk=8)
+    again = simulate(growing, draws=500, seed=11, chunk=8)
+    chunked = simulate(growing, draws=500, seed=11, chunk=37)
+    assert first == again == chunked
+
+
+def test_different_seeds_differ_on_the_default() -> None:
+    from egov.source import default_source
+
+    one = simulate(default_source(), draws=400, seed=1)
+    two = simulate(default_source(), draws=400, seed=2)
+    assert [line.probability_short for line in one.lines] != [line.probability_short for line in two.lines]
+
+
+def test_delays_alone_never_bring_a_shortfall_earlier(growing: SourceOfTruth) -> None:
+    # migrations only slip later and growth is certain: no draw runs short before the deterministic month
+    late = UncertaintyModel(growth_sigma_common=0, growth_sigma_system=0, slip_probability=0.7)
+    result = simulate(growing, draws=300, seed=3, model=late)
+    assessment = assess(growing)
+    for risk_line in result.lines:
+        month = assessment.line(risk_line.resource, risk_line.az).first_shortfall
+        if month is not None and risk_line.p90_shortfall is not None:
+            assert risk_line.p90_shortfall >= month
+
+
+def test_more_growth_spread_makes_the_early_tail_earlier(growing: SourceOfTruth) -> None:
+    narrow = simulate(growing, 2000, seed=5, model=UncertaintyModel(0.05, 0.05, 0.0))
+    wide = simulate(growing, 2000, seed=5, model=UncertaintyModel(0.5, 0.5, 0.0))
+    vcpu = [
+        (n.p90_shortfall, w.p90_shortfall)
+        for n, w in zip(narrow.lines, wide.lines, strict=True)
+        if n.resource.value == "VCPU"
+    ]
+    ((narrow_p90, wide_p90),) = vcpu
+    assert narrow_p90 is not None and wide_p90 is not None and wide_p90 < narrow_p90
+
+
+def test_shortfall_quantile_by_hand() -> None:
+    months = np.array([10, 20, 30, 40, 50, 60, 60, 60, 60, 60])  # 60 = no shortfall within the horizon
+    assert shortfall_quantile(months, 60, 0.9) == 20  # 9 of 10 draws last until month 20, not until 30
+    assert shortfall_quantile(months, 60, 0.5) is None  # half the draws never run short
+    assert shortfall_quantile(np.array([5] * 10), 60, 0.9) == 5
+
+
+def test_model_rejects_nonsense() -> None:
+    with pytest.raises(ValueError):
+        UncertaintyModel(slip_probability=1.5)
+    with pytest.raises(ValueError):
+        UncertaintyModel(growth_sigma_common=-0.1)
