@@ -24,7 +24,6 @@ Consumers: :func:`department_cloud_subnet` (one tenant /24 per department, outsi
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from functools import cache
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Interface, IPv6Network
@@ -278,7 +277,6 @@ __all__ = [
     "city_slot",
     "county_slot",
     "department_cloud_subnet",
-    "ipaddress",
     "resolve_vpn_ids",
     "town_slot",
 ]

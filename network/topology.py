@@ -14,7 +14,7 @@ from typing import Any
 
 from egov.errors import SourceError
 from network.addressing import AddressPlan, county_slot, resolve_vpn_ids, town_slot
-from network.departments import load_department_names
+from network.departments import department_access_bandwidth, load_department_names
 from network.divisions import Division, load_divisions
 from network.model import AreaRange, Attachment, Backbone, Device, Interface, Lan, Link
 from network.naming import access_hostname, core_hostname, isolated_hostname, site_hostname
@@ -159,8 +159,6 @@ class _Builder:
 
     def attachments(self, access: list[Device]) -> None:
         bw = self.params.department_access
-        from network.departments import department_access_bandwidth
-
         for i, acc in enumerate(access):
             for port, vrf, customer, subnet in (
                 (DC_PORT, "public", "cloud-dc", self.plan.service_link(i)),

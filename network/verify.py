@@ -13,7 +13,7 @@ from ipaddress import IPv4Network, IPv6Network
 
 import networkx as nx
 
-from network.model import Backbone, Device
+from network.model import Backbone
 from network.params import NetworkParams
 
 
@@ -28,10 +28,6 @@ class Violation:
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
-
-
-def _port(dev: Device, port: int) -> str:
-    return f"port {port}"
 
 
 def check_link_ends(backbone: Backbone) -> list[Violation]:
@@ -83,6 +79,9 @@ def check_link_ends(backbone: Backbone) -> list[Violation]:
                     Violation("link-ends", link.a, f"port {link.a_port}", "both ends have the same address")
                 )
     for name, dev in backbone.devices.items():
+        ports = [i.port for i in dev.interfaces] + [a.port for a in dev.attachments]
+        for port in sorted({p for p in ports if ports.count(p) > 1}):
+            out.append(Violation("link-ends", name, f"port {port}", "port used twice"))
         for iface in dev.interfaces:
             if (name, iface.port) not in seen:
                 out.append(

@@ -102,3 +102,12 @@ def test_a_range_base_in_use_is_caught(model) -> None:
     gz = model.devices["GD-CITY-440100"]
     gz.loopback_v4 = gz.area_ranges[0].prefix.network_address
     assert [v.device for v in check_area_ranges(model)] == ["GD-CITY-440100"]
+
+
+def test_a_port_used_twice_is_caught(model) -> None:
+    city = model.devices["GD-CITY-440100"]
+    city.interfaces.append(replace(city.interfaces[-1], peer="GD-CORE-01"))
+    found = check_link_ends(model)
+    assert ("GD-CITY-440100", f"port {city.interfaces[-1].port}", "port used twice") in {
+        (v.device, v.interface, v.message) for v in found
+    }
