@@ -23,7 +23,7 @@ ROLLBACK_TASKS = {
     "Re-apply the backup (ansible.netcommon.cli_config)",
 }
 APPLY_TASKS = {
-    "Apply the candidate (frr-reload.py --reload)",
+    "Read the running config after the push",
     "Push the rendered config (ansible.netcommon.cli_config)",
 }
 

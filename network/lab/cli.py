@@ -267,9 +267,11 @@ def deploy(
         summary = run_playbook(
             playbook, inventory, base / "runner", extravars, limit=limit, check=check, on_progress=on_progress
         )
-    table = Table("router", "status", "changed", "diff lines", "detail", title=f"{playbook} run {run_id}")
+    title = f"{playbook} run {run_id}"
+    table = Table("router", "status", "changed", "diff lines", "detail", title=title)
     for name, outcome in sorted(summary.hosts.items()):
         diff = len([d for d in outcome.diff if d and not d.startswith(("Lines To", "====", "no change"))])
+        diff = diff if outcome.applied or outcome.rolled_back or check else 0
         colour = {"rolled back": "red", "failed": "red", "unreachable": "red", "changed": "green"}.get(
             outcome.status, "white"
         )
