@@ -182,6 +182,8 @@ def show(
     if config:
         typer.echo(render_device(backbone, device, vendor.value, params), nl=False)
         return
+    if not console.is_terminal:
+        console.width = max(console.width, 160)  # piped: keep whole names and addresses
     console.print(f"[bold]{dev.hostname}[/]  {dev.tier}  {dev.division_code} {dev.name}")
     console.print(
         f"loopback {dev.loopback_v4} {dev.loopback_v6.ip}   OSPF areas {', '.join(map(str, dev.ospf_areas))}"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -138,3 +141,16 @@ def test_frr_accepts_the_configs(small, tmp_path: Path) -> None:
         path.write_text(render_device(small, name, "frr"), encoding="utf-8")
         result = subprocess.run(["vtysh", "-C", "-f", str(path)], capture_output=True, text=True)
         assert result.returncode == 0, (name, result.stdout, result.stderr)
+
+
+def test_identical_across_processes_and_hash_seeds(tmp_path: Path) -> None:
+    """Same input → byte-identical output, even with a different string-hash seed (set/dict order)."""
+    egov = Path(sys.executable).parent / "egov"
+    digests = []
+    for seed in ("1", "2"):
+        out = tmp_path / seed
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        cmd = [str(egov), "network", "render", "--vendor", "vrp", "--only", "445300", "--out", str(out)]
+        subprocess.run(cmd, check=True, env=env, capture_output=True)
+        digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir()})
+    assert digests[0] == digests[1] and len(digests[0]) == 69

@@ -111,3 +111,9 @@ def test_a_port_used_twice_is_caught(model) -> None:
     assert ("GD-CITY-440100", f"port {city.interfaces[-1].port}", "port used twice") in {
         (v.device, v.interface, v.message) for v in found
     }
+
+
+def test_a_prefix_outside_its_city_summary_is_caught(model) -> None:
+    _set_iface(model, "GD-TOWN-440103001", 1, ospf_area=441900)  # a Guangzhou town claiming 东莞's area
+    found = {(v.check, v.device, v.interface) for v in check_area_ranges(model)}
+    assert ("area-ranges", "GD-TOWN-440103001", "port 1") in found
