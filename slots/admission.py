@@ -107,14 +107,18 @@ class Province:
         self.first_week, self.last_week = horizon_weeks(source.planning)
         self._bandwidth = bandwidth
         self._zero = np.zeros(source.planning.horizon_months)
+        self._transfer_gb: dict[str, float] = {}
+        self._line_order = {key: n for n, key in enumerate(self.supply.lines)}
 
     def access(self, department: str) -> pint.Quantity:
         return self._bandwidth(department)
 
     def transfer_capacity_gb(self, department: str) -> float:
         """GB a department can move within one slot week over its access link at the transfer efficiency."""
-        rate = float(self.access(department).to("bit/s").magnitude) * self.planning.transfer_efficiency
-        return rate * WEEK_SECONDS / 8 / 1e9
+        if department not in self._transfer_gb:
+            rate = float(self.access(department).to("bit/s").magnitude) * self.planning.transfer_efficiency
+            self._transfer_gb[department] = rate * WEEK_SECONDS / 8 / 1e9
+        return self._transfer_gb[department]
 
     def month_of(self, monday: date) -> date:
         return self.planning.month(month_index(self.planning, monday))
@@ -171,7 +175,10 @@ class Candidate:
         self.province = province
         self.spec = spec
         self.systems = tuple(systems)
+        self.data_volume_gb = spec.data_volume_gb  # converted once: pint conversions are slow
         self._demand: dict[date, dict[LineKey, np.ndarray]] = {}
+        #: capacity verdict per month against one booked state (see capacity_blocked)
+        self.capacity_verdicts: dict[tuple[int, date], tuple[Constraint, str] | None] = {}
 
     def demand(self, month: date) -> dict[LineKey, np.ndarray]:
         if month not in self._demand:
@@ -223,7 +230,7 @@ def check_week(booked: Booked, candidate: Candidate, monday: date) -> Blocked | 
             f"migration throughput: {label} has {already} of {planning.migration_weekly_capacity} systems "
             f"booked; this request adds {count}",
         )
-    volume = booked.volume_per_week[(spec.department, monday)] + spec.data_volume_gb
+    volume = booked.volume_per_week[(spec.department, monday)] + candidate.data_volume_gb
     if volume > 0 and volume > province.transfer_capacity_gb(spec.department) * (1 + 1e-12):
         link = province.access(spec.department)
         rate = float(link.to("bit/s").magnitude) * planning.transfer_efficiency
@@ -239,28 +246,38 @@ def check_week(booked: Booked, candidate: Candidate, monday: date) -> Blocked | 
 
 
 def capacity_blocked(booked: Booked, candidate: Candidate, monday: date) -> Blocked | None:
-    """The line whose headroom falls below target first when the request moves in ``monday``'s month."""
+    """The line whose headroom falls below target first when the request moves in ``monday``'s month.
+
+    The verdict depends on the month only, so it is computed once per month and booked state."""
+    month = candidate.province.month_of(monday)
+    key = (id(booked), month)
+    if key not in candidate.capacity_verdicts:
+        candidate.capacity_verdicts[key] = _capacity_verdict(booked, candidate, month)
+    verdict = candidate.capacity_verdicts[key]
+    return None if verdict is None else Blocked(monday, *verdict)
+
+
+def _capacity_verdict(booked: Booked, candidate: Candidate, month: date) -> tuple[Constraint, str] | None:
     province = candidate.province
     planning = province.planning
     worst: tuple[int, int, LineKey] | None = None
-    for key, added in candidate.demand(province.month_of(monday)).items():
+    for key, added in candidate.demand(month).items():
         line = province.supply.lines.get(key)
         if line is None:
-            return Blocked(monday, Constraint.CAPACITY, f"no {key[0]} supply in {_where(key[1])}")
+            return Constraint.CAPACITY, f"no {key[0]} supply in {_where(key[1])}"
         total = booked.demand.get(key, province._zero) + added
-        month = line_headroom(planning, key, line.usable, total).first_below_target
-        if month is not None:
-            order = list(province.supply.lines).index(key)
-            if worst is None or (month, order) < worst[:2]:
-                worst = (month, order, key)
+        below = line_headroom(planning, key, line.usable, total).first_below_target
+        if below is not None:
+            order = province._line_order[key]
+            if worst is None or (below, order) < worst[:2]:
+                worst = (below, order, key)
     if worst is None:
         return None
-    month, _, (resource, az) = worst
-    return Blocked(
-        monday,
+    below, _, (resource, az) = worst
+    return (
         Constraint.CAPACITY,
         f"{resource} in {_where(az)} falls below the {planning.headroom_target * 100:g} % target "
-        f"in {month_label(planning.month(month))}",
+        f"in {month_label(planning.month(below))}",
     )
 
 

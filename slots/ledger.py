@@ -298,16 +298,17 @@ class Ledger:
             self._audit(session, principal, "request." + row.status, row.id, **_decision_detail(decision))
             version = self._bump(session, lock)
             result = view(row)
-        if decision.granted:
-            self._after_grant(version, booked, row)
+        self._carry_forward(version, booked, row if decision.granted else None)
         return result, True
 
-    def _after_grant(self, version: int, before: Booked, row: Request) -> None:
-        """Carry the cached booked state forward by the committed grant, saving a rebuild."""
+    def _carry_forward(self, version: int, before: Booked, granted: Request | None) -> None:
+        """Carry the cached booked state to the committed ``version`` (plus the grant, if any) instead of
+        rebuilding it from the database at the next admission."""
         with self._cache_guard:
             if self._cache is None or self._cache[0] != version - 1 or self._cache[1] is not before:
                 return
-            before.add(self.province, self._booking(row))
+            if granted is not None:
+                before.add(self.province, self._booking(granted))
             self._cache = (version, before)
 
     def _get(self, session: Session, principal: Principal, request_id: int) -> Request:

@@ -18,7 +18,6 @@ from egov.source import load_source
 from slots.api import create_app
 from slots.ledger import Ledger
 
-
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 

@@ -1,0 +1,137 @@
+"""Admissions per second on the default province (Guangdong, 1 050 systems), SQLite against PostgreSQL.
+
+Each run starts from an empty ledger and submits the first N systems of the inventory one request each
+(window 2027-W12 … 2027-W40, 5 TB of data): every admission takes the ledger lock, reads what is booked,
+checks the five-year headroom of every line the system uses, and writes the request and its audit entry.
+Sequential (one client) and concurrent (8 threads on one ledger) runs; medians over repeated runs. The
+in-memory admission (no database) is printed as the ceiling. PostgreSQL is a throwaway cluster started here.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rich.console import Console
+from rich.table import Table
+
+from egov.source import default_source
+from slots.admission import Booked, Booking, Province, admit
+from slots.ledger import Ledger, Principal
+from slots.localpg import LocalPostgres
+from slots.request import RequestSpec, resolve
+
+REQUESTS = 150
+RUNS = 3
+THREADS = 8
+OPERATOR = Principal("bench", operator=True)
+
+
+def specs() -> list[RequestSpec]:
+    source = default_source()
+    return [
+        RequestSpec(
+            department=s.department,
+            systems=[s.id],
+            earliest_week="2027-W12",  # type: ignore[arg-type]
+            latest_week="2027-W40",  # type: ignore[arg-type]
+            data_volume="5 TB",  # type: ignore[arg-type]
+        )
+        for s in source.systems[:REQUESTS]
+    ]
+
+
+def in_memory(requests: list[RequestSpec]) -> float:
+    province = Province(default_source())
+    booked = Booked()
+    start = time.perf_counter()
+    for n, spec in enumerate(requests):
+        systems = resolve(province.source, spec, n, province.by_id)
+        decision = admit(province, booked, spec, systems)
+        if decision.granted_week is not None:
+            booked.add(
+                province,
+                Booking(n, spec.department, decision.granted_week, tuple(systems), spec.data_volume_gb),
+            )
+    return len(requests) / (time.perf_counter() - start)
+
+
+def through_ledger(url: str, requests: list[RequestSpec], threads: int) -> tuple[float, int]:
+    ledger = Ledger(url, default_source())
+    granted = 0
+    lock = threading.Lock()
+
+    def work(chunk: list[tuple[int, RequestSpec]]) -> None:
+        nonlocal granted
+        for n, spec in chunk:
+            view, _ = ledger.submit(OPERATOR, spec, f"bench-{n}")
+            if view.status == "granted":
+                with lock:
+                    granted += 1
+
+    numbered = list(enumerate(requests))
+    chunks = [numbered[i::threads] for i in range(threads)]
+    workers = [threading.Thread(target=work, args=(c,)) for c in chunks]
+    start = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - start
+    ledger.close()
+    return len(requests) / elapsed, granted
+
+
+def median_of(run: Callable[[], float]) -> float:
+    return statistics.median(run() for _ in range(RUNS))
+
+
+def main() -> int:
+    console = Console()
+    requests = specs()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-slots-"))
+    counter = iter(range(10_000))
+
+    def sqlite_url() -> str:
+        return f"sqlite:///{tmp / f'bench-{next(counter)}.sqlite'}"
+
+    postgres = LocalPostgres.start()
+    try:
+        results: dict[str, float] = {"in memory (no database)": median_of(lambda: in_memory(requests))}
+        granted = 0
+        for name, make_url in (("SQLite", sqlite_url), ("PostgreSQL", postgres.create_database)):
+            for threads in (1, THREADS):
+
+                def one(make_url: Callable[[], str] = make_url, threads: int = threads) -> float:
+                    nonlocal granted
+                    rate, granted = through_ledger(make_url(), requests, threads)
+                    return rate
+
+                results[f"{name}, {threads} thread(s)"] = median_of(one)
+    finally:
+        postgres.stop()
+    table = Table(
+        title=f"Admissions per second, default province, {REQUESTS} requests, median of {RUNS} runs"
+    )
+    table.add_column("ledger")
+    table.add_column("admissions/s", justify="right")
+    table.add_column("vs SQLite, 1 thread", justify="right")
+    base = results["SQLite, 1 thread(s)"]
+    for name, rate in results.items():
+        table.add_row(name, f"{rate:,.0f}", f"{rate / base:.2f}×")
+    console.print(table)
+    console.print(
+        f"{granted} of {REQUESTS} requests granted per run (the rest refused with their binding rule)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
