@@ -84,22 +84,18 @@ def render(
     data_dir: DataDir = None,
 ) -> None:
     """Render every router's config into OUT, one file per device named by hostname."""
-    from egov.atomic import staged_directory
-    from network.render import filename, render_device
+    from network.render import render_all
 
     backbone, params = _load(data_dir)
     names = sorted(backbone.devices)
     if only is not None:
         names = [n for n in names if backbone.devices[n].city_code == only]
         if not names:
-            errors.print(f"[red]error:[/] no device in city {only!r}")
+            errors.print(f"[red]error:[/] no device in city {escape(only)!r}")
             raise typer.Exit(2)
-    with _progress() as progress, staged_directory(out) as stage:
+    with _progress() as progress:
         task = progress.add_task(f"render {vendor.value}", total=len(names))
-        for name in names:
-            text = render_device(backbone, name, vendor.value, params)
-            (stage / filename(name, vendor.value)).write_bytes(text.encode("utf-8"))
-            progress.advance(task)
+        render_all(backbone, vendor.value, out, params, lambda _: progress.advance(task), names)
     console.print(f"{len(names)} {vendor.value} configs in {out}")
 
 

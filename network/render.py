@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 
@@ -59,13 +59,19 @@ def render_all(
     out_dir: Path,
     params: NetworkParams | None = None,
     progress: Callable[[str], None] | None = None,
+    hostnames: Iterable[str] | None = None,
 ) -> list[Path]:
-    """Render every device into ``out_dir`` (replaced whole, atomically: a failure leaves it as it was)."""
+    """Render every device (or only ``hostnames``) into ``out_dir``, one file per device named by hostname.
+
+    ``out_dir`` is replaced whole and atomically: a failure leaves it as it was. ``progress`` is called with
+    each hostname once its file is written.
+    """
     _template(vendor)
     params = params or _default_params()
+    names = sorted(backbone.devices if hostnames is None else hostnames)
     written = []
     with staged_directory(Path(out_dir)) as stage:
-        for hostname in sorted(backbone.devices):
+        for hostname in names:
             text = render_device(backbone, hostname, vendor, params)
             path = stage / filename(hostname, vendor)
             path.write_bytes(text.encode("utf-8"))
