@@ -15,6 +15,8 @@ from rich.console import Console
 from egov.clitools import DataOption, Format, err_console, exit_with_errors, load_or_exit
 
 if TYPE_CHECKING:
+    from capacity.fit import FitReport
+    from capacity.placement_source import LiveCloud
     from capacity.scenario import ScenarioRun
     from egov.model import SourceOfTruth
 
@@ -42,6 +44,52 @@ def _scenario_or_exit(source: SourceOfTruth, scenario: str | None, data: Path | 
         exit_with_errors(exc)
 
 
+FromPlacementOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from-placement",
+        metavar="CLOUD",
+        help="Start from what a live cloud holds: CLOUD is a cloud of clouds.yaml (OS_CLIENT_CONFIG_FILE "
+        "honoured); hosts, inventories and usage are read from its Placement.",
+    ),
+]
+
+
+def _live_or_exit(cloud: str, source: SourceOfTruth) -> LiveCloud:
+    """Read the live cloud, with a progress bar; a missing cloud or a Placement error exits 2 naming it."""
+    from rich.progress import Progress
+
+    from capacity.placement_source import PlacementError, connect, read_live
+
+    try:
+        conn = connect(cloud)
+        with Progress(console=err_console, transient=True) as progress:
+            task = progress.add_task(f"reading Placement of {cloud}", total=None)
+            live = read_live(
+                conn, source, lambda done, total: progress.update(task, completed=done, total=total)
+            )
+    except PlacementError as exc:
+        err_console.print(f"[red]error:[/] Placement of cloud {cloud!r}: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    except Exception as exc:  # openstacksdk: unknown cloud, unreachable endpoint, bad credentials
+        err_console.print(f"[red]error:[/] cloud {cloud!r}: {type(exc).__name__}: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if live.unmapped:
+        err_console.print(
+            f"[yellow]{len(live.unmapped)} compute providers are in no aggregate of the source of truth and "
+            f"are not counted: {', '.join(live.unmapped[:5])}{' …' if len(live.unmapped) > 5 else ''}[/]"
+        )
+    return live
+
+
+def _fit_report(source: SourceOfTruth, live: LiveCloud | None, weigher: str = "spread") -> FitReport:
+    from capacity.fit import Weigher, simulate
+
+    if live is None:
+        return simulate(source, Weigher(weigher))
+    return simulate(source, Weigher(weigher), hosts=live.hosts, used=live.used)
+
+
 def _emit(text: str, out: Path | None, name: str) -> None:
     from egov.atomic import write_text
 
@@ -62,33 +110,112 @@ def check(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the output file(s) into this directory.")
     ] = None,
+    from_placement: FromPlacementOption = None,
 ) -> None:
-    """Will supply cover demand month by month for the whole horizon? What runs out first; when to order."""
+    """Will supply cover demand month by month for the whole horizon? What runs out first; when to order.
+    The fit section places every system's VMs host by host, as Nova and Placement would (docs/fit.md)."""
+    import dataclasses
+
+    from capacity.fit_present import fit_csv, fit_json, render_fit_table, with_fit_sheet
     from capacity.present import assessment_json, monthly_csv, render_table
 
     if output_format is Format.xlsx and out is None:
         err_console.print("[red]--format xlsx writes a workbook: give --out DIR[/]")
         raise typer.Exit(2)
     base = load_or_exit(data)
-    run = _scenario_or_exit(base, scenario, data)
+    live = None if from_placement is None else _live_or_exit(from_placement, base)
+    run = _scenario_or_exit(base if live is None else live.source, scenario, data)
+    if live is not None:
+        from capacity.placement_source import live_assessment
+
+        run = dataclasses.replace(run, assessment=live_assessment(run.source, live))
+    fit = _fit_report(run.source, live)
+    planning = run.source.planning
     name = None if scenario is None else run.name
     if output_format is Format.table:
         console = Console(width=160) if out is None else Console(record=True, width=160, file=io.StringIO())
         render_table(run.source, run.assessment, console, scenario=name)
+        render_fit_table(planning, fit, console)
         if out is not None:
             _emit(console.export_text(), out, "capacity-check.txt")
     elif output_format is Format.json:
         document = assessment_json(run.source, run.assessment, scenario=name)
+        document["fit"] = fit_json(planning, fit)
         _emit(json.dumps(document, ensure_ascii=False, indent=2) + "\n", out, "capacity-check.json")
     elif output_format is Format.csv:
-        _emit(monthly_csv(run.assessment), out, "capacity-check.csv")
+        if out is None:  # one stream: the fit block follows the monthly block after a blank line
+            _emit(monthly_csv(run.assessment) + "\n" + fit_csv(planning, fit), None, "")
+        else:
+            _emit(monthly_csv(run.assessment), out, "capacity-check.csv")
+            _emit(fit_csv(planning, fit), out, "capacity-fit.csv")
     else:
         from capacity.report import workbook_bytes
         from egov.atomic import write_bytes
 
         assert out is not None
-        write_bytes(out / "capacity-check.xlsx", workbook_bytes(run.source, run.assessment, scenario=name))
+        workbook = with_fit_sheet(workbook_bytes(run.source, run.assessment, scenario=name), planning, fit)
+        write_bytes(out / "capacity-check.xlsx", workbook)
         err_console.print(f"wrote {out / 'capacity-check.xlsx'}")
+
+
+@app.command("fit")
+def fit_command(
+    data: DataOption = None,
+    flavor: Annotated[
+        str | None, typer.Option("--flavor", help="Only this flavor of the catalogue, e.g. m1.xlarge.")
+    ] = None,
+    output_format: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    month: Annotated[
+        str | None, typer.Option("--month", metavar="YYYY-MM", help="One month of the horizon only.")
+    ] = None,
+    weigher: Annotated[
+        str, typer.Option("--weigher", help="spread (most free RAM first, Nova's default) or pack.")
+    ] = "spread",
+    from_placement: FromPlacementOption = None,
+) -> None:
+    """How many more VMs of each flavor fit, per zone and month, host by host as Placement decides; stranded
+    capacity; hosts used against the lower bound; systems whose VMs find no host."""
+    from capacity.fit_present import fit_json, render_fit_table
+    from egov.months import month_label, months_between, parse_month
+
+    if output_format not in (Format.table, Format.json):
+        err_console.print("[red]--format: fit prints a table or json[/]")
+        raise typer.Exit(2)
+    if weigher not in ("spread", "pack"):
+        err_console.print(f"[red]--weigher: {weigher!r} is neither 'spread' nor 'pack'[/]", highlight=False)
+        raise typer.Exit(2)
+    source = load_or_exit(data)
+    names = [f.name for f in source.cloud.flavors]
+    if flavor is not None and flavor not in names:
+        err_console.print(
+            f"[red]--flavor: {flavor!r} is not in the catalogue; flavors: {', '.join(names)}[/]",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    index = None
+    if month is not None:
+        planning = source.planning
+        try:
+            index = months_between(planning.start_month, parse_month(month))
+        except ValueError as exc:
+            err_console.print(f"[red]--month: {exc}[/]", highlight=False)
+            raise typer.Exit(2) from None
+        if not 0 <= index < planning.horizon_months:
+            err_console.print(
+                f"[red]--month: {month} is outside the horizon {month_label(planning.start_month)} → "
+                f"{month_label(planning.end_month)}[/]",
+                highlight=False,
+            )
+            raise typer.Exit(2)
+    live = None if from_placement is None else _live_or_exit(from_placement, source)
+    if live is not None:
+        source = live.source
+    report = _fit_report(source, live, weigher)
+    if output_format is Format.json:
+        document = fit_json(source.planning, report, flavor=flavor, month=index)
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    else:
+        render_fit_table(source.planning, report, Console(width=160), flavor=flavor, month=index)
 
 
 @app.command("compare")

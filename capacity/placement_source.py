@@ -1,0 +1,425 @@
+"""A live cloud as the supply: resource providers, inventories, aggregates, traits, usages and allocations
+read from OpenStack Placement through openstacksdk, turned into the same models the YAML gives.
+
+Placement knows aggregates only by UUID; names, availability zones and the ``class`` metadata live in Nova.
+When the cloud's catalogue has a compute endpoint, Nova's host aggregates (``os-aggregates``) name them.
+Otherwise (a Placement-only endpoint, as in a lab) an aggregate is recognised by the UUID egov derives from
+the region and aggregate name (:func:`aggregate_uuid`), which :func:`register_cloud` uses too.
+
+The live cloud becomes a :class:`egov.model.Cloud` whose aggregates hold the hosts Placement reports (one host
+model per distinct inventory), so capacity.supply computes its supply with the same code as for the YAML;
+storage pools, planned expansions and the flavor catalogue come from the source of truth, which Placement
+does not hold. Usage already in Placement is existing load, except egov's own migration holds
+(capacity.holds), which stand for systems the source of truth already counts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from capacity.fit import RESOURCES, Host, expansion_hosts, hosts_from_cloud
+from capacity.inventory import PLACEMENT_MAX_UNIT, Inventory
+from capacity.supply import LineKey
+from egov.model import (
+    Aggregate,
+    AllocationRatios,
+    AvailabilityZone,
+    Cloud,
+    HostModel,
+    Reserved,
+    SourceOfTruth,
+)
+
+if TYPE_CHECKING:
+    from capacity.headroom import Assessment
+
+#: Read with 1.19 (aggregates with generations); every Placement since Queens serves it.
+READ_MICROVERSION = "1.19"
+WRITE_MICROVERSION = "1.19"
+EGOV_NAMESPACE = uuid.UUID("4d1f7d0e-5b57-4a8e-9a40-6a3c1f0e2b27")
+
+
+class PlacementError(RuntimeError):
+    """Placement answered with an error: the message names the request and Placement's own words."""
+
+
+def aggregate_uuid(cloud: Cloud, aggregate: str) -> str:
+    """The UUID egov gives aggregate ``aggregate`` of ``cloud`` in Placement (stable across runs)."""
+    return str(uuid.uuid5(EGOV_NAMESPACE, f"{cloud.region}:aggregate:{aggregate}"))
+
+
+def provider_uuid(cloud: Cloud, host: str) -> str:
+    """The UUID :func:`register_cloud` gives a host's resource provider (stable across runs)."""
+    return str(uuid.uuid5(EGOV_NAMESPACE, f"{cloud.region}:host:{host}"))
+
+
+def connect(cloud: str) -> Any:
+    """An openstacksdk connection to ``cloud`` of clouds.yaml (OS_CLIENT_CONFIG_FILE honoured)."""
+    import openstack
+
+    return openstack.connect(cloud=cloud)
+
+
+def call(conn: Any, method: str, url: str, microversion: str = READ_MICROVERSION, **kwargs: Any) -> Any:
+    """One Placement request through the connection's placement adapter; errors become PlacementError."""
+    response = conn.placement.request(url, method, microversion=microversion, raise_exc=False, **kwargs)
+    if response.status_code >= 400:
+        raise PlacementError(f"{method} {url}: {response.status_code} {response.text.strip()[:400]}")
+    return response
+
+
+def get_json(conn: Any, url: str, microversion: str = READ_MICROVERSION) -> dict[str, Any]:
+    result: dict[str, Any] = call(conn, "GET", url, microversion).json()
+    return result
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One resource provider as Placement reports it."""
+
+    uuid: str
+    name: str
+    generation: int
+    inventories: dict[str, Inventory]
+    aggregates: tuple[str, ...]
+    traits: tuple[str, ...]
+    usages: dict[str, int]
+    allocations: dict[str, dict[str, int]]  # consumer uuid → resource class → amount
+
+
+def inventory_of(record: dict[str, Any]) -> Inventory:
+    """A Placement inventory record (JSON) as an Inventory."""
+    return Inventory(
+        total=int(record["total"]),
+        reserved=int(record.get("reserved", 0)),
+        allocation_ratio=float(record.get("allocation_ratio", 1.0)),
+        min_unit=int(record.get("min_unit", 1)),
+        max_unit=int(record.get("max_unit", PLACEMENT_MAX_UNIT)),
+        step_size=int(record.get("step_size", 1)),
+    )
+
+
+def read_providers(conn: Any, progress: Callable[[int, int], None] | None = None) -> list[Provider]:
+    """Every resource provider with inventories, aggregates, traits, usages and allocations."""
+    listing = get_json(conn, "/resource_providers")["resource_providers"]
+    providers = []
+    for done, rp in enumerate(sorted(listing, key=lambda r: (r["name"], r["uuid"]))):
+        base = f"/resource_providers/{rp['uuid']}"
+        inventories = get_json(conn, f"{base}/inventories")["inventories"]
+        allocations = get_json(conn, f"{base}/allocations")["allocations"]
+        providers.append(
+            Provider(
+                uuid=rp["uuid"],
+                name=rp["name"],
+                generation=int(rp["generation"]),
+                inventories={rc: inventory_of(rec) for rc, rec in sorted(inventories.items())},
+                aggregates=tuple(sorted(get_json(conn, f"{base}/aggregates")["aggregates"])),
+                traits=tuple(sorted(get_json(conn, f"{base}/traits")["traits"])),
+                usages={k: int(v) for k, v in get_json(conn, f"{base}/usages")["usages"].items()},
+                allocations={
+                    consumer: {rc: int(n) for rc, n in body["resources"].items()}
+                    for consumer, body in sorted(allocations.items())
+                },
+            )
+        )
+        if progress is not None:
+            progress(done + 1, len(listing))
+    return providers
+
+
+@dataclass(frozen=True)
+class AggregateInfo:
+    az: str
+    name: str
+    aggregate_class: str
+
+
+def model_directory(cloud: Cloud) -> dict[str, AggregateInfo]:
+    """Aggregate UUID → zone, name and class, for the aggregates of the source of truth."""
+    return {
+        aggregate_uuid(cloud, agg.name): AggregateInfo(
+            az.name, agg.name, agg.metadata.get("class", "general")
+        )
+        for az in cloud.availability_zones
+        for agg in az.aggregates
+    }
+
+
+def nova_directory(conn: Any) -> dict[str, AggregateInfo] | None:
+    """Aggregate UUID → zone, name and class from Nova's host aggregates; None without a compute endpoint."""
+    try:
+        if not conn.has_service("compute"):
+            return None
+        return {
+            agg.uuid: AggregateInfo(
+                agg.availability_zone or "nova", agg.name, (agg.metadata or {}).get("class", "general")
+            )
+            for agg in conn.compute.aggregates()
+            if agg.uuid
+        }
+    except Exception:  # a Placement-only endpoint has no catalogue to ask; fall back to egov's UUIDs
+        return None
+
+
+@dataclass
+class LiveCloud:
+    """What Placement holds, as egov's models."""
+
+    source: SourceOfTruth  # the source of truth with its cloud replaced by the live one
+    hosts: list[Host]  # live hosts (then planned expansions), in fit.Fleet's input order
+    used: np.ndarray  # (resource, host) usage of other consumers than egov's holds
+    held: np.ndarray  # (resource, host) usage of egov's holds
+    providers: list[Provider]
+    unmapped: list[str] = field(default_factory=list)  # compute providers in no known aggregate
+    holds: dict[str, int] = field(default_factory=dict)  # hold consumer → providers it allocates on
+
+
+def is_compute(provider: Provider) -> bool:
+    """A compute node: a provider with VCPU and MEMORY_MB inventory."""
+    return "VCPU" in provider.inventories and "MEMORY_MB" in provider.inventories
+
+
+def live_hosts(
+    providers: Iterable[Provider], directory: dict[str, AggregateInfo], ha_reserve: dict[str, int]
+) -> tuple[list[Host], list[str]]:
+    """Compute providers as fit.Host (sorted by name), N+k held out per aggregate; and the unmapped ones."""
+    hosts, unmapped = [], []
+    by_aggregate: dict[str, int] = defaultdict(int)
+    mapped: list[tuple[Provider, AggregateInfo]] = []
+    for rp in providers:
+        if not is_compute(rp):
+            continue
+        info = next((directory[a] for a in rp.aggregates if a in directory), None)
+        if info is None:
+            unmapped.append(rp.name)
+            continue
+        mapped.append((rp, info))
+        by_aggregate[info.name] += 1
+    seen: dict[str, int] = defaultdict(int)
+    for rp, info in mapped:
+        seen[info.name] += 1
+        hosts.append(
+            Host(
+                name=rp.name,
+                az=info.az,
+                aggregate=info.name,
+                aggregate_class=info.aggregate_class,
+                inventories={rc: rp.inventories[rc.value] for rc in RESOURCES if rc.value in rp.inventories},
+                held_out=seen[info.name] > by_aggregate[info.name] - ha_reserve.get(info.az, 1),
+                uuid=rp.uuid,
+                traits=rp.traits,
+            )
+        )
+    return hosts, unmapped
+
+
+def _signature(host: Host) -> tuple[Any, ...]:
+    return tuple(
+        (inv.total, inv.reserved, inv.allocation_ratio)
+        for inv in (host.inventories.get(rc, Inventory(total=0)) for rc in RESOURCES)
+    )
+
+
+def cloud_from_hosts(base: Cloud, hosts: list[Host]) -> Cloud:
+    """``base`` with its aggregates' host counts and host models replaced by the live hosts: one host model
+    (and, beyond the first, one extra aggregate) per distinct inventory in an aggregate."""
+    models: dict[str, HostModel] = {}
+    groups: dict[tuple[str, str], dict[tuple[Any, ...], list[Host]]] = defaultdict(lambda: defaultdict(list))
+    for host in hosts:
+        groups[(host.az, host.aggregate)][_signature(host)].append(host)
+    zones: list[AvailabilityZone] = []
+    az_names = [az.name for az in base.availability_zones] + sorted(
+        {h.az for h in hosts} - {az.name for az in base.availability_zones}
+    )
+    for az_name in az_names:
+        base_az = next((az for az in base.availability_zones if az.name == az_name), None)
+        templates = {agg.name: agg for agg in base_az.aggregates} if base_az else {}
+        names = list(templates) + sorted({a for (z, a) in groups if z == az_name} - set(templates))
+        aggregates = []
+        for name in names:
+            template = templates.get(name)
+            shapes = sorted(groups.get((az_name, name), {}).items(), key=lambda kv: (-len(kv[1]), kv[0]))
+            if not shapes:
+                if template is not None:
+                    aggregates.append(template.model_copy(update={"hosts": 0}))
+                continue
+            for k, (signature, members) in enumerate(shapes):
+                model_name = f"{name}@placement" if k == 0 else f"{name}@placement~{k + 1}"
+                (vcpu, vcpu_res, vcpu_ratio), (mem, mem_res, mem_ratio), (disk, disk_res, disk_ratio) = (
+                    signature
+                )
+                models[model_name] = HostModel.model_validate(
+                    {"cores": f"{vcpu} core", "ram": f"{mem} MiB", "local_disk": f"{disk} GiB"}
+                )
+                aggregates.append(
+                    Aggregate(
+                        name=name if k == 0 else f"{name}~{k + 1}",
+                        host_model=model_name,
+                        hosts=len(members),
+                        metadata=dict(template.metadata)
+                        if template
+                        else {"class": members[0].aggregate_class},
+                        allocation_ratios=AllocationRatios(
+                            VCPU=vcpu_ratio, MEMORY_MB=mem_ratio, DISK_GB=disk_ratio
+                        ),
+                        reserved=Reserved.model_validate(
+                            {
+                                "VCPU": f"{vcpu_res} core",
+                                "MEMORY_MB": f"{mem_res} MiB",
+                                "DISK_GB": f"{disk_res} GiB",
+                            }
+                        ),
+                    )
+                )
+        if base_az is not None:
+            zones.append(base_az.model_copy(update={"aggregates": aggregates}))
+        else:
+            zones.append(AvailabilityZone(name=az_name, aggregates=aggregates))
+    for az in base.availability_zones:
+        for agg in az.aggregates:
+            models.setdefault(agg.host_model, base.host_models[agg.host_model])
+    return Cloud.model_validate({**dict(base), "host_models": models, "availability_zones": zones})
+
+
+def hold_consumers(providers: Iterable[Provider], holds: set[str]) -> dict[str, int]:
+    """Hold consumer → number of providers it allocates on."""
+    counts: dict[str, int] = defaultdict(int)
+    for rp in providers:
+        for consumer in rp.allocations:
+            if consumer in holds:
+                counts[consumer] += 1
+    return dict(counts)
+
+
+def read_live(
+    conn: Any,
+    source: SourceOfTruth,
+    progress: Callable[[int, int], None] | None = None,
+    hold_ids: set[str] | None = None,
+) -> LiveCloud:
+    """The live cloud behind ``conn`` as a source of truth plus the fit simulator's hosts and usage."""
+    from capacity.holds import hold_consumer_ids
+
+    providers = read_providers(conn, progress)
+    directory = nova_directory(conn) or model_directory(source.cloud)
+    ha_reserve = {az.name: az.ha_reserve_hosts for az in source.cloud.availability_zones}
+    hosts, unmapped = live_hosts(providers, directory, ha_reserve)
+    holds = hold_ids if hold_ids is not None else hold_consumer_ids(source)
+    by_uuid = {rp.uuid: rp for rp in providers}
+    used = np.zeros((len(RESOURCES), len(hosts)), dtype=np.int64)
+    held = np.zeros_like(used)
+    for j, host in enumerate(hosts):
+        rp = by_uuid[str(host.uuid)]
+        for row, rc in enumerate(RESOURCES):
+            held[row, j] = sum(alloc.get(rc.value, 0) for c, alloc in rp.allocations.items() if c in holds)
+            used[row, j] = rp.usages.get(rc.value, 0) - held[row, j]
+    cloud = cloud_from_hosts(source.cloud, hosts)
+    planned = expansion_hosts(cloud, source.planning.start_month)
+    all_hosts = hosts + planned
+    padding = np.zeros((len(RESOURCES), len(planned)), dtype=np.int64)
+    return LiveCloud(
+        source=source.model_copy(update={"cloud": cloud}),
+        hosts=all_hosts,
+        used=np.hstack([used, padding]),
+        held=np.hstack([held, padding]),
+        providers=providers,
+        unmapped=unmapped,
+        holds=hold_consumers(providers, holds),
+    )
+
+
+def existing_demand(live: LiveCloud) -> dict[LineKey, np.ndarray]:
+    """Usage already in Placement (holds excepted) as flat demand per (resource, zone) line."""
+    months = live.source.planning.horizon_months
+    lines: dict[LineKey, np.ndarray] = {}
+    for j, host in enumerate(live.hosts):
+        for row, rc in enumerate(RESOURCES):
+            if live.used[row, j]:
+                key = (rc, host.az)
+                lines[key] = lines.get(key, np.zeros(months)) + float(live.used[row, j])
+    return lines
+
+
+def provider_body(inventories: dict[str, Inventory], generation: int) -> dict[str, Any]:
+    """PUT /resource_providers/{uuid}/inventories body (max_unit None → total, as Nova's virt drivers)."""
+    return {
+        "resource_provider_generation": generation,
+        "inventories": {
+            rc: {
+                "total": inv.total,
+                "reserved": inv.reserved,
+                "allocation_ratio": inv.allocation_ratio,
+                "min_unit": inv.min_unit,
+                "max_unit": inv.total if inv.max_unit is None else inv.max_unit,
+                "step_size": inv.step_size,
+            }
+            for rc, inv in inventories.items()
+        },
+    }
+
+
+def class_trait(aggregate_class: str) -> str:
+    """The custom trait egov puts on a host of ``aggregate_class`` (CUSTOM_EGOV_CLASS_GENERAL)."""
+    return "CUSTOM_EGOV_CLASS_" + "".join(c if c.isalnum() else "_" for c in aggregate_class.upper())
+
+
+def register_host(
+    conn: Any, host: Host, provider: str, aggregate: str, traits: set[str] | None = None
+) -> None:
+    """Create one host's resource provider with inventories, aggregate and class trait (lab and tests);
+    ``traits`` remembers the custom traits already created."""
+    call(conn, "POST", "/resource_providers", WRITE_MICROVERSION, json={"name": host.name, "uuid": provider})
+    body = provider_body({rc.value: inv for rc, inv in host.inventories.items()}, 0)
+    call(conn, "PUT", f"/resource_providers/{provider}/inventories", WRITE_MICROVERSION, json=body)
+    call(
+        conn,
+        "PUT",
+        f"/resource_providers/{provider}/aggregates",
+        WRITE_MICROVERSION,
+        json={"aggregates": [aggregate], "resource_provider_generation": 1},
+    )
+    trait = class_trait(host.aggregate_class)
+    if traits is None or trait not in traits:
+        call(conn, "PUT", f"/traits/{trait}", WRITE_MICROVERSION)
+        if traits is not None:
+            traits.add(trait)
+    call(
+        conn,
+        "PUT",
+        f"/resource_providers/{provider}/traits",
+        WRITE_MICROVERSION,
+        json={"traits": [trait], "resource_provider_generation": 2},
+    )
+
+
+def register_cloud(conn: Any, cloud: Cloud, progress: Callable[[int, int], None] | None = None) -> list[str]:
+    """Register the installed hosts of ``cloud`` in an empty Placement, as Nova's compute services would:
+    for labs, tests and benchmarks, never for a production cloud (Nova owns those providers)."""
+    hosts = hosts_from_cloud(cloud)
+    uuids: list[str] = []
+    traits: set[str] = set()
+    for done, host in enumerate(hosts):
+        provider = provider_uuid(cloud, host.name)
+        register_host(conn, host, provider, aggregate_uuid(cloud, host.aggregate), traits)
+        uuids.append(provider)
+        if progress is not None:
+            progress(done + 1, len(hosts))
+    return uuids
+
+
+def live_assessment(source: SourceOfTruth, live: LiveCloud) -> Assessment:
+    """The headroom assessment of ``source`` (a live source, maybe with a scenario applied) with the usage
+    already in Placement counted as flat existing demand beside the systems' demand."""
+    from capacity.demand import demand_lines
+    from capacity.headroom import assess
+
+    demand = demand_lines(source)
+    for key, series in existing_demand(live).items():
+        demand[key] = demand[key] + series if key in demand else series
+    return assess(source, demand=demand)

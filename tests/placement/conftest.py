@@ -1,0 +1,75 @@
+"""A real OpenStack Placement for the tests: gunicorn (one worker) on 127.0.0.1, SQLite, noauth2.
+
+Started once per session by the fixture itself, after ``placement-manage db sync``; openstacksdk talks to it
+with ``auth_type="admin_token"``. Missing openstack-placement makes the tests FAIL with the install command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from egov.model import SourceOfTruth
+
+
+@pytest.fixture(scope="session")
+def placement_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a fresh Placement server, stopped at the end of the session."""
+    from placement_server import PlacementUnavailable, running_placement
+
+    try:
+        with running_placement(tmp_path_factory.mktemp("placement")) as endpoint:
+            yield endpoint
+    except PlacementUnavailable as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture
+def placement(placement_endpoint: str) -> Iterator[Any]:
+    """An openstacksdk connection to an empty Placement; everything the test wrote is deleted after it."""
+    from placement_server import connect
+
+    conn = connect(placement_endpoint)
+    wipe(conn)
+    yield conn
+    wipe(conn)
+
+
+def wipe(conn: Any) -> None:
+    """Delete every allocation and resource provider (the test Placement only)."""
+    from capacity.placement_source import call
+
+    providers = call(conn, "GET", "/resource_providers").json()["resource_providers"]
+    consumers: set[str] = set()
+    for rp in providers:
+        consumers |= set(
+            call(conn, "GET", f"/resource_providers/{rp['uuid']}/allocations").json()["allocations"]
+        )
+    for consumer in sorted(consumers):
+        call(conn, "DELETE", f"/allocations/{consumer}")
+    for rp in providers:
+        call(conn, "DELETE", f"/resource_providers/{rp['uuid']}")
+
+
+def _scaled(source: SourceOfTruth, fraction: float) -> SourceOfTruth:
+    """The source of truth with every aggregate cut to ``fraction`` of its hosts (at least 3)."""
+    zones = [
+        az.model_copy(
+            update={
+                "aggregates": [
+                    a.model_copy(update={"hosts": max(3, round(a.hosts * fraction))}) for a in az.aggregates
+                ]
+            }
+        )
+        for az in source.cloud.availability_zones
+    ]
+    return source.model_copy(update={"cloud": source.cloud.model_copy(update={"availability_zones": zones})})
+
+
+@pytest.fixture
+def scaled() -> Callable[[SourceOfTruth, float], SourceOfTruth]:
+    """scaled(source, fraction): the source with its aggregates cut to a fraction of their hosts."""
+    return _scaled

@@ -1,0 +1,146 @@
+"""Test 3: migration holds are created, found and released idempotently, without leaking and without
+touching other consumers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from capacity.holds import (
+    HOLD_CONSUMER_TYPE,
+    find_holds,
+    get_hold,
+    hold_consumer_id,
+    place_hold,
+    plan_hold,
+    release_hold,
+)
+from capacity.placement_source import PlacementError, call, read_live, register_cloud
+from egov.model import ResourceClass, SourceOfTruth
+from egov.source import default_source
+
+Scaler = Callable[[SourceOfTruth, float], SourceOfTruth]
+
+pytestmark = [
+    pytest.mark.placement,
+    pytest.mark.xdist_group("placement"),
+    pytest.mark.filterwarnings("ignore:The 'service_type' parameter"),
+]
+
+INSTANCE = "9a1c3a52-1d8e-4a53-8c1e-5b0b1f3f7a01"
+
+
+def usages(conn: Any) -> dict[str, dict[str, int]]:
+    providers = call(conn, "GET", "/resource_providers").json()["resource_providers"]
+    return {
+        rp["uuid"]: call(conn, "GET", f"/resource_providers/{rp['uuid']}/usages").json()["usages"]
+        for rp in providers
+    }
+
+
+def test_holds_lifecycle(placement: Any, scaled: Scaler) -> None:
+    source = scaled(default_source(), 0.0)  # 3 hosts per aggregate
+    region = source.cloud.region
+    uuids = register_cloud(placement, source.cloud)
+    instance = {"VCPU": 4, "MEMORY_MB": 8192, "DISK_GB": 80}
+    call(
+        placement,
+        "PUT",
+        f"/allocations/{INSTANCE}",
+        "1.38",
+        json={
+            "allocations": {uuids[0]: {"resources": instance}},
+            "project_id": "dept-gat",
+            "user_id": "nova",
+            "consumer_generation": None,
+            "consumer_type": "INSTANCE",
+        },
+    )
+    before = usages(placement)
+    small = [s for s in source.systems if 0 < s.vcpu <= 8][:2]
+    live = read_live(placement, source)
+
+    plans = {s.id: plan_hold(live, s.id) for s in small}
+    for system in small:
+        hold = place_hold(placement, region, system.id, plans[system.id])
+        assert hold.consumer == hold_consumer_id(region, system.id)
+        assert hold.allocations == plans[system.id]
+    body = call(placement, "GET", f"/allocations/{hold_consumer_id(region, small[0].id)}", "1.38").json()
+    assert body["consumer_type"] == HOLD_CONSUMER_TYPE
+
+    # Held capacity shows in Placement's usages, exactly the planned amounts on the planned providers.
+    during = usages(placement)
+    for rp in before:
+        expected = dict(before[rp])
+        for plan in plans.values():
+            for rc, n in plan.get(rp, {}).items():
+                expected[rc] = expected.get(rc, 0) + n
+        assert during[rp] == expected
+
+    # Idempotent: the same hold again writes nothing (same consumer generation).
+    again = place_hold(placement, region, small[0].id, plans[small[0].id])
+    assert again.generation == get_hold(placement, region, small[0].id).generation  # type: ignore[union-attr]
+    assert [
+        h.system_id for h in find_holds(placement, region, [s.id for s in source.systems[:50]])
+    ] == sorted([s.id for s in small], key=[s.id for s in source.systems].index)
+
+    # A live read counts the holds apart: existing load is the instance only.
+    live = read_live(placement, source)
+    assert int(live.used.sum()) == sum(instance.values())
+    assert int(live.held.sum()) == sum(sum(p.values()) for plan in plans.values() for p in plan.values())
+    assert set(live.holds) == {hold_consumer_id(region, s.id) for s in small}
+
+    # Released twice: the second time is a no-op; nothing leaks, the instance is untouched.
+    for system in small:
+        assert release_hold(placement, region, system.id) is True
+        assert release_hold(placement, region, system.id) is False
+    assert usages(placement) == before
+    assert find_holds(placement, region, [s.id for s in small]) == []
+    kept = call(placement, "GET", f"/allocations/{INSTANCE}", "1.38").json()
+    assert kept["allocations"][uuids[0]]["resources"] == instance and kept["consumer_type"] == "INSTANCE"
+
+
+def test_a_foreign_consumer_is_never_overwritten(placement: Any, scaled: Scaler) -> None:
+    source = scaled(default_source(), 0.0)
+    region = source.cloud.region
+    uuids = register_cloud(placement, source.cloud)
+    system = source.systems[0]
+    squatter = hold_consumer_id(region, system.id)  # same UUID, but an instance of another project
+    call(
+        placement,
+        "PUT",
+        f"/allocations/{squatter}",
+        "1.38",
+        json={
+            "allocations": {uuids[1]: {"resources": {"VCPU": 2}}},
+            "project_id": "someone-else",
+            "user_id": "nova",
+            "consumer_generation": None,
+            "consumer_type": "INSTANCE",
+        },
+    )
+    with pytest.raises(PlacementError, match="not an egov migration hold"):
+        place_hold(placement, region, system.id, {uuids[2]: {"VCPU": 4}})
+    with pytest.raises(PlacementError, match="not an egov migration hold"):
+        release_hold(placement, region, system.id)
+    kept = call(placement, "GET", f"/allocations/{squatter}", "1.38").json()
+    assert kept["allocations"] == {
+        uuids[1]: {"resources": {"VCPU": 2}, "generation": kept["allocations"][uuids[1]]["generation"]}
+    }
+
+
+def test_a_hold_that_does_not_fit_holds_nothing(placement: Any, scaled: Scaler) -> None:
+    source = scaled(default_source(), 0.0)
+    region = source.cloud.region
+    uuids = register_cloud(placement, source.cloud)
+    live = read_live(placement, source)
+    # One more MiB than the second host can give (within max_unit): Placement refuses the whole hold.
+    second = next(h for h in live.hosts if h.uuid == uuids[1]).inventories[ResourceClass.MEMORY_MB]
+    too_much = {"VCPU": 2, "MEMORY_MB": int(second.capacity) + 1}
+    assert too_much["MEMORY_MB"] <= second.total
+    with pytest.raises(PlacementError, match="409"):
+        place_hold(placement, region, source.systems[0].id, {uuids[0]: {"VCPU": 2}, uuids[1]: too_much})
+    assert get_hold(placement, region, source.systems[0].id) is None
+    assert all(not any(u.values()) for u in usages(placement).values())

@@ -1,0 +1,90 @@
+"""Test 1: a cloud registered in a real Placement is read back into exactly the supply of its YAML."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from capacity.fit import hosts_from_cloud
+from capacity.placement_source import call, read_live, register_cloud
+from capacity.supply import build_supply
+from egov.model import SourceOfTruth
+from egov.source import default_source
+
+Scaler = Callable[[SourceOfTruth, float], SourceOfTruth]
+
+pytestmark = [
+    pytest.mark.placement,
+    pytest.mark.xdist_group("placement"),
+    pytest.mark.filterwarnings("ignore:The 'service_type' parameter"),
+]
+
+
+def test_cloud_of_100_hosts_ingested_into_the_same_supply(placement: Any, scaled: Scaler) -> None:
+    # 40 % of the Guangdong default: 107 hosts of the three models, two zones, per-aggregate ratios.
+    source = scaled(default_source(), 0.4)
+    assert sum(a.hosts for az in source.cloud.availability_zones for a in az.aggregates) >= 100
+    register_cloud(placement, source.cloud)
+    # A provider Nova does not know as ours (no aggregate of the model) is reported, not counted.
+    call(placement, "POST", "/resource_providers", json={"name": "stray-host"})
+    stray = call(placement, "GET", "/resource_providers?name=stray-host").json()["resource_providers"][0]
+    call(
+        placement,
+        "PUT",
+        f"/resource_providers/{stray['uuid']}/inventories",
+        json={
+            "resource_provider_generation": 0,
+            "inventories": {"VCPU": {"total": 64}, "MEMORY_MB": {"total": 4096}},
+        },
+    )
+
+    live = read_live(placement, source)
+
+    assert live.unmapped == ["stray-host"]
+    expected, got = build_supply(source), build_supply(live.source)
+    assert list(got.lines) == list(expected.lines)
+    for key, line in expected.lines.items():
+        assert np.array_equal(got.lines[key].usable, line.usable), key
+    for az, units in expected.expansion_units.items():
+        assert [u.adds for u in got.expansion_units[az]] == [u.adds for u in units]
+    # The fit simulator's hosts: same inventories, same held-out hosts, nothing used yet.
+    model_hosts = {h.name: h for h in hosts_from_cloud(source.cloud)}
+    live_installed = [h for h in live.hosts if h.uuid is not None]
+    assert {h.name for h in live_installed} == set(model_hosts)
+    for host in live_installed:
+        twin = model_hosts[host.name]
+        assert (host.az, host.aggregate, host.aggregate_class, host.held_out) == (
+            twin.az,
+            twin.aggregate,
+            twin.aggregate_class,
+            twin.held_out,
+        )
+        for rc, inv in twin.inventories.items():
+            assert host.inventories[rc].capacity == inv.capacity
+            assert host.inventories[rc].max_unit == inv.total
+        assert host.traits == (f"CUSTOM_EGOV_CLASS_{twin.aggregate_class.upper()}",)
+    assert not live.used.any() and not live.held.any()
+
+
+def test_usage_of_other_consumers_is_existing_load(placement: Any, scaled: Scaler) -> None:
+    source = scaled(default_source(), 0.0)
+    uuids = register_cloud(placement, source.cloud)
+    call(
+        placement,
+        "PUT",
+        "/allocations/6f0e54c2-7f53-4a43-9d7c-1d4f0f6f5a11",
+        "1.28",
+        json={
+            "allocations": {uuids[0]: {"resources": {"VCPU": 8, "MEMORY_MB": 16384, "DISK_GB": 100}}},
+            "project_id": "p",
+            "user_id": "u",
+            "consumer_generation": None,
+        },
+    )
+    live = read_live(placement, source)
+    first = next(j for j, h in enumerate(live.hosts) if h.uuid == uuids[0])
+    assert live.used[:, first].tolist() == [8, 16384, 100]
+    assert int(live.used.sum()) == 8 + 16384 + 100
