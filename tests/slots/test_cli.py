@@ -1,0 +1,91 @@
+"""`egov slots …` end to end on the tiny cloud (typer's runner), and the Alembic schema against the models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from egov.cli import app
+from egov.source import load_source
+from slots.db import Base, make_engine
+from slots.ledger import Ledger
+
+
+@pytest.fixture
+def run(tmp_path: Path, tiny_dir: Path):  # type: ignore[no-untyped-def]
+    db = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    runner = CliRunner()
+
+    def invoke(*args: str) -> object:
+        return runner.invoke(app, ["slots", *args, "--db", db, "--data", str(tiny_dir)])
+
+    invoke.db = db  # type: ignore[attr-defined]
+    return invoke
+
+
+def test_token_is_printed_once_and_authenticates(run, tiny_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run("token", "create", "--department", "AAA")
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip()
+    assert len(token) == 43  # 32 random bytes, URL-safe base64
+    principal = Ledger(run.db, load_source(tiny_dir)).authenticate(token)
+    assert principal is not None and principal.department == "AAA" and not principal.operator
+    bad = run("token", "create", "--department", "ZZZ")
+    assert bad.exit_code == 2 and "unknown department 'ZZZ'" in bad.stderr
+
+
+def test_request_list_approve_cancel_plan(run) -> None:  # type: ignore[no-untyped-def]
+    window = ["--earliest", "2027-W06", "--latest", "2027-W08"]
+    granted = run("request", "--department", "AAA", "--system", "AAA-1", *window, "--key", "k1", "--json")
+    assert granted.exit_code == 0, granted.output
+    answer = json.loads(granted.stdout)
+    assert (answer["status"], answer["granted_week"]) == ("granted", "2027-W07")  # W06 is 春节
+    refused = run(
+        "request",
+        "--department",
+        "AAA",
+        "--system",
+        "AAA-1",
+        "--earliest",
+        "2027-W08",
+        "--latest",
+        "2027-W08",
+    )
+    assert refused.exit_code == 3
+    assert "already holds a slot in 2027-W07" in refused.stdout
+    bad = run(
+        "request",
+        "--department",
+        "AAA",
+        "--system",
+        "AAA-2",
+        "--earliest",
+        "2027-W08",
+        "--latest",
+        "2027-W08",
+        "--data-volume",
+        "5 XB",
+    )
+    assert bad.exit_code == 2 and "data_volume" in bad.stderr and "unknown unit" in bad.stderr
+    listed = json.loads(run("list", "--json").stdout)
+    assert [(r["id"], r["status"]) for r in listed] == [(1, "granted"), (2, "refused")]
+    assert run("approve", "1").stdout.strip() == "request #1: approved 2027-W07"
+    assert run("approve", "2").exit_code == 1
+    assert run("cancel", "2").stdout.strip() == "request #2: cancelled"
+    plan = json.loads(run("plan", "--json").stdout)
+    assert plan["status"] == "OPTIMAL" and plan["changes"] == {}
+
+
+def test_migrations_build_exactly_the_models(tmp_path: Path, tiny_dir: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    url = f"sqlite:///{tmp_path / 'schema.sqlite'}"
+    Ledger(url, load_source(tiny_dir)).close()
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
