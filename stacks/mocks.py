@@ -96,7 +96,7 @@ def run_program(
     on_register: Callable[[int], None] | None = None,
 ) -> RecordingMocks:
     """Run ``program`` (default: the province program) under fresh mocks and wait for every registration."""
-    from stacks.program import main
+    from stacks.program import collector_paused, main
 
     mocks = RecordingMocks(on_register=on_register)
     reset_runtime(stack, config, mocks)
@@ -106,5 +106,6 @@ def run_program(
     def run() -> None:
         body()
 
-    run()
+    with collector_paused():
+        run()
     return mocks
