@@ -95,7 +95,9 @@ def demand_lines(source: SourceOfTruth, systems: list[System] | None = None) -> 
     chosen = source.systems if systems is None else systems
     curves = system_curves(source.planning, chosen)
     keys, base = system_matrix(source, chosen)
-    totals = base.T @ curves
+    # einsum, not @: the product is tiny, and a BLAS call wakes OpenBLAS's threads, which then spin for
+    # a while; on a shared machine that costs more wall time than the whole product.
+    totals = np.einsum("sl,sm->lm", base, curves)
     return {key: totals[k] for k, key in enumerate(keys)}
 
 
