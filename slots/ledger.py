@@ -435,7 +435,7 @@ class Ledger:
                 by_id[row.id] = row
             try:
                 plan = replan(self.province, fixed, items, time_limit=time_limit)
-            except PlanNotFound as exc:
+            except (PlanNotFound, ValueError) as exc:
                 raise Unprocessable(str(exc)) from None
             if apply and plan.changes:
                 now = _now()
@@ -443,9 +443,12 @@ class Ledger:
                     row = by_id[request_id]
                     before = row.granted_week
                     row.granted_week = week
-                    row.status = GRANTED if week is not None else row.status
                     if week is not None:
+                        row.status = GRANTED
                         row.suggested_week, row.binding, row.reason = None, None, None
+                    else:
+                        row.status, row.binding = REFUSED, "replan"
+                        row.reason = "refused by re-planning: no week of the window keeps every rule any more"
                     row.updated_at = now
                     self._audit(
                         session,

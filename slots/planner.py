@@ -233,11 +233,9 @@ def replan(
                 model.add(admitted[rid] == 0)
                 continue
             # The dependency is in one movable request (two owners cannot both move, see below).
-            moved = model.new_bool_var(f"dep_{rid}_{dependency}")
             model.add(sum(admitted[r] for r in movers) >= 1).only_enforce_if(admitted[rid])
             for r in movers:
                 model.add(week_of[rid] >= week_of[r]).only_enforce_if([admitted[rid], admitted[r]])
-            model.add(moved == admitted[rid])
     for system_id, rids in owners.items():
         if len(rids) > 1 and system_id in province.by_id:
             model.add(sum(admitted[r] for r in rids) <= 1)
@@ -294,10 +292,8 @@ def replan(
     for (rid, monday), var in x.items():
         if solver.value(var):
             chosen[rid] = monday
-    # A granted request the model could not place (never expected) keeps its week rather than losing it.
-    for item in items:
-        if chosen[item.request_id] is None and item.current_week is not None:
-            chosen[item.request_id] = item.current_week
+    # A granted request is dropped only when no week of its window can hold it any more (its dependency was
+    # cancelled, say): the plan shows it as unscheduled and applying it refuses the request.
     problem = verify(province, fixed, items, chosen)
     if problem is not None:
         raise RuntimeError(f"the CP-SAT plan fails admission: {problem}")

@@ -225,3 +225,36 @@ def test_postgres_idempotency_and_migrations_twice(pg_url: str, tiny_dir: Path) 
     )
     assert not created and again.id == first.id
     assert len(ledger.list_requests(OPERATOR)) == 1
+
+
+def test_replan_refuses_a_grant_whose_dependency_was_cancelled(sqlite_url: str, tiny_dir: Path) -> None:
+    ledger = ledger_at(sqlite_url, tiny_dir)
+    base, _ = ledger.submit(A, spec(systems=["AAA-1"], earliest_week="2027-W02", latest_week="2027-W02"))
+    child, _ = ledger.submit(
+        A, spec(systems=["AAA-2"], dependencies=["AAA-1"], earliest_week="2027-W02", latest_week="2027-W04")
+    )
+    assert child.granted_week == "2027-W02"
+    ledger.cancel(A, base.id)
+    plan = ledger.plan(OPERATOR)
+    assert plan.changes == {child.id: None}
+    ledger.plan(OPERATOR, apply=True)
+    after = ledger.get(A, child.id)
+    assert (after.status, after.granted_week, after.binding) == ("refused", None, "replan")
+
+
+def test_plan_is_deterministic(tmp_path: Path) -> None:
+    data = write_tiny(tmp_path / "d", weekly=3)
+    ledger = ledger_at(f"sqlite:///{tmp_path / 'l.sqlite'}", data)
+    for n, system in enumerate(["AAA-1", "AAA-2", "AAA-3", "BBB-1", "BBB-2"]):
+        principal = A if system.startswith("AAA") else B
+        ledger.submit(
+            principal,
+            spec(
+                department=principal.department,
+                systems=[system],
+                earliest_week="2027-W02",
+                latest_week="2027-W05",
+                weight=n + 1,
+            ),
+        )
+    assert ledger.plan(OPERATOR).as_json() == ledger.plan(OPERATOR).as_json()
