@@ -124,6 +124,13 @@ class AddressPlan:
         """The /14 a city summarises to (its OSPF area range)."""
         return self._net(self._city_offset(code), 32 - COUNTY_BITS - SITE_BITS - HOST_BITS)
 
+    def city_block_v6(self, code: str) -> tuple[IPv6Network, IPv6Network]:
+        """The IPv6 summaries of a city: its /14 mirrored in the infrastructure prefix, and its LAN /64s."""
+        infra = self.v6_mirror(IPv4Interface(self.city_block(code))).network
+        lan_index = self._city_offset(code) >> 4
+        lans = IPv6Network((int(self.params.ipv6.lan.network_address) + (lan_index << 64), 64 - (18 - 4)))
+        return infra, lans
+
     def site_block(self, code: str) -> IPv4Network:
         """The /27 of a county or a town."""
         return self._net(self._site_offset(code), 32 - HOST_BITS)

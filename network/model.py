@@ -87,10 +87,12 @@ class Vrf:
 
 @dataclass(frozen=True, slots=True)
 class AreaRange:
-    """An OSPF summary announced by an area border router for one non-backbone area."""
+    """An OSPF summary announced by an area border router for one non-backbone area (OSPFv2 ``prefix``,
+    OSPFv3 ``prefixes_v6``: the infrastructure mirror and the LAN /64s of the same city)."""
 
     area: int
     prefix: IPv4Network
+    prefixes_v6: tuple[IPv6Network, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +203,10 @@ class Backbone:
 
     # -- what the lab compares reality against -------------------------------------------------------------
     def expected_ospf_adjacencies(self) -> set[tuple[str, str]]:
-        """(hostname, neighbour hostname) for every OSPF adjacency, both directions (one per device pair)."""
+        """(hostname, neighbour hostname) for every OSPF adjacency, both directions (one per device pair).
+
+        OSPFv2 and OSPFv3 run on the same links, so the same pairs hold for both.
+        """
         pairs = set()
         for link in self.links:
             pairs.add((link.a, link.b))

@@ -217,7 +217,9 @@ class _Builder:
             )
             area = city_area(div.code)
             self.lan(city, self.plan.lan(div.code), area)
-            city.area_ranges.append(AreaRange(area, self.plan.city_block(div.code)))
+            city.area_ranges.append(
+                AreaRange(area, self.plan.city_block(div.code), self.plan.city_block_v6(div.code))
+            )
             out[div.code] = city
         return out
 

@@ -225,21 +225,29 @@ def check_isolated(backbone: Backbone) -> list[Violation]:
     return out
 
 
-_NOWHERE = IPv4Network("255.255.255.255/32")
-
-
 def check_area_ranges(backbone: Backbone) -> list[Violation]:
     """Each city ABR summarises its area, every prefix of the area lies in the summary, and no allocated
     prefix starts at a range's base (FRR 8.4 would not announce the range)."""
     starts = {int(p.network_address): (p, n, w) for p, n, w in _owned_prefixes(backbone) if p.version == 4}
     out = []
-    ranges = {r.area: r.prefix for d in backbone.by_tier("city") for r in d.area_ranges}
+    ranges: dict[int, list[IPv4Network | IPv6Network]] = {
+        r.area: [r.prefix, *r.prefixes_v6] for d in backbone.by_tier("city") for r in d.area_ranges
+    }
     for name, dev in backbone.devices.items():
-        members = [(f"port {i.port}", i.ospf_area, i.address_v4.network) for i in dev.interfaces]
-        members += [("lan", lan.ospf_area, lan.prefix_v4) for lan in dev.lans]
-        members.append(("loopback", dev.loopback_area, IPv4Network(dev.loopback_v4)))
+        if dev.domain != "backbone":
+            continue
+        members: list[tuple[str, int, IPv4Network | IPv6Network]] = []
+        for i in dev.interfaces:
+            members += [(f"port {i.port}", i.ospf_area, i.address_v4.network)]
+            members += [(f"port {i.port}", i.ospf_area, i.address_v6.network)]
+        for lan in dev.lans:
+            members += [("lan", lan.ospf_area, lan.prefix_v4), ("lan", lan.ospf_area, lan.prefix_v6)]
+        members += [("loopback", dev.loopback_area, IPv4Network(dev.loopback_v4))]
+        members += [("loopback", dev.loopback_area, dev.loopback_v6.network)]
         for where, area, prefix in members:
-            if area != 0 and dev.domain == "backbone" and not prefix.subnet_of(ranges.get(area, _NOWHERE)):
+            summaries = ranges.get(area, [])
+            inside = any(prefix.version == r.version and prefix.subnet_of(r) for r in summaries)  # type: ignore[arg-type]
+            if area != 0 and not inside:
                 out.append(
                     Violation("area-ranges", name, where, f"{prefix} in area {area} is outside its summary")
                 )

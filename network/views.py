@@ -153,6 +153,11 @@ def device_view(backbone: Backbone, device: Device, vendor: str, params: Network
             "reference_mbps": int(mbps(params.ospf.reference_bandwidth)),
             "areas": device.ospf_areas,
             "ranges": [{"area": r.area, **_net(r.prefix)} for r in device.area_ranges],
+            "ranges_v6": [
+                {"area": r.area, "cidr": str(p), "net": str(p.network_address), "len": p.prefixlen}
+                for r in device.area_ranges
+                for p in r.prefixes_v6
+            ],
         },
         "bgp": bgp,
         "vrfs": [] if vendor == "frr" else [_vrf(v) for v in device.vrfs],

@@ -25,6 +25,7 @@ def test_frr_config_is_lab_ready(small) -> None:
     for word in ("snmp", "aaa", "tacacs", "vrf", "ntp", "SECRET", "qos", "mpls"):
         assert word not in text.lower(), word
     assert " area 440100 range 10.4.0.0/14\n" in text
+    assert "router ospf6\n" in text and " area 440100 range fd00:4400::4:0/110\n" in text
     assert "router bgp 65044\n" in text and " neighbor 10.0.0.1 remote-as 65044\n" in text
     names = re.findall(r"^interface (\S+)$", text, flags=re.M)
     assert all(len(n) <= 15 for n in names)

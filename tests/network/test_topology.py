@@ -54,6 +54,8 @@ def test_ospf_hierarchy_and_summaries(backbone) -> None:
     gz = backbone.devices["GD-CITY-440100"]
     assert gz.ospf_areas == [0, 440100]
     assert [str(r.prefix) for r in gz.area_ranges] == ["10.4.0.0/14"]
+    # OSPFv3: the /14 mirrored (offset 0x40000 → /110) and the city's LAN /64s (index 0x4000 → /50)
+    assert [str(p) for p in gz.area_ranges[0].prefixes_v6] == ["fd00:4400::4:0/110", "fd00:4500:0:4000::/50"]
     town = backbone.devices["GD-TOWN-440103001"]
     assert town.ospf_areas == [440100]
     assert backbone.devices["GD-CORE-01"].ospf_areas == [0]
