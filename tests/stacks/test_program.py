@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import ipaddress
 import itertools
 import math
@@ -15,7 +16,7 @@ import pytest
 import yaml
 
 from stacks.mocks import RecordingMocks, reset_runtime
-from stacks.program import build
+from stacks.program import build, collector_paused
 from stacks.settings import load_stack_settings
 
 pytestmark = pytest.mark.xdist_group("pulumi")
@@ -300,3 +301,17 @@ def test_zone_networks_are_protected_and_routers_use_them(staging_runtime: Recor
         assert gateway_network == zone_id == "zone-public-id"
 
     return pulumi.Output.all(public.id, built.network.routers["FGW"].external_network_id).apply(check)
+
+
+def test_the_thin_main_runs_the_program(staging_runtime: RecordingMocks) -> None:
+    """egov-cloud/__main__.py, run as the Python language host runs it, declares the staging stack."""
+    import runpy
+
+    @pulumi.runtime.test
+    def program() -> None:
+        runpy.run_path(str(STACK_DIR / "__main__.py"), run_name="__main__")
+
+    with collector_paused():  # main() turns the collector off for good, as it should in its own process
+        program()
+    assert gc.isenabled()
+    assert staging_runtime.counts() == STAGING_COUNTS
