@@ -22,6 +22,7 @@ def review_json(review: StackReview) -> dict[str, Any]:
         "resources": review.resources,
         "quota_totals": {key.value: review.quota_totals[key] for key in QuotaKey},
         "usable": {key.value: math.floor(review.usable[key]) for key in QuotaKey},
+        "usable_at": review.usable_at,
         "units": {key.value: QUOTA_SOURCES[key][1] for key in QuotaKey},
         "ratio": {key.value: round(review.ratio(key), 4) for key in QuotaKey},
         "agreed_oversubscription": {key.value: review.agreed[key] for key in QuotaKey},
@@ -50,7 +51,9 @@ def render_review(review: StackReview, console: Console) -> None:
     for token, count in review.resources.items():
         resources.add_row(token, str(count))
     console.print(resources)
-    quotas = Table(title="Σ department quotas against usable capacity (end of horizon)")
+    quotas = Table(
+        title=f"Σ department quotas against usable capacity in {review.usable_at} (end of horizon)"
+    )
     for column in ("quota", "Σ quotas", "usable", "ratio", "agreed", "verdict"):
         quotas.add_column(column, justify="left" if column == "quota" else "right")
     for key in QuotaKey:

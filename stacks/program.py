@@ -13,7 +13,7 @@ import pulumi
 import pulumi.runtime.config as runtime_config
 
 from egov.model import SourceOfTruth
-from stacks.addressing import department_subnets
+from stacks.addressing import backbone_prefixes, department_subnets
 from stacks.catalogue import orphan_flavors
 from stacks.components import Compute, Identity, Network, Storage
 from stacks.quotas import DepartmentQuota, department_quota, quota_totals, select_departments
@@ -28,6 +28,7 @@ class Plan:
     source: SourceOfTruth
     codes: list[str]
     quotas: list[DepartmentQuota]
+    subnets: dict[str, ipaddress.IPv4Network]
 
 
 def runtime_settings() -> StackSettings:
@@ -37,7 +38,11 @@ def runtime_settings() -> StackSettings:
 
 
 def plan(settings: StackSettings, source: SourceOfTruth | None = None) -> Plan:
-    """Departments and quotas of a stack. Raises ValueError on a catalogue that could never schedule."""
+    """Departments, quotas and subnets of a stack.
+
+    Raises ValueError on a catalogue that could never schedule, or on a zone network that overlaps a
+    department subnet or a backbone prefix (routing would break in ways no policy sees).
+    """
     from egov.source import default_source, load_source
 
     if source is None:
@@ -52,7 +57,21 @@ def plan(settings: StackSettings, source: SourceOfTruth | None = None) -> Plan:
         )
         for code in codes
     ]
-    return Plan(settings=settings, source=source, codes=codes, quotas=quotas)
+    subnets = department_subnets(source, codes)
+    check_zone_addresses(settings, list(subnets.values()))
+    return Plan(settings=settings, source=source, codes=codes, quotas=quotas, subnets=subnets)
+
+
+def check_zone_addresses(settings: StackSettings, department_nets: list[ipaddress.IPv4Network]) -> None:
+    """A zone network must overlap neither a department subnet nor a prefix the backbone allocates from."""
+    taken: list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]] = [
+        ("backbone prefix", p) for p in backbone_prefixes()
+    ]
+    taken += [("department subnet", n) for n in department_nets]
+    for key, zone in settings.zones.items():
+        for what, prefix in taken:
+            if prefix.version == 4 and zone.cidr.overlaps(prefix):  # type: ignore[arg-type]
+                raise ValueError(f"egov:zones.{key}: {zone.cidr} overlaps the {what} {prefix}")
 
 
 def management_prefixes(settings: StackSettings) -> list[ipaddress.IPv4Network]:
@@ -97,7 +116,7 @@ def build(settings: StackSettings, source: SourceOfTruth | None = None) -> Built
     network = Network(
         "network",
         zones=settings.zones,
-        subnets=department_subnets(source, decided.codes),
+        subnets=decided.subnets,
         projects=identity.projects,
         quotas=decided.quotas,
         network_quota=settings.network_quota,

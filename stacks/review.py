@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from egov.months import month_label
 from stacks.catalogue import host_sizes
 from stacks.policy.policies import (
     AGREED_OVERSUBSCRIPTION,
@@ -32,6 +33,7 @@ class StackReview:
     usable: dict[QuotaKey, float]
     agreed: dict[QuotaKey, float]
     violations: list[str]
+    usable_at: str  # the month usable capacity is taken at: the end of the planning horizon
 
     @property
     def total_resources(self) -> int:
@@ -75,4 +77,5 @@ def review_stack(
         usable=usable,
         agreed=agreed,
         violations=violations,
+        usable_at=month_label(source.planning.end_month),
     )

@@ -131,3 +131,26 @@ def test_unknown_department_is_named(tmp_path: Path) -> None:
     settings = parse_settings({**MINIMAL, "departments": ["GAT", "NOPE"]}, "x")
     with pytest.raises(KeyError, match="NOPE"):
         plan(settings)
+
+
+@pytest.mark.parametrize(
+    ("cidr", "clash"),
+    [("10.20.0.0/16", "backbone prefix 10.0.0.0/8"), ("172.16.21.0/25", "department subnet 172.16.21.0/24")],
+)
+def test_zone_network_overlapping_backbone_or_departments_is_refused(cidr: str, clash: str) -> None:
+    import ipaddress
+
+    from stacks.program import plan
+
+    net = ipaddress.ip_network(cidr)
+    hosts = list(net.hosts())
+    zone = {
+        **ZONE,
+        "cidr": cidr,
+        "gateway": str(hosts[0]),
+        "poolStart": str(hosts[4]),
+        "poolEnd": str(hosts[-1]),
+    }
+    settings = parse_settings({**MINIMAL, "zones": {"public": zone}}, "x")
+    with pytest.raises(ValueError, match=f"egov:zones.public: {cidr} overlaps the {clash}"):
+        plan(settings)
