@@ -13,7 +13,6 @@ from typing import Any
 import pint
 
 
-
 def _registry() -> pint.UnitRegistry:
     """pint's default registry, its parsed definitions cached on disk (~/.cache/pint): parsing them is most of
     the start-up of `egov capacity check` (≈ 0.2 s of < 1 s). Without a writable cache, parse every time."""
