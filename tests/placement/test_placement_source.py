@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -88,3 +90,75 @@ def test_usage_of_other_consumers_is_existing_load(placement: Any, scaled: Scale
     first = next(j for j, h in enumerate(live.hosts) if h.uuid == uuids[0])
     assert live.used[:, first].tolist() == [8, 16384, 100]
     assert int(live.used.sum()) == 8 + 16384 + 100
+
+
+def test_check_and_fit_from_placement_through_clouds_yaml(
+    placement: Any, placement_endpoint: str, scaled: Scaler, tmp_path: Path
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from egov.cli import app
+
+    source = scaled(default_source(), 0.0)  # 3 hosts per aggregate, 18 in all
+    uuids = register_cloud(placement, source.cloud)
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "data", data)
+    text = (data / "cloud.yaml").read_text()
+    for name in ("86", "84", "20", "28", "27"):
+        text = text.replace(f"hosts: {name}\n", "hosts: 3\n")
+    (data / "cloud.yaml").write_text(text)
+    call(
+        placement,
+        "PUT",
+        "/allocations/1b7d1f0e-8c4f-4d33-9a56-3c1d8b2b0c11",
+        "1.28",
+        json={
+            "allocations": {uuids[0]: {"resources": {"VCPU": 40}}},
+            "project_id": "p",
+            "user_id": "u",
+            "consumer_generation": None,
+        },
+    )
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(
+        f"clouds:\n  lab:\n    auth_type: admin_token\n    auth:\n      token: admin\n"
+        f"      endpoint: {placement_endpoint}\n"
+    )
+    env = {"OS_CLIENT_CONFIG_FILE": str(clouds)}
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        ["capacity", "check", "--data", str(data), "--from-placement", "lab", "--format", "json"],
+        env=env,
+    )
+    assert result.exit_code == 0, result.stderr
+    live_doc = json.loads(result.stdout)
+    result = runner.invoke(app, ["capacity", "check", "--data", str(data), "--format", "json"])
+    yaml_doc = json.loads(result.stdout)
+    # Same supply as the YAML; the instance's 40 vCPU show as existing demand in gz-1.
+    for live_line, yaml_line in zip(live_doc["resources"], yaml_doc["resources"], strict=True):
+        assert live_line["usable"] == yaml_line["usable"]
+        extra = 40 if (live_line["resource"], live_line["az"]) == ("VCPU", "gz-1") else 0
+        assert live_line["demand_end"] == pytest.approx(yaml_line["demand_end"] + extra)
+    live_fit, yaml_fit = live_doc["fit"], yaml_doc["fit"]
+    assert [z["hosts_enabled"] for z in live_fit["zones"]] == [z["hosts_enabled"] for z in yaml_fit["zones"]]
+    result = runner.invoke(
+        app,
+        [
+            "capacity",
+            "fit",
+            "--data",
+            str(data),
+            "--from-placement",
+            "lab",
+            "--format",
+            "json",
+            "--month",
+            "2027-01",
+        ],
+        env=env,
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["months"] == ["2027-01"]
