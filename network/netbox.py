@@ -1,7 +1,8 @@
-"""Inventory rows for NetBox's bulk import: sites, devices, interfaces, IP addresses and cables.
+"""Inventory rows for NetBox's bulk import: the catalogue, sites, devices, interfaces, IP addresses, cables.
 
 Column names are NetBox's CSV import headers (DCIM/IPAM), so each list imports as-is, in this order:
-sites, devices, interfaces, ip-addresses, cables.
+manufacturers, platforms, device-roles, device-types, sites, devices, interfaces, ip-addresses (the loopback
+is marked ``is_primary``, which sets the device's primary IPv4/IPv6), cables.
 """
 
 from __future__ import annotations
@@ -26,6 +27,28 @@ ROLES = {
     "isolated": "isolated-router",
 }
 PLATFORMS = {"vrp": "huawei-vrp", "iosxe": "cisco-ios-xe", "frr": "frr"}
+MANUFACTURERS = {"vrp": "Huawei", "iosxe": "Cisco", "frr": "FRRouting"}
+ROLE_COLOURS = {"core": "f44336", "access": "ff9800", "city": "2196f3", "county": "4caf50", "town": "9e9e9e"}
+
+
+def _catalogue(vendor: str) -> dict[str, list[dict[str, Any]]]:
+    maker = MANUFACTURERS[vendor]
+    maker_slug = maker.lower()
+    return {
+        "manufacturers": [{"name": maker, "slug": maker_slug}],
+        "platforms": [{"name": PLATFORMS[vendor], "slug": PLATFORMS[vendor], "manufacturer": maker}],
+        "device-roles": [
+            {"name": role, "slug": role, "color": ROLE_COLOURS.get(tier.removeprefix("isolated-"), "000000")}
+            for tier, role in ROLES.items()
+        ],
+        "device-types": [
+            {
+                "manufacturer": maker,
+                "model": f"{PLATFORMS[vendor]}-router",
+                "slug": f"{PLATFORMS[vendor]}-router",
+            }
+        ],
+    }
 
 
 def _kbps(bandwidth: pint.Quantity) -> int:
@@ -50,11 +73,10 @@ def inventory_rows(backbone: Backbone, vendor: str = "vrp") -> dict[str, list[di
                 "name": name,
                 "role": ROLES[dev.tier],
                 "device_type": f"{PLATFORMS[vendor]}-router",
-                "manufacturer": {"vrp": "Huawei", "iosxe": "Cisco", "frr": "FRRouting"}[vendor],
+                "manufacturer": MANUFACTURERS[vendor],
                 "platform": PLATFORMS[vendor],
                 "site": sites[dev.division_code]["name"],
                 "status": "active",
-                "primary_ip4": f"{dev.loopback_v4}/32",
             }
         )
         ifaces: list[tuple[str, str, str, str, str, int | str]] = [
@@ -97,8 +119,17 @@ def inventory_rows(backbone: Backbone, vendor: str = "vrp") -> dict[str, list[di
             interfaces.append(
                 {"device": name, "name": ifname, "type": kind, "description": desc, "speed": speed}
             )
+            primary = "true" if kind == "virtual" and desc == "loopback" else "false"
             for addr in (v4, v6):
-                addresses.append({"address": addr, "status": "active", "device": name, "interface": ifname})
+                addresses.append(
+                    {
+                        "address": addr,
+                        "status": "active",
+                        "device": name,
+                        "interface": ifname,
+                        "is_primary": primary,
+                    }
+                )
     for link in backbone.links:
         end_a = backbone.devices[link.a].interface(link.a_port)
         end_b = backbone.devices[link.b].interface(link.b_port)
@@ -116,6 +147,7 @@ def inventory_rows(backbone: Backbone, vendor: str = "vrp") -> dict[str, list[di
             }
         )
     return {
+        **_catalogue(vendor),
         "sites": sorted(sites.values(), key=lambda s: s["slug"]),
         "devices": devices,
         "interfaces": interfaces,
