@@ -7,7 +7,7 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -55,14 +55,25 @@ FromPlacementOption = Annotated[
 ]
 
 
-def _live_or_exit(cloud: str, source: SourceOfTruth) -> LiveCloud:
+def _connect_or_exit(cloud: str) -> Any:
+    """An openstacksdk connection to ``cloud`` of clouds.yaml; an unknown cloud exits 2 naming it."""
+    from capacity.placement_source import connect
+
+    try:
+        return connect(cloud)
+    except Exception as exc:  # openstacksdk: unknown cloud, bad clouds.yaml
+        err_console.print(f"[red]error:[/] cloud {cloud!r}: {type(exc).__name__}: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _live_or_exit(cloud: str, source: SourceOfTruth, conn: Any = None) -> LiveCloud:
     """Read the live cloud, with a progress bar; a missing cloud or a Placement error exits 2 naming it."""
     from rich.progress import Progress
 
-    from capacity.placement_source import PlacementError, connect, read_live
+    from capacity.placement_source import PlacementError, read_live
 
+    conn = conn if conn is not None else _connect_or_exit(cloud)
     try:
-        conn = connect(cloud)
         with Progress(console=err_console, transient=True) as progress:
             task = progress.add_task(f"reading Placement of {cloud}", total=None)
             live = read_live(
@@ -71,7 +82,7 @@ def _live_or_exit(cloud: str, source: SourceOfTruth) -> LiveCloud:
     except PlacementError as exc:
         err_console.print(f"[red]error:[/] Placement of cloud {cloud!r}: {exc}", highlight=False)
         raise typer.Exit(2) from None
-    except Exception as exc:  # openstacksdk: unknown cloud, unreachable endpoint, bad credentials
+    except Exception as exc:  # openstacksdk: unreachable endpoint, bad credentials
         err_console.print(f"[red]error:[/] cloud {cloud!r}: {type(exc).__name__}: {exc}", highlight=False)
         raise typer.Exit(2) from None
     if live.unmapped:
@@ -216,6 +227,47 @@ def fit_command(
         sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
     else:
         render_fit_table(source.planning, report, Console(width=160), flavor=flavor, month=index)
+
+
+@app.command("hold")
+def hold(
+    system: Annotated[str, typer.Argument(help="The system whose migration is confirmed, e.g. GAT-0001.")],
+    cloud: Annotated[str, typer.Option("--cloud", help="The cloud of clouds.yaml whose Placement holds it.")],
+    release: Annotated[
+        bool, typer.Option("--release", help="Release the hold (cut-over done, or migration cancelled).")
+    ] = False,
+    data: DataOption = None,
+) -> None:
+    """Hold capacity for a confirmed migration in Placement (consumer type MIGRATION), or release it.
+    Idempotent; never touches another consumer (docs/fit.md)."""
+    from capacity.holds import place_hold, plan_hold, release_hold
+    from capacity.placement_source import PlacementError
+
+    source = load_or_exit(data)
+    if system not in {s.id for s in source.systems}:
+        err_console.print(f"[red]error:[/] system {system!r} is not in the source of truth", highlight=False)
+        raise typer.Exit(2)
+    conn = _connect_or_exit(cloud)
+    region = source.cloud.region
+    try:
+        if release:
+            released = release_hold(conn, region, system)
+            Console().print(f"{system}: hold released" if released else f"{system}: no hold to release")
+            return
+        live = _live_or_exit(cloud, source, conn)
+        held = place_hold(conn, region, system, plan_hold(live, system))
+    except (PlacementError, KeyError) as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    totals: dict[str, int] = {}
+    for resources in held.allocations.values():
+        for rc, amount in resources.items():
+            totals[rc] = totals.get(rc, 0) + amount
+    amounts = ", ".join(f"{rc} {n}" for rc, n in sorted(totals.items()))
+    Console().print(
+        f"{system}: held on {len(held.allocations)} hosts ({amounts}); consumer {held.consumer}, "
+        f"generation {held.generation}"
+    )
 
 
 @app.command("compare")

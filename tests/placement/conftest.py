@@ -6,7 +6,9 @@ with ``auth_type="admin_token"``. Missing openstack-placement makes the tests FA
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -73,3 +75,26 @@ def _scaled(source: SourceOfTruth, fraction: float) -> SourceOfTruth:
 def scaled() -> Callable[[SourceOfTruth, float], SourceOfTruth]:
     """scaled(source, fraction): the source with its aggregates cut to a fraction of their hosts."""
     return _scaled
+
+
+@pytest.fixture
+def small_data(tmp_path: Path) -> Path:
+    """A copy of data/ whose aggregates have 3 hosts each (the cloud of ``scaled(source, 0.0)``)."""
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "data", data)
+    text = (data / "cloud.yaml").read_text()
+    for name in ("86", "84", "20", "28", "27"):
+        text = text.replace(f"hosts: {name}\n", "hosts: 3\n")
+    (data / "cloud.yaml").write_text(text)
+    return data
+
+
+@pytest.fixture
+def clouds_yaml(placement_endpoint: str, tmp_path: Path) -> dict[str, str]:
+    """The environment for the CLI: OS_CLIENT_CONFIG_FILE naming a clouds.yaml with cloud 'lab'."""
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(
+        "clouds:\n  lab:\n    auth_type: admin_token\n    auth:\n      token: admin\n"
+        f"      endpoint: {placement_endpoint}\n"
+    )
+    return {"OS_CLIENT_CONFIG_FILE": str(clouds)}

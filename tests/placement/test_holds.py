@@ -4,6 +4,7 @@ touching other consumers."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -144,3 +145,34 @@ def test_a_hold_that_does_not_fit_holds_nothing(placement: Any, scaled: Scaler) 
         place_hold(placement, region, source.systems[0].id, {uuids[0]: {"VCPU": 2}, uuids[1]: too_much})
     assert get_hold(placement, region, source.systems[0].id) is None
     assert all(not any(u.values()) for u in usages(placement).values())
+
+
+def test_hold_command(placement: Any, scaled: Scaler, small_data: Path, clouds_yaml: dict[str, str]) -> None:
+    from typer.testing import CliRunner
+
+    from egov.cli import app
+
+    source = scaled(default_source(), 0.0)
+    register_cloud(placement, source.cloud)
+    system = next(s for s in source.systems if 0 < s.vcpu <= 8)
+    runner = CliRunner()
+
+    def egov(*args: str) -> tuple[int, str]:
+        result = runner.invoke(
+            app,
+            ["capacity", "hold", system.id, "--cloud", "lab", "--data", str(small_data), *args],
+            env=clouds_yaml,
+        )
+        return result.exit_code, " ".join((result.stdout + result.stderr).split())
+
+    code, first = egov()
+    assert code == 0 and f"{system.id}: held on" in first
+    hold = get_hold(placement, source.cloud.region, system.id)
+    assert hold is not None and f"generation {hold.generation}" in first
+    code, again = egov()
+    assert code == 0 and again == first  # idempotent: same hold, same generation
+    assert egov("--release") == (0, f"{system.id}: hold released")
+    assert egov("--release") == (0, f"{system.id}: no hold to release")
+    assert get_hold(placement, source.cloud.region, system.id) is None
+    result = runner.invoke(app, ["capacity", "hold", "NOPE-1", "--cloud", "lab"], env=clouds_yaml)
+    assert result.exit_code == 2 and "'NOPE-1' is not in the source of truth" in result.stderr

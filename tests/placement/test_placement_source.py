@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -93,7 +92,7 @@ def test_usage_of_other_consumers_is_existing_load(placement: Any, scaled: Scale
 
 
 def test_check_and_fit_from_placement_through_clouds_yaml(
-    placement: Any, placement_endpoint: str, scaled: Scaler, tmp_path: Path
+    placement: Any, scaled: Scaler, small_data: Path, clouds_yaml: dict[str, str]
 ) -> None:
     import json
 
@@ -103,12 +102,7 @@ def test_check_and_fit_from_placement_through_clouds_yaml(
 
     source = scaled(default_source(), 0.0)  # 3 hosts per aggregate, 18 in all
     uuids = register_cloud(placement, source.cloud)
-    data = tmp_path / "data"
-    shutil.copytree(Path(__file__).resolve().parents[2] / "data", data)
-    text = (data / "cloud.yaml").read_text()
-    for name in ("86", "84", "20", "28", "27"):
-        text = text.replace(f"hosts: {name}\n", "hosts: 3\n")
-    (data / "cloud.yaml").write_text(text)
+    data = small_data
     call(
         placement,
         "PUT",
@@ -121,12 +115,7 @@ def test_check_and_fit_from_placement_through_clouds_yaml(
             "consumer_generation": None,
         },
     )
-    clouds = tmp_path / "clouds.yaml"
-    clouds.write_text(
-        f"clouds:\n  lab:\n    auth_type: admin_token\n    auth:\n      token: admin\n"
-        f"      endpoint: {placement_endpoint}\n"
-    )
-    env = {"OS_CLIENT_CONFIG_FILE": str(clouds)}
+    env = clouds_yaml
     runner = CliRunner()
     result = runner.invoke(
         app,
