@@ -269,3 +269,12 @@ def test_cross_check_names_the_real_row_after_blank_and_bad_rows(tmp_path: Path)
     root = write_data(tmp_path, systems_text="\n".join(lines) + "\n")
     _one(root, "systems.csv", "unknown department 'ZZZ'", 5, "department")
     _one(root, "systems.csv", "'oops' has no number", 2, "ram")
+
+
+def test_empty_csv(tmp_path: Path) -> None:
+    _one(write_data(tmp_path, systems_text=""), "systems.csv", "empty file: expected a header row")
+
+
+def test_column_given_twice(tmp_path: Path) -> None:
+    text = systems_csv([system()]).replace("yearly_factors", "年增长率", 1)
+    _one(write_data(tmp_path, systems_text=text), "systems.csv", "given twice", 1)
