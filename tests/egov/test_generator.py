@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("generate_systems", ROOT / "scripts" / "generate_systems.py")
+    path = ROOT / "scripts" / "generate_systems.py"
+    spec = importlib.util.spec_from_file_location("generate_systems", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
