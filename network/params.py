@@ -44,6 +44,8 @@ class Circuits(_Strict):
     city_county: Circuit
     county_town: Circuit
     city_town: Circuit  # 东莞/中山: towns attached to the city directly
+    dc_access: Circuit  # the cloud data centre at each provincial access router
+    internet_access: Circuit  # the unified internet exit at each provincial access router
 
 
 class Backup(_Strict):

@@ -158,15 +158,23 @@ class _Builder:
         return cores, access
 
     def attachments(self, access: list[Device]) -> None:
-        bw = self.params.department_access
+        c = self.params.circuits
         for i, acc in enumerate(access):
-            for port, vrf, customer, subnet in (
-                (DC_PORT, "public", "cloud-dc", self.plan.service_link(i)),
-                (INTERNET_PORT, "internet", "internet-exit", self.plan.service_link(2 + i)),
+            for port, vrf, customer, subnet, circuit in (
+                (DC_PORT, "public", "cloud-dc", self.plan.service_link(i), c.dc_access),
+                (
+                    INTERNET_PORT,
+                    "internet",
+                    "internet-exit",
+                    self.plan.service_link(2 + i),
+                    c.internet_access,
+                ),
             ):
                 addr = IPv4Interface((subnet.network_address, 31))
                 acc.attachments.append(
-                    Attachment(port, vrf, customer, addr, self.plan.v6_mirror(addr), bw, 1500)
+                    Attachment(
+                        port, vrf, customer, addr, self.plan.v6_mirror(addr), circuit.bandwidth, circuit.mtu
+                    )
                 )
             for code, vpn_id in self.vpn_ids.items():
                 addr = IPv4Interface((self.plan.department_link(vpn_id, i).network_address, 31))
