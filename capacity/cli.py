@@ -330,7 +330,7 @@ def risk(
     base = load_or_exit(data)
     run = _scenario_or_exit(base, scenario, data)
     model = UncertaintyModel(growth_sigma_common, growth_sigma_system, slip_probability, max_slip_months)
-    with Progress(console=err_console, transient=True, disable=draws < 20_000) as progress:
+    with Progress(console=err_console, transient=True, disable=draws < 5_000) as progress:
         task = progress.add_task("drawing", total=draws)
         result = simulate(
             run.source, draws, seed, model, progress=lambda done: progress.update(task, completed=done)

@@ -48,17 +48,25 @@ def _in_display(line: LineHeadroom, values: np.ndarray) -> np.ndarray:
     return values * factor
 
 
+#: CJK fonts used as fallbacks for zone names in Chinese, when one is installed (fonts-noto-cjk,
+#: fonts-wqy-zenhei); the labels themselves are English and need only DejaVu Sans, shipped with matplotlib.
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Zen Hei", "Source Han Sans SC")
+
+
 @contextmanager
 def _chart_style() -> Iterator[Any]:
-    """Matplotlib with the Agg backend and a font that ships with it (labels are English: no CJK glyphs are
-    needed), and a fixed SVG hash salt in case a chart is ever saved as SVG."""
+    """Matplotlib with the Agg backend, DejaVu Sans plus any installed CJK font as a per-glyph fallback, and
+    a fixed SVG hash salt in case a chart is ever saved as SVG."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
+    from matplotlib import font_manager
 
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    families = ["DejaVu Sans", *(name for name in CJK_FONTS if name in installed)]
     with matplotlib.rc_context(
-        {"font.family": "DejaVu Sans", "svg.hashsalt": "egov", "figure.dpi": 100, "axes.grid": True}
+        {"font.family": families, "svg.hashsalt": "egov", "figure.dpi": 100, "axes.grid": True}
     ):
         yield plt
 
