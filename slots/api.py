@@ -236,3 +236,19 @@ def create_app(ledger: Ledger) -> FastAPI:
         return ledger.audit(who, request_id)
 
     return app
+
+
+def from_env() -> FastAPI:
+    """The app for an ASGI server with several workers, configured by the environment:
+    ``EGOV_SLOTS_DB`` (ledger URL, default sqlite:///slots.sqlite) and ``EGOV_DATA`` (source of truth).
+
+    gunicorn -w 4 -k uvicorn.workers.UvicornWorker 'slots.api:from_env()'
+    """
+    import os
+
+    from egov.source import load_source
+    from slots.db import DEFAULT_URL
+
+    return create_app(
+        Ledger(os.environ.get("EGOV_SLOTS_DB", DEFAULT_URL), load_source(os.environ.get("EGOV_DATA")))
+    )

@@ -92,8 +92,11 @@ class LedgerLock(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url`` (sqlite:///file or postgresql+psycopg://…) with the locking described above."""
+def make_engine(url: str, *, writes: bool = True) -> Engine:
+    """An engine for ``url`` (sqlite:///file or postgresql+psycopg://…) with the locking described above.
+
+    On SQLite, ``writes=False`` gives an engine for reads only: plain deferred transactions, which in WAL
+    mode read a snapshot without waiting for the writer."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
@@ -110,7 +113,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)

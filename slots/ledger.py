@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pint
 from sqlalchemy import Engine, select
@@ -27,6 +27,9 @@ from slots.admission import Booked, Booking, Decision, Province, admit
 from slots.db import AuditEntry, LedgerLock, Request, Token, make_engine, upgrade
 from slots.request import RequestSpec, resolve
 from slots.weeks import week_label
+
+if TYPE_CHECKING:
+    from slots.planner import Plan
 
 #: Request states. granted and approved hold a slot; refused and cancelled do not.
 GRANTED, APPROVED, REFUSED, CANCELLED = "granted", "approved", "refused", "cancelled"
@@ -142,14 +145,18 @@ class Ledger:
     ) -> None:
         self.url = url
         self.engine: Engine = make_engine(url)
+        # Reads (authentication, lists, the calendar, a plan not applied) do not queue behind admissions.
+        self.reader: Engine = make_engine(url, writes=False) if url.startswith("sqlite") else self.engine
         self.province = Province(source) if bandwidth is None else Province(source, bandwidth)
         if migrate:
             upgrade(self.engine)
         self._cache_guard = threading.Lock()
+        self._admission_turn = threading.Lock()
         self._cache: tuple[int, Booked] | None = None
 
     def close(self) -> None:
         self.engine.dispose()
+        self.reader.dispose()
 
     # --- transactions -------------------------------------------------------------------------------
     @contextmanager
@@ -215,7 +222,7 @@ class Ledger:
         """The principal of a presented token, or None."""
         if not token or len(token) > 200:
             return None
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             row = session.execute(
                 select(Token).where(Token.token_hash == hash_token(token), Token.revoked.is_(False))
             ).scalar_one_or_none()
@@ -260,45 +267,48 @@ class Ledger:
             raise Forbidden(f"a token of {principal.department} cannot request for {spec.department}")
         systems = resolve(self.province.source, spec, "new", self.province.by_id)
         spec_json = json.dumps(spec.as_json(), ensure_ascii=False, sort_keys=True)
-        with self._locked() as (session, lock):
-            if idempotency_key is not None:
-                existing = session.execute(
-                    select(Request).where(
-                        Request.department == spec.department, Request.idempotency_key == idempotency_key
-                    )
-                ).scalar_one_or_none()
-                if existing is not None:
-                    if existing.spec != spec_json:
-                        raise Conflict(
-                            f"idempotency key {idempotency_key!r} was used for a different request"
+        # Threads of this process take turns before the database lock: the one that commits carries the
+        # cached booked state forward before the next one reads it, so the cache never misses in-process.
+        with self._admission_turn:
+            with self._locked() as (session, lock):
+                if idempotency_key is not None:
+                    existing = session.execute(
+                        select(Request).where(
+                            Request.department == spec.department, Request.idempotency_key == idempotency_key
                         )
-                    return view(existing), False
-            booked = self._booked(session, lock.version)
-            decision = admit(self.province, booked, spec, systems)
-            now = _now()
-            row = Request(
-                department=spec.department,
-                status=GRANTED if decision.granted else REFUSED,
-                spec=spec_json,
-                earliest_week=spec.earliest_week,
-                latest_week=spec.latest_week,
-                granted_week=decision.granted_week,
-                suggested_week=decision.earliest_feasible_week,
-                binding=None if decision.binding is None else decision.binding.constraint.value,
-                reason=None if decision.granted else decision.explain(),
-                system_count=spec.system_count,
-                data_volume_gb=spec.data_volume_gb,
-                weight=spec.weight,
-                idempotency_key=idempotency_key,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(row)
-            session.flush()
-            self._audit(session, principal, "request." + row.status, row.id, **_decision_detail(decision))
-            version = self._bump(session, lock)
-            result = view(row)
-        self._carry_forward(version, booked, row if decision.granted else None)
+                    ).scalar_one_or_none()
+                    if existing is not None:
+                        if existing.spec != spec_json:
+                            raise Conflict(
+                                f"idempotency key {idempotency_key!r} was used for a different request"
+                            )
+                        return view(existing), False
+                booked = self._booked(session, lock.version)
+                decision = admit(self.province, booked, spec, systems)
+                now = _now()
+                row = Request(
+                    department=spec.department,
+                    status=GRANTED if decision.granted else REFUSED,
+                    spec=spec_json,
+                    earliest_week=spec.earliest_week,
+                    latest_week=spec.latest_week,
+                    granted_week=decision.granted_week,
+                    suggested_week=decision.earliest_feasible_week,
+                    binding=None if decision.binding is None else decision.binding.constraint.value,
+                    reason=None if decision.granted else decision.explain(),
+                    system_count=spec.system_count,
+                    data_volume_gb=spec.data_volume_gb,
+                    weight=spec.weight,
+                    idempotency_key=idempotency_key,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(row)
+                session.flush()
+                self._audit(session, principal, "request." + row.status, row.id, **_decision_detail(decision))
+                version = self._bump(session, lock)
+                result = view(row)
+            self._carry_forward(version, booked, row if decision.granted else None)
         return result, True
 
     def _carry_forward(self, version: int, before: Booked, granted: Request | None) -> None:
@@ -319,11 +329,11 @@ class Ledger:
         return row
 
     def get(self, principal: Principal, request_id: int) -> RequestView:
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             return view(self._get(session, principal, request_id))
 
     def list_requests(self, principal: Principal, status: str | None = None) -> list[RequestView]:
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             query = select(Request).order_by(Request.id)
             if not principal.operator:
                 query = query.where(Request.department == principal.department)
@@ -365,7 +375,7 @@ class Ledger:
         from slots.weeks import blackout_of, weeks
 
         planning = self.province.planning
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             rows = session.execute(select(Request).where(Request.status.in_(BOOKED))).scalars().all()
         load: dict[date, int] = {}
         own: dict[date, list[int]] = {}
@@ -392,7 +402,7 @@ class Ledger:
         """The audit log (operators), oldest first."""
         if not principal.operator:
             raise Forbidden("only an operator reads the audit log")
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             query = select(AuditEntry).order_by(AuditEntry.id)
             if request_id is not None:
                 query = query.where(AuditEntry.request_id == request_id)
@@ -409,57 +419,60 @@ class Ledger:
             ]
 
     # --- re-planning ----------------------------------------------------------------------------------
-    def plan(self, principal: Principal, *, apply: bool = False, time_limit: float = 10.0) -> Any:
+    def plan(self, principal: Principal, *, apply: bool = False, time_limit: float = 10.0) -> Plan:
         """Re-plan every granted (not approved) and refused request at once with CP-SAT; approved slots stay.
 
-        Returns a slots.planner.Plan with the first-come-first-served comparison; with ``apply`` the new
-        weeks are written (each move audited) in the same locked transaction the plan was computed in."""
-        from slots.planner import PlanItem, PlanNotFound, replan
-
+        Returns the plan with the first-come-first-served comparison. Without ``apply`` it reads a snapshot
+        and admissions go on meanwhile; with ``apply`` it is computed and written (each move audited) in one
+        transaction holding the ledger lock, so admissions wait for it."""
         if not principal.operator:
             raise Forbidden("only an operator re-plans")
+        if not apply:
+            with Session(self.reader) as session:
+                return self._replan(session, time_limit)[0]
         with self._locked() as (session, lock):
-            rows = session.execute(
-                select(Request).where(Request.status.in_((GRANTED, APPROVED, REFUSED))).order_by(Request.id)
-            ).scalars()
-            fixed: list[Booking] = []
-            items: list[PlanItem] = []
-            by_id: dict[int, Request] = {}
-            for row in rows:
-                if row.status == APPROVED:
-                    fixed.append(self._booking(row))
-                    continue
-                spec = RequestSpec.model_validate_json(row.spec)
-                systems = resolve(self.province.source, spec, row.id, self.province.by_id)
-                items.append(PlanItem(row.id, spec, tuple(systems), row.granted_week))
-                by_id[row.id] = row
-            try:
-                plan = replan(self.province, fixed, items, time_limit=time_limit)
-            except (PlanNotFound, ValueError) as exc:
-                raise Unprocessable(str(exc)) from None
-            if apply and plan.changes:
-                now = _now()
-                for request_id, week in plan.changes.items():
-                    row = by_id[request_id]
-                    before = row.granted_week
-                    row.granted_week = week
-                    if week is not None:
-                        row.status = GRANTED
-                        row.suggested_week, row.binding, row.reason = None, None, None
-                    else:
-                        row.status, row.binding = REFUSED, "replan"
-                        row.reason = "refused by re-planning: no week of the window keeps every rule any more"
-                    row.updated_at = now
-                    self._audit(
-                        session,
-                        principal,
-                        "request.replanned",
-                        row.id,
-                        before=_label(before),
-                        after=_label(week),
-                    )
-                self._bump(session, lock)
+            plan, rows = self._replan(session, time_limit)
+            if not plan.changes:
+                return plan
+            now = _now()
+            for request_id, week in plan.changes.items():
+                row = rows[request_id]
+                before = row.granted_week
+                row.granted_week = week
+                if week is not None:
+                    row.status = GRANTED
+                    row.suggested_week, row.binding, row.reason = None, None, None
+                else:
+                    row.status, row.binding = REFUSED, "replan"
+                    row.reason = "refused by re-planning: no week of the window keeps every rule any more"
+                row.updated_at = now
+                self._audit(
+                    session, principal, "request.replanned", row.id, before=_label(before), after=_label(week)
+                )
+            self._bump(session, lock)
             return plan
+
+    def _replan(self, session: Session, time_limit: float) -> tuple[Plan, dict[int, Request]]:
+        from slots.planner import PlanItem, PlanNotFound, replan
+
+        rows = session.execute(
+            select(Request).where(Request.status.in_((GRANTED, APPROVED, REFUSED))).order_by(Request.id)
+        ).scalars()
+        fixed: list[Booking] = []
+        items: list[PlanItem] = []
+        movable: dict[int, Request] = {}
+        for row in rows:
+            if row.status == APPROVED:
+                fixed.append(self._booking(row))
+                continue
+            spec = RequestSpec.model_validate_json(row.spec)
+            systems = resolve(self.province.source, spec, row.id, self.province.by_id)
+            items.append(PlanItem(row.id, spec, tuple(systems), row.granted_week))
+            movable[row.id] = row
+        try:
+            return replan(self.province, fixed, items, time_limit=time_limit), movable
+        except (PlanNotFound, ValueError) as exc:
+            raise Unprocessable(str(exc)) from None
 
 
 def _decision_detail(decision: Decision) -> dict[str, Any]:

@@ -47,8 +47,8 @@ def pg_url(postgres_server: LocalPostgres) -> str:
 def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     servers: list[Server] = []
 
-    def start(db: str, data_dir: Path | None = None) -> Server:
-        server = Server(db, data_dir, tmp_path / f"server-{len(servers)}.log").start()
+    def start(db: str, data_dir: Path | None = None, workers: int = 0) -> Server:
+        server = Server(db, data_dir, tmp_path / f"server-{len(servers)}.log").start(workers)
         servers.append(server)
         return server
 

@@ -93,13 +93,32 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> Server:
-        argv = [EGOV, "slots", "serve", "--db", self.db, "--port", str(self.port)]
-        if self.data_dir is not None:
-            argv += ["--data", str(self.data_dir)]
+    def start(self, workers: int = 0) -> Server:
+        """`egov slots serve`, or with ``workers`` gunicorn running that many uvicorn worker processes."""
+        env = dict(os.environ)
+        if workers:
+            gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+            worker = "uvicorn.workers.UvicornWorker"
+            argv = [
+                gunicorn,
+                "-w",
+                str(workers),
+                "-k",
+                worker,
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "slots.api:from_env()",
+            ]
+            env["EGOV_SLOTS_DB"] = self.db
+            if self.data_dir is not None:
+                env["EGOV_DATA"] = str(self.data_dir)
+        else:
+            argv = [EGOV, "slots", "serve", "--db", self.db, "--port", str(self.port)]
+            if self.data_dir is not None:
+                argv += ["--data", str(self.data_dir)]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -117,13 +136,17 @@ class Server:
         self.process.wait(10)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        """Stop the server and whatever workers it started (its own process group, by its id)."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(10)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
 
 
 def token(db: str, data_dir: Path | None, *args: str) -> str:

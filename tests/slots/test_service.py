@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +171,47 @@ def test_web_page_request_form_shows_the_granted_slot(tmp_path: Path, start_serv
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def race_over_http(server: Any, secret: str, clients: int = 20) -> Counter[str]:
+    """``clients`` requests at once for the last free capacity (70 vCPU each, 80 may be used)."""
+    barrier = threading.Barrier(clients)
+    answers: list[str] = []
+
+    def one(n: int) -> None:
+        payload = {"adhoc": [{"name": f"s{n}", "az": "az-1", "vcpu": 70}], "earliest_week": "2027-W02",
+                   "latest_week": "2027-W02"}  # fmt: skip
+        barrier.wait()
+        response = httpx.post(
+            server.url + "/api/requests",
+            json=payload,
+            headers={**bearer(secret), "Idempotency-Key": f"r{n}"},
+            timeout=60,
+        )
+        answers.append(
+            response.json()["status"] if response.status_code == 201 else str(response.status_code)
+        )
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return Counter(answers)
+
+
+def test_race_through_two_server_processes_sqlite(tmp_path: Path, start_server: Any) -> None:
+    data = write_tiny(tmp_path / "data")
+    db = f"sqlite:///{tmp_path / 'race.sqlite'}"
+    secret = token(db, data, "--department", "AAA")
+    server = start_server(db, data, workers=2)
+    assert race_over_http(server, secret) == Counter({"granted": 1, "refused": 19})
+
+
+@pytest.mark.postgres
+@pytest.mark.xdist_group("postgres")
+def test_race_through_two_server_processes_postgres(tmp_path: Path, pg_url: str, start_server: Any) -> None:
+    data = write_tiny(tmp_path / "data")
+    secret = token(pg_url, data, "--department", "AAA")
+    server = start_server(pg_url, data, workers=2)
+    assert race_over_http(server, secret) == Counter({"granted": 1, "refused": 19})
