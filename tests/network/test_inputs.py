@@ -131,3 +131,22 @@ def test_cli_check_json_and_inventory(tmp_path) -> None:
     result = runner.invoke(app, ["show", "GD-CITY-440100"])
     assert result.exit_code == 0 and "10.0.3.1" in result.output
     assert runner.invoke(app, ["show", "GD-NOPE"]).exit_code == 2
+
+
+def test_cli_check_fails_and_names_the_device(monkeypatch) -> None:
+    import json
+
+    from network import verify
+
+    def broken(backbone, params):
+        return [
+            verify.Violation("link-ends", "GD-CITY-440100", "port 13", "MTU 1500 ≠ 9000 at GD-CNTY-440103")
+        ]
+
+    monkeypatch.setattr(verify, "check_model", broken)
+    runner = CliRunner()
+    result = runner.invoke(app, ["check", "--no-parse-back", "--format", "json"])
+    assert result.exit_code == 1
+    assert json.loads(result.output)["violations"][0]["device"] == "GD-CITY-440100"
+    result = runner.invoke(app, ["check", "--no-parse-back"])
+    assert result.exit_code == 1 and "GD-CITY-440100" in result.output and "port 13" in result.output
