@@ -218,6 +218,17 @@ def _limited_count(inventory: dict[str, Any], limit: str | None) -> int | None:
     return len(selected)
 
 
+def _production_inventory(vendor: str, base: Path) -> Path:
+    """Write out/inventory/<vendor>.yml from the model and return its path."""
+    from egov.atomic import write_text
+    from network.inventory import inventory_yaml, production_hosts
+    from network.topology import build_backbone
+
+    path = base / "inventory" / f"{vendor}.yml"
+    write_text(path, inventory_yaml(production_hosts(build_backbone(), vendor)))
+    return path
+
+
 def deploy(
     limit: Annotated[str | None, typer.Option("--limit", help="Ansible host pattern.")] = None,
     check: Annotated[bool, typer.Option("--check", help="Back up and show the diffs only.")] = False,
@@ -230,6 +241,9 @@ def deploy(
     playbook: Annotated[str, typer.Option(help="deploy.yml, verify.yml or rollback.yml.")] = "deploy.yml",
     run_id: Annotated[str | None, typer.Option("--run-id", help="Backup set name.")] = None,
     verify_retries: Annotated[int, typer.Option(help="Verify polls (3 s apart) before a batch fails.")] = 20,
+    vendor: Annotated[
+        str | None, typer.Option("--vendor", help="Production: vrp or iosxe (inventory from the model).")
+    ] = None,
     prefix: Prefix = DEFAULT_PREFIX,
 ) -> None:
     """Push rendered configs with the Ansible playbooks through ansible-runner (canary, 10 %, rest)."""
@@ -238,10 +252,17 @@ def deploy(
     from network.deploy import run_playbook
     from network.lab import engine, lab
 
-    if inventory is None:
+    if vendor is not None:
+        base = Path("out")
+        inventory = inventory or _production_inventory(vendor, base)
+        config_dir = config_dir or base / "configs" / vendor
+        if not config_dir.is_dir():
+            hint = f"egov network render --vendor {vendor} --out {config_dir}"
+            raise _fail(f"no configs in {config_dir}; render them first: {hint}")
+    elif inventory is None:
         inventory = lab.inventory_path(prefix)
         if not inventory.exists():
-            raise _fail(f"no lab is running under {prefix!r}; give --inventory for production")
+            raise _fail(f"no lab is running under {prefix!r}; give --vendor (and --inventory) for production")
         base = engine.state_dir(prefix)
         config_dir = config_dir or lab.configs_dir(prefix)
     else:

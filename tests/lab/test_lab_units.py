@@ -72,3 +72,20 @@ def test_inventory_groups_by_tier_city_and_vendor() -> None:
     assert vrp["ansible_network_os"] == "community.network.ce"
     assert vrp["ansible_connection"] == "ansible.netcommon.network_cli"
     assert inv["hosts"]["GD-CITY-440100"]["egov_ospf_interfaces"] == ["eth1"]
+
+
+def test_production_inventory_from_the_model() -> None:
+    from network.inventory import production_hosts
+    from network.topology import build_backbone
+
+    backbone = build_backbone().slice(cities=["440300"], towns_per_county=1)
+    hosts = {h.name: h for h in production_hosts(backbone, "iosxe")}
+    assert set(hosts) == set(backbone.devices)
+    city = hosts["GD-CITY-440300"]
+    device = backbone.devices["GD-CITY-440300"]
+    assert len(city.ospf_neighbors) == len(device.interfaces)
+    assert city.ansible_host == str(device.loopback_v4)
+    assert all(name.startswith(("TenGigabitEthernet", "GigabitEthernet")) for name in city.ospf_interfaces)
+    assert sorted(city.ping_targets) == sorted(str(d.loopback_v4) for d in backbone.by_tier("core"))
+    groups = inventory(hosts.values())["all"]["children"]
+    assert "GD-CITY-440300" in groups["city_440300"]["hosts"] and "tier_core" in groups
