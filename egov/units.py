@@ -33,7 +33,7 @@ def _registry() -> pint.UnitRegistry:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".pint.", dir=folder.parent))
         try:
-            registry = pint.UnitRegistry(cache_folder=staging)
+            registry: pint.UnitRegistry = pint.UnitRegistry(cache_folder=staging)
             os.rename(staging, folder)  # fails harmlessly when another process was first
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)
