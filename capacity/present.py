@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from typing import Any
 
 from rich.console import Console
@@ -21,6 +22,12 @@ from egov.units import Q_, human
 def month_text(assessment: Assessment, index: int | None) -> str | None:
     """'YYYY-MM' of a month index (None stays None); indexes before the start are real past months."""
     return None if index is None else month_label(assessment.planning.month(index))
+
+
+def percent_or_none(value: float) -> float | None:
+    """A percentage rounded for output; None when there is no usable capacity to take a share of (JSON has no
+    infinity)."""
+    return round(value, 2) if math.isfinite(value) else None
 
 
 def amount(line: LineHeadroom, value: float) -> str:
@@ -53,7 +60,7 @@ def assessment_json(
                 "usable_end": round(float(line.usable[-1]), 3),
                 "demand_start": round(float(line.demand[0]), 3),
                 "demand_end": round(float(line.demand[-1]), 3),
-                "min_percent_free": round(line.min_percent_free, 2),
+                "min_percent_free": percent_or_none(line.min_percent_free),
                 "first_below_target": month_text(assessment, line.first_below_target),
                 "first_shortfall": month_text(assessment, line.first_shortfall),
                 "order_by": month_text(assessment, line.order_by),
@@ -215,7 +222,7 @@ def _compared_line(run: ScenarioRun, base_line: LineHeadroom) -> dict[str, Any]:
         "first_below_target": _month_or_none(planning, line.first_below_target),
         "first_shortfall": _month_or_none(planning, line.first_shortfall),
         "order_by": _month_or_none(planning, line.order_by),
-        "min_percent_free": round(line.min_percent_free, 2),
+        "min_percent_free": percent_or_none(line.min_percent_free),
         "shortfall_shift_months": month_shift(base_line.first_shortfall, line.first_shortfall),
     }
 

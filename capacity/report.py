@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from capacity.headroom import Assessment, LineHeadroom, Purchase
-from capacity.present import amount, assessment_json, month_text
+from capacity.present import amount, assessment_json, month_text, percent_or_none
 from egov.atomic import staged_directory
 from egov.model import SourceOfTruth
 from egov.months import month_label
@@ -200,7 +200,7 @@ def workbook_bytes(source: SourceOfTruth, assessment: Assessment, scenario: str 
             float(line.usable[-1]),
             float(line.demand[0]),
             float(line.demand[-1]),
-            round(line.min_percent_free, 2),
+            percent_or_none(line.min_percent_free),
             _month_cell(assessment, line.first_below_target),
             _month_cell(assessment, line.first_shortfall),
             _month_cell(assessment, line.order_by),

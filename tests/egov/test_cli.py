@@ -189,3 +189,16 @@ def test_risk_json_is_seeded(small_dir: Path) -> None:
 def test_risk_rejects_zero_draws(small_dir: Path) -> None:
     result = runner.invoke(capacity_app, ["risk", "--data", str(small_dir), "--draws", "0"])
     assert result.exit_code == 2
+
+
+def test_a_zone_with_no_usable_capacity_gives_valid_json(tmp_path: Path) -> None:
+    from cloudkit import cloud
+
+    data = cloud()
+    data["availability_zones"][0]["ha_reserve_hosts"] = 3  # every host kept for HA: nothing usable
+    root = write_data(tmp_path / "data", cloud_data=data)
+    result = runner.invoke(capacity_app, ["check", "--data", str(root), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "Infinity" not in result.stdout
+    vcpu = next(r for r in json.loads(result.stdout)["resources"] if r["resource"] == "VCPU")
+    assert (vcpu["usable"], vcpu["min_percent_free"], vcpu["first_shortfall"]) == (0.0, None, "2027-01")
