@@ -31,7 +31,14 @@ def stack() -> None:
     """The Pulumi stacks of stacks/egov-cloud."""
 
 
-@app.command("plan")
+PLAN_HELP = (
+    "What `pulumi up` would create, under Pulumi's mocks: no credentials, no cloud contacted.\n\n"
+    "Prints resources per type token, Σ department quotas against usable capacity and every policy of "
+    "stacks/policy applied to them. Exit 1 on a policy violation, 2 on an invalid stack file or data."
+)
+
+
+@app.command("plan", help=PLAN_HELP)
 def plan(
     stack: Annotated[
         StackName, typer.Option("--stack", help="Stack file Pulumi.<stack>.yaml.")
@@ -44,8 +51,7 @@ def plan(
         ),
     ] = None,
 ) -> None:
-    """What `pulumi up` would create, under Pulumi's mocks (no credentials): resources per type token, Σ
-    quotas against usable capacity, and every policy of stacks/policy. Exit 1 on a policy violation."""
+    """What `pulumi up` would create, under Pulumi's mocks (see PLAN_HELP)."""
     from egov.errors import SourceError, SourceErrors
     from stacks.present import render_review, review_json
     from stacks.review import review_stack
