@@ -62,6 +62,12 @@ def test_secrets_are_referenced_by_name_only(small, params) -> None:
 def test_vrp_spells_vrfs_qos_and_summaries(small) -> None:
     text = render_device(small, "GD-CITY-440100", "vrp")
     assert "ip vpn-instance dept-fgw\n" in text and "  vpn-target 65044:1001 export-extcommunity\n" in text
+    # IPv6 on a VRF port needs the VRF's IPv6 family (6VPE), in both vendors
+    assert " ipv6-family vpn-instance dept-fgw\n" in text
+    acc = render_device(small, "GD-ACC-01", "iosxe")
+    fgw = acc.split("vrf definition dept-fgw\n", 1)[1].split("!\n", 1)[0]
+    assert " address-family ipv6\n  route-target export 65044:1001\n" in fgw
+    assert " address-family ipv6 vrf dept-fgw\n" in acc
     assert "interface XGigabitEthernet0/0/1\n" in text and " qos lr cir 10000000 outbound\n" in text
     assert "  abr-summary 10.4.0.0 255.252.0.0\n" in text
     assert "ip route-static 10.4.0.0 255.252.0.0 NULL0" in text
