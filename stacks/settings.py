@@ -215,4 +215,8 @@ def load_stack_settings(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[di
     """The flat config of a committed stack file and its validated settings."""
     path = stack_file(stack, project_dir)
     config = read_stack_config(path)
+    data = config.get(f"{NAMESPACE}:data")
+    if data and not Path(data).is_absolute():
+        # Pulumi runs the program in the project directory: a relative data path is relative to it.
+        config[f"{NAMESPACE}:data"] = str((project_dir / data).resolve())
     return config, settings_from_runtime(config, origin=str(path))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from egov.errors import SourceError
 from stacks.settings import (
@@ -154,3 +155,13 @@ def test_zone_network_overlapping_backbone_or_departments_is_refused(cidr: str, 
     settings = parse_settings({**MINIMAL, "zones": {"public": zone}}, "x")
     with pytest.raises(ValueError, match=f"egov:zones.public: {cidr} overlaps the {clash}"):
         plan(settings)
+
+
+def test_relative_data_path_is_relative_to_the_project(tmp_path: Path) -> None:
+    project = tmp_path / "egov-cloud"
+    project.mkdir()
+    stack = {"config": {"egov:data": "../data", **{f"egov:{k}": v for k, v in MINIMAL.items()}}}
+    (project / "Pulumi.prod.yaml").write_text(yaml.safe_dump(stack, allow_unicode=True), encoding="utf-8")
+    config, settings = load_stack_settings("prod", project)
+    assert settings.data == (tmp_path / "data").resolve()
+    assert config["egov:data"] == str((tmp_path / "data").resolve())
