@@ -115,6 +115,55 @@ def token_create(
     typer.echo(token)
 
 
+@token_app.command("list")
+def token_list(db: DbOption = DEFAULT_DB, data: DataOption = None) -> None:
+    """List tokens (holders and labels; the tokens themselves are not stored)."""
+    from rich.table import Table
+
+    table = Table(title="API tokens")
+    for column in ("#", "department", "operator", "label", "created", "revoked"):
+        table.add_column(column)
+    for t in _ledger(db, data).list_tokens():
+        table.add_row(
+            str(t["id"]), t["department"] or "", "yes" if t["operator"] else "", t["label"], t["created_at"],
+            "[red]revoked[/]" if t["revoked"] else "",
+        )  # fmt: skip
+    Console(width=160).print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="Token number (egov slots token list).")],
+    db: DbOption = DEFAULT_DB,
+    data: DataOption = None,
+) -> None:
+    """Revoke a token: it no longer authenticates."""
+    from slots.ledger import LedgerError
+
+    try:
+        _ledger(db, data).revoke_token(_cli_principal(), token_id)
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"token #{token_id}: revoked")
+
+
+def _adhoc(texts: list[str]) -> list[dict[str, str]]:
+    """'name=视频解析,az=gz-1,vcpu=64,ram=256 GB' → {'name': '视频解析', 'az': 'gz-1', …}."""
+    systems = []
+    for n, text in enumerate(texts):
+        fields: dict[str, str] = {}
+        for part in text.split(","):
+            key, sep, value = part.partition("=")
+            if not sep or not key.strip():
+                err_console.print(
+                    f"[red]error:[/] --adhoc #{n + 1}: {part!r} is not key=value", highlight=False
+                )
+                raise typer.Exit(2)
+            fields[key.strip()] = value.strip()
+        systems.append(fields)
+    return systems
+
+
 @app.command("request")
 def request(
     department: Annotated[str, typer.Option("--department", help="Department code.")],
@@ -122,6 +171,14 @@ def request(
     latest: Annotated[str, typer.Option("--latest", help="Latest acceptable ISO week, e.g. 2027-W20.")],
     system: Annotated[
         list[str] | None, typer.Option("--system", help="Inventory system id (repeat).")
+    ] = None,
+    adhoc: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--adhoc",
+            help="A system not in the inventory (repeat): 'name=…,az=gz-1,vcpu=64,ram=256 GB,disk=400 GiB,"
+            "block_storage=20 TB,object_storage=0 TB,annual_growth=25%'.",
+        ),
     ] = None,
     data_volume: Annotated[
         str, typer.Option("--data-volume", help="Data to transfer, e.g. '40 TB'.")
@@ -138,7 +195,7 @@ def request(
     data: DataOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Request a slot for systems of the inventory; prints the granted week or the refusal."""
+    """Request a slot for systems (inventory ids or ad hoc); prints the granted week or the refusal."""
     from pydantic import ValidationError
 
     from slots.ledger import LedgerError
@@ -149,6 +206,7 @@ def request(
         spec = RequestSpec(
             department=department,
             systems=system or [],
+            adhoc=_adhoc(adhoc or []),  # type: ignore[arg-type]
             earliest_week=earliest,  # type: ignore[arg-type]
             latest_week=latest,  # type: ignore[arg-type]
             data_volume=data_volume,  # type: ignore[arg-type]

@@ -218,6 +218,37 @@ class Ledger:
             self._bump(session, lock)
         return token
 
+    def list_tokens(self) -> list[dict[str, Any]]:
+        """Every token (never the token itself, which is not stored): id, holder, label, created, revoked."""
+        with Session(self.reader) as session:
+            return [
+                {
+                    "id": t.id,
+                    "department": t.department,
+                    "operator": t.operator,
+                    "label": t.label,
+                    "created_at": t.created_at.isoformat() + "Z",
+                    "revoked": t.revoked,
+                }
+                for t in session.execute(select(Token).order_by(Token.id)).scalars()
+            ]
+
+    def revoke_token(self, principal: Principal, token_id: int) -> None:
+        """Revoke a token: it authenticates no more."""
+        if not principal.operator:
+            raise Forbidden("only an operator revokes tokens")
+        with self._locked() as (session, lock):
+            row = session.get(Token, token_id)
+            if row is None:
+                raise NotFound(f"no token #{token_id}")
+            if row.revoked:
+                return
+            row.revoked = True
+            self._audit(
+                session, principal, "token.revoke", None, token_id=token_id, department=row.department
+            )
+            self._bump(session, lock)
+
     def authenticate(self, token: str) -> Principal | None:
         """The principal of a presented token, or None."""
         if not token or len(token) > 200:

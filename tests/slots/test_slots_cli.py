@@ -89,3 +89,28 @@ def test_migrations_build_exactly_the_models(tmp_path: Path, tiny_dir: Path) -> 
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
+
+
+def test_adhoc_systems_and_token_revocation(run, tiny_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    window = ["--earliest", "2027-W02", "--latest", "2027-W02"]
+    big = run("request", "--department", "BBB", "--adhoc", "name=大数据,az=az-1,vcpu=81", *window)
+    assert big.exit_code == 3 and "VCPU in AZ az-1 falls below the 20 % target in 2027-01" in big.stdout
+    fits = run(
+        "request",
+        "--department",
+        "BBB",
+        "--adhoc",
+        "name=大数据,az=az-1,vcpu=80,ram=64 GB",
+        *window,
+        "--json",
+    )
+    assert fits.exit_code == 0 and json.loads(fits.stdout)["spec"]["adhoc"][0]["ram"] == "64 GB"
+    bad = run("request", "--department", "BBB", "--adhoc", "name=x,az=az-1,vcpu=1,ram=64 parsecs", *window)
+    assert bad.exit_code == 2 and "adhoc.0.ram" in bad.stderr
+    secret = run("token", "create", "--department", "AAA").stdout.strip()
+    ledger = Ledger(run.db, load_source(tiny_dir))
+    assert ledger.authenticate(secret) is not None
+    assert run("token", "revoke", "1").stdout.strip() == "token #1: revoked"
+    assert ledger.authenticate(secret) is None
+    assert run("token", "revoke", "9").exit_code == 1
+    assert "revoked" in run("token", "list").stdout
