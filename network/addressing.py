@@ -207,6 +207,11 @@ class AddressPlan:
         base = int(self.params.isolated.ipv4.network_address)
         return IPv4Network((base + ((128 + city_slot(code)) << 8), 24))
 
+    def isolated_v6_lan(self, lan: IPv4Network) -> IPv6Network:
+        """The /64 of an isolated-domain LAN (numbered by its IPv4 /24, after the infrastructure /64)."""
+        index = 1 + ((int(lan.network_address) - int(self.params.isolated.ipv4.network_address)) >> 8)
+        return IPv6Network((int(self.params.isolated.ipv6.network_address) + (index << 64), 64))
+
     def isolated_v6(self, address: IPv4Interface) -> IPv6Interface:
         """The IPv6 twin of an isolated-domain address inside ``isolated.ipv6``."""
         offset = int(address.ip) - int(self.params.isolated.ipv4.network_address)

@@ -70,8 +70,22 @@ class Isolated(_Strict):
 
     sites: tuple[str, ...]
     circuit: Circuit
-    ipv4: ipaddress.IPv4Network
-    ipv6: ipaddress.IPv6Network
+    ipv4: ipaddress.IPv4Network  # a /16: loopbacks, links, one /24 LAN per site
+    ipv6: ipaddress.IPv6Network  # a /48: the IPv4 plan mirrored in its first /64, one /64 LAN per site
+
+    @field_validator("ipv4")
+    @classmethod
+    def _v4_size(cls, v: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if v.prefixlen > 16:
+            raise ValueError(f"{v} must be a /16 or larger")
+        return v
+
+    @field_validator("ipv6")
+    @classmethod
+    def _v6_size(cls, v: ipaddress.IPv6Network) -> ipaddress.IPv6Network:
+        if v.prefixlen > 48:
+            raise ValueError(f"{v} must be a /48 or larger (a /64 per site LAN)")
+        return v
 
 
 class IPv4Plan(_Strict):

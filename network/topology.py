@@ -328,7 +328,7 @@ class _Builder:
 
     def _iso_lan(self, code: str) -> Lan:
         prefix = self.plan.isolated_lan(code)
-        return Lan(prefix, self.plan.isolated_v6(IPv4Interface(prefix)).network, BACKBONE_AREA)
+        return Lan(prefix, self.plan.isolated_v6_lan(prefix), BACKBONE_AREA)
 
     def routing(self, cores: list[Device], access: list[Device], cities: dict[str, Device]) -> None:
         asn = self.params.bgp.asn
