@@ -8,6 +8,7 @@ import pytest
 
 from egov.model import ResourceClass
 from egov.source import default_source
+from stacks.mocks import RecordingMocks
 from stacks.quotas import (
     QuotaKey,
     department_quota,
@@ -69,3 +70,28 @@ def test_select_departments() -> None:
     assert select_departments(source, ["WJW", "FGW"]) == ["FGW", "WJW"]  # source order
     with pytest.raises(KeyError, match="twice"):
         select_departments(source, ["FGW", "FGW"])
+
+
+def test_a_flavor_no_aggregate_can_host_stops_the_program() -> None:
+    from egov.model import Flavor
+    from stacks.program import plan
+    from stacks.settings import load_stack_settings
+
+    source = default_source()
+    gpu = Flavor(name="g1.xlarge", vcpus=8, ram="64 GiB", disk="100 GiB", aggregate_class="gpu")
+    cloud = source.cloud.model_copy(update={"flavors": [*source.cloud.flavors, gpu]})
+    _, settings = load_stack_settings("staging")
+    with pytest.raises(ValueError, match=r"aggregate class no aggregate carries: g1\.xlarge"):
+        plan(settings, source.model_copy(update={"cloud": cloud}))
+
+
+@pytest.mark.xdist_group("pulumi")
+def test_program_quotas_are_the_planning_layers(prod_mocks: RecordingMocks) -> None:
+    from stacks.program import plan
+    from stacks.settings import load_stack_settings
+
+    _, settings = load_stack_settings("prod")
+    planned = quota_totals(plan(settings).quotas)
+    declared = prod_mocks.of_type("openstack:compute/quotaSetV2:QuotaSetV2")
+    assert sum(r.inputs["cores"] for r in declared) == planned[QuotaKey.cores]
+    assert sum(r.inputs["ram"] for r in declared) == planned[QuotaKey.ram_mib]
