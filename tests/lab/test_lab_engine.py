@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import TINY_PREFIX, record, require_lab_host
+from lab_support import TINY_PREFIX, record, require_lab_host
 from lab_tiny import tiny_spec
 
 from network.lab import engine, lab, system

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SLICE_PREFIX, RunningLab, record
+from lab_support import SLICE_PREFIX, RunningLab, record
 
 from network.lab import failover, lab, system
 from network.lab.spec import LabSpec, namespace_name
