@@ -100,12 +100,15 @@ def up(
             progress.advance(task)
         spec = lab_spec(backbone, configs)
         build = progress.add_task("start routers", total=len(spec.routers))
+        free_before = lab.free_memory_mib()
         started = time.monotonic()
         lab.up(spec, prefix, lambda stage, n: progress.advance(build, n) if stage == "routers" else None)
         built = time.monotonic() - started
     counts = ", ".join(f"{n} {t}" for t, n in backbone.counts().items())
     n = len(spec.routers)
+    used = free_before - lab.free_memory_mib()
     console.print(f"{n} routers ({counts}), {len(spec.links)} links, started in {built:.0f} s")
+    console.print(f"memory in use: {used} MiB ({used / n:.1f} MiB per router)")
     if not wait:
         return
     with _progress() as progress:
