@@ -148,19 +148,16 @@ class Fleet:
             key = (host.az, host.aggregate_class)
             start = self.groups[key].start if key in self.groups else i
             self.groups[key] = slice(start, i + 1)
+        #: per group, per resource row: the group's inventories as views (inventory.py does the arithmetic)
+        self.group_inventories = {
+            group: [self.inventories[rc].part(sl) for rc in RESOURCES] for group, sl in self.groups.items()
+        }
         self._admits: dict[tuple[tuple[str, str], tuple[int, ...]], np.ndarray] = {}
         self.open_month(0)
 
     def open_month(self, month: int) -> None:
         """Enable the hosts in service in ``month`` (installed ones and expansions due), minus N+k."""
         self.enabled = (self.active_from <= month) & ~self.held_out
-
-    def index(self, name: str) -> int:
-        """The position of the host called ``name``."""
-        for i, host in enumerate(self.hosts):
-            if host.name == name:
-                return i
-        raise KeyError(name)
 
     def admits(self, group: tuple[str, str], request: tuple[int, ...]) -> np.ndarray:
         """Per host of ``group``: whether min_unit/max_unit/step_size admit ``request`` (cached; static)."""
@@ -169,14 +166,9 @@ class Fleet:
         if mask is None:
             sl = self.groups[group]
             mask = np.ones(sl.stop - sl.start, dtype=bool)
-            for row, rc in enumerate(RESOURCES):
+            for row, inventories in enumerate(self.group_inventories[group]):
                 if request[row] > 0:
-                    inv = self.inventories[rc]
-                    mask &= (
-                        (inv.min_unit[sl] <= request[row])
-                        & (request[row] <= inv.max_unit[sl])
-                        & (request[row] % inv.step_size[sl] == 0)
-                    )
+                    mask &= inventories.admits(request[row])
             self._admits[key] = mask
         return mask
 
@@ -184,9 +176,9 @@ class Fleet:
         """Per host of ``group``: enabled and the whole request fits (capacity.inventory's rule)."""
         sl = self.groups[group]
         mask = self.admits(group, request) & self.enabled[sl]
-        for row in range(len(RESOURCES)):
+        for row, inventories in enumerate(self.group_inventories[group]):
             if request[row] > 0:
-                mask &= self.used[row, sl] + request[row] <= self.capacity[row, sl]
+                mask &= inventories.has_room(self.used[row, sl], request[row], self.capacity[row, sl])
         return mask
 
     def fits_on(self, host: int, request: tuple[int, ...]) -> bool:
@@ -236,19 +228,10 @@ class Fleet:
         """Per host of ``group``: how many more VMs of ``request`` fit (0 on disabled hosts)."""
         sl = self.groups[group]
         counts = np.full(sl.stop - sl.start, np.iinfo(np.int64).max, dtype=np.int64)
-        for row, rc in enumerate(RESOURCES):
+        for row, inventories in enumerate(self.group_inventories[group]):
             if request[row] > 0:
-                inv = self.inventories[rc]
-                part = InventoryArrays(
-                    inv.total[sl],
-                    inv.reserved[sl],
-                    inv.allocation_ratio[sl],
-                    inv.min_unit[sl],
-                    inv.max_unit[sl],
-                    inv.step_size[sl],
-                )
                 counts = np.minimum(
-                    counts, part.how_many(self.used[row, sl], request[row], self.capacity[row, sl])
+                    counts, inventories.how_many(self.used[row, sl], request[row], self.capacity[row, sl])
                 )
         return np.where(self.enabled[sl], counts, 0)
 
@@ -264,6 +247,8 @@ def choose_flavor(
             if flavor.name == system.flavor:
                 return flavor
         raise ValueError(f"system {system.id} names unknown flavor {system.flavor!r}")
+    if system.vcpu <= 0:
+        raise ValueError(f"system {system.id} has no vCPU: it runs no VM (storage only)")
     classes = {
         agg.metadata.get("class", "general")
         for az in cloud.availability_zones

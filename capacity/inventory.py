@@ -84,10 +84,25 @@ class InventoryArrays:
         """Per provider: whether one request of ``amount`` passes min_unit, max_unit and step_size."""
         return (self.min_unit <= amount) & (amount <= self.max_unit) & (amount % self.step_size == 0)
 
+    def has_room(self, used: np.ndarray, amount: int, capacity: np.ndarray | None = None) -> np.ndarray:
+        """Per provider: whether used + amount ≤ capacity (the capacity half of :meth:`fits`)."""
+        cap = self.capacity if capacity is None else capacity
+        return used + amount <= cap
+
     def fits(self, used: np.ndarray, amount: int, capacity: np.ndarray | None = None) -> np.ndarray:
         """Per provider: whether ``amount`` more fits beside ``used`` (pass ``capacity`` to reuse it)."""
-        cap = self.capacity if capacity is None else capacity
-        return self.admits(amount) & (used + amount <= cap)
+        return self.admits(amount) & self.has_room(used, amount, capacity)
+
+    def part(self, where: slice) -> InventoryArrays:
+        """The inventories of the providers in ``where`` (views, no copy)."""
+        return InventoryArrays(
+            self.total[where],
+            self.reserved[where],
+            self.allocation_ratio[where],
+            self.min_unit[where],
+            self.max_unit[where],
+            self.step_size[where],
+        )
 
     def how_many(self, used: np.ndarray, amount: int, capacity: np.ndarray | None = None) -> np.ndarray:
         """Per provider: the most claims of ``amount`` each that fit one after another beside ``used``
