@@ -19,9 +19,9 @@ P50 — half of the draws run short by then; P90 — 90 % of the draws last at l
 plan against (the 10th percentile of the shortfall month). A month beyond the horizon is reported as None.
 The probability of meeting the five-year mandate is the share of draws with no shortfall on any line.
 
-Computation is vectorised over (draws × months × systems) in float32 chunks of ``chunk`` draws; all random
-numbers are drawn up front from one seeded generator, so the result depends on the seed and not on the
-chunk size.
+Computation is vectorised over (draws × months × systems) in float32 chunks of ``chunk`` draws. Random
+numbers are drawn in blocks of RANDOM_BLOCK draws, block i from child i of the seed's SeedSequence, so the
+result depends on the seed only — not on the chunk size — and memory stays bounded for any number of draws.
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ from capacity.demand import system_matrix
 from capacity.supply import LineKey, build_supply
 from egov.model import RESOURCE_UNITS, Planning, ResourceClass, SourceOfTruth
 from egov.months import months_between
+
+#: Draws per block of random numbers (see simulate).
+RANDOM_BLOCK = 2048
 
 
 @dataclass(frozen=True)
@@ -153,13 +156,6 @@ def simulate(
     horizon = source.planning.horizon_months
     n_systems, n_lines = data.base.shape
     n_annual = len(data.rates)
-    rng = np.random.default_rng(seed)
-    z_common = rng.standard_normal(draws).astype(np.float32)
-    z_system = rng.standard_normal((draws, n_systems), dtype=np.float32)
-    late = rng.random((draws, data.departments)) < model.slip_probability
-    slip = rng.integers(1, model.max_slip_months + 1, size=(draws, data.departments), dtype=np.int32)
-    delay = np.where(late, slip, 0).astype(np.int32)
-
     months = np.arange(horizon, dtype=np.float32)[None, :, None]
     threshold = data.usable[None, :, :] * np.float32(1.0 + 1e-7) + np.float32(1e-6)
     first_short = np.empty((draws, n_lines), dtype=np.int32)
@@ -172,42 +168,56 @@ def simulate(
     curve_buffer = np.empty_like(tau_buffer)
     live_buffer = np.empty(tau_buffer.shape, dtype=bool)
     year_buffer = np.empty((size, horizon, n_systems - n_annual), dtype=np.float32)
+    # Random numbers come in blocks of RANDOM_BLOCK draws, each from its own child of the seed: memory stays
+    # bounded for any number of draws, and draw i is the same whatever the chunk size or the total.
+    blocks = np.random.SeedSequence(seed).spawn(-(-draws // RANDOM_BLOCK))
     # One BLAS thread: each chunk's product is small, and on a busy machine BLAS threads spin instead of work.
     with threadpool_limits(limits=1, user_api="blas"):
-        for lo in range(0, draws, chunk):
-            hi = min(draws, lo + chunk)
-            n = hi - lo
-            tau, curves, live, year = tau_buffer[:n], curve_buffer[:n], live_buffer[:n], year_buffer[:n]
-            multiplier = np.exp(
-                model.growth_sigma_common * z_common[lo:hi, None]
-                + model.growth_sigma_system * z_system[lo:hi]
-            )
-            shift = (data.migration[None, :] + delay[lo:hi][:, data.department]).astype(np.float32)
-            np.subtract(months, shift[:, None, :], out=tau)  # (c, months, systems): months since migration
-            np.greater_equal(tau, 0, out=live)
-            if n_annual:
-                # (1 + r·m)^(τ/12) = exp(τ · log1p(r·m) / 12); before migration (τ < 0) the mask zeroes
-                # it, and |τ · log1p(r·m) / 12| stays far below float32's range: no clamp of τ needed.
-                rate = np.maximum(data.rates[None, :] * multiplier[:, :n_annual], np.float32(-0.9))
-                per_month = np.log1p(rate) / np.float32(12.0)
-                np.multiply(tau[:, :, :n_annual], per_month[:, None, :], out=curves[:, :, :n_annual])
-                np.exp(curves[:, :, :n_annual], out=curves[:, :, :n_annual])
-            if n_annual < n_systems:
-                # whole years since migration (τ·(1/12) rounds up at multiples of 12 in float32, so floor is
-                # exact for the integral τ here), clamped to the list; the last factor holds beyond it
-                np.multiply(tau[:, :, n_annual:], np.float32(1.0 / 12.0), out=year)
-                np.floor(year, out=year)
-                np.clip(year, 0, years - 1, out=year)
-                year += factor_rows
-                factor = flat_factors[year.astype(np.intp)]
-                grown = 1.0 + (factor - 1.0) * multiplier[:, None, n_annual:]
-                np.maximum(grown, np.float32(0.01), out=curves[:, :, n_annual:])
-            curves *= live
-            demand = (curves.reshape(-1, n_systems) @ data.base).reshape(n, horizon, n_lines)
-            short = demand > threshold
-            first_short[lo:hi] = np.where(short.any(axis=1), short.argmax(axis=1), horizon)
-            if progress is not None:
-                progress(hi)
+        for number, block_seed in enumerate(blocks):
+            start = number * RANDOM_BLOCK
+            stop = min(draws, start + RANDOM_BLOCK)
+            rng = np.random.default_rng(block_seed)
+            z_common = rng.standard_normal(stop - start, dtype=np.float32)
+            z_system = rng.standard_normal((stop - start, n_systems), dtype=np.float32)
+            late = rng.random((stop - start, data.departments)) < model.slip_probability
+            slip = rng.integers(1, model.max_slip_months + 1, size=late.shape, dtype=np.int32)
+            delay = np.where(late, slip, 0).astype(np.int32)
+            for lo in range(0, stop - start, chunk):
+                hi = min(stop - start, lo + chunk)
+                n = hi - lo
+                tau, curves, live, year = tau_buffer[:n], curve_buffer[:n], live_buffer[:n], year_buffer[:n]
+                multiplier = np.exp(
+                    model.growth_sigma_common * z_common[lo:hi, None]
+                    + model.growth_sigma_system * z_system[lo:hi]
+                )
+                shift = (data.migration[None, :] + delay[lo:hi][:, data.department]).astype(np.float32)
+                np.subtract(months, shift[:, None, :], out=tau)  # (c, months, systems): since migration
+                np.greater_equal(tau, 0, out=live)
+                if n_annual:
+                    # (1 + r·m)^(τ/12) = exp(τ · log1p(r·m) / 12); before migration (τ < 0) the mask zeroes
+                    # it, and |τ · log1p(r·m) / 12| stays far below float32's range: no clamp of τ needed.
+                    rate = np.maximum(data.rates[None, :] * multiplier[:, :n_annual], np.float32(-0.9))
+                    per_month = np.log1p(rate) / np.float32(12.0)
+                    np.multiply(tau[:, :, :n_annual], per_month[:, None, :], out=curves[:, :, :n_annual])
+                    np.exp(curves[:, :, :n_annual], out=curves[:, :, :n_annual])
+                if n_annual < n_systems:
+                    # whole years since migration (τ·(1/12) rounds up at multiples of 12 in float32, so
+                    # floor is exact for integral τ), clamped to the list; the last factor holds beyond it
+                    np.multiply(tau[:, :, n_annual:], np.float32(1.0 / 12.0), out=year)
+                    np.floor(year, out=year)
+                    np.clip(year, 0, years - 1, out=year)
+                    year += factor_rows
+                    factor = flat_factors[year.astype(np.intp)]
+                    grown = 1.0 + (factor - 1.0) * multiplier[:, None, n_annual:]
+                    np.maximum(grown, np.float32(0.01), out=curves[:, :, n_annual:])
+                curves *= live
+                demand = (curves.reshape(-1, n_systems) @ data.base).reshape(n, horizon, n_lines)
+                short = demand > threshold
+                first_short[start + lo : start + hi] = np.where(
+                    short.any(axis=1), short.argmax(axis=1), horizon
+                )
+                if progress is not None:
+                    progress(start + hi)
     lines = [
         LineRisk(
             resource=key[0],

@@ -96,3 +96,15 @@ def test_model_rejects_nonsense() -> None:
         UncertaintyModel(slip_probability=1.5)
     with pytest.raises(ValueError):
         UncertaintyModel(growth_sigma_common=-0.1)
+
+
+def test_blocks_of_random_numbers_do_not_depend_on_chunking(
+    growing: SourceOfTruth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import capacity.risk
+
+    monkeypatch.setattr(capacity.risk, "RANDOM_BLOCK", 64)  # 500 draws span 8 blocks
+    assert simulate(growing, draws=500, seed=4, chunk=8) == simulate(growing, draws=500, seed=4, chunk=29)
+    done: list[int] = []
+    simulate(growing, draws=500, seed=4, chunk=29, progress=done.append)
+    assert done == sorted(done) and done[-1] == 500
