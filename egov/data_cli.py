@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from egov.clitools import load_or_exit
+from egov.clitools import exit_with_errors, load_or_exit
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -19,13 +19,32 @@ def validate(
         Path | None, typer.Argument(help="Data directory (default: the embedded data/).")
     ] = None,
 ) -> None:
-    """Validate the whole source of truth; bad input names the file, row and field and exits non-zero."""
+    """Validate the whole source of truth, and the scenarios in its scenarios/ against it; bad input names the
+    file, row and field and exits non-zero."""
+    from egov.errors import SourceError, SourceErrors
+    from egov.source import DEFAULT_DATA_DIR
+
     source = load_or_exit(directory)
+    scenario_dir = (directory if directory is not None else DEFAULT_DATA_DIR) / "scenarios"
+    scenarios = sorted(scenario_dir.glob("*.yaml")) + sorted(scenario_dir.glob("*.yml"))
+    if scenarios:
+        from capacity.scenario import load_scenario
+
+        errors: list[SourceError] = []
+        for path in scenarios:
+            try:
+                load_scenario(path, source)
+            except SourceErrors as exc:
+                errors.extend(exc.errors)
+            except SourceError as exc:
+                errors.append(exc)
+        if errors:
+            exit_with_errors(SourceErrors(errors))
     physical = source.physical_summary()
     Console().print(
         f"[green]ok[/]: {len(source.departments)} departments, {len(source.systems)} systems, "
         f"{sum(len(az.aggregates) for az in source.cloud.availability_zones)} aggregates in "
         f"{len(source.cloud.availability_zones)} zones, {len(source.cloud.storage_pools)} storage pools, "
-        f"{len(source.cloud.flavors)} flavors; physical {physical['cores']}, {physical['ram']}, "
-        f"{physical['storage_raw']} raw"
+        f"{len(source.cloud.flavors)} flavors, {len(scenarios)} scenarios; physical {physical['cores']}, "
+        f"{physical['ram']}, {physical['storage_raw']} raw"
     )

@@ -202,3 +202,22 @@ def test_a_zone_with_no_usable_capacity_gives_valid_json(tmp_path: Path) -> None
     assert "Infinity" not in result.stdout
     vcpu = next(r for r in json.loads(result.stdout)["resources"] if r["resource"] == "VCPU")
     assert (vcpu["usable"], vcpu["min_percent_free"], vcpu["first_shortfall"]) == (0.0, None, "2027-01")
+
+
+def test_data_validate_checks_the_scenarios_of_the_directory(small_dir: Path) -> None:
+    (small_dir / "scenarios").mkdir()
+    (small_dir / "scenarios" / "fine.yaml").write_text("growth_multiplier: 1.2\n")
+    ok = runner.invoke(egov_app, ["data", "validate", str(small_dir)])
+    assert ok.exit_code == 0 and "1 scenarios" in ok.stdout
+    (small_dir / "scenarios" / "typo.yaml").write_text(
+        "expansions:\n  - {month: 2028-01, pool: rbd-b, raw: 1 PB}\n"
+    )
+    bad = runner.invoke(egov_app, ["data", "validate", str(small_dir)])
+    assert bad.exit_code == 2
+    assert "typo.yaml, field 'expansions.0.pool': unknown storage pool 'rbd-b'" in bad.stderr
+
+
+def test_data_validate_the_default_and_its_scenarios() -> None:
+    result = runner.invoke(egov_app, ["data", "validate"])
+    assert result.exit_code == 0, result.output
+    assert "122 departments, 1050 systems" in result.stdout and "3 scenarios" in result.stdout
