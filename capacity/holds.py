@@ -125,6 +125,8 @@ def plan_hold(live: LiveCloud, system_id: str, weigher: Weigher = Weigher.spread
     count = int(vms.counts[min(month, len(vms.counts) - 1)])
     fleet = Fleet(live.hosts, np.asarray(live.used + live.held))
     fleet.open_month(month)
+    # Only hosts Placement has can hold capacity; planned expansions are not resource providers yet.
+    fleet.enabled &= np.array([h.uuid is not None for h in fleet.hosts], dtype=bool)
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for placed in range(count):
         host = fleet.schedule(vms.group, vms.request, weigher)
@@ -133,9 +135,7 @@ def plan_hold(live: LiveCloud, system_id: str, weigher: Weigher = Weigher.spread
                 f"{system_id}: {count} × {vms.flavor.name} do not fit in {vms.system.az} "
                 f"(class {vms.flavor.aggregate_class}); only {placed} found a host"
             )
-        provider = fleet.hosts[host].uuid
-        if provider is None:
-            raise PlacementError(f"{system_id}: host {fleet.hosts[host].name} is planned, not in Placement")
+        provider = str(fleet.hosts[host].uuid)
         for rc, amount in zip(("VCPU", "MEMORY_MB", "DISK_GB"), vms.request, strict=True):
             if amount:
                 totals[provider][rc] += amount
