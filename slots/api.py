@@ -35,7 +35,7 @@ class AdHocIn(BaseModel):
     disk: str = Field(default="0 GiB", max_length=40, examples=["200 GiB"])
     block_storage: str = Field(default="0 GB", max_length=40, examples=["2 TB"])
     object_storage: str = Field(default="0 GB", max_length=40, examples=["0 TB"])
-    annual_growth: str = Field(default="0%", max_length=20, examples=["20%"])
+    annual_growth: str | float = Field(default="0%", examples=["20%", 0.2])
 
 
 class RequestIn(BaseModel):
