@@ -6,17 +6,19 @@ from __future__ import annotations
 import csv
 import io
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from capacity.headroom import Assessment, LineHeadroom
-from capacity.risk import RiskResult
 from capacity.scenario import ScenarioRun, month_shift
 from egov.model import Planning, SourceOfTruth
 from egov.months import month_label
 from egov.units import Q_, human
+
+if TYPE_CHECKING:
+    from capacity.risk import RiskResult
 
 
 def month_text(assessment: Assessment, index: int | None) -> str | None:
