@@ -170,6 +170,12 @@ def test_held_out_hosts_stay_empty_and_expansions_open_in_their_month() -> None:
     assert report.months[-1].hosts_enabled["gz-1"] == 86 + 20 + 28 - 2 * 3 + 16  # 2028-07 expansion
     assert report.months[17].hosts_enabled["gz-1"] == first.hosts_enabled["gz-1"]
     assert report.months[18].hosts_enabled["gz-1"] == first.hosts_enabled["gz-1"] + 16
+    # Placement never promises more than the sums, and stranded capacity is part of the free capacity.
+    for month in report.months:
+        assert all(month.flavor_fits[key] <= month.flavor_sums[key] for key in month.flavor_fits)
+        assert all(0 <= month.stranded[key] <= month.free[key] + 1e-9 for key in month.free)
+        for az in report.zones:
+            assert month.hosts_lower_bound[az] <= month.hosts_used[az] <= month.hosts_enabled[az]
 
 
 @pytest.mark.parametrize("weigher", list(Weigher))
