@@ -175,7 +175,10 @@ def test_simulator_and_placement_agree_claim_by_claim(placement: Any) -> None:
             chosen = fleet.choose((AGGREGATES[klass].az, klass), request, rng.choice(list(Weigher)))
         host = chosen if chosen is not None else rng.randrange(group.start, group.stop)
         why = refusal(fleet.hosts[host], request, fleet.used[:, host].tolist())
-        simulated = fleet.claim(host, request)
+        group_key = (AGGREGATES[klass].az, klass)
+        vectorised = bool(fleet.fitting(group_key, request)[host - group.start])  # the scheduler's path
+        simulated = fleet.claim(host, request)  # the scalar path
+        assert vectorised == simulated
         consumer = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         status = put_claim(placement, consumer, str(fleet.hosts[host].uuid), request)
         assert status in (204, 409), status
