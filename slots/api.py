@@ -92,6 +92,36 @@ class PlanIn(BaseModel):
     time_limit: float = Field(default=10.0, ge=0.1, le=120, description="CP-SAT deterministic time limit")
 
 
+class ScheduleOut(BaseModel):
+    admitted: int
+    weighted_delay_weeks: int
+    weeks: dict[str, str | None] = Field(description="request id → week (null: not admitted)")
+
+
+class GainOut(BaseModel):
+    weighted_delay_weeks: int = Field(description="weeks × weight saved over first come, first served")
+    admitted: int = Field(description="requests admitted beyond first come, first served")
+
+
+class PlanOut(BaseModel):
+    status: str = Field(description="CP-SAT status: OPTIMAL or FEASIBLE")
+    variables: int
+    optimal: ScheduleOut
+    first_come_first_served: ScheduleOut
+    current: ScheduleOut
+    gain: GainOut
+    changes: dict[str, str | None] = Field(description="request id → new week (null: refused on apply)")
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: str
+    actor: str
+    action: str
+    request_id: int | None
+    detail: dict[str, Any]
+
+
 class Problem(BaseModel):
     detail: Any
 
@@ -222,13 +252,15 @@ def create_app(ledger: Ledger) -> FastAPI:
         """Every week of the horizon: systems booked of the weekly throughput, blackouts, own slots."""
         return [WeekOut(**{**w.__dict__, "own_requests": list(w.own_requests)}) for w in ledger.calendar(who)]
 
-    @app.post("/api/plan", responses=errors)
-    def plan(body: PlanIn, who: Who) -> dict[str, Any]:
+    @app.post("/api/plan", response_model=PlanOut, responses=errors)
+    def plan(body: PlanIn, who: Who) -> PlanOut:
         """Operators: re-plan all granted and refused requests optimally (CP-SAT), with the gain over
         first-come-first-served; ``apply`` writes the new weeks."""
-        return ledger.plan(who, apply=body.apply, time_limit=body.time_limit).as_json()  # type: ignore[no-any-return]
+        return PlanOut.model_validate(
+            ledger.plan(who, apply=body.apply, time_limit=body.time_limit).as_json()
+        )
 
-    @app.get("/api/audit", responses=errors)
+    @app.get("/api/audit", response_model=list[AuditOut], responses=errors)
     def audit(
         who: Who, request_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None
     ) -> list[dict[str, Any]]:

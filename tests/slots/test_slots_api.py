@@ -122,3 +122,15 @@ def test_no_server_errors(api: Api) -> None:
     for operation in operations:
         operator = operation.path == "/api/plan" or operation.method.upper() == "GET"
         fuzz(operation, api.op if operator else api.b)()
+
+
+def test_operator_replans_over_http(api: Api) -> None:
+    api.client.post("/api/requests", json=body(), headers=api.b)
+    assert api.client.post("/api/plan", json={}, headers=api.b).status_code == 403
+    plan = api.client.post("/api/plan", json={"apply": False}, headers=api.op)
+    assert plan.status_code == 200, plan.text
+    assert plan.json()["status"] == "OPTIMAL"
+    assert plan.json()["gain"] == {"weighted_delay_weeks": 0, "admitted": 0}
+    audit = api.client.get("/api/audit", headers=api.op).json()
+    assert [e["action"] for e in audit][-1] == "request.granted"
+    assert api.client.get("/api/audit", headers=api.b).status_code == 403
