@@ -106,9 +106,9 @@ class Province:
         self.by_id: dict[str, System] = {s.id: s for s in source.systems}
         self.first_week, self.last_week = horizon_weeks(source.planning)
         self._bandwidth = bandwidth
-        self._zero = np.zeros(source.planning.horizon_months)
+        self.no_demand = np.zeros(source.planning.horizon_months)
         self._transfer_gb: dict[str, float] = {}
-        self._line_order = {key: n for n, key in enumerate(self.supply.lines)}
+        self.line_order = {key: n for n, key in enumerate(self.supply.lines)}
 
     def access(self, department: str) -> pint.Quantity:
         return self._bandwidth(department)
@@ -265,10 +265,10 @@ def _capacity_verdict(booked: Booked, candidate: Candidate, month: date) -> tupl
         line = province.supply.lines.get(key)
         if line is None:
             return Constraint.CAPACITY, f"no {key[0]} supply in {_where(key[1])}"
-        total = booked.demand.get(key, province._zero) + added
+        total = booked.demand.get(key, province.no_demand) + added
         below = line_headroom(planning, key, line.usable, total).first_below_target
         if below is not None:
-            order = province._line_order[key]
+            order = province.line_order[key]
             if worst is None or (below, order) < worst[:2]:
                 worst = (below, order, key)
     if worst is None:
