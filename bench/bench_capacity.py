@@ -66,8 +66,11 @@ source = load_source()
 t3 = time.perf_counter()
 document = assessment_json(source, assess(source))
 t4 = time.perf_counter()
+from capacity.fit import simulate  # the check's fit section (docs/fit.md)
+simulate(source)
+t5 = time.perf_counter()
 print(json.dumps({"import_cli_s": t1 - t0, "import_compute_s": t2 - t1, "load_s": t3 - t2,
-                  "assess_s": t4 - t3}))
+                  "assess_s": t4 - t3, "fit_section_s": t5 - t4}))
 """
 
 
