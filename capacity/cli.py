@@ -347,6 +347,10 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the report into (replaced whole).")],
     data: DataOption = None,
     scenario: ScenarioOption = None,
+    risk_draws: Annotated[
+        int, typer.Option("--risk-draws", min=0, max=1_000_000, help="Add a Monte Carlo section (0: none).")
+    ] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the Monte Carlo section.")] = 0,
 ) -> None:
     """An HTML report with PNG charts (demand vs usable per resource and zone) and an XLSX workbook."""
     from rich.progress import Progress
@@ -357,8 +361,16 @@ def report(
     run = _scenario_or_exit(base, scenario, data)
     name = None if scenario is None else run.name
     with Progress(console=err_console, transient=True) as progress:
+        result = None
+        if risk_draws:
+            from capacity.risk import simulate
+
+            drawing = progress.add_task("drawing", total=risk_draws)
+            result = simulate(
+                run.source, risk_draws, seed, progress=lambda done: progress.update(drawing, completed=done)
+            )
         task = progress.add_task("charts", total=len(run.assessment.lines) + 2)
         files = write_report(
-            out, run.source, run.assessment, scenario=name, step=lambda: progress.advance(task)
+            out, run.source, run.assessment, scenario=name, step=lambda: progress.advance(task), risk=result
         )
     err_console.print(f"wrote {len(files)} files into {out}: open {out / 'index.html'}")

@@ -15,16 +15,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from capacity.headroom import Assessment, LineHeadroom, Purchase
-from capacity.present import amount, assessment_json, month_text, percent_or_none
+from capacity.present import amount, assessment_json, month_text, percent_or_none, risk_json
 from egov.atomic import staged_directory
 from egov.model import SourceOfTruth
 from egov.months import month_label
 from egov.units import Q_
+
+if TYPE_CHECKING:
+    from capacity.risk import RiskResult
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "report"
 #: A zip entry's timestamp in the workbook (the zip format starts at 1980).
@@ -300,9 +303,14 @@ def normalised_zip(data: bytes) -> bytes:
 
 
 def report_html(
-    source: SourceOfTruth, assessment: Assessment, charts: dict[str, str], scenario: str | None = None
+    source: SourceOfTruth,
+    assessment: Assessment,
+    charts: dict[str, str],
+    scenario: str | None = None,
+    risk: RiskResult | None = None,
 ) -> str:
-    """The report page (templates/report/report.html.j2)."""
+    """The report page (templates/report/report.html.j2), with the Monte Carlo section when ``risk`` is
+    given."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
     environment = Environment(
@@ -328,6 +336,7 @@ def report_html(
         systems=len(source.systems),
         departments=len(source.departments),
         target_percent=f"{assessment.planning.headroom_target:.0%}",
+        risk=None if risk is None else risk_json(source, risk, scenario),
     )
 
 
@@ -337,6 +346,7 @@ def write_report(
     assessment: Assessment,
     scenario: str | None = None,
     step: Callable[[], None] | None = None,
+    risk: RiskResult | None = None,
 ) -> list[Path]:
     """Write index.html, charts/*.png, capacity-check.xlsx and capacity-check.json into ``out`` atomically
     (``out`` is replaced whole, or left as it was on failure). Returns the files written, relative to out."""
@@ -362,7 +372,8 @@ def write_report(
         )
         if step is not None:
             step()
-        (stage / "index.html").write_text(report_html(source, assessment, charts, scenario), encoding="utf-8")
+        html = report_html(source, assessment, charts, scenario, risk)
+        (stage / "index.html").write_text(html, encoding="utf-8")
         if step is not None:
             step()
         written += [Path("capacity-check.xlsx"), Path("capacity-check.json"), Path("index.html")]

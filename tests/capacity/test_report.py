@@ -94,3 +94,20 @@ def test_report_cli_on_bad_data_writes_nothing(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["report", "--data", str(root), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and "unknown availability zone 'nowhere'" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_report_with_a_risk_section(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from capacity.cli import app
+
+    root = write_data(tmp_path / "data", systems=[system(vcpu=400, annual_growth="20%")])
+    args = ["report", "--data", str(root), "--risk-draws", "200", "--seed", "9"]
+    first = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a")])
+    second = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "b")])
+    assert first.exit_code == 0 and second.exit_code == 0, first.output
+    html = (tmp_path / "a" / "index.html").read_text(encoding="utf-8")
+    assert "Risk: 200 Monte Carlo draws (seed 9)" in html and "P90 shortfall (plan for)" in html
+    assert html == (tmp_path / "b" / "index.html").read_text(encoding="utf-8")
+    plain = CliRunner().invoke(app, ["report", "--data", str(root), "--out", str(tmp_path / "c")])
+    assert plain.exit_code == 0 and "Monte Carlo" not in (tmp_path / "c" / "index.html").read_text()
