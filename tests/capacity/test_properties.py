@@ -68,3 +68,27 @@ def test_adding_hosts_never_moves_a_shortfall_earlier(tmp_path: Path, hosts, mor
         assert np.all(bigger.usable >= line.usable)
         assert _later_or_same(line.first_shortfall, bigger.first_shortfall)
         assert _later_or_same(line.first_below_target, bigger.first_below_target)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    systems=_sizes,
+    faster=st.floats(1.0, 4.0),
+    delay=st.integers(0, 24),
+)
+def test_faster_growth_never_delays_and_later_migration_never_hastens_a_shortfall(
+    tmp_path: Path, systems, faster, delay
+) -> None:
+    from capacity.scenario import MigrationDelay, Scenario, apply_scenario
+
+    source = _cloud_source(tmp_path / "s", 2, systems)
+    base = assess(source)
+    grown = assess(apply_scenario(source, Scenario(name="g", growth_multiplier=faster)))
+    late = assess(
+        apply_scenario(
+            source, Scenario(name="d", migration_delays=[MigrationDelay(department="AAA", months=delay)])
+        )
+    )
+    for line in base.lines:
+        assert _later_or_same(grown.line(line.resource, line.az).first_shortfall, line.first_shortfall)
+        assert _later_or_same(line.first_shortfall, late.line(line.resource, line.az).first_shortfall)
