@@ -263,12 +263,16 @@ def choose_flavor(
     ratios = sorted(set(ratio_of.values()))
     covering = [r for r in ratios if r >= need - 1e-9]
     ratio = covering[0] if covering else ratios[-1]
+    # A family (same RAM per vCPU) may span classes; the class listed first in the catalogue wins.
+    class_rank: dict[str, int] = {}
+    for flavor in cloud.flavors:
+        class_rank.setdefault(flavor.aggregate_class, len(class_rank))
+    same_ratio = [f for f in candidates if ratio_of[f.name] == ratio]
+    first_class = min(same_ratio, key=lambda f: class_rank[f.aggregate_class]).aggregate_class
     family = sorted(
-        (f for f in candidates if ratio_of[f.name] == ratio),
+        (f for f in same_ratio if f.aggregate_class == first_class),
         key=lambda f: (f.vcpus, requests[f.name][1], f.name),
     )
-    # A family (same RAM per vCPU) may span classes; the first class in catalogue order wins.
-    family = [f for f in family if f.aggregate_class == family[0].aggregate_class]
     fitting = [f for f in family if f.vcpus <= system.vcpu]
     return fitting[-1] if fitting else family[0]
 

@@ -10,6 +10,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _umask() -> int:
+    """The process umask: mkstemp/mkdtemp create private 0600/0700 entries, outputs get the usual modes."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 def write_bytes(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` in one rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -17,6 +24,7 @@ def write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -38,6 +46,7 @@ def staged_directory(target: Path) -> Iterator[Path]:
     target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging.", dir=target.parent))
+    os.chmod(stage, 0o777 & ~_umask())
     try:
         yield stage
     except BaseException:

@@ -114,7 +114,7 @@ def test_flavor_rule_by_hand() -> None:
 
     assert sized(16, 32) == "m1.2xlarge"  # 2 GiB per vCPU: the m1 family, largest ≤ 16 vCPU
     assert sized(100, 150) == "m1.4xlarge"  # 1.5 GiB per vCPU: covered by m1 (2 GiB)
-    assert sized(16, 60) == "d1.xlarge"  # 3.75 GiB per vCPU: d1 (4 GiB) is the smallest that covers
+    assert sized(16, 60) == "m2.2xlarge"  # 3.75 GiB per vCPU: m2 (4 GiB) is the smallest that covers
     assert sized(2, 16) == "r1.large"  # 8 GiB per vCPU, smaller than any r1: the smallest r1
     assert sized(4, 1000) == "r1.large"  # more than any family: the family with the most RAM per vCPU
     assert sized(4, 8, "m1.small") == "m1.small"  # a named flavor wins
@@ -124,10 +124,10 @@ def test_vm_counts_cover_vcpu_and_ram() -> None:
     source = default_source()
     vms = {v.system.id: v for v in vm_counts(source)}
     gat = vms["GAT-0001"]  # 1200 vCPU, 4800 GB RAM at 2027-03, +25 %/year
-    assert gat.flavor.name == "d1.xlarge"
-    # RAM: 4800 GB = 4577637 MiB ÷ 32768 = 139.7 → 140; vCPU 1200 ÷ 8 = 150 → 150 VMs at migration.
-    assert gat.counts[1] == 0 and gat.counts[2] == 150
-    assert gat.counts[14] == 188  # a year later: 1500 vCPU ÷ 8 = 187.5 → 188
+    assert gat.flavor.name == "m2.4xlarge"  # 4 GB per vCPU: the m2 family (4 GiB), largest ≤ 1200 vCPU
+    # RAM: 4800 GB = 4577637 MiB ÷ 131072 = 34.9 → 35; vCPU 1200 ÷ 32 = 37.5 → 38 VMs at migration.
+    assert gat.counts[1] == 0 and gat.counts[2] == 38
+    assert gat.counts[14] == 47  # a year later: 1500 vCPU ÷ 32 = 46.9 → 47 (RAM: 43.7 → 44)
 
 
 def tiny(source: SourceOfTruth, general_hosts: int, systems: int) -> SourceOfTruth:

@@ -27,7 +27,7 @@ STACK_DIR = Path(__file__).resolve().parents[2] / "stacks" / "egov-cloud"
 # -- resource counts, hand-computed from the stack files and data/ ---------------------------------
 # prod: 122 departments, departmentRoles [member, load-balancer_member] (+1 operator assignment each),
 # zones public + internet, one management prefix (network.yaml ssh_allowed) → 2 rules each (ssh, rdp)
-# + icmp + own subnet + same group = 5 rules per department, 6 aggregates and 12 flavors in cloud.yaml,
+# + icmp + own subnet + same group = 5 rules per department, 6 aggregates and 14 flavors in cloud.yaml,
 # two volume tiers both with QoS.
 PROD_COUNTS = {
     "egov:stacks:Compute": 1,
@@ -39,7 +39,7 @@ PROD_COUNTS = {
     "openstack:blockstorage/quoteSetV3:QuoteSetV3": 122,
     "openstack:blockstorage/volumeTypeV3:VolumeTypeV3": 2,
     "openstack:compute/aggregateV2:AggregateV2": 6,
-    "openstack:compute/flavor:Flavor": 12,
+    "openstack:compute/flavor:Flavor": 14,
     "openstack:compute/quotaSetV2:QuotaSetV2": 122,
     "openstack:identity/groupV3:GroupV3": 122,
     "openstack:identity/project:Project": 123,  # + the departments' domain
@@ -66,7 +66,7 @@ STAGING_COUNTS = {
     "openstack:blockstorage/quoteSetV3:QuoteSetV3": 5,
     "openstack:blockstorage/volumeTypeV3:VolumeTypeV3": 1,
     "openstack:compute/aggregateV2:AggregateV2": 6,
-    "openstack:compute/flavor:Flavor": 12,
+    "openstack:compute/flavor:Flavor": 14,
     "openstack:compute/quotaSetV2:QuotaSetV2": 5,
     "openstack:identity/groupV3:GroupV3": 5,
     "openstack:identity/project:Project": 6,
@@ -207,7 +207,7 @@ def test_flavors_tie_to_existing_aggregates(prod_mocks: RecordingMocks) -> None:
     aggregates = prod_mocks.of_type("openstack:compute/aggregateV2:AggregateV2")
     classes = {a.inputs["metadata"]["class"] for a in aggregates}
     flavors = prod_mocks.of_type("openstack:compute/flavor:Flavor")
-    assert classes == {"general", "highmem", "dedicated"}
+    assert classes == {"general", "highmem"}
     for flavor in flavors:
         assert flavor.inputs["extraSpecs"]["aggregate_instance_extra_specs:class"] in classes, flavor.name
     by_name = {f.name: f.inputs for f in flavors}
