@@ -18,9 +18,10 @@ Rules (docs/fit.md explains them for operators):
 - Flavors: a system naming a ``flavor`` uses it. Otherwise :func:`choose_flavor`: among the catalogue's
   flavors of aggregate classes present in the system's zone, the family (same RAM per vCPU) with the
   smallest RAM per vCPU that still covers the system's — so the vCPUs bought also bring the RAM — and in it
-  the largest flavor no bigger than the system (fewest VMs); when no family covers the ratio, the family
-  with the most RAM per vCPU. A system then runs max(⌈vCPU ÷ flavor vCPU⌉, ⌈RAM ÷ flavor RAM⌉) VMs,
-  recomputed each month from its growth curve; shrinking systems release their newest VMs first.
+  the flavor that allocates the least for the system at migration (VMs round up), the fewest VMs among
+  equals; when no family covers the ratio, the family with the most RAM per vCPU. A system then runs
+  max(⌈vCPU ÷ flavor vCPU⌉, ⌈RAM ÷ flavor RAM⌉) VMs, recomputed each month from its growth curve;
+  shrinking systems release their newest VMs first.
 """
 
 from __future__ import annotations
@@ -273,8 +274,16 @@ def choose_flavor(
         (f for f in same_ratio if f.aggregate_class == first_class),
         key=lambda f: (f.vcpus, requests[f.name][1], f.name),
     )
-    fitting = [f for f in family if f.vcpus <= system.vcpu]
-    return fitting[-1] if fitting else family[0]
+    # The flavor that allocates the least for the system at migration (VMs round up, so a 10-vCPU system
+    # takes 3 × 4 vCPU rather than 2 × 8); among equals, the one with the fewest VMs.
+    need_ram = system.ram.to("MiB").magnitude
+
+    def allocated(flavor: Flavor) -> tuple[float, int]:
+        vcpus, ram = flavor.vcpus, requests[flavor.name][1]
+        count = max(math.ceil(system.vcpu / vcpus - 1e-9), math.ceil(need_ram / ram - 1e-9), 1)
+        return count * ram, count
+
+    return min(family, key=allocated)
 
 
 @dataclass(frozen=True)

@@ -113,10 +113,17 @@ def test_flavor_rule_by_hand() -> None:
         return choose_flavor(cloud, s).name
 
     assert sized(16, 32) == "m1.2xlarge"  # 2 GiB per vCPU: the m1 family, largest ≤ 16 vCPU
-    assert sized(100, 150) == "m1.4xlarge"  # 1.5 GiB per vCPU: covered by m1 (2 GiB)
+    # 1.5 GiB per vCPU: the m1 family (2 GiB). RAM allocated for 100 vCPU / 150 GiB: m1.4xlarge 4 × 64 = 256,
+    # m1.2xlarge 7 × 32 = 224, m1.xlarge 13 × 16 = 208, m1.large 25 × 8 = 200 GiB, and no smaller flavor
+    # beats 200 GiB: the least allocated with the fewest VMs is m1.large.
+    assert sized(100, 150) == "m1.large"
+    # 10 vCPU / 40 GiB (m2, 4 GiB per vCPU): 2 × m2.xlarge = 64 GiB, 3 × m2.large = 48 GiB → m2.large.
+    assert sized(10, 40) == "m2.large"
     assert sized(16, 60) == "m2.2xlarge"  # 3.75 GiB per vCPU: m2 (4 GiB) is the smallest that covers
     assert sized(2, 16) == "r1.large"  # 8 GiB per vCPU, smaller than any r1: the smallest r1
-    assert sized(4, 1000) == "r1.large"  # more than any family: the family with the most RAM per vCPU
+    # More RAM per vCPU than any family: r1 (8 GiB). 1000 GiB takes 32 × r1.large or 4 × r1.4xlarge, both
+    # 1024 GiB: the fewest VMs win.
+    assert sized(4, 1000) == "r1.4xlarge"
     assert sized(4, 8, "m1.small") == "m1.small"  # a named flavor wins
 
 
@@ -124,10 +131,12 @@ def test_vm_counts_cover_vcpu_and_ram() -> None:
     source = default_source()
     vms = {v.system.id: v for v in vm_counts(source)}
     gat = vms["GAT-0001"]  # 1200 vCPU, 4800 GB RAM at 2027-03, +25 %/year
-    assert gat.flavor.name == "m2.4xlarge"  # 4 GB per vCPU: the m2 family (4 GiB), largest ≤ 1200 vCPU
-    # RAM: 4800 GB = 4577637 MiB ÷ 131072 = 34.9 → 35; vCPU 1200 ÷ 32 = 37.5 → 38 VMs at migration.
-    assert gat.counts[1] == 0 and gat.counts[2] == 38
-    assert gat.counts[14] == 47  # a year later: 1500 vCPU ÷ 32 = 46.9 → 47 (RAM: 43.7 → 44)
+    # 4 GB per vCPU: the m2 family (4 GiB). RAM allocated: m2.4xlarge 38 × 128 GiB = 4864 GiB; m2.2xlarge
+    # 75 × 64, m2.xlarge 150 × 32 and m2.large 300 × 16 all = 4800 GiB → the fewest VMs: m2.2xlarge.
+    assert gat.flavor.name == "m2.2xlarge"
+    # RAM: 4800 GB = 4577637 MiB ÷ 65536 = 69.8 → 70; vCPU 1200 ÷ 16 = 75 VMs at migration.
+    assert gat.counts[1] == 0 and gat.counts[2] == 75
+    assert gat.counts[14] == 94  # a year later: 1500 vCPU ÷ 16 = 93.75 → 94 (RAM: 87.3 → 88)
 
 
 def tiny(source: SourceOfTruth, general_hosts: int, systems: int) -> SourceOfTruth:
