@@ -24,6 +24,8 @@ _REPLY = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)")
 #: A token bucket one byte deep at 8 bit/s: drops every frame while the port keeps its carrier.
 BLACKHOLE = ["tbf", "rate", "8bit", "burst", "1", "limit", "1"]
 PING_INTERVAL = 0.01
+#: Answers later than this after the cut cannot have crossed the cut link (they took the backup plane).
+SETTLE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,11 @@ def longest_gap(lines: list[str], after: float) -> tuple[float, int]:
     return best, lost
 
 
+def _answered_after(lines: list[str], moment: float) -> bool:
+    """Whether a ping was answered after ``moment`` (after the cut, only the backup path can answer)."""
+    return any((m := _REPLY.match(line)) and float(m.group(1)) > moment for line in list(lines))
+
+
 def _read_lines(stream: IO[str], sink: list[str]) -> None:
     for line in stream:
         sink.append(line.rstrip("\n"))
@@ -118,19 +125,15 @@ def measure(
         cut_at = time.time()
         cut(prefix, link, mode)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not _answered_after(lines, cut_at + SETTLE_S):
             time.sleep(0.25)
-            _gap, lost = longest_gap(list(lines), cut_at)
-            if lost > 0 and time.time() - cut_at > 1.0:
-                time.sleep(0.5)
-                break
+        time.sleep(0.5)
     finally:
         pinger.terminate()
         pinger.wait(timeout=10)
         reader.join(timeout=5)
         restore(prefix, link)
     outage, lost = longest_gap(lines, cut_at)
-    answered_after = [line for line in lines if (m := _REPLY.match(line)) and float(m.group(1)) > cut_at]
-    recovered = bool(answered_after) and lost > 0
+    recovered = _answered_after(lines, cut_at + SETTLE_S)
     where = f"{city} {ifname} ↔ {far.router} {far.ifname}"
     return FailoverResult(city, where, target, mode, outage, lost, recovered)

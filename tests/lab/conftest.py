@@ -7,11 +7,19 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from lab_support import SLICE_PREFIX, RunningLab, record, require_lab_host, used_mib
+from lab_support import SLICE_PREFIX, RunningLab, exclusive_lab_host, record, require_lab_host, used_mib
+
+
+@pytest.fixture(scope="session")
+def lab_host() -> Iterator[None]:
+    """The machine's labs are this session's alone (another test run waits)."""
+    require_lab_host()
+    with exclusive_lab_host():
+        yield
 
 
 @pytest.fixture(scope="module")
-def default_lab() -> Iterator[RunningLab]:
+def default_lab(lab_host: None) -> Iterator[RunningLab]:
     """Both cores, all cities and counties, one town per county: built, converged, then torn down."""
     require_lab_host()
     from network.lab import lab

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,3 +51,26 @@ def used_mib() -> int:
     total = int(info["MemTotal"].split()[0])
     available = int(info["MemAvailable"].split()[0])
     return (total - available) // 1024
+
+
+LOCK = Path("/run/egov-lab.tests.lock")
+
+
+@contextmanager
+def exclusive_lab_host(timeout_s: float = 1800) -> Iterator[None]:
+    """Hold the machine-wide lab-test lock: two test runs on one machine must not build labs at once."""
+    LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with LOCK.open("w") as handle:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"another test run has held {LOCK} for {timeout_s:.0f} s")
+                time.sleep(2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

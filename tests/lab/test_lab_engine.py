@@ -17,7 +17,7 @@ from network.lab.check import check
 from network.lab.spec import namespace_name
 from network.lab.system import LabError
 
-pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab")]
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab"), pytest.mark.usefixtures("lab_host")]
 
 
 def _leftovers(prefix: str) -> list[str]:
