@@ -80,7 +80,7 @@ def test_deploy_changed_config_takes_effect(default_lab: RunningLab, tmp_path: P
     before = _metric(SLICE_PREFIX, county, city_lo)
 
     started = time.monotonic()
-    result = _deploy(configs, f"{county},{other},{town}")
+    result = _deploy(configs, f"{county},{other},{town}", "--run-id", "test-change")
     record("deploy_3_routers_s", round(time.monotonic() - started, 1))
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(rf"{county}\s+│\s+changed", result.stdout), result.stdout
@@ -95,6 +95,15 @@ def test_deploy_changed_config_takes_effect(default_lab: RunningLab, tmp_path: P
         time.sleep(1)
     assert _metric(SLICE_PREFIX, county, city_lo) == before + 50
 
+    # rollback.yml restores that run's backups: running and startup config, and the metric
+    result = _deploy(configs, county, "--playbook", "rollback.yml", "--run-id", "test-change")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert startup.read_text() == (lab.configs_dir(SLICE_PREFIX) / f"{county}.conf").read_text()
+    deadline = time.monotonic() + 20
+    while _metric(SLICE_PREFIX, county, city_lo) != before and time.monotonic() < deadline:
+        time.sleep(1)
+    assert _metric(SLICE_PREFIX, county, city_lo) == before
+
 
 def test_deploy_check_mode_changes_nothing(default_lab: RunningLab, tmp_path: Path) -> None:
     spec = default_lab.spec
@@ -107,6 +116,8 @@ def test_deploy_check_mode_changes_nothing(default_lab: RunningLab, tmp_path: Pa
     result = _deploy(configs, county, "--check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ip ospf cost 170" not in system.vtysh(namespace_name(SLICE_PREFIX, county), "show running-config")
+    result = _deploy(configs, county, "--playbook", "verify.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_broken_deploy_is_rolled_back(default_lab: RunningLab, tmp_path: Path) -> None:
