@@ -61,6 +61,14 @@ def _aggregate_names(source: SourceOfTruth) -> list[str]:
     return [agg.name for az in source.cloud.availability_zones for agg in az.aggregates]
 
 
+def _check_aggregate(cls: type, value: str | None, info: ValidationInfo) -> str | None:
+    """An aggregate a scenario names must exist in the base cloud."""
+    source = _source(info)
+    if value is not None and source is not None and value not in _aggregate_names(source):
+        raise ValueError(f"unknown aggregate {value!r}; known: {_aggregate_names(source)}")
+    return value
+
+
 class RatioOverride(_Strict):
     """Allocation ratios for one aggregate, or for every aggregate when ``aggregate`` is omitted."""
 
@@ -69,13 +77,7 @@ class RatioOverride(_Strict):
     MEMORY_MB: float | None = Field(default=None, gt=0, le=4)
     DISK_GB: float | None = Field(default=None, gt=0, le=16)
 
-    @field_validator("aggregate")
-    @classmethod
-    def _known_aggregate(cls, value: str | None, info: ValidationInfo) -> str | None:
-        source = _source(info)
-        if value is not None and source is not None and value not in _aggregate_names(source):
-            raise ValueError(f"unknown aggregate {value!r}; known: {_aggregate_names(source)}")
-        return value
+    _known_aggregate = field_validator("aggregate")(_check_aggregate)
 
     @_model_validator(mode="after")
     def _some_ratio(self) -> RatioOverride:
@@ -105,13 +107,7 @@ class MigrationDelay(_Strict):
 class ScenarioExpansion(Expansion):
     """A purchase added to the planned expansions of cloud.yaml (same fields), checked against the base."""
 
-    @field_validator("aggregate")
-    @classmethod
-    def _known_aggregate(cls, value: str | None, info: ValidationInfo) -> str | None:
-        source = _source(info)
-        if value is not None and source is not None and value not in _aggregate_names(source):
-            raise ValueError(f"unknown aggregate {value!r}; known: {_aggregate_names(source)}")
-        return value
+    _known_aggregate = field_validator("aggregate")(_check_aggregate)
 
     @field_validator("pool")
     @classmethod

@@ -14,13 +14,15 @@ import io
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from egov.errors import SourceError, SourceErrors
 from egov.model import Cloud, Department, Planning, SourceOfTruth, System
+
+M = TypeVar("M", bound=BaseModel)
 
 #: The embedded Guangdong default.
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -160,24 +162,23 @@ def validation_errors(path: Path, exc: ValidationError, row: int | None = None) 
     return SourceErrors(found)
 
 
-def load_cloud(path: Path) -> Cloud:
+def _load_mapping(path: Path, model: type[M]) -> M:
+    """A YAML file whose top level is a mapping, validated into ``model``; errors name file and field."""
     raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise SourceError(path, "expected a mapping at the top level")
     try:
-        return Cloud.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         raise validation_errors(path, exc) from None
+
+
+def load_cloud(path: Path) -> Cloud:
+    return _load_mapping(path, Cloud)
 
 
 def load_planning(path: Path) -> Planning:
-    raw = read_yaml(path)
-    if not isinstance(raw, dict):
-        raise SourceError(path, "expected a mapping at the top level")
-    try:
-        return Planning.model_validate(raw)
-    except ValidationError as exc:
-        raise validation_errors(path, exc) from None
+    return _load_mapping(path, Planning)
 
 
 def read_csv_rows(
