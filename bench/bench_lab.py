@@ -36,6 +36,7 @@ def main() -> int:
         _waited, report = lab.wait_converged(spec, PREFIX, timeout=900)
         converged = time.monotonic() - started
         memory = before - lab.free_memory_mib()
+        pss = lab.daemon_memory_mib(spec, PREFIX)
         cut = failover.measure(spec, PREFIX, "GD-CITY-440100", "silent")
     finally:
         lab.down(PREFIX)
@@ -47,6 +48,8 @@ def main() -> int:
         "all_checks_pass": report.ok,
         "memory_mib": memory,
         "memory_per_router_mib": round(memory / len(spec.routers), 1),
+        "daemon_pss_mib": round(pss),
+        "daemon_pss_per_router_mib": round(pss / len(spec.routers), 1),
         "failover_silent_s": round(cut.outage_s, 2),
     }
     print(json.dumps(figures, indent=2))

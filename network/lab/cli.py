@@ -108,7 +108,11 @@ def up(
     n = len(spec.routers)
     used = free_before - lab.free_memory_mib()
     console.print(f"{n} routers ({counts}), {len(spec.links)} links, started in {built:.0f} s")
-    console.print(f"memory in use: {used} MiB ({used / n:.1f} MiB per router)")
+    pss = lab.daemon_memory_mib(spec, prefix)
+    console.print(
+        f"memory: FRR daemons {pss:.0f} MiB ({pss / n:.1f} MiB per router, PSS); "
+        f"host memory in use grew by {used} MiB"
+    )
     if not wait:
         return
     with _progress() as progress:

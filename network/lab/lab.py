@@ -14,7 +14,7 @@ from network.lab.check import CheckReport, adjacency_failures, routing_state, se
 from network.lab.check import check as run_check
 from network.lab.engine import ROUTER_MEMORY_MIB, Management
 from network.lab.inventory import lab_group_vars, lab_hosts
-from network.lab.spec import LabSpec, spec_from_dict, spec_to_dict
+from network.lab.spec import LabSpec, namespace_name, spec_from_dict, spec_to_dict
 from network.lab.system import LabError
 
 DEFAULT_PREFIX = "egl-"
@@ -104,6 +104,28 @@ def free_memory_mib() -> int:
         if line.startswith("MemAvailable:"):
             return int(line.split()[1]) // 1024
     return 0
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        return 0
+    return 0
+
+
+def daemon_memory_mib(spec: LabSpec, prefix: str) -> float:
+    """Proportional set size of every FRR daemon of the lab, in MiB (shared pages split fairly)."""
+    total = 0
+    for name in spec.routers:
+        for pidfile in (engine.FRR_RUN / namespace_name(prefix, name)).glob("*.pid"):
+            try:
+                total += _pss_kib(int(pidfile.read_text().strip()))
+            except (OSError, ValueError):
+                continue
+    return total / 1024
 
 
 def memory_needed_mib(routers: int) -> int:

@@ -41,6 +41,7 @@ def default_lab(lab_host: None) -> Iterator[RunningLab]:
         record("default_slice_build_s", round(build_s, 1))
         record("default_slice_converged_s", round(converge_s, 1))
         record("default_slice_memory_mib", used_mib() - before)
+        record("default_slice_daemon_pss_mib", round(lab.daemon_memory_mib(spec, SLICE_PREFIX)))
         record("cpus", os.cpu_count())
         yield RunningLab(SLICE_PREFIX, spec, converge_s, build_s, report)
     finally:
