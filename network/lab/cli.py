@@ -296,7 +296,7 @@ def deploy(
             playbook, inventory, base / "runner", extravars, limit=limit, check=check, on_progress=on_progress
         )
     title = f"{playbook} run {run_id}"
-    table = Table("router", "status", "changed", "diff lines", "detail", title=title)
+    table = Table("router", "status", "verify", "changed", "diff lines", "detail", title=title)
     for name, outcome in sorted(summary.hosts.items()):
         diff = len([d for d in outcome.diff if d and not d.startswith(("Lines To", "====", "no change"))])
         diff = diff if outcome.applied or outcome.rolled_back or check else 0
@@ -304,7 +304,8 @@ def deploy(
             outcome.status, "white"
         )
         status = f"[{colour}]{outcome.status}[/]"
-        table.add_row(name, status, str(outcome.changed), str(diff), outcome.message[:80])
+        verify = {True: "[green]ok[/]", False: "[red]failed[/]", None: "-"}[outcome.verified]
+        table.add_row(name, status, verify, str(outcome.changed), str(diff), outcome.message[:80])
     console.print(table)
     console.print(
         f"{summary.status} in {summary.seconds:.0f} s; backups in {extravars['egov_backup_dir']}; "

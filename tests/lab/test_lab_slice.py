@@ -4,6 +4,7 @@ deploys through the playbooks (a change takes effect; a broken change is rolled 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -46,7 +47,8 @@ def _metric(prefix: str, router: str, destination: str) -> int:
 def _deploy(config_dir: Path, limit: str, *extra: str) -> subprocess.CompletedProcess[str]:
     cmd = [EGOV, "network", "deploy", "--prefix", SLICE_PREFIX, "--config-dir", str(config_dir)]
     cmd += ["--limit", limit, *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    env = {**os.environ, "COLUMNS": "200"}  # one table row per router, never wrapped
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False, env=env)
 
 
 def _pick(spec: LabSpec, tier: str, city: str) -> list[str]:
