@@ -123,6 +123,7 @@ class EventCollector:
 #: Tasks whose failure is caught by verify.yml's rescue (a verify failure, not a run failure).
 _RESCUED_TASKS = {
     "Wait for every expected OSPF adjacency to be Full",
+    "Wait for every expected OSPFv3 adjacency to be Full",
     "Wait for every iBGP session to be Established",
     "Ping the core loopbacks from the router's loopback",
     "Wait for every expected OSPF neighbour to be Full",

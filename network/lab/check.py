@@ -49,6 +49,14 @@ def established_peers(data: object) -> set[str]:
     return {p for p, info in data.items() if isinstance(info, dict) and info.get("bgpState") == "Established"}
 
 
+def full_interfaces_v6(data: object) -> set[str]:
+    """Interfaces with a Full neighbour in `show ipv6 ospf6 neighbor json` (OSPFv3)."""
+    neighbors = data.get("neighbors", []) if isinstance(data, dict) else []
+    return {
+        str(n.get("interfaceName")) for n in neighbors if isinstance(n, dict) and n.get("state") == "Full"
+    }
+
+
 def json_documents(text: str) -> list[object]:
     """The JSON documents vtysh printed one after another (one per -c command)."""
     decoder = json.JSONDecoder()
@@ -66,46 +74,69 @@ def json_documents(text: str) -> list[object]:
     return docs
 
 
-def router_state(prefix: str, router: str, bgp: bool) -> tuple[dict[str, str], set[str]]:
-    """(Full adjacencies by interface, Established BGP peers) of one router, from one vtysh call."""
-    commands = ["show ip ospf neighbor json"] + (["show bgp neighbors json"] if bgp else [])
+@dataclass
+class RouterState:
+    """What one router reports: Full OSPFv2 adjacencies (interface → router-id), Full OSPFv3 interfaces,
+    Established BGP peers."""
+
+    ospf: dict[str, str] = field(default_factory=dict)
+    ospf6: set[str] = field(default_factory=set)
+    bgp: set[str] = field(default_factory=set)
+
+
+def router_state(prefix: str, router: str, bgp: bool, ospf6: bool) -> RouterState:
+    """The router's adjacencies and sessions, from one vtysh call."""
+    commands = ["show ip ospf neighbor json"]
+    commands += ["show ipv6 ospf6 neighbor json"] if ospf6 else []
+    commands += ["show bgp neighbors json"] if bgp else []
     try:
         docs = json_documents(system.vtysh(namespace_name(prefix, router), *commands))
     except LabError:
-        return {}, set()
-    ospf = full_interfaces(docs[0]) if docs else {}
-    peers = established_peers(docs[1]) if bgp and len(docs) > 1 else set()
-    return ospf, peers
+        return RouterState()
+    if len(docs) != len(commands):
+        return RouterState()
+    state = RouterState(ospf=full_interfaces(docs[0]))
+    if ospf6:
+        state.ospf6 = full_interfaces_v6(docs[1])
+    if bgp:
+        state.bgp = established_peers(docs[-1])
+    return state
 
 
-def routing_state(
-    prefix: str, spec: LabSpec, workers: int = 8
-) -> tuple[dict[str, dict[str, str]], dict[str, set[str]]]:
-    """Full adjacencies and Established peers of every router the spec expects something of."""
+def routing_state(prefix: str, spec: LabSpec, workers: int = 8) -> dict[str, RouterState]:
+    """The state of every router the spec expects something of."""
     with_bgp = {s.router for s in spec.bgp_sessions}
     names = sorted({a.router for a in spec.adjacencies} | with_bgp)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        states = list(pool.map(lambda r: router_state(prefix, r, r in with_bgp), names))
-    ospf = {name: st[0] for name, st in zip(names, states, strict=True)}
-    bgp = {name: st[1] for name, st in zip(names, states, strict=True)}
-    return ospf, bgp
+        states = pool.map(
+            lambda r: router_state(prefix, r, r in with_bgp, "ospf6d" in spec.routers[r].daemons), names
+        )
+        return dict(zip(names, states, strict=True))
 
 
-def adjacency_failures(expected: Iterable[Adjacency], state: dict[str, dict[str, str]]) -> list[str]:
-    """Expected adjacencies that are not Full."""
-    return [
-        f"{adj.router} {adj.ifname} → {adj.neighbor}: not Full"
-        for adj in expected
-        if adj.ifname not in state.get(adj.router, {})
-    ]
+def adjacency_failures(spec: LabSpec, state: dict[str, RouterState]) -> list[str]:
+    """Expected adjacencies that are not Full: OSPFv2 always, OSPFv3 where both ends run ospf6d."""
+    failures = []
+    for adj in spec.adjacencies:
+        got = state.get(adj.router, RouterState())
+        if adj.ifname not in got.ospf:
+            failures.append(f"{adj.router} {adj.ifname} → {adj.neighbor}: OSPF not Full")
+        if v6_expected(spec, adj) and adj.ifname not in got.ospf6:
+            failures.append(f"{adj.router} {adj.ifname} → {adj.neighbor}: OSPFv3 not Full")
+    return failures
 
 
-def session_failures(expected: Iterable[BgpSession], state: dict[str, set[str]]) -> list[str]:
+def v6_expected(spec: LabSpec, adj: Adjacency) -> bool:
+    """Whether an OSPFv3 adjacency is expected too (both routers run ospf6d)."""
+    return all("ospf6d" in spec.routers[r].daemons for r in (adj.router, adj.neighbor))
+
+
+def session_failures(expected: Iterable[BgpSession], state: dict[str, RouterState]) -> list[str]:
     """Expected BGP sessions that are not Established."""
     return [
         f"{s.router} → {s.peer or s.peer_address} ({s.peer_address}): not Established"
         for s in expected
-        if s.peer_address not in state.get(s.router, set())
+        if s.peer_address not in state.get(s.router, RouterState()).bgp
     ]
 
 
@@ -156,12 +187,12 @@ def check(spec: LabSpec, prefix: str, tick: Callable[[], None] | None = None) ->
     """Check every expectation of ``spec`` against the running lab once."""
     workers = max(4, (os.cpu_count() or 2) * 4)
     report = CheckReport(
-        adjacencies_checked=len(spec.adjacencies),
+        adjacencies_checked=len(spec.adjacencies) + sum(v6_expected(spec, a) for a in spec.adjacencies),
         sessions_checked=len(spec.bgp_sessions),
         pings_checked=len(spec.pings),
     )
-    ospf, bgp = routing_state(prefix, spec, workers)
-    report.adjacency_failures = adjacency_failures(spec.adjacencies, ospf)
-    report.session_failures = session_failures(spec.bgp_sessions, bgp)
+    state = routing_state(prefix, spec, workers)
+    report.adjacency_failures = adjacency_failures(spec, state)
+    report.session_failures = session_failures(spec.bgp_sessions, state)
     report.ping_failures = ping_failures(prefix, spec.pings, loopback_sources(spec), workers, tick)
     return report

@@ -87,9 +87,6 @@ def up(
             backbone = backbone.slice(cities=_city_codes(cities), towns_per_county=towns)
     except KeyError as exc:
         raise _fail(str(exc)) from None
-    need, free = lab.memory_needed_mib(len(backbone.devices)), lab.free_memory_mib()
-    if need > free:
-        raise _fail(f"{len(backbone.devices)} routers need about {need} MiB; only {free} MiB is available")
     for problem in range_pitfalls(backbone):
         errors.print(f"[yellow]warning:[/] {problem} (FRR 8.4 will not announce it into area 0)")
     with _progress() as progress:
@@ -99,6 +96,9 @@ def up(
             configs[name] = render_device(backbone, name, "frr")
             progress.advance(task)
         spec = lab_spec(backbone, configs)
+        need, free = lab.memory_needed_mib(spec), lab.free_memory_mib()
+        if need > free:
+            raise _fail(f"{len(spec.routers)} routers need about {need} MiB; only {free} MiB is available")
         build = progress.add_task("start routers", total=len(spec.routers))
         free_before = lab.free_memory_mib()
         started = time.monotonic()
@@ -133,7 +133,7 @@ def up(
 def _print_report(report: Any) -> None:
     table = Table("check", "expected", "failing", title="lab check")
     rows = [
-        ("OSPF adjacencies Full", report.adjacencies_checked, report.adjacency_failures),
+        ("OSPF/OSPFv3 adjacencies Full", report.adjacencies_checked, report.adjacency_failures),
         ("iBGP sessions Established", report.sessions_checked, report.session_failures),
         ("town → core pings", report.pings_checked, report.ping_failures),
     ]

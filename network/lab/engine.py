@@ -19,9 +19,10 @@ from network.lab.spec import DAEMON_ORDER, Endpoint, IfAddr, LabSpec, Router, na
 from network.lab.system import FRR_BIN, FRR_ETC, FRR_RUN, LabError
 
 STATE_ROOT = Path("/run/egov-lab")
-#: Memory per router, measured here with FRR 8.4 on the default slice (276 routers: 3,281 MiB more in use,
-#: daemons, namespaces, veths and qdiscs included; zebra + ospfd, staticd and bgpd where configured).
-ROUTER_MEMORY_MIB = 12
+#: Proportional memory (PSS) per daemon, MiB, measured here with FRR 8.4 on the default slice; plus about
+#: 1 MiB per router of kernel state (namespace, veths, qdiscs). The default slice: 14.3 MiB per router.
+DAEMON_MEMORY_MIB = {"zebra": 6.0, "ospfd": 4.0, "ospf6d": 3.5, "staticd": 2.5, "bgpd": 11.0, "bfdd": 3.0}
+ROUTER_KERNEL_MIB = 1.0
 Progress = Callable[[str, int], None]
 
 VTYSH_CONF = "service integrated-vtysh-config\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from network.inventory import InventoryHost
+from network.lab.check import v6_expected
 from network.lab.engine import Management
 from network.lab.spec import LabSpec, namespace_name
 
@@ -10,8 +11,11 @@ from network.lab.spec import LabSpec, namespace_name
 def lab_hosts(spec: LabSpec, prefix: str, mgmt: Management) -> list[InventoryHost]:
     """One inventory host per lab router, with its verify expectations from the spec."""
     ospf: dict[str, list[str]] = {}
+    ospf6: dict[str, list[str]] = {}
     for adj in spec.adjacencies:
         ospf.setdefault(adj.router, []).append(adj.ifname)
+        if v6_expected(spec, adj):
+            ospf6.setdefault(adj.router, []).append(adj.ifname)
     bgp: dict[str, list[str]] = {}
     for session in spec.bgp_sessions:
         bgp.setdefault(session.router, []).append(session.peer_address)
@@ -38,6 +42,7 @@ def lab_hosts(spec: LabSpec, prefix: str, mgmt: Management) -> list[InventoryHos
                     "frr_reload": [*wrap, "/usr/lib/frr/frr-reload.py", "-N", ns],
                     "frr_ping": [*wrap, "ping"],
                     "frr_conf": f"/etc/frr/{ns}/frr.conf",
+                    "egov_ospf6_interfaces": sorted(ospf6.get(name, [])),
                 },
             )
         )

@@ -12,7 +12,7 @@ from network.inventory import inventory_yaml
 from network.lab import engine
 from network.lab.check import CheckReport, adjacency_failures, routing_state, session_failures
 from network.lab.check import check as run_check
-from network.lab.engine import ROUTER_MEMORY_MIB, Management
+from network.lab.engine import DAEMON_MEMORY_MIB, ROUTER_KERNEL_MIB, Management
 from network.lab.inventory import lab_group_vars, lab_hosts
 from network.lab.spec import LabSpec, namespace_name, spec_from_dict, spec_to_dict
 from network.lab.system import LabError
@@ -67,9 +67,9 @@ def down(prefix: str = DEFAULT_PREFIX) -> int:
 
 def routing_converged(spec: LabSpec, prefix: str) -> tuple[bool, int, int]:
     """(all up?, adjacencies missing, sessions missing) from one look at every router."""
-    ospf, bgp = routing_state(prefix, spec, 16)
-    adj = len(adjacency_failures(spec.adjacencies, ospf))
-    ses = len(session_failures(spec.bgp_sessions, bgp))
+    state = routing_state(prefix, spec, 16)
+    adj = len(adjacency_failures(spec, state))
+    ses = len(session_failures(spec.bgp_sessions, state))
     return adj == 0 and ses == 0, adj, ses
 
 
@@ -128,6 +128,10 @@ def daemon_memory_mib(spec: LabSpec, prefix: str) -> float:
     return total / 1024
 
 
-def memory_needed_mib(routers: int) -> int:
-    """Memory a lab of ``routers`` needs (measured per router, plus 1 GiB headroom for the host)."""
-    return routers * ROUTER_MEMORY_MIB + 1024
+def memory_needed_mib(spec: LabSpec) -> int:
+    """Memory the lab will take (measured per daemon), plus 1 GiB of headroom for the host."""
+    per_router = (
+        sum(DAEMON_MEMORY_MIB.get(d, 4.0) for d in router.daemons) + ROUTER_KERNEL_MIB
+        for router in spec.routers.values()
+    )
+    return round(sum(per_router)) + 1024

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lab_tiny import tiny_spec
 
 from network.inventory import InventoryHost, inventory
-from network.lab.check import established_peers, full_interfaces, json_documents
+from network.lab.check import established_peers, full_interfaces, full_interfaces_v6, json_documents
 from network.lab.engine import tbf_burst
 from network.lab.failover import longest_gap
 from network.lab.from_model import daemons_for
@@ -89,3 +89,13 @@ def test_production_inventory_from_the_model() -> None:
     assert sorted(city.ping_targets) == sorted(str(d.loopback_v4) for d in backbone.by_tier("core"))
     groups = inventory(hosts.values())["all"]["children"]
     assert "GD-CITY-440300" in groups["city_440300"]["hosts"] and "tier_core" in groups
+
+
+def test_ospf6_full_neighbours() -> None:
+    data = {
+        "neighbors": [
+            {"neighborId": "10.0.3.3", "state": "Full", "interfaceName": "eth1"},
+            {"neighborId": "10.0.3.4", "state": "Loading", "interfaceName": "eth2"},
+        ]
+    }
+    assert full_interfaces_v6(data) == {"eth1"}
