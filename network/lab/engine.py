@@ -93,6 +93,21 @@ def _pids_of_pathspace(ns: str) -> list[int]:
     return pids
 
 
+def _pids_by_cmdline(prefix: str) -> list[int]:
+    """FRR daemons started with ``-N <prefix>…`` and the lab's sshd, even if their namespace and pid files
+    are already gone (a half-finished teardown or build)."""
+    markers = (f" -N {prefix}", f" {state_dir(prefix)}/sshd_config")
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = " " + cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if any(marker in text for marker in markers):
+            pids.append(int(cmdline.parent.name))
+    return pids
+
+
 def teardown(prefix: str, progress: Progress | None = None) -> int:
     """Remove every trace of the lab with ``prefix``; safe to call on a half-built or absent lab.
 
@@ -106,6 +121,7 @@ def teardown(prefix: str, progress: Progress | None = None) -> int:
         victims += system.namespace_pids(ns)
     for ns in spaces | set(stale):
         victims += _pids_of_pathspace(ns)
+    victims += _pids_by_cmdline(prefix)
     victims = sorted(set(victims) - {os.getpid()})
     _kill(victims, signal.SIGTERM)
     deadline = time.monotonic() + 10
