@@ -131,6 +131,11 @@ def v6_expected(spec: LabSpec, adj: Adjacency) -> bool:
     return all("ospf6d" in spec.routers[r].daemons for r in (adj.router, adj.neighbor))
 
 
+def expected_adjacencies(spec: LabSpec) -> int:
+    """How many adjacencies `check` expects Full (OSPF, plus OSPFv3 where both ends run it)."""
+    return len(spec.adjacencies) + sum(v6_expected(spec, a) for a in spec.adjacencies)
+
+
 def session_failures(expected: Iterable[BgpSession], state: dict[str, RouterState]) -> list[str]:
     """Expected BGP sessions that are not Established."""
     return [
@@ -187,7 +192,7 @@ def check(spec: LabSpec, prefix: str, tick: Callable[[], None] | None = None) ->
     """Check every expectation of ``spec`` against the running lab once."""
     workers = max(4, (os.cpu_count() or 2) * 4)
     report = CheckReport(
-        adjacencies_checked=len(spec.adjacencies) + sum(v6_expected(spec, a) for a in spec.adjacencies),
+        adjacencies_checked=expected_adjacencies(spec),
         sessions_checked=len(spec.bgp_sessions),
         pings_checked=len(spec.pings),
     )

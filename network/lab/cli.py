@@ -77,7 +77,9 @@ def up(
     """Build the lab: one FRR router per namespace running `egov network render --vendor frr` output."""
     _require_lab_host()
     from network.lab import lab
+    from network.lab.check import expected_adjacencies
     from network.lab.from_model import lab_spec, range_pitfalls
+    from network.lab.system import LabError
     from network.render import render_device
     from network.topology import build_backbone
 
@@ -102,7 +104,10 @@ def up(
         build = progress.add_task("start routers", total=len(spec.routers))
         free_before = lab.free_memory_mib()
         started = time.monotonic()
-        lab.up(spec, prefix, lambda stage, n: progress.advance(build, n) if stage == "routers" else None)
+        try:
+            lab.up(spec, prefix, lambda stage, k: progress.advance(build, k) if stage == "routers" else None)
+        except LabError as exc:
+            raise _fail(f"{exc} (the partial lab was torn down)") from None
         built = time.monotonic() - started
     counts = ", ".join(f"{n} {t}" for t, n in backbone.counts().items())
     n = len(spec.routers)
@@ -115,11 +120,12 @@ def up(
     )
     if not wait:
         return
+    expected = expected_adjacencies(spec) + len(spec.bgp_sessions)
     with _progress() as progress:
-        task = progress.add_task("converging", total=len(spec.adjacencies) + len(spec.bgp_sessions))
+        task = progress.add_task("converging", total=expected)
 
         def polled(adj: int, ses: int) -> None:
-            progress.update(task, completed=len(spec.adjacencies) + len(spec.bgp_sessions) - adj - ses)
+            progress.update(task, completed=max(0, expected - adj - ses))
 
         seconds, report = lab.wait_converged(spec, prefix, timeout=timeout, on_poll=polled)
     _print_report(report)
