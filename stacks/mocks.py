@@ -59,7 +59,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return {"id": f"role-{name}-id", "name": name, "region": "mock", "domainId": ""}
         if args.token == "openstack:identity/getAuthScope:getAuthScope":
             return {"id": "scope", "name": args.args.get("name", ""), "userId": OPERATOR_USER_ID}
-        raise NotImplementedError(f"no mock for invoke {args.token}")
+        # An invoke the program starts using must be answered here on purpose, never with a silent default.
+        raise LookupError(f"the mocks answer no invoke {args.token}: add it to {type(self).__name__}.call")
 
     # -- what the recorded run created -------------------------------------------------------------
     def custom_resources(self) -> list[Registration]:
