@@ -69,7 +69,10 @@ def _load(data_dir: Path | None):  # type: ignore[no-untyped-def]
 
 
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Source-of-truth directory (default: data/).")
+    Path | None,
+    typer.Option(
+        "--data", "--data-dir", help="Source-of-truth directory (default: data/).", envvar="EGOV_DATA"
+    ),
 ]
 VendorOption = Annotated[Vendor, typer.Option("--vendor", help="vrp (default), iosxe or frr.")]
 
