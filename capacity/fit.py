@@ -39,6 +39,7 @@ from capacity.inventory import Inventory, InventoryArrays
 from capacity.supply import host_inventories
 from egov.model import HOST_RESOURCES, Cloud, Flavor, ResourceClass, SourceOfTruth, System
 from egov.months import months_between
+from egov.units import magnitude_in
 
 #: Row order of every per-resource array here: VCPU, MEMORY_MB, DISK_GB.
 RESOURCES = HOST_RESOURCES
@@ -259,7 +260,7 @@ def choose_flavor(
     candidates = [f for f in cloud.flavors if f.aggregate_class in classes]
     if not candidates:
         raise ValueError(f"no flavor of the catalogue runs in availability zone {system.az!r} ({system.id})")
-    need = system.ram.to("MiB").magnitude / system.vcpu
+    need = magnitude_in(system.ram, "MiB") / system.vcpu
     ratio_of = {f.name: requests[f.name][1] / f.vcpus for f in candidates}
     ratios = sorted(set(ratio_of.values()))
     covering = [r for r in ratios if r >= need - 1e-9]
@@ -276,7 +277,7 @@ def choose_flavor(
     )
     # The flavor that allocates the least for the system at migration (VMs round up, so a 10-vCPU system
     # takes 3 × 4 vCPU rather than 2 × 8); among equals, the one with the fewest VMs.
-    need_ram = system.ram.to("MiB").magnitude
+    need_ram = magnitude_in(system.ram, "MiB")
 
     def allocated(flavor: Flavor) -> tuple[float, int]:
         vcpus, ram = flavor.vcpus, requests[flavor.name][1]
@@ -310,7 +311,7 @@ def vm_counts(source: SourceOfTruth) -> list[SystemVms]:
         flavor = choose_flavor(source.cloud, system, requests)
         request = requests[flavor.name]
         vcpu = system.vcpu * curve / request[0]
-        ram = system.ram.to("MiB").magnitude * curve / request[1]
+        ram = magnitude_in(system.ram, "MiB") * curve / request[1]
         # 1e-9 keeps 8.000000001 VMs (float noise of the growth curve) at 8.
         counts = np.ceil(np.maximum(vcpu, ram) - 1e-9).astype(np.int64)
         out.append(SystemVms(system, flavor, np.maximum(counts, 0), request))
