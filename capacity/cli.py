@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from egov.clitools import DataOption, Format, err_console, exit_with_errors, load_or_exit
 
@@ -257,7 +258,7 @@ def hold(
         live = _live_or_exit(cloud, source, conn)
         held = place_hold(conn, region, system, plan_hold(live, system))
     except (PlacementError, KeyError) as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     totals: dict[str, int] = {}
     for resources in held.allocations.values():

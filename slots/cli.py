@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from egov.clitools import DataOption, err_console, load_or_exit
 
@@ -68,7 +69,7 @@ def _cli_principal() -> Principal:
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {exc}", highlight=False)
+    err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
     return typer.Exit(1)
 
 
@@ -216,13 +217,16 @@ def request(
     except ValidationError as exc:
         for error in exc.errors():
             where = ".".join(str(p) for p in error["loc"]) or "request"
-            err_console.print(f"[red]error:[/] {where}: {error['msg']}", highlight=False)
+            err_console.print(
+                f"[red]error:[/] {where}: {escape(error['msg'].removeprefix('Value error, '))}",
+                highlight=False,
+            )
         raise typer.Exit(2) from None
     ledger = _ledger(db, data)
     try:
         view, created = ledger.submit(_cli_principal(), spec, key)
     except SpecError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     except LedgerError as exc:
         raise _fail(exc) from None

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from egov.clitools import err_console
 
@@ -66,7 +67,7 @@ def plan(
 
             review = review_stack(stack.value, project_dir or PROJECT_DIR, on_register=progress)
     except (SourceError, SourceErrors, KeyError, ValueError) as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(2) from None
     if output_format is PlanFormat.json:
         sys.stdout.write(json.dumps(review_json(review), ensure_ascii=False, indent=2) + "\n")

@@ -114,3 +114,11 @@ def test_adhoc_systems_and_token_revocation(run, tiny_dir: Path) -> None:  # typ
     assert ledger.authenticate(secret) is None
     assert run("token", "revoke", "9").exit_code == 1
     assert "revoked" in run("token", "list").stdout
+
+
+def test_a_unit_of_the_wrong_dimension_is_named_in_full(run) -> None:  # type: ignore[no-untyped-def]
+    """Rich markup must not eat '[length]': the error says what the value is and which field it came in."""
+    window = ["--earliest", "2027-W10", "--latest", "2027-W12"]
+    bad = run("request", "--department", "AAA", "--system", "AAA-1", *window, "--data-volume", "10 furlongs")
+    assert bad.exit_code == 2
+    assert "data_volume: '10 furlongs' is not a quantity of byte (dimension [length])" in bad.stderr
