@@ -13,7 +13,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from egov.clitools import DataOption, Format, err_console, exit_with_errors, load_or_exit
+from egov.clitools import (
+    DataOption,
+    Format,
+    err_console,
+    exit_with_errors,
+    load_or_exit,
+    require_table_or_json,
+)
 
 if TYPE_CHECKING:
     from capacity.fit import FitReport
@@ -190,9 +197,7 @@ def fit_command(
     from capacity.fit_present import fit_json, render_fit_table
     from egov.months import month_label, months_between, parse_month
 
-    if output_format not in (Format.table, Format.json):
-        err_console.print("[red]--format: fit prints a table or json[/]")
-        raise typer.Exit(2)
+    require_table_or_json(output_format, "fit")
     if weigher not in ("spread", "pack"):
         err_console.print(f"[red]--weigher: {weigher!r} is neither 'spread' nor 'pack'[/]", highlight=False)
         raise typer.Exit(2)
@@ -285,9 +290,7 @@ def compare(
     from capacity.scenario import resolve_scenario_path
     from egov.errors import SourceError, SourceErrors
 
-    if output_format not in (Format.table, Format.json):
-        err_console.print("[red]compare prints a table or json[/]")
-        raise typer.Exit(2)
+    require_table_or_json(output_format, "compare")
     source = load_or_exit(data)
     try:
         runs = compare_runs(source, [resolve_scenario_path(s, data) for s in scenarios])
@@ -325,9 +328,7 @@ def risk(
     from capacity.present import render_risk, risk_json
     from capacity.risk import UncertaintyModel, simulate
 
-    if output_format not in (Format.table, Format.json):
-        err_console.print("[red]risk prints a table or json[/]")
-        raise typer.Exit(2)
+    require_table_or_json(output_format, "risk")
     base = load_or_exit(data)
     run = _scenario_or_exit(base, scenario, data)
     model = UncertaintyModel(growth_sigma_common, growth_sigma_system, slip_probability, max_slip_months)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress
 
 if TYPE_CHECKING:
     from egov.model import SourceOfTruth
@@ -23,6 +24,13 @@ DataOption = Annotated[
         envvar="EGOV_DATA",
     ),
 ]
+
+
+class TableOrJson(StrEnum):
+    """The two outputs of commands that print a report for a person or a program."""
+
+    table = "table"
+    json = "json"
 
 
 class Format(StrEnum):
@@ -50,3 +58,25 @@ def exit_with_errors(exc: Exception) -> NoReturn:
         err_console.print(f"[red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     err_console.print(f"{len(errors)} error(s); nothing was written.", style="red")
     raise typer.Exit(2)
+
+
+def require_table_or_json(output_format: Format, command: str) -> None:
+    """Exit with status 2 unless a command that prints only a table or json was asked for one of those."""
+    if output_format not in (Format.table, Format.json):
+        err_console.print(f"[red]--format: {command} prints a table or json[/]")
+        raise typer.Exit(2)
+
+
+def progress_bar(console: Console | None = None) -> Progress:
+    """The progress bar of long commands (spinner, description, bar, done/total, elapsed), on stderr."""
+    from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console or err_console,
+        transient=True,
+    )

@@ -13,9 +13,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
+from egov.clitools import TableOrJson, progress_bar
 from network.lab.cli import deploy, lab_app
 
 app = typer.Typer(no_args_is_help=True)
@@ -32,25 +33,13 @@ class Vendor(StrEnum):
     frr = "frr"
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-
-
 class InventoryFormat(StrEnum):
     csv = "csv"
     json = "json"
 
 
 def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=True,
-    )
+    return progress_bar(errors)
 
 
 def _load(data_dir: Path | None):  # type: ignore[no-untyped-def]
@@ -104,7 +93,7 @@ def render(
 
 @app.command()
 def check(
-    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    fmt: Annotated[TableOrJson, typer.Option("--format", help="table or json.")] = TableOrJson.table,
     vendors: Annotated[
         list[Vendor] | None, typer.Option("--vendor", help="Parse back only these vendors (repeatable).")
     ] = None,
@@ -129,7 +118,7 @@ def check(
                     violations += check_rendered(backbone, vendor.value, name, text)
                     progress.advance(task)
     unpinned = sorted(set(_department_ids(backbone)) - set(params.departments))
-    if fmt is Format.json:
+    if fmt is TableOrJson.json:
         doc = {
             "devices": len(backbone.devices),
             "links": len(backbone.links),

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from egov.clitools import err_console
+from egov.clitools import TableOrJson, err_console
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -20,11 +20,6 @@ app = typer.Typer(no_args_is_help=True)
 class StackName(StrEnum):
     prod = "prod"
     staging = "staging"
-
-
-class PlanFormat(StrEnum):
-    table = "table"
-    json = "json"
 
 
 @app.callback()
@@ -44,7 +39,9 @@ def plan(
     stack: Annotated[
         StackName, typer.Option("--stack", help="Stack file Pulumi.<stack>.yaml.")
     ] = StackName.prod,
-    output_format: Annotated[PlanFormat, typer.Option("--format", help="table or json.")] = PlanFormat.table,
+    output_format: Annotated[
+        TableOrJson, typer.Option("--format", help="table or json.")
+    ] = TableOrJson.table,
     project_dir: Annotated[
         Path | None,
         typer.Option(
@@ -69,7 +66,7 @@ def plan(
     except (SourceError, SourceErrors, KeyError, ValueError) as exc:
         err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(2) from None
-    if output_format is PlanFormat.json:
+    if output_format is TableOrJson.json:
         sys.stdout.write(json.dumps(review_json(review), ensure_ascii=False, indent=2) + "\n")
     else:
         render_review(review, Console(width=140))

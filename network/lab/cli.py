@@ -9,15 +9,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import Progress
 from rich.table import Table
+
+from egov.clitools import progress_bar
 
 lab_app = typer.Typer(no_args_is_help=True, help="The FRR router lab in network namespaces.")
 console = Console(emoji=False, highlight=False)
@@ -31,15 +26,7 @@ FAILOVER_TARGET_S = 5.0
 
 
 def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=True,
-    )
+    return progress_bar(errors)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
