@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import pint
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from egov.errors import SourceError
+from egov.source import read_yaml, validation_errors
 from egov.units import parse_quantity
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -182,27 +182,16 @@ class NetworkParams(_Strict):
         return {code: d.vpn_id for code, d in self.departments.items()}
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc)
-
-
 def load_params(path: Path | None = None) -> NetworkParams:
     """Read and validate data/network.yaml; any error names the file and the field."""
     path = path or DATA_DIR / PARAMS_FILE
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SourceError(path, "file not found") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SourceError(path, f"not valid YAML: {exc}", row=mark.line + 1 if mark else None) from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise SourceError(path, "expected a mapping at the top level")
     try:
         params = NetworkParams.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise SourceError(path, first["msg"], field=_field_path(first["loc"])) from None
+        raise validation_errors(path, exc).errors[0] from None
     _check_disjoint(path, params)
     ids: dict[int, str] = {}
     for code, dept in sorted(params.departments.items()):

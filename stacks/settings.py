@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from egov.errors import SourceError
+from egov.source import read_yaml
 
 #: The config namespace of the program (Pulumi.yaml ``name``-independent: keys read as ``egov:<key>``).
 NAMESPACE = "egov"
@@ -185,13 +185,7 @@ def read_stack_config(path: Path) -> dict[str, str]:
 
     A credential in plain text is refused: it must be set with ``pulumi config set --secret``.
     """
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SourceError(path, "stack file not found") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SourceError(path, f"invalid YAML: {exc}", row=mark.line + 1 if mark else None) from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("config", {}), dict):
         raise SourceError(path, "expected a mapping with a 'config:' mapping")
     flat: dict[str, str] = {}
