@@ -239,21 +239,24 @@ def load_departments(path: Path) -> list[Department]:
         except ValidationError as exc:
             errors.extend(validation_errors(path, exc, row=number).errors)
             continue
-        if dept.code in seen:
-            errors.append(
-                SourceError(
-                    path,
-                    f"duplicate department code {dept.code!r} (first in row {seen[dept.code]})",
-                    row=number,
-                    field="code",
-                )
-            )
+        duplicate = _repeated(path, seen, dept.code, number, "department code", "code")
+        if duplicate is not None:
+            errors.append(duplicate)
             continue
-        seen[dept.code] = number
         departments.append(dept)
     if errors:
         raise SourceErrors(errors)
     return departments
+
+
+def _repeated(
+    path: Path, seen: dict[str, int], key: str, row: int, what: str, field: str
+) -> SourceError | None:
+    """The error for a ``key`` given in an earlier row; otherwise remember this row and return None."""
+    if key in seen:
+        return SourceError(path, f"duplicate {what} {key!r} (first in row {seen[key]})", row=row, field=field)
+    seen[key] = row
+    return None
 
 
 def _with_unit(text: str, unit: str | None) -> str:
@@ -309,17 +312,10 @@ def _read_systems(path: Path, errors: list[SourceError]) -> list[tuple[int, Syst
         except ValidationError as exc:
             errors.extend(validation_errors(path, exc, row=number).errors)
             continue
-        if system.id in seen:
-            errors.append(
-                SourceError(
-                    path,
-                    f"duplicate system id {system.id!r} (first in row {seen[system.id]})",
-                    row=number,
-                    field="id",
-                )
-            )
+        duplicate = _repeated(path, seen, system.id, number, "system id", "id")
+        if duplicate is not None:
+            errors.append(duplicate)
             continue
-        seen[system.id] = number
         systems.append((number, system))
     return systems
 
