@@ -145,7 +145,7 @@ def render_table(
         "min free",
         f"below {planning.headroom_target:.0%}",
         "shortfall",
-        "order by",
+        "order by (shortfall − lead)",
     ):
         table.add_column(title, justify="right" if title.startswith(("usable", "demand", "min")) else "left")
     for line in assessment.lines:
@@ -174,6 +174,11 @@ def render_table(
         else "[bold red]Supply does NOT cover demand for the whole horizon.[/]"
     )
     console.print(verdict)
+    console.print(
+        f"To keep {planning.headroom_target:.0%} free all horizon, order by (first month below target − "
+        f"{planning.lead_time_months} months of lead time), sized on the sums — the fit below shows which "
+        "aggregate class runs out first:"
+    )
     for zone in assessment.zones:
         if not zone.purchases:
             continue
