@@ -6,7 +6,6 @@ map its errors to HTTP statuses. They never compute.
 
 from __future__ import annotations
 
-from pathlib import Path as FsPath
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
@@ -19,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from slots.ledger import Ledger, LedgerError, Principal, RequestView
 from slots.request import RequestSpec, SpecError
 
-TEMPLATES = FsPath(__file__).resolve().parent.parent / "templates" / "slots"
 WEEK_PATTERN = r"^\d{4}-W\d{2}$"
 RequestId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
@@ -183,17 +181,17 @@ def create_app(ledger: Ledger) -> FastAPI:
         return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def page() -> HTMLResponse:
-        from jinja2 import Environment, FileSystemLoader, select_autoescape
+    def page(
+        lang: Annotated[str | None, Query(max_length=16)] = None,
+        accept_language: Annotated[str | None, Header()] = None,
+    ) -> HTMLResponse:
+        """The page in ?lang= or the browser's Accept-Language, Chinese by default (egov.i18n)."""
+        from egov.i18n import negotiate
+        from slots.page import render_page
 
-        env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
-        planning = ledger.province.planning
-        html = env.get_template("index.html").render(
-            region=ledger.province.source.cloud.region,
-            weekly_capacity=planning.migration_weekly_capacity,
-            headroom=f"{planning.headroom_target * 100:g} %",
-        )
-        return HTMLResponse(html)
+        code = negotiate(lang, accept_language)
+        headers = {"Content-Language": code.replace("_", "-"), "Vary": "Accept-Language"}
+        return HTMLResponse(render_page(ledger.province, code), headers=headers)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
