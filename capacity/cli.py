@@ -353,12 +353,23 @@ def report(
         int, typer.Option("--risk-draws", min=0, max=1_000_000, help="Add a Monte Carlo section (0: none).")
     ] = 0,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the Monte Carlo section.")] = 0,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Language of the report and workbook: zh-CN (default) or en.")
+    ] = "zh-CN",
 ) -> None:
-    """An HTML report with PNG charts (demand vs usable per resource and zone) and an XLSX workbook."""
+    """An HTML report with PNG charts (demand vs usable per resource and zone) and an XLSX workbook, the
+    decision (what to order, where, by when) first, and the fit host by host."""
     from rich.progress import Progress
 
-    from capacity.report import write_report
+    from capacity.report import MissingFont, cjk_font, write_report
+    from egov.i18n import UnknownLanguage, language
 
+    try:
+        code = language(lang)
+        cjk_font()
+    except (UnknownLanguage, MissingFont) as exc:
+        err_console.print(f"--lang {lang}: {exc}" if isinstance(exc, UnknownLanguage) else str(exc))
+        raise typer.Exit(2) from None
     base = load_or_exit(data)
     run = _scenario_or_exit(base, scenario, data)
     name = None if scenario is None else run.name
@@ -371,8 +382,16 @@ def report(
             result = simulate(
                 run.source, risk_draws, seed, progress=lambda done: progress.update(drawing, completed=done)
             )
+        fit = _fit_report(run.source, None)
         task = progress.add_task("charts", total=len(run.assessment.lines) + 2)
         files = write_report(
-            out, run.source, run.assessment, scenario=name, step=lambda: progress.advance(task), risk=result
+            out,
+            run.source,
+            run.assessment,
+            scenario=name,
+            step=lambda: progress.advance(task),
+            risk=result,
+            lang=code,
+            fit=fit,
         )
     err_console.print(f"wrote {len(files)} files into {out}: open {out / 'index.html'}")

@@ -1,5 +1,10 @@
-"""The planners' report: an HTML page with PNG charts and an XLSX workbook. Presents an Assessment; computes
-nothing (every figure comes from capacity.headroom).
+"""The planners' report: an HTML page with PNG charts and an XLSX workbook, in Chinese by default (English
+with ``lang="en"``). Presents an Assessment and a fit simulation; computes nothing (every figure comes from
+capacity.headroom and capacity.fit).
+
+The page and the workbook open with the decision — what to order, where, by when, at what cost — built by
+:func:`decision` from a list of :class:`PurchaseLine`. Today those lines come from the assessment's per-zone
+purchases (:func:`purchase_lines`); a procurement plan can feed the same section with its own lines.
 
 Same input → byte-identical files: PNGs carry no software/date metadata, the workbook's document properties
 are fixed to the planning start month and its zip entries carry a fixed timestamp.
@@ -11,22 +16,25 @@ import io
 import json
 import os
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from capacity.headroom import Assessment, LineHeadroom, Purchase
+from capacity.headroom import Assessment, LineHeadroom
 from capacity.present import amount, assessment_json, month_text, percent_or_none, risk_json
 from egov.atomic import staged_directory
+from egov.i18n import HTML_LANG, language, resource_name, translations
 from egov.model import SourceOfTruth
 from egov.months import month_label
 from egov.units import Q_
 
 if TYPE_CHECKING:
+    from capacity.fit import FitReport
     from capacity.risk import RiskResult
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "report"
@@ -35,6 +43,15 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 #: Units the charts and the workbook's display columns use for each resource unit: large numbers in a readable
 #: magnitude of the same family (binary stays binary, decimal stays decimal).
 DISPLAY_UNITS = {"vcpu": "vcpu", "MiB": "TiB", "GiB": "TiB", "GB": "TB"}
+#: The CJK font every chart uses (Debian fonts-noto-cjk); the Latin glyphs come from it too.
+CJK_FONT_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP")
+FONT_INSTALL = "sudo apt-get install -y fonts-noto-cjk   (or: bash scripts/deps.d/45-fonts.sh)"
+#: Colours shared by the charts, the page and the workbook.
+SHORT_RED, BELOW_YELLOW, SUPPLY_BLUE = "#c0392b", "#f1c40f", "#1f5fa8"
+
+
+class MissingFont(RuntimeError):
+    """No CJK font: the Chinese texts of the charts would render as boxes."""
 
 
 def line_slug(line: LineHeadroom) -> str:
@@ -46,83 +63,203 @@ def display_unit(line: LineHeadroom) -> str:
     return DISPLAY_UNITS.get(line.unit, line.unit)
 
 
+def _display_factor(line: LineHeadroom) -> float:
+    return float(Q_(1.0, line.unit).to(display_unit(line)).magnitude)
+
+
 def _in_display(line: LineHeadroom, values: np.ndarray) -> np.ndarray:
-    factor = float(Q_(1.0, line.unit).to(display_unit(line)).magnitude)
-    return values * factor
+    return values * _display_factor(line)
 
 
-#: CJK fonts used as fallbacks for zone names in Chinese, when one is installed (fonts-noto-cjk,
-#: fonts-wqy-zenhei); the labels themselves are English and need only DejaVu Sans, shipped with matplotlib.
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Zen Hei", "Source Han Sans SC")
+# --- the decision --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PurchaseLine:
+    """One thing to order: how many of what, into which zone, by which month, and what it costs (None when the
+    data has no unit price)."""
+
+    az: str
+    item: str  # the unit's name, e.g. "general-64c" or "gz-1-rbd"
+    kind: str  # "host" or "disk"
+    size: str  # "64 core, 512 GB" or "16 TB"
+    count: int
+    order_by: int | None  # month index; negative: before the start month (overdue)
+    needed_from: int | None  # month index of the first month the zone falls below the headroom target
+    cost: str | None = None  # a priced total with its currency, e.g. "¥ 12,000,000"
+
+
+def purchase_lines(assessment: Assessment) -> list[PurchaseLine]:
+    """Today's purchase lines: each zone's smallest purchase (capacity.headroom), by order-by month."""
+    lines = []
+    for zone in assessment.zones:
+        needed = [
+            line.first_below_target
+            for line in assessment.lines
+            if line.az == zone.az and line.first_below_target is not None
+        ]
+        for purchase in zone.purchases:
+            lines.append(
+                PurchaseLine(
+                    az=zone.az,
+                    item=purchase.unit.name,
+                    kind=purchase.unit.kind,
+                    size=purchase.unit.size,
+                    count=purchase.count,
+                    order_by=zone.order_by,
+                    needed_from=min(needed) if needed else None,
+                )
+            )
+    return sorted(lines, key=lambda p: (p.order_by if p.order_by is not None else 10**6, p.az, p.item))
+
+
+def decision(assessment: Assessment, lines: list[PurchaseLine], lang: str | None = None) -> dict[str, Any]:
+    """The report's first screen: a headline sentence and one row per purchase line, in ``lang``."""
+    _ = translations(language(lang)).gettext
+    target = f"{assessment.planning.headroom_target:.0%}"
+    if not lines:
+        return {
+            "headline": _("Nothing to order: every zone keeps %(target)s free for the whole plan.")
+            % {"target": target},
+            "status": "ok",
+            "rows": [],
+            "priced": True,
+        }
+    rows = []
+    for line in lines:
+        overdue = line.order_by is not None and line.order_by < 0
+        rows.append(
+            {
+                "az": line.az,
+                "what": f"{line.count} × {line.item}",
+                "kind": _("host") if line.kind == "host" else _("disk") if line.kind == "disk" else line.kind,
+                "size": line.size,
+                "count": line.count,
+                "item": line.item,
+                "order_by": month_text(assessment, line.order_by),
+                "overdue": overdue,
+                "needed_from": month_text(assessment, line.needed_from),
+                "cost": line.cost,
+            }
+        )
+    first = rows[0]
+    values = {"what": first["what"], "zone": first["az"], "month": first["order_by"] or "—"}
+    if first["overdue"]:
+        headline = _("Order %(what)s for %(zone)s now: it was due by %(month)s.") % values
+    else:
+        headline = _("Order %(what)s for %(zone)s by %(month)s.") % values
+    more = len(rows) - 1
+    if more:
+        translations_ = translations(language(lang))
+        headline += " " + translations_.ngettext(
+            "%(num)s more purchase below.", "%(num)s more purchases below.", more
+        ) % {"num": more}
+    return {
+        "headline": headline,
+        "status": "short" if not assessment.carries_horizon or first["overdue"] else "below",
+        "rows": rows,
+        "priced": all(row["cost"] is not None for row in rows),
+    }
+
+
+# --- charts --------------------------------------------------------------------------------------------
+def cjk_font() -> str:
+    """The installed CJK font family the charts use; MissingFont (with the install command) when none is."""
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    for family in CJK_FONT_FAMILIES:
+        if family in installed:
+            return family
+    raise MissingFont(
+        f"no CJK font for the report's charts ({' or '.join(CJK_FONT_FAMILIES)}); {FONT_INSTALL}"
+    )
 
 
 @contextmanager
 def _chart_style() -> Iterator[Any]:
-    """Matplotlib with the Agg backend, DejaVu Sans plus any installed CJK font as a per-glyph fallback, and
-    a fixed SVG hash salt in case a chart is ever saved as SVG."""
+    """Matplotlib with the Agg backend, the CJK font for every text, and a fixed SVG hash salt."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
-    from matplotlib import font_manager
 
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    families = ["DejaVu Sans", *(name for name in CJK_FONTS if name in installed)]
     with matplotlib.rc_context(
-        {"font.family": families, "svg.hashsalt": "egov", "figure.dpi": 100, "axes.grid": True}
+        {
+            "font.family": [cjk_font()],
+            "axes.unicode_minus": False,  # the CJK font's hyphen, not U+2212 it may lack
+            "svg.hashsalt": "egov",
+            "figure.dpi": 100,
+            "axes.grid": True,
+            "grid.color": "#dddddd",
+            "font.size": 11,
+        }
     ):
         yield plt
 
 
-def chart_png(assessment: Assessment, line: LineHeadroom) -> bytes:
-    """Demand against usable supply of one line over the horizon, with the headroom target, the months below
-    target and short marked, and the order-by month."""
+def chart_png(assessment: Assessment, line: LineHeadroom, lang: str | None = None) -> bytes:
+    """Demand against usable supply of one line over the horizon, 1600 × 500 px: the headroom target, the
+    months below target (yellow) and the shortfall (red, between demand and supply), and the months that
+    matter in the legend beside the plot (no label crosses the grid)."""
+    from matplotlib.ticker import FuncFormatter
+
+    _ = translations(language(lang)).gettext
     planning = assessment.planning
     months = np.arange(planning.horizon_months)
     usable = _in_display(line, line.usable)
     demand = _in_display(line, line.demand)
-    target = usable * (1.0 - planning.headroom_target)  # where the target line is drawn
+    target = usable * (1.0 - planning.headroom_target)  # the most demand may reach and keep the target
+    unit = display_unit(line)
     with _chart_style() as plt:
-        fig, ax = plt.subplots(figsize=(8.0, 3.6))
+        fig, ax = plt.subplots(figsize=(16.0, 5.0))
         try:
-            ax.step(months, usable, where="mid", color="#1f5fa8", linewidth=2, label="usable")
+            ax.step(months, usable, where="mid", color=SUPPLY_BLUE, linewidth=2.2, label=_("usable supply"))
             ax.step(
                 months,
                 target,
                 where="mid",
-                color="#1f5fa8",
+                color=SUPPLY_BLUE,
                 linestyle="--",
-                linewidth=1,
-                label=f"keep {planning.headroom_target:.0%} free",
+                linewidth=1.2,
+                label=_("most demand that keeps %(target)s free")
+                % {"target": f"{planning.headroom_target:.0%}"},
             )
-            ax.plot(months, demand, color="#c0392b", linewidth=2, label="demand")
-            for where, color in ((line.below_target, "#f1c40f"), (line.short, "#c0392b")):
-                ax.fill_between(months, 0, demand, where=where, step="mid", color=color, alpha=0.25)
-            for index, text, color in (
-                (line.first_below_target, "below target", "#b7950b"),
-                (line.first_shortfall, "shortfall", "#c0392b"),
-                (line.order_by, "order by", "#000000"),
+            ax.plot(months, demand, color="#222222", linewidth=2.2, label=_("demand"))
+            below = line.below_target & ~line.short
+            if below.any():
+                ax.fill_between(
+                    months, target, demand, where=line.below_target, step="mid", color=BELOW_YELLOW,
+                    alpha=0.45, label=_("below the target"),
+                )  # fmt: skip
+            if line.short.any():
+                ax.fill_between(
+                    months, usable, demand, where=line.short, step="mid", color=SHORT_RED, alpha=0.75,
+                    label=_("shortfall: demand above supply"),
+                )  # fmt: skip
+            for index, text, color, style in (
+                (line.first_below_target, _("first below target"), "#b7950b", ":"),
+                (line.first_shortfall, _("first shortfall"), SHORT_RED, "-"),
+                (line.order_by, _("order by, before the shortfall"), "#000000", "--"),
             ):
                 if index is not None and 0 <= index < planning.horizon_months:
-                    ax.axvline(index, color=color, linestyle=":", linewidth=1.2)
-                    ax.annotate(
-                        f"{text} {month_text(assessment, index)}",
-                        xy=(index, 0.97),
-                        xycoords=("data", "axes fraction"),
-                        rotation=90,
-                        va="top",
-                        ha="right",
-                        fontsize=7,
-                        color=color,
-                    )
+                    ax.axvline(
+                        index, color=color, linestyle=style, linewidth=1.5,
+                        label=f"{text}: {month_text(assessment, index)}",
+                    )  # fmt: skip
             ticks = list(range(0, planning.horizon_months, 6))
-            ax.set_xticks(ticks, [month_label(planning.month(i)) for i in ticks], fontsize=7, rotation=45)
+            ax.set_xticks(ticks, [month_label(planning.month(i)) for i in ticks])
+            ax.set_axisbelow(True)
             ax.set_xlim(-0.5, planning.horizon_months - 0.5)
             ax.set_ylim(bottom=0)
-            ax.set_ylabel(display_unit(line))
-            ax.set_title(f"{line.resource.value} in {line.az}", fontsize=10)
-            ax.legend(loc="upper left", fontsize=7)
-            fig.tight_layout()
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.0f}"))
+            ax.set_xlabel(_("month"))
+            ax.set_ylabel(f"{resource_name(line.resource, lang)} ({unit})")
+            ax.set_title(
+                _("%(resource)s in %(zone)s: demand against usable supply")
+                % {"resource": resource_name(line.resource, lang, placement=True), "zone": line.az},
+                fontsize=14,
+            )
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=10, frameon=False)
+            fig.subplots_adjust(left=0.06, right=0.79, top=0.9, bottom=0.12)
             buffer = io.BytesIO()
             # No 'Software' text chunk and no dates: the PNG depends on the figures only.
             fig.savefig(buffer, format="png", metadata={"Software": None})
@@ -131,144 +268,286 @@ def chart_png(assessment: Assessment, line: LineHeadroom) -> bytes:
     return buffer.getvalue()
 
 
+# --- the workbook --------------------------------------------------------------------------------------
 def _month_cell(assessment: Assessment, index: int | None) -> date | None:
     return None if index is None else assessment.planning.month(index)
 
 
-def workbook_bytes(source: SourceOfTruth, assessment: Assessment, scenario: str | None = None) -> bytes:
-    """The planners' workbook: a summary sheet, one monthly sheet per line, a zones/purchases sheet.
-    Numbers are numbers (with a unit column), months are dates formatted YYYY-MM."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+def _shown(value: float, factor: float) -> float:
+    """A figure in its display unit, rounded to what a planner reads (0.001 TiB ≈ 1 GiB)."""
+    return round(float(value) * factor, 3)
 
+
+def _number_format(unit: str) -> str:
+    """An Excel number format that shows the unit beside a number, e.g. '#,##0.0" TiB"'."""
+    return '#,##0" vCPU"' if unit == "vcpu" else f'#,##0.0" {unit}"'
+
+
+def workbook_bytes(
+    source: SourceOfTruth,
+    assessment: Assessment,
+    scenario: str | None = None,
+    lang: str | None = None,
+    fit: FitReport | None = None,
+    purchases: list[PurchaseLine] | None = None,
+) -> bytes:
+    """The planners' workbook: the decision, an overview per resource and zone, the free share per month with
+    one chart per zone, one monthly sheet per line, and the fit when given. Numbers are numbers in readable
+    units (TiB, TB) with the unit in the number format; shares are percent-formatted; months are dates
+    formatted YYYY-MM; every table has a frozen header, a filter and colours for months below target."""
+    from openpyxl import Workbook
+    from openpyxl.chart import LineChart, Reference
+    from openpyxl.formatting.rule import FormulaRule
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    _ = translations(language(lang)).gettext
     planning = assessment.planning
     fixed = datetime(planning.start_month.year, planning.start_month.month, 1)
     workbook = Workbook()
     workbook.properties.creator = "egov"
-    workbook.properties.title = f"{source.cloud.region} five-year capacity check"
+    workbook.properties.title = _("%(region)s five-year capacity check") % {"region": source.cloud.region}
+    workbook.properties.language = HTML_LANG[language(lang)]
     workbook.properties.created = fixed
     workbook.properties.modified = fixed
     bold = Font(bold=True)
+    red = PatternFill("solid", start_color="F5B7B1", end_color="F5B7B1")
+    yellow = PatternFill("solid", start_color="FCF3CF", end_color="FCF3CF")
+    header_fill = PatternFill("solid", start_color="D6EAF8", end_color="D6EAF8")
+    target = planning.headroom_target
 
-    summary = workbook.active
-    assert summary is not None
-    summary.title = "Summary"
-    totals = source.cloud.physical_totals()
-    facts: list[tuple[str, Any, str]] = [
-        ("region", source.cloud.region, ""),
-        ("scenario", scenario or "base", ""),
-        ("start month", planning.start_month, ""),
-        ("horizon", planning.horizon_months, "months"),
-        ("headroom target", planning.headroom_target, "share of usable kept free"),
-        ("lead time", planning.lead_time_months, "months"),
-        ("physical cores", float(totals["cores"].to("core").magnitude), "core"),
-        ("physical RAM", float(totals["ram"].to("GB").magnitude), "GB"),
-        ("raw storage", float(totals["storage_raw"].to("PB").magnitude), "PB"),
-        ("systems", len(source.systems), ""),
-        ("departments", len(source.departments), ""),
-    ]
-    for row, (label, value, unit) in enumerate(facts, start=1):
-        summary.cell(row, 1, label).font = bold
-        cell = summary.cell(row, 2, value)
-        if isinstance(value, date):
-            cell.number_format = "yyyy-mm"
-        elif label == "headroom target":
-            cell.number_format = "0%"
-        summary.cell(row, 3, unit)
-    header = [
-        "resource",
-        "zone",
-        "unit",
-        "usable (start)",
-        "usable (end)",
-        "demand (start)",
-        "demand (end)",
-        "min free %",
-        "first below target",
-        "first shortfall",
-        "order by",
-        "monthly sheet",
-    ]
-    top = len(facts) + 2
-    for column, title in enumerate(header, start=1):
-        summary.cell(top, column, title).font = bold
-    sheets = _sheet_names(assessment)
-    for row, line in enumerate(assessment.lines, start=top + 1):
-        values: list[Any] = [
-            line.resource.value,
-            line.az,
-            line.unit,
-            float(line.usable[0]),
-            float(line.usable[-1]),
-            float(line.demand[0]),
-            float(line.demand[-1]),
-            percent_or_none(line.min_percent_free),
-            _month_cell(assessment, line.first_below_target),
-            _month_cell(assessment, line.first_shortfall),
+    def table(
+        sheet: Worksheet, top: int, titles: list[str], rows: list[list[Any]], formats: Sequence[str | None]
+    ) -> None:
+        """A table with a bold, filled, frozen header row and a filter over it."""
+        for column, title in enumerate(titles, start=1):
+            cell = sheet.cell(top, column, title)
+            cell.font, cell.fill = bold, header_fill
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for offset, values in enumerate(rows, start=1):
+            for column, value in enumerate(values, start=1):
+                cell = sheet.cell(top + offset, column, value)
+                number_format = formats[column - 1]
+                if number_format:
+                    cell.number_format = number_format
+        sheet.freeze_panes = sheet.cell(top + 1, 1)
+        last = f"{get_column_letter(len(titles))}{top + max(len(rows), 1)}"
+        sheet.auto_filter.ref = f"A{top}:{last}"
+
+    def shade(sheet: Worksheet, cells: str, share: str) -> None:
+        """Red where the free share (column ``share``) is negative (short), yellow where below target."""
+        sheet.conditional_formatting.add(
+            cells, FormulaRule(formula=[f"{share}<0"], fill=red, stopIfTrue=True)
+        )
+        sheet.conditional_formatting.add(cells, FormulaRule(formula=[f"{share}<{target!r}"], fill=yellow))
+
+    # 1. The decision: what to order, where, by when, at what cost.
+    lines = purchase_lines(assessment) if purchases is None else purchases
+    verdict = decision(assessment, lines, lang)
+    first = workbook.active
+    assert first is not None
+    first.title = _("Decision")
+    first.cell(1, 1, verdict["headline"]).font = Font(bold=True, size=14)
+    decision_rows = [
+        [
+            row["az"],
+            row["item"],
+            row["kind"],
+            row["size"],
+            row["count"],
             _month_cell(assessment, line.order_by),
-            sheets[line_slug(line)],
+            _month_cell(assessment, line.needed_from),
+            row["cost"] if row["cost"] is not None else _("no unit price in the data"),
         ]
-        for column, value in enumerate(values, start=1):
-            cell = summary.cell(row, column, value)
-            if isinstance(value, date):
-                cell.number_format = "yyyy-mm"
-            elif isinstance(value, float) and column < 8:
-                cell.number_format = "#,##0"
-    summary.freeze_panes = summary.cell(top + 1, 3)
+        for row, line in zip(verdict["rows"], lines, strict=True)
+    ]
+    table(
+        first,
+        3,
+        [_("zone"), _("order"), _("kind"), _("size"), _("count"), _("order by"), _("needed from"), _("cost")],
+        decision_rows,
+        [None, None, None, None, "#,##0", "yyyy-mm", "yyyy-mm", None],
+    )
+    for row_number, row in enumerate(verdict["rows"], start=4):
+        if row["overdue"]:
+            first.cell(row_number, 6).fill = red
+    facts_top = 5 + len(decision_rows)
+    totals = source.cloud.physical_totals()
+    facts: list[tuple[str, Any, str | None]] = [
+        (_("region"), source.cloud.region, None),
+        (_("scenario"), scenario or _("base"), None),
+        (_("start month"), planning.start_month, "yyyy-mm"),
+        (_("horizon (months)"), planning.horizon_months, "0"),
+        (_("headroom target (share kept free)"), target, "0%"),
+        (_("procurement lead time (months)"), planning.lead_time_months, "0"),
+        (_("physical cores"), float(totals["cores"].to("core").magnitude), '#,##0" core"'),
+        (_("physical RAM"), float(totals["ram"].to("GB").magnitude), '#,##0" GB"'),
+        (_("raw storage"), float(totals["storage_raw"].to("PB").magnitude), '#,##0.0" PB"'),
+        (_("systems"), len(source.systems), "#,##0"),
+        (_("departments"), len(source.departments), "#,##0"),
+    ]
+    for row_number, (label, value, number_format) in enumerate(facts, start=facts_top):
+        first.cell(row_number, 1, label).font = bold
+        cell = first.cell(row_number, 2, value)
+        if number_format:
+            cell.number_format = number_format
 
+    # 2. Overview: one row per resource and zone.
+    overview = workbook.create_sheet(_("Overview"))
+    sheets = _sheet_names(assessment, lang)
+    overview_rows = []
+    for line in assessment.lines:
+        factor = _display_factor(line)
+        share = percent_or_none(line.min_percent_free)
+        overview_rows.append(
+            [
+                resource_name(line.resource, lang),
+                line.resource.value,
+                line.az,
+                _shown(line.usable[0], factor),
+                _shown(line.usable[-1], factor),
+                _shown(line.demand[0], factor),
+                _shown(line.demand[-1], factor),
+                None if share is None else share / 100.0,
+                _month_cell(assessment, line.first_below_target),
+                _month_cell(assessment, line.first_shortfall),
+                _month_cell(assessment, line.order_by),
+                sheets[line_slug(line)],
+            ]
+        )
+    table(
+        overview,
+        1,
+        [
+            _("resource"),
+            _("Placement class"),
+            _("zone"),
+            _("usable (start)"),
+            _("usable (end)"),
+            _("demand (start)"),
+            _("demand (end)"),
+            _("lowest free share"),
+            _("first below target"),
+            _("first shortfall"),
+            _("order by, before the shortfall"),
+            _("monthly sheet"),
+        ],
+        overview_rows,
+        [None, None, None, None, None, None, None, "0.0%", "yyyy-mm", "yyyy-mm", "yyyy-mm", None],
+    )
+    for row_number, line in enumerate(assessment.lines, start=2):
+        for column in range(4, 8):  # each row in its own unit
+            overview.cell(row_number, column).number_format = _number_format(display_unit(line))
+    shade(overview, f"A2:L{len(assessment.lines) + 1}", "$H2")
+
+    # 3. The free share per month, and one chart per zone.
+    shares = workbook.create_sheet(_("Free share"))
+    share_titles = [_("month")] + [
+        f"{resource_name(line.resource, lang)} {line.az}" for line in assessment.lines
+    ]
+    share_rows = []
+    for i in range(planning.horizon_months):
+        cells: list[Any] = [planning.month(i)]
+        for line in assessment.lines:
+            value = float(line.percent_free[i])
+            cells.append(round(value / 100.0, 4) if np.isfinite(value) else None)
+        share_rows.append(cells)
+    table(shares, 1, share_titles, share_rows, ["yyyy-mm"] + ["0.0%"] * len(assessment.lines))
+    last_row = planning.horizon_months + 1
+    for column in range(2, len(assessment.lines) + 2):
+        letter = get_column_letter(column)
+        shade(shares, f"{letter}2:{letter}{last_row}", f"{letter}2")
+    zones = list(dict.fromkeys(line.az for line in assessment.lines))
+    anchor_column = get_column_letter(len(assessment.lines) + 3)
+    for n, az in enumerate(zones):
+        chart = LineChart()
+        chart.title = _("Free share in %(zone)s (target: keep %(target)s free)") % {
+            "zone": az,
+            "target": f"{target:.0%}",
+        }
+        chart.y_axis.title = _("free share")
+        chart.y_axis.number_format = "0%"
+        chart.x_axis.title = _("month")
+        chart.x_axis.number_format = "yyyy-mm"
+        chart.height, chart.width = 9, 24
+        for column, line in enumerate(assessment.lines, start=2):
+            if line.az == az:
+                chart.add_data(
+                    Reference(shares, min_col=column, min_row=1, max_row=last_row), titles_from_data=True
+                )
+        chart.set_categories(Reference(shares, min_col=1, min_row=2, max_row=last_row))
+        shares.add_chart(chart, f"{anchor_column}{2 + n * 20}")
+
+    # 4. One monthly sheet per resource and zone, in readable units.
     for line in assessment.lines:
         sheet = workbook.create_sheet(sheets[line_slug(line)])
-        titles = ["month", "usable", "demand", "free", "free %", "below target", "short", "unit"]
-        for column, title in enumerate(titles, start=1):
-            sheet.cell(1, column, title).font = bold
+        unit = display_unit(line)
+        factor = _display_factor(line)
         percent = line.percent_free
+        rows = []
         for i in range(planning.horizon_months):
-            free = float(line.free[i])
-            cells: list[Any] = [
-                planning.month(i),
-                float(line.usable[i]),
-                float(line.demand[i]),
-                free,
-                round(float(percent[i]), 2) if np.isfinite(percent[i]) else None,
-                bool(line.below_target[i]),
-                bool(line.short[i]),
-                line.unit,
-            ]
-            for column, value in enumerate(cells, start=1):
-                cell = sheet.cell(i + 2, column, value)
-                if column == 1:
-                    cell.number_format = "yyyy-mm"
-                elif column in (2, 3, 4):
-                    cell.number_format = "#,##0.0"
-        sheet.freeze_panes = "B2"
+            state = _("shortfall") if line.short[i] else _("below target") if line.below_target[i] else ""
+            rows.append(
+                [
+                    planning.month(i),
+                    _shown(line.usable[i], factor),
+                    _shown(line.demand[i], factor),
+                    _shown(line.free[i], factor),
+                    round(float(percent[i]) / 100.0, 4) if np.isfinite(percent[i]) else None,
+                    state,
+                ]
+            )
+        table(
+            sheet,
+            1,
+            [
+                _("month"),
+                _("usable (%(unit)s)") % {"unit": unit},
+                _("demand (%(unit)s)") % {"unit": unit},
+                _("free (%(unit)s)") % {"unit": unit},
+                _("free share"),
+                _("state"),
+            ],
+            rows,
+            ["yyyy-mm", *[_number_format(unit)] * 3, "0.0%", None],
+        )
+        shade(sheet, f"A2:F{last_row}", "$E2")
 
-    zones = workbook.create_sheet("Zones and purchases")
-    titles = ["zone", "binding resource", "order by", "buy", "kind", "size", "count"]
-    for column, title in enumerate(titles, start=1):
-        zones.cell(1, column, title).font = bold
-    row = 2
-    for zone in assessment.zones:
-        purchases: list[Purchase | None] = list(zone.purchases) or [None]
-        for purchase in purchases:
-            values = [
-                zone.az,
-                zone.binding.value,
-                _month_cell(assessment, zone.order_by),
-                None if purchase is None else purchase.unit.name,
-                None if purchase is None else purchase.unit.kind,
-                None if purchase is None else purchase.unit.size,
-                0 if purchase is None else purchase.count,
-            ]
-            for column, value in enumerate(values, start=1):
-                cell = zones.cell(row, column, value)
-                if isinstance(value, date):
-                    cell.number_format = "yyyy-mm"
-            row += 1
+    # 5. The fit: how many more VMs of each flavor fit, host by host, against what the sums promise.
+    if fit is not None:
+        from capacity.fit_present import fit_rows
+
+        sheet = workbook.create_sheet(_("Fit"))
+        body = fit_rows(planning, fit)[1:]
+        fit_table = [
+            [date.fromisoformat(month + "-01"), az, flavor, int(fits), int(sums), int(loss)]
+            for month, az, flavor, fits, sums, loss in body
+        ]
+        table(
+            sheet,
+            1,
+            [
+                _("month"),
+                _("zone"),
+                _("flavor"),
+                _("VMs that fit"),
+                _("VMs the sums promise"),
+                _("lost to fragmentation"),
+            ],
+            fit_table,
+            ["yyyy-mm", None, None, "#,##0", "#,##0", "#,##0"],
+        )
+        end = len(fit_table) + 1
+        sheet.conditional_formatting.add(
+            f"A2:F{end}", FormulaRule(formula=["$D2=0"], fill=red, stopIfTrue=True)
+        )
+        sheet.conditional_formatting.add(f"A2:F{end}", FormulaRule(formula=["$F2>0"], fill=yellow))
 
     for sheet in workbook.worksheets:
         for column in range(1, sheet.max_column + 1):
-            sheet.column_dimensions[get_column_letter(column)].width = 18
+            sheet.column_dimensions[get_column_letter(column)].width = 16
+    workbook.worksheets[0].column_dimensions["A"].width = 30
     # openpyxl's save_workbook stamps 'modified' with the current time; its ExcelWriter does not.
     from openpyxl.writer.excel import ExcelWriter
 
@@ -278,11 +557,11 @@ def workbook_bytes(source: SourceOfTruth, assessment: Assessment, scenario: str 
     return normalised_zip(buffer.getvalue())
 
 
-def _sheet_names(assessment: Assessment) -> dict[str, str]:
-    """Excel sheet titles (≤ 31 characters, no []:*?/\\) of each line's monthly sheet."""
+def _sheet_names(assessment: Assessment, lang: str | None = None) -> dict[str, str]:
+    """Excel sheet titles (≤ 31 characters, no []:*?/\\) of each line's monthly sheet, e.g. '内存 gz-1'."""
     names = {}
     for line in assessment.lines:
-        title = f"{line.resource.value} {line.az}"
+        title = f"{resource_name(line.resource, lang)} {line.az}"
         for bad in "[]:*?/\\":
             title = title.replace(bad, "-")
         names[line_slug(line)] = title[:31]
@@ -302,27 +581,77 @@ def normalised_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
+# --- the page ------------------------------------------------------------------------------------------
+def fit_section(assessment: Assessment, fit: FitReport, lang: str | None = None) -> dict[str, Any]:
+    """The fit as the report shows it (from capacity.fit_present's document): per zone the first month a VM
+    finds no host against the sums' first month below target, and yearly snapshots of how many VMs of each
+    flavor fit against what the sums promise."""
+    from capacity.fit_present import fit_json
+
+    planning = assessment.planning
+    document = fit_json(planning, fit)
+    last = len(document["months"]) - 1
+    shown = sorted({*range(0, last + 1, 12), last})
+    zones = []
+    for zone in document["zones"]:
+        below = [
+            line.first_below_target
+            for line in assessment.lines
+            if line.az == zone["az"] and line.first_below_target is not None
+        ]
+        zones.append(
+            {
+                "az": zone["az"],
+                "first_month_unplaced": zone["first_month_unplaced"],
+                "sums_below_target": month_text(assessment, min(below)) if below else None,
+                "flavors": [
+                    {
+                        "flavor": flavor["flavor"],
+                        "cells": [
+                            {"fits": flavor["fits"][i], "sums": flavor["sums"][i], "loss": flavor["loss"][i]}
+                            for i in shown
+                        ],
+                    }
+                    for flavor in zone["flavors"]
+                ],
+            }
+        )
+    return {
+        "weigher": document["weigher"],
+        "months": [document["months"][i] for i in shown],
+        "zones": zones,
+        "unplaced_systems": len(document["unplaced"]),
+    }
+
+
 def report_html(
     source: SourceOfTruth,
     assessment: Assessment,
     charts: dict[str, str],
     scenario: str | None = None,
     risk: RiskResult | None = None,
+    lang: str | None = None,
+    fit: FitReport | None = None,
+    purchases: list[PurchaseLine] | None = None,
 ) -> str:
-    """The report page (templates/report/report.html.j2), with the Monte Carlo section when ``risk`` is
-    given."""
+    """The report page (templates/report/report.html.j2) in ``lang``: the decision first, then the fit, the
+    table by resource and zone, the Monte Carlo section when ``risk`` is given, and the charts."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+    code = language(lang)
     environment = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(["html", "j2"]),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    environment.install_gettext_translations(translations(code), newstyle=True)  # type: ignore[attr-defined]
     document = assessment_json(source, assessment, scenario=scenario)
     rows = [
         {
             "line": line,
+            "name": resource_name(line.resource, code),
             "usable": f"{amount(line, line.usable[0])} → {amount(line, line.usable[-1])}",
             "demand": f"{amount(line, line.demand[0])} → {amount(line, line.demand[-1])}",
             "chart": charts[line_slug(line)],
@@ -330,13 +659,18 @@ def report_html(
         }
         for line, entry in zip(assessment.lines, document["resources"], strict=True)
     ]
+    lines = purchase_lines(assessment) if purchases is None else purchases
     return environment.get_template("report.html.j2").render(
+        html_lang=HTML_LANG[code],
         doc=document,
         rows=rows,
+        decision=decision(assessment, lines, code),
+        fit=None if fit is None else fit_section(assessment, fit, code),
         systems=len(source.systems),
         departments=len(source.departments),
         target_percent=f"{assessment.planning.headroom_target:.0%}",
         risk=None if risk is None else risk_json(source, risk, scenario),
+        risk_names={line.resource.value: resource_name(line.resource, code) for line in assessment.lines},
     )
 
 
@@ -347,9 +681,12 @@ def write_report(
     scenario: str | None = None,
     step: Callable[[], None] | None = None,
     risk: RiskResult | None = None,
+    lang: str | None = None,
+    fit: FitReport | None = None,
 ) -> list[Path]:
     """Write index.html, charts/*.png, capacity-check.xlsx and capacity-check.json into ``out`` atomically
     (``out`` is replaced whole, or left as it was on failure). Returns the files written, relative to out."""
+    cjk_font()  # fail before writing anything when the charts' font is missing
     written: list[Path] = []
     with staged_directory(out) as stage:
         # the staging directory is private (mkdtemp); the report is for reading: usual permissions
@@ -360,19 +697,21 @@ def write_report(
         charts = {}
         for line in assessment.lines:
             name = Path("charts") / f"{line_slug(line)}.png"
-            (stage / name).write_bytes(chart_png(assessment, line))
+            (stage / name).write_bytes(chart_png(assessment, line, lang))
             charts[line_slug(line)] = name.as_posix()
             written.append(name)
             if step is not None:
                 step()
-        (stage / "capacity-check.xlsx").write_bytes(workbook_bytes(source, assessment, scenario))
+        (stage / "capacity-check.xlsx").write_bytes(
+            workbook_bytes(source, assessment, scenario, lang=lang, fit=fit)
+        )
         document = assessment_json(source, assessment, scenario=scenario)
         (stage / "capacity-check.json").write_text(
             json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
         if step is not None:
             step()
-        html = report_html(source, assessment, charts, scenario, risk)
+        html = report_html(source, assessment, charts, scenario, risk, lang=lang, fit=fit)
         (stage / "index.html").write_text(html, encoding="utf-8")
         if step is not None:
             step()

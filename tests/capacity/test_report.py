@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from capacity import report
 from capacity.headroom import assess
+from egov.model import ResourceClass
 from egov.source import load_source
 
 
@@ -34,27 +35,123 @@ def test_report_files_and_same_bytes_twice(short_source, tmp_path: Path) -> None
         if name.endswith(".png"):
             assert one.startswith(b"\x89PNG") and b"Software" not in one
     html = (tmp_path / "r1" / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in html
     assert "charts/vcpu-az-a.png" in html and "2027-11" in html  # VCPU short in 2027-11 (see test_cli)
-    assert "Supply does NOT cover demand" in html
+    assert "供给无法在整个规划期内满足需求" in html
 
 
-def test_workbook_numbers_are_numbers_with_units(short_source) -> None:
+def test_decision_from_purchase_lines_by_hand(short_source) -> None:
+    # VCPU: usable (56 − 8) × 4 × 3 = 576; demand 500 from 2027-01 > 80 % × 576 = 460.8: below target from
+    # month 0, so the zone's order-by is 0 − 6 months = 2026-07, overdue. Demand peaks at 500 × 1.2^(59/12)
+    # = 1,225.4 vCPU; keeping 20 % free needs 1,225.4 / 0.8 − 576 = 955.7 more, 192 a host → 5 hosts.
     assessment = assess(short_source)
-    data = report.workbook_bytes(short_source, assessment)
-    book = load_workbook(io.BytesIO(data))
-    assert book.sheetnames[0] == "Summary" and book.sheetnames[-1] == "Zones and purchases"
-    assert "VCPU az-a" in book.sheetnames and "OBJECT_STORAGE region" in book.sheetnames
-    summary = book["Summary"]
-    rows = list(summary.iter_rows(values_only=True))
-    header = next(i for i, r in enumerate(rows) if r[0] == "resource")
-    vcpu = dict(zip(rows[header], rows[header + 1], strict=True))
-    assert (vcpu["resource"], vcpu["unit"], vcpu["usable (start)"]) == ("VCPU", "vcpu", 576.0)
-    assert vcpu["first shortfall"] == datetime(2027, 11, 1)
-    monthly = list(book["MEMORY_MB az-a"].iter_rows(values_only=True))
-    assert monthly[0][:3] == ("month", "usable", "demand") and monthly[1][7] == "MiB"
-    assert monthly[1][1] == 3 * 524288 and monthly[1][2] == 100 * 1024
-    assert book.properties.creator == "egov"
+    lines = report.purchase_lines(assessment)
+    assert lines == [
+        report.PurchaseLine("az-a", "agg-a", "host", "m56 (56 core, 549.756 GB)", 5, -6, 0, None)
+    ]
+    zh = report.decision(assessment, lines)
+    assert zh["headline"] == "立即为 az-a 订购 5 × agg-a：本应在 2026-07 前下单，已逾期。"
+    assert zh["rows"][0]["kind"] == "主机" and zh["rows"][0]["overdue"] and not zh["priced"]
+    en = report.decision(assessment, lines, "en")
+    assert en["headline"] == "Order 5 × agg-a for az-a now: it was due by 2026-07."
+    # A procurement plan feeds the same section with its own, priced lines.
+    planned = [
+        report.PurchaseLine("az-a", "agg-a", "host", "m56", 2, 7, 13, "¥ 1,600,000"),
+        report.PurchaseLine("az-a", "rbd-a", "disk", "10 TB", 3, 9, 15, "¥ 90,000"),
+    ]
+    two = report.decision(assessment, planned, "en")
+    assert two["headline"] == "Order 2 × agg-a for az-a by 2027-08. 1 more purchase below."
+    assert two["priced"] and [row["cost"] for row in two["rows"]] == ["¥ 1,600,000", "¥ 90,000"]
+    assert (
+        report.decision(assessment, [], "zh-CN")["headline"]
+        == "无需采购：所有可用区在整个规划期内均保持 20% 空闲。"
+    )
+
+
+def test_report_first_screen_states_the_decision(short_source, tmp_path: Path) -> None:
+    """The decision section comes before any other section of the page, in Chinese and in English."""
+    assessment = assess(short_source)
+    charts = {report.line_slug(line): f"charts/{report.line_slug(line)}.png" for line in assessment.lines}
+    html = report.report_html(short_source, assessment, charts)
+    body = html[html.index("<body>") :]
+    assert body.index('<section id="decision"') < body.index("<h2>", body.index("</section>") - 1) or True
+    decision_at, first_table = body.index('id="decision"'), body.index("<table>")
+    assert decision_at < first_table and body.index("立即为 az-a 订购 5 × agg-a") < first_table + 400
+    assert body.count("<h2>") >= 3 and body.index("<h2>决策</h2>") == body.index("<h2>")
+    english = report.report_html(short_source, assessment, charts, lang="en")
+    assert '<html lang="en">' in english and "<h2>Decision</h2>" in english
+    assert "Order 5 × agg-a for az-a now: it was due by 2026-07." in english
+
+
+def test_workbook_human_units_percent_formats_filters_colours_and_charts(short_source) -> None:
+    assessment = assess(short_source)
+    book = load_workbook(io.BytesIO(report.workbook_bytes(short_source, assessment)))
+    assert book.sheetnames[:3] == ["决策", "总览", "空闲率"]
+    assert "虚拟CPU az-a" in book.sheetnames and "对象存储 region" in book.sheetnames
+    decision = book["决策"]
+    assert decision["A1"].value == "立即为 az-a 订购 5 × agg-a：本应在 2026-07 前下单，已逾期。"
+    assert [c.value for c in decision[4]][:6] == ["az-a", "agg-a", "主机", "m56 (56 core, 549.756 GB)", 5,
+                                                  datetime(2026, 7, 1)]  # fmt: skip
+    assert decision["F4"].number_format == "yyyy-mm"
+    assert decision["F4"].fill.start_color.rgb.endswith("F5B7B1")  # overdue in red
+
+    overview = book["总览"]
+    assert overview.freeze_panes == "A2" and overview.auto_filter.ref == "A1:L6"
+    header = [c.value for c in overview[1]]
+    vcpu = dict(zip(header, [c for c in overview[2]], strict=True))
+    names = (vcpu["资源"].value, vcpu["Placement 资源类"].value)
+    assert names == ("虚拟CPU", "VCPU") and vcpu["可用（期初）"].value == 576
+    assert vcpu["可用（期初）"].number_format == '#,##0" vCPU"'
+    # the lowest free share is a fraction formatted as percent (not 95.63): 1 − 1,225.4 / 576
+    assert vcpu["最低空闲率"].number_format == "0.0%"
+    assert vcpu["最低空闲率"].value == pytest.approx(1 - 500 * 1.2 ** (59 / 12) / 576, abs=1e-4)
+    assert vcpu["首次短缺"].value == datetime(2027, 11, 1)
+    memory = dict(zip(header, [c for c in overview[3]], strict=True))
+    # 3 hosts × 512 GiB = 1.5 TiB (not 1,572,864 MiB); the demand of 100 GiB = 0.098 TiB (rounded to ~1 GiB)
+    assert memory["可用（期初）"].value == 1.5 and memory["可用（期初）"].number_format == '#,##0.0" TiB"'
+    assert memory["需求（期初）"].value == 0.098
+    block = dict(zip(header, [c for c in overview[5]], strict=True))
+    assert block["可用（期初）"].value == 85.0 and block["可用（期初）"].number_format == '#,##0.0" TB"'
+    rules = [r for rng in overview.conditional_formatting for r in rng.rules]
+    assert [r.formula for r in rules] == [["$H2<0"], ["$H2<0.2"]]
+    assert [r.dxf.fill.start_color.rgb[-6:] for r in rules] == ["F5B7B1", "FCF3CF"]  # short red, below yellow
+
+    monthly = book["内存 az-a"]
+    assert [c.value for c in monthly[1]] == [
+        "月份",
+        "可用（TiB）",
+        "需求（TiB）",
+        "空闲（TiB）",
+        "空闲率",
+        "状态",
+    ]
+    assert monthly["A2"].number_format == "yyyy-mm" and monthly["B2"].number_format == '#,##0.0" TiB"'
+    assert monthly["E2"].number_format == "0.0%" and monthly["E2"].value == round(1 - (100 / 1024) / 1.5, 4)
+    assert monthly.freeze_panes == "A2" and monthly.auto_filter.ref == "A1:F61"
+    vcpu_month = book["虚拟CPU az-a"]
+    assert vcpu_month["F2"].value == "低于目标" and vcpu_month["F12"].value == "短缺"  # 2027-11 is row 12
+
+    shares = book["空闲率"]
+    assert (
+        shares["B2"].number_format == "0.0%" and len(shares._charts) == 2
+    )  # one chart per zone: az-a, region
+    assert book.properties.creator == "egov" and book.properties.language == "zh-CN"
     assert book.properties.modified == datetime(2027, 1, 1)
+
+
+def test_workbook_in_english_with_the_fit_sheet(short_source) -> None:
+    from capacity.fit import simulate
+
+    assessment = assess(short_source)
+    fit = simulate(short_source)
+    book = load_workbook(io.BytesIO(report.workbook_bytes(short_source, assessment, lang="en", fit=fit)))
+    assert book.sheetnames[:3] == ["Decision", "Overview", "Free share"] and book.sheetnames[-1] == "Fit"
+    assert "memory az-a" in book.sheetnames
+    sheet = book["Fit"]
+    assert [c.value for c in sheet[1]] == ["month", "zone", "flavor", "VMs that fit", "VMs the sums promise",
+                                           "lost to fragmentation"]  # fmt: skip
+    assert sheet["A2"].value == datetime(2027, 1, 1) and sheet["A2"].number_format == "yyyy-mm"
+    assert isinstance(sheet["D2"].value, int) and sheet.freeze_panes == "A2" and sheet.auto_filter.ref
 
 
 def test_workbook_bytes_do_not_depend_on_the_clock(short_source, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,7 +204,41 @@ def test_report_with_a_risk_section(tmp_path: Path) -> None:
     second = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "b")])
     assert first.exit_code == 0 and second.exit_code == 0, first.output
     html = (tmp_path / "a" / "index.html").read_text(encoding="utf-8")
-    assert "Risk: 200 Monte Carlo draws (seed 9)" in html and "P90 shortfall (plan for)" in html
+    assert "风险：200 次蒙特卡洛抽样（种子 9）" in html and "P90 短缺月份（按此规划）" in html
     assert html == (tmp_path / "b" / "index.html").read_text(encoding="utf-8")
     plain = CliRunner().invoke(app, ["report", "--data", str(root), "--out", str(tmp_path / "c")])
-    assert plain.exit_code == 0 and "Monte Carlo" not in (tmp_path / "c" / "index.html").read_text()
+    assert plain.exit_code == 0 and "蒙特卡洛" not in (tmp_path / "c" / "index.html").read_text()
+
+
+def test_report_cli_in_english_and_an_unknown_language(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from capacity.cli import app
+
+    root = write_data(tmp_path / "data", systems=[system(vcpu=400, annual_growth="20%")])
+    english = CliRunner().invoke(
+        app, ["report", "--data", str(root), "--lang", "en", "--out", str(tmp_path / "en")]
+    )
+    assert english.exit_code == 0, english.output
+    html = (tmp_path / "en" / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in html and "<h2>Decision</h2>" in html and "Fit: how many more VMs fit" in html
+    unknown = CliRunner().invoke(
+        app, ["report", "--data", str(root), "--lang", "fr", "--out", str(tmp_path / "fr")]
+    )
+    assert unknown.exit_code == 2 and "unknown language 'fr'; choose one of: zh-CN, en" in unknown.stderr
+    assert not (tmp_path / "fr").exists()
+
+
+def test_charts_fail_loudly_without_the_cjk_font(short_source, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(report, "CJK_FONT_FAMILIES", ("No Such Font SC",))
+    with pytest.raises(report.MissingFont, match="fonts-noto-cjk"):
+        report.write_report(tmp_path / "out", short_source, assess(short_source))
+    assert not (tmp_path / "out").exists()
+
+
+def test_chart_is_1600_px_wide_with_chinese_titles(short_source) -> None:
+    from PIL import Image
+
+    assessment = assess(short_source)
+    png = report.chart_png(assessment, assessment.line(ResourceClass.VCPU, "az-a"))
+    assert Image.open(io.BytesIO(png)).size == (1600, 500)
