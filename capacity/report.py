@@ -200,7 +200,7 @@ def chart_png(assessment: Assessment, line: LineHeadroom, lang: str | None = Non
     """Demand against usable supply of one line over the horizon, 1600 × 500 px: the headroom target, the
     months below target (yellow) and the shortfall (red, between demand and supply), and the months that
     matter in the legend beside the plot (no label crosses the grid)."""
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import StrMethodFormatter
 
     _ = translations(language(lang)).gettext
     planning = assessment.planning
@@ -250,7 +250,7 @@ def chart_png(assessment: Assessment, line: LineHeadroom, lang: str | None = Non
             ax.set_axisbelow(True)
             ax.set_xlim(-0.5, planning.horizon_months - 0.5)
             ax.set_ylim(bottom=0)
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.0f}"))
+            ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.6g}"))  # 1,200 and 1.5, never 1e+03
             ax.set_xlabel(_("month"))
             ax.set_ylabel(f"{resource_name(line.resource, lang)} ({unit})")
             ax.set_title(

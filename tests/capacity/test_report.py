@@ -242,3 +242,30 @@ def test_chart_is_1600_px_wide_with_chinese_titles(short_source) -> None:
     assessment = assess(short_source)
     png = report.chart_png(assessment, assessment.line(ResourceClass.VCPU, "az-a"))
     assert Image.open(io.BytesIO(png)).size == (1600, 500)
+
+
+@pytest.mark.browser
+def test_report_first_screen_in_chromium_states_the_decision_in_chinese(short_source, tmp_path: Path) -> None:
+    """The report as a planner opens it: on the first screen (1400 × 900) the decision; Chinese glyphs, not
+    boxes; a screenshot of the first screen and of a chart into the test's temp dir."""
+    from browserkit import assert_cjk_renders, chromium
+    from selenium.webdriver.common.by import By
+
+    from capacity.fit import simulate
+
+    out = tmp_path / "report"
+    report.write_report(out, short_source, assess(short_source), fit=simulate(short_source))
+    with chromium(tmp_path, size=(1400, 900)) as driver:
+        driver.get((out / "index.html").as_uri())
+        section = driver.find_element(By.ID, "decision")
+        headline = section.find_element(By.CLASS_NAME, "headline")
+        assert headline.text == "立即为 az-a 订购 5 × agg-a：本应在 2026-07 前下单，已逾期。"
+        inner_height = driver.execute_script("return window.innerHeight")
+        assert section.rect["y"] + section.rect["height"] <= inner_height, "the decision is below the fold"
+        assert_cjk_renders(driver, driver.find_element(By.TAG_NAME, "h1"))
+        assert_cjk_renders(driver, headline)
+        driver.save_screenshot(str(tmp_path / "report-zh-CN.png"))
+        chart = driver.find_element(By.CSS_SELECTOR, "figure img")
+        driver.execute_script("arguments[0].scrollIntoView()", chart)
+        assert driver.execute_script("return arguments[0].naturalWidth", chart) == 1600
+        driver.save_screenshot(str(tmp_path / "report-chart.png"))
