@@ -116,7 +116,8 @@ def test_placeholders_survive_translation() -> None:
     pattern = re.compile(r"%\((\w+)\)s")
 
     def names(texts: str | tuple[str, ...]) -> set[str]:
-        return {name for text in ([texts] if isinstance(texts, str) else texts) for name in pattern.findall(text)}
+        forms = [texts] if isinstance(texts, str) else list(texts)
+        return {name for text in forms for name in pattern.findall(text)}
 
     wrong = [message.id for message in catalog if message.id and names(message.id) != names(message.string)]
     assert wrong == []
