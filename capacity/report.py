@@ -162,16 +162,24 @@ def decision(assessment: Assessment, lines: list[PurchaseLine], lang: str | None
 
 # --- charts --------------------------------------------------------------------------------------------
 def cjk_font() -> str:
-    """The installed CJK font family the charts use; MissingFont (with the install command) when none is."""
+    """The installed CJK font family the charts use; MissingFont (with the install command) when none is.
+
+    Matplotlib keeps its list of fonts in a per-user cache; a font installed after that cache was written is
+    not in it, so the system's CJK font files are added once before giving up."""
     from matplotlib import font_manager
 
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    for family in CJK_FONT_FAMILIES:
-        if family in installed:
-            return family
-    raise MissingFont(
-        f"no CJK font for the report's charts ({' or '.join(CJK_FONT_FAMILIES)}); {FONT_INSTALL}"
-    )
+    manager = font_manager.fontManager
+    for attempt in range(2):
+        installed = {font.name for font in manager.ttflist}
+        for family in CJK_FONT_FAMILIES:
+            if family in installed:
+                return family
+        if attempt == 0:
+            for path in sorted(font_manager.findSystemFonts(fontext="ttf")):
+                if "CJK" in Path(path).name:
+                    manager.addfont(path)
+    families = " or ".join(CJK_FONT_FAMILIES)
+    raise MissingFont(f"no CJK font for the report's charts ({families}); {FONT_INSTALL}")
 
 
 @contextmanager

@@ -268,3 +268,11 @@ def test_report_first_screen_in_chromium_states_the_decision_in_chinese(short_so
         driver.execute_script("arguments[0].scrollIntoView()", chart)
         assert driver.execute_script("return arguments[0].naturalWidth", chart) == 1600
         driver.save_screenshot(str(tmp_path / "report-chart.png"))
+
+
+def test_a_cjk_font_installed_after_matplotlib_cached_its_fonts_is_found(monkeypatch) -> None:
+    from matplotlib import font_manager
+
+    without = [font for font in font_manager.fontManager.ttflist if "CJK" not in font.name]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", without)  # the cache before fonts-noto-cjk
+    assert report.cjk_font() in report.CJK_FONT_FAMILIES
