@@ -149,9 +149,10 @@ def decision(assessment: Assessment, lines: list[PurchaseLine], lang: str | None
     more = len(rows) - 1
     if more:
         translations_ = translations(language(lang))
-        headline += " " + translations_.ngettext(
+        below = translations_.ngettext(
             "%(num)s more purchase below.", "%(num)s more purchases below.", more
         ) % {"num": more}
+        headline = _("%(first)s %(more)s") % {"first": headline, "more": below}
     return {
         "headline": headline,
         "status": "short" if not assessment.carries_horizon or first["overdue"] else "below",

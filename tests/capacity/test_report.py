@@ -61,6 +61,8 @@ def test_decision_from_purchase_lines_by_hand(short_source) -> None:
     ]
     two = report.decision(assessment, planned, "en")
     assert two["headline"] == "Order 2 × agg-a for az-a by 2027-08. 1 more purchase below."
+    chinese = report.decision(assessment, planned)["headline"]
+    assert chinese == "在 2027-08 前为 az-a 订购 2 × agg-a。下方另有 1 项采购。"
     assert two["priced"] and [row["cost"] for row in two["rows"]] == ["¥ 1,600,000", "¥ 90,000"]
     assert (
         report.decision(assessment, [], "zh-CN")["headline"]

@@ -105,9 +105,9 @@ def test_page_in_chinese_grants_refuses_and_renders_cjk(tmp_path: Path, start_se
         wrong = _request(
             driver, wait, "AAA-2", "2027-W10", "2027-W11", "请更正", volume="5 TB" + " " * 40 + "x"
         )
-        assert "需迁移的数据量: 请填写数量和单位，例如 40 TB" in wrong and "String should" not in wrong
+        assert "需迁移的数据量：请填写数量和单位，例如 40 TB" in wrong and "String should" not in wrong
         order = _request(driver, wait, "AAA-2", "2027-W11", "2027-W10", "请更正")
-        assert "最晚周: 最晚周早于最早周" in order
+        assert "最晚周：最晚周早于最早周" in order
         driver.save_screenshot(str(tmp_path / "page-zh-CN.png"))
         assert_cjk_renders(driver, driver.find_element(by.ID, "calendar"))
 
