@@ -212,3 +212,178 @@ def _fixed_zip_times(data: bytes) -> bytes:
             fixed.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(fixed, body)
     return out.getvalue()
+
+
+# -- the map ----------------------------------------------------------------------------------------------
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Zen Hei", "Source Han Sans SC")
+_CJK_FILES = ("NotoSansCJK", "NotoSansSC", "wqy-zenhei", "SourceHanSans")
+
+
+class MissingFont(RuntimeError):
+    """No CJK font: the map's zh-CN labels would print as empty boxes."""
+
+
+def cjk_font() -> str:
+    """The family name of an installed CJK font (fonts installed after matplotlib built its cache are
+    added); MissingFont with the install command otherwise."""
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    for name in CJK_FONTS:
+        if name in installed:
+            return name
+    for path in sorted(font_manager.findSystemFonts()):
+        if any(key in Path(path).name for key in _CJK_FILES):
+            font_manager.fontManager.addfont(path)
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    for name in CJK_FONTS:
+        if name in installed:
+            return name
+    raise MissingFont(
+        "no CJK font for the map's Chinese labels; install one: sudo apt-get install -y fonts-noto-cjk"
+    )
+
+
+def load_coordinates(path: Path) -> dict[str, tuple[str, float, float]]:
+    """data/coordinates.csv: {division code: (name, longitude, latitude)}; errors name file, row, field."""
+    import csv
+
+    from egov.errors import SourceError
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise SourceError(path, "file not found") from None
+    out = {}
+    for row_no, row in enumerate(csv.DictReader(text.splitlines()), start=2):
+        values = []
+        for field, low, high in (("longitude", 109.0, 118.0), ("latitude", 20.0, 26.0)):
+            raw = (row.get(field) or "").strip()
+            try:
+                value = float(raw)
+            except ValueError:
+                raise SourceError(path, f"{raw!r} is not a number", row=row_no, field=field) from None
+            if not low <= value <= high:
+                raise SourceError(
+                    path, f"{value} is outside Guangdong ({low}–{high})", row=row_no, field=field
+                )
+            values.append(value)
+        out[(row.get("code") or "").strip()] = ((row.get("name") or "").strip(), values[0], values[1])
+    return out
+
+
+def _layout(graph, coordinates: dict[str, tuple[str, float, float]]) -> dict[str, tuple[float, float]]:  # type: ignore[no-untyped-def]
+    """Map positions: cities at their seats, the province's routers and hubs around Guangzhou's seat,
+    counties on a ring around their city and towns on a small ring around their county (schematic)."""
+    import math
+
+    province = coordinates.get("440000", ("", 113.27, 23.13))
+    pos: dict[str, tuple[float, float]] = {}
+    around: dict[str, list[str]] = {}
+    for name, dev in sorted(graph.devices.items()):
+        if dev.tier == "city":
+            _, lon, lat = coordinates.get(dev.division_code, province)
+            pos[name] = (lon, lat)
+        elif dev.tier == "county":
+            around.setdefault(f"GD-CITY-{dev.city_code}", []).append(name)
+        elif dev.tier == "town":
+            parent = next(i.peer for i in dev.interfaces if i.plane == "primary")
+            around.setdefault(parent, []).append(name)
+    # the provincial routers sit in Guangzhou; drawn apart, in the empty north-west of the map, so the
+    # 10G uplinks of every city stay visible
+    centre = (111.0, 24.7)
+    for k, name in enumerate(sorted(n for n, d in graph.devices.items() if d.tier in ("core", "access"))):
+        pos[name] = (centre[0] + 0.3 * (k % 2), centre[1] + 0.25 * (k // 2))
+    departments = sorted(h for h in graph.attachments if h not in ("cloud-dc", "internet-exit"))
+    pos["cloud-dc"] = (centre[0] + 0.15, centre[1] + 0.7)
+    pos["internet-exit"] = (centre[0] - 0.45, centre[1] + 0.5)
+    for k, hub in enumerate(departments):
+        angle = math.pi * (0.9 + 0.8 * k / max(len(departments) - 1, 1))
+        pos[hub] = (centre[0] + 0.15 + 0.55 * math.cos(angle), centre[1] + 0.12 + 0.45 * math.sin(angle))
+
+    def ring(parent: str, radius: float) -> None:
+        children = around.get(parent, [])
+        for k, child in enumerate(children):
+            angle = 2 * math.pi * k / len(children)
+            px, py = pos[parent]
+            pos[child] = (px + radius * math.cos(angle), py + radius * math.sin(angle))
+
+    for city in [n for n, d in graph.devices.items() if d.tier == "city"]:
+        ring(city, 0.22)
+    for county in [n for n, d in graph.devices.items() if d.tier == "county"]:
+        ring(county, 0.06)
+    return pos
+
+
+def write_png(
+    report, graph, coordinates: dict[str, tuple[str, float, float]], out: Path, lang: str = "zh"
+) -> None:  # type: ignore[no-untyped-def]
+    """The backbone drawn over the province: every circuit coloured by its worst-case utilisation (green
+    below the target, red above), cities at their seats with their Chinese names. Same report → same bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import colormaps, colors
+    from matplotlib import pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    from egov.atomic import write_bytes
+
+    t = LABELS[lang]
+    font = cjk_font()
+    pos = _layout(graph, coordinates)
+    by_pair = {(link.a, link.b): link for link in report.links}
+    norm = colors.TwoSlopeNorm(vmin=0.0, vcenter=report.target, vmax=max(1.0, report.target + 0.01))
+    cmap = colormaps["RdYlGn_r"]
+    widths = {
+        "county_town": 0.3,
+        "city_town": 0.3,
+        "city_county": 0.8,
+        "backup.county_uplink": 0.8,
+        "department_access": 0.3,
+    }
+    segments, shades, sizes, styles = [], [], [], []
+    for circuit in sorted(graph.circuits, key=lambda c: by_pair[(c.a, c.b)].worst_utilisation):
+        link = by_pair[(circuit.a, circuit.b)]
+        segments.append([pos[circuit.a], pos[circuit.b]])
+        shades.append(cmap(norm(min(link.worst_utilisation, norm.vmax))))
+        sizes.append(widths.get(circuit.tier, 1.8))
+        styles.append("dashed" if circuit.plane == "backup" else "solid")
+    with plt.rc_context({"font.family": [font, "DejaVu Sans"], "svg.hashsalt": "egov"}):
+        fig, ax = plt.subplots(figsize=(13, 9), dpi=110)
+        ax.add_collection(LineCollection(segments, colors=shades, linewidths=sizes, linestyles=styles))
+        for name, dev in sorted(graph.devices.items()):
+            if dev.tier == "city":
+                x, y = pos[name]
+                ax.plot([x], [y], "o", color="#1f3b73", markersize=5, zorder=3)
+                label = coordinates.get(dev.division_code, (dev.name, 0, 0))[0] or dev.name
+                ax.annotate(label, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=10, zorder=4)
+        province = [pos[n] for n, d in graph.devices.items() if d.tier in ("core", "access")]
+        ax.plot([p[0] for p in province], [p[1] for p in province], "s", color="black", markersize=5)
+        ax.annotate(
+            "省核心/接入 (广州)" if lang == "zh" else "provincial core/access (Guangzhou)",
+            province[0],
+            xytext=(-30, -16),
+            textcoords="offset points",
+            fontsize=9,
+        )
+        for hub, label in (
+            ("cloud-dc", "政务云" if lang == "zh" else "cloud DC"),
+            ("internet-exit", "互联网出口" if lang == "zh" else "internet exit"),
+        ):
+            if hub in pos:
+                ax.annotate(label, pos[hub], xytext=(4, 4), textcoords="offset points", fontsize=9)
+        ax.set_xlim(109.6, 117.4)
+        ax.set_ylim(20.8, 25.7)
+        ax.set_aspect(1 / 0.92)  # a degree of longitude is ≈ 0.92 of a degree of latitude at 23° N
+        ax.set_xlabel("经度 °E" if lang == "zh" else "longitude °E")
+        ax.set_ylabel("纬度 °N" if lang == "zh" else "latitude °N")
+        when = f" · {month_label(report.month)}" if report.month else ""
+        ax.set_title(f"{t['map_title']}{when}")
+        bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.7)
+        bar.set_label(f"{t['legend']} ({t['target']} {percent(report.target)})")
+        fig.text(0.01, 0.01, f"{t['map_note']} · {t['failures']} {report.failures_evaluated}", fontsize=8)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", metadata={"Software": None})
+        plt.close(fig)
+    write_bytes(out, buffer.getvalue())

@@ -16,16 +16,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pint
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from threadpoolctl import threadpool_limits
 
 from egov.errors import SourceError
 from egov.months import add_months, month_label, months_between
 from egov.source import read_yaml
+from egov.units import Q_
 from network.params import DATA_DIR
 from network.paths import BACKBONE_AREA, NO_FAILURE, Area, Failure, RoutingGraph, split_from, split_toward
 from network.traffic import DC, Demand, TrafficParams, yaml_line
@@ -546,24 +549,30 @@ def unit_flow_to_dc(model: LoadModel, site: str, failure: Failure = NO_FAILURE) 
     return flow
 
 
-def free_capacity_on_path(model: LoadModel, params: TrafficParams, site: str, month: date) -> float:
-    """The largest extra rate (bit/s) ``site`` can send to the cloud DC in ``month`` over its routed paths
-    (ECMP shares included) with every arc staying within the target utilisation; 0 when one is already over.
-    For the slot admission's WAN rule: a department's transfer fits if its rate ≤ this."""
+def free_capacity_on_path(site: str, month: date, inputs: CapacityInputs | None = None) -> pint.Quantity:
+    """The largest extra rate ``site`` (a department code or a router hostname) can send to the cloud DC in
+    ``month`` over its routed paths, ECMP shares included, with every arc it crosses staying within the
+    target utilisation of data/traffic.yaml; 0 bit/s when one is already over. For the slot admission's
+    WAN rule: a department's transfer fits if its rate ≤ this. ``inputs`` default to data/ (loaded once)."""
+    inputs = inputs or _default_inputs()
+    model, params = inputs.model, inputs.params
     months = model.demand.months
     m = months_between(months[0], month)
     if not 0 <= m < len(months):
         raise ValueError(f"month {month_label(month)} is outside the horizon")
     flow = unit_flow_to_dc(model, site)
-    if not flow:
-        return 0.0
-    free = float("inf")
+    free = float("inf") if flow else 0.0
     for arc, f in flow.items():
         if f <= 0:
             continue
         cap = model.graph.circuits[model.graph.arcs[arc].circuit].capacity
         free = min(free, (params.target_utilisation * cap - model.nominal[arc, m]) / f)
-    return max(free, 0.0)
+    return Q_(max(free, 0.0), "bit/s")
+
+
+@lru_cache(maxsize=1)
+def _default_inputs() -> CapacityInputs:
+    return load_capacity_inputs()
 
 
 def report_json(report: CapacityReport) -> dict[str, Any]:
@@ -604,3 +613,61 @@ def report_json(report: CapacityReport) -> dict[str, Any]:
         ],
         "failures_evaluated": report.failures_evaluated,
     }
+
+
+# -- the whole province from a data directory ---------------------------------------------------------------
+FAILURE_MODES = ("none", "single", "srlg")
+
+
+@dataclass
+class CapacityInputs:
+    """Everything the capacity check reads, loaded once from a data directory."""
+
+    data_dir: Path
+    params: TrafficParams
+    model: LoadModel
+
+    @property
+    def graph(self) -> RoutingGraph:
+        return self.model.graph
+
+
+def load_capacity_inputs(data_dir: Path | None = None) -> CapacityInputs:
+    """The source of truth, the backbone, data/traffic.yaml and the routed intact loads. Bad input raises
+    SourceError / SourceErrors naming the file, row and field."""
+    from egov.source import load_source
+    from network.divisions import load_divisions
+    from network.params import load_params
+    from network.topology import build_backbone
+    from network.traffic import build_demand, load_traffic_params
+
+    root = data_dir or DATA_DIR
+    source = load_source(root)
+    divisions = load_divisions(root / "divisions.csv")
+    backbone = build_backbone(
+        source, data_dir=root, params=load_params(root / "network.yaml"), divisions=divisions
+    )
+    params = load_traffic_params(root / "traffic.yaml", divisions)
+    model = LoadModel(RoutingGraph(backbone), build_demand(source, backbone, params))
+    return CapacityInputs(root, params, model)
+
+
+def failures_for(inputs: CapacityInputs, mode: str) -> list[Failure]:
+    """The failures a mode evaluates: none; every single circuit and router; those plus data/srlg.yaml."""
+    if mode not in FAILURE_MODES:
+        raise ValueError(f"failures must be one of {', '.join(FAILURE_MODES)}, not {mode!r}")
+    if mode == "none":
+        return []
+    singles = single_failures(inputs.graph)
+    if mode == "single":
+        return singles
+    return singles + load_srlgs(inputs.graph, inputs.data_dir / SRLG_FILE)
+
+
+def backbone_capacity(
+    data_dir: Path | None = None, month: date | None = None, failures: str = "single"
+) -> tuple[CapacityInputs, CapacityReport]:
+    """`egov network capacity`: the inputs, every failure of ``failures`` routed, and the report."""
+    inputs = load_capacity_inputs(data_dir)
+    evaluation = evaluate(inputs.model, failures_for(inputs, failures))
+    return inputs, capacity_report(evaluation, inputs.params, month)

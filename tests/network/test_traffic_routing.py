@@ -24,12 +24,13 @@ from __future__ import annotations
 
 from datetime import date
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Interface, IPv6Network
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from egov.units import Q_
-from network.linkload import LoadModel, evaluate, free_capacity_on_path, single_failures
+from network.linkload import CapacityInputs, LoadModel, evaluate, free_capacity_on_path, single_failures
 from network.model import Attachment, Backbone, Device, Interface, Link
 from network.paths import NO_FAILURE, Failure, RoutingGraph
 from network.traffic import Demand
@@ -249,6 +250,12 @@ def test_free_capacity_on_the_routed_path(model: LoadModel) -> None:
     from network.traffic import load_traffic_params
 
     params = load_traffic_params()
+    inputs = CapacityInputs(Path("."), params, model)
     # T → DC: the binding arc is T→K (100 Mbit/s × target − 2.5 Mbit/s carried, all of T's flow on it)
-    free = free_capacity_on_path(model, params, "T", date(2027, 1, 1))
-    assert free == pytest.approx(100 * M * params.target_utilisation - 2.5 * M)
+    free = free_capacity_on_path("T", date(2027, 1, 1), inputs)
+    assert free.to("bit/s").magnitude == pytest.approx(100 * M * params.target_utilisation - 2.5 * M)
+    # the DC itself is two attachments of 10 Gbit/s, ECMP: a department gets twice the free share of one
+    dc_free = 10e3 * M * params.target_utilisation - 7.5 * M
+    assert free_capacity_on_path("X", date(2027, 1, 1), inputs).to("bit/s").magnitude == pytest.approx(
+        min(10e3 * M * params.target_utilisation - 15 * M, 2 * dc_free)
+    )
