@@ -97,12 +97,17 @@ def load_srlgs(graph: RoutingGraph, path: Path | None = None) -> list[Failure]:
 
 def single_failures(graph: RoutingGraph) -> list[Failure]:
     """Every circuit (backbone and attachments) and every router of the backbone, one at a time."""
-    pairs: dict[frozenset[str], int] = {}
+    twins: dict[tuple[str, str, str], int] = {}  # circuits per pair and plane
+    planes: dict[tuple[str, str], set[str]] = {}
     for c in graph.circuits:
-        pairs[frozenset((c.a, c.b))] = pairs.get(frozenset((c.a, c.b)), 0) + 1
+        twins[(c.a, c.b, c.plane)] = twins.get((c.a, c.b, c.plane), 0) + 1
+        planes.setdefault((c.a, c.b), set()).add(c.plane)
     out = []
     for c in graph.circuits:
-        name = f"{c.a}:{c.a_port}–{c.b}" if pairs[frozenset((c.a, c.b))] > 1 else c.name
+        # parallel circuits are told apart by plane (primary/backup twins) or by port (core interconnects)
+        name = f"{c.a}:{c.a_port}–{c.b}" if twins[(c.a, c.b, c.plane)] > 1 else c.name
+        if len(planes[(c.a, c.b)]) > 1:
+            name += f" ({c.plane})"
         out.append(Failure(f"circuit {name}", frozenset({c.index})))
     out.extend(Failure(f"router {name}", routers=frozenset({name})) for name in sorted(graph.devices))
     return out
