@@ -254,6 +254,10 @@ def capacity(
     ),
     out: Annotated[Path | None, typer.Option("--out", help="File to write (xlsx and png need one).")] = None,
     lang: Annotated[str, typer.Option("--lang", help="zh (default) or en.")] = "zh",
+    ledger: Annotated[
+        str | None,
+        typer.Option("--ledger", help="Slot-ledger database URL: booked migrations instead of the plan."),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Backbone capacity: link utilisation per month from the migration calendar, the worst single failure
@@ -272,7 +276,7 @@ def capacity(
         raise typer.Exit(2)
     try:
         chosen = parse_month(month) if month is not None else None
-        inputs, report = backbone_capacity(data_dir, chosen, failures.value)
+        inputs, report = backbone_capacity(data_dir, chosen, failures.value, ledger)
         coordinates = (
             present.load_coordinates(inputs.data_dir / "coordinates.csv") if fmt is CapacityFormat.png else {}
         )

@@ -637,14 +637,15 @@ class CapacityInputs:
         return self.model.graph
 
 
-def load_capacity_inputs(data_dir: Path | None = None) -> CapacityInputs:
-    """The source of truth, the backbone, data/traffic.yaml and the routed intact loads. Bad input raises
-    SourceError / SourceErrors naming the file, row and field."""
+def load_capacity_inputs(data_dir: Path | None = None, ledger: str | None = None) -> CapacityInputs:
+    """The source of truth, the backbone, data/traffic.yaml and the routed intact loads; with ``ledger`` (a
+    slot-ledger database URL) the booked migrations instead of the plan for what is booked. Bad input
+    raises SourceError / SourceErrors naming the file, row and field."""
     from egov.source import load_source
     from network.divisions import load_divisions
     from network.params import load_params
     from network.topology import build_backbone
-    from network.traffic import build_demand, load_traffic_params
+    from network.traffic import build_demand, load_booked, load_traffic_params
 
     root = data_dir or DATA_DIR
     source = load_source(root)
@@ -653,7 +654,8 @@ def load_capacity_inputs(data_dir: Path | None = None) -> CapacityInputs:
         source, data_dir=root, params=load_params(root / "network.yaml"), divisions=divisions
     )
     params = load_traffic_params(root / "traffic.yaml", divisions)
-    model = LoadModel(RoutingGraph(backbone), build_demand(source, backbone, params))
+    booked = load_booked(ledger, source) if ledger is not None else None
+    model = LoadModel(RoutingGraph(backbone), build_demand(source, backbone, params, booked))
     return CapacityInputs(root, params, model)
 
 
@@ -670,9 +672,12 @@ def failures_for(inputs: CapacityInputs, mode: str) -> list[Failure]:
 
 
 def backbone_capacity(
-    data_dir: Path | None = None, month: date | None = None, failures: str = "single"
+    data_dir: Path | None = None,
+    month: date | None = None,
+    failures: str = "single",
+    ledger: str | None = None,
 ) -> tuple[CapacityInputs, CapacityReport]:
     """`egov network capacity`: the inputs, every failure of ``failures`` routed, and the report."""
-    inputs = load_capacity_inputs(data_dir)
+    inputs = load_capacity_inputs(data_dir, ledger)
     evaluation = evaluate(inputs.model, failures_for(inputs, failures))
     return inputs, capacity_report(evaluation, inputs.params, month)

@@ -31,7 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from egov.errors import SourceError
-from egov.model import Fraction, SourceOfTruth
+from egov.model import Fraction, SourceOfTruth, System
 from egov.months import add_months, months_between
 from egov.source import read_yaml
 from egov.units import magnitude_in
@@ -195,18 +195,61 @@ def hub_names(backbone: Backbone) -> list[str]:
     return [h for h in (DC, INTERNET) if h in customers] + rest
 
 
+@dataclass
+class BookedMigrations:
+    """What the slot ledger has booked: each booked system's month (its slot week's month), the ad-hoc
+    systems of bookings (not in the inventory), and each department's booked data per slot week (bytes)."""
+
+    months: dict[str, date]
+    adhoc: list[System]
+    volumes: dict[str, dict[date, float]]  # department -> {slot week's Monday: bytes}
+
+
+def load_booked(url: str, source: SourceOfTruth) -> BookedMigrations:
+    """Read the granted and approved requests of the slot ledger at ``url`` (read only; the ledger's own
+    tables and its request format, resolved as the ledger resolves them)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from slots.db import Request, make_engine
+    from slots.ledger import BOOKED
+    from slots.request import RequestSpec, resolve
+
+    engine = make_engine(url, writes=False)
+    by_id = {s.id: s for s in source.systems}
+    months: dict[str, date] = {}
+    adhoc: list[System] = []
+    volumes: dict[str, dict[date, float]] = {}
+    try:
+        with Session(engine) as session:
+            rows = session.execute(
+                select(Request).where(Request.status.in_(BOOKED)).order_by(Request.id)
+            ).scalars()
+            for row in rows:
+                if row.granted_week is None:
+                    continue
+                spec = RequestSpec.model_validate_json(row.spec)
+                month = row.granted_week.replace(day=1)
+                for system in resolve(source, spec, row.id, by_id):
+                    months[system.id] = month
+                    if system.id not in by_id:
+                        adhoc.append(system.model_copy(update={"migration_month": month}))
+                week = volumes.setdefault(row.department, {})
+                week[row.granted_week] = week.get(row.granted_week, 0.0) + spec.data_volume_gb * 1e9
+    finally:
+        engine.dispose()
+    return BookedMigrations(months, adhoc, volumes)
+
+
 def build_demand(
     source: SourceOfTruth,
     backbone: Backbone,
     params: TrafficParams,
-    migration_months: dict[str, date] | None = None,
-    transfer_volumes: dict[str, list[tuple[date, float]]] | None = None,
+    booked: BookedMigrations | None = None,
 ) -> Demand:
-    """The traffic matrix over the planning horizon.
-
-    ``migration_months`` overrides a system's month (the slot ledger's booked week, by system id);
-    ``transfer_volumes`` replaces the planned transfers by booked ones: {department: [(month, bytes)]}.
-    """
+    """The traffic matrix over the planning horizon, from the plan (each system's migration month), or with
+    ``booked`` from the slot ledger: a booked system moves in its slot's month and its request's data volume
+    crosses in its slot week (7 days; the month keeps its busiest week); unbooked systems follow the plan."""
     planning = source.planning
     months = [add_months(planning.start_month, i) for i in range(planning.horizon_months)]
     horizon = len(months)
@@ -218,11 +261,12 @@ def build_demand(
     cloud = magnitude_in(params.per_user.cloud, "bit/s") * scale
     internet = magnitude_in(params.per_user.internet, "bit/s") * scale
 
-    moves = migration_months or {}
-    total_vcpu = sum(s.vcpu for s in source.systems) or 1
+    moves = booked.months if booked is not None else {}
+    systems = list(source.systems) + (booked.adhoc if booked is not None else [])
+    total_vcpu = sum(s.vcpu for s in systems) or 1
     down = np.zeros((len(hubs), horizon))
     transfers: dict[str, np.ndarray] = {}
-    for system in source.systems:
+    for system in systems:
         if system.department not in index:
             raise SourceError(
                 "systems.csv", f"department {system.department!r} has no access link in the backbone"
@@ -232,19 +276,19 @@ def build_demand(
         share = system.vcpu / total_vcpu
         down[index[DC]] += share * cloud * moved
         down[index[system.department]] += share * cloud * ~moved
-        if transfer_volumes is None and 0 <= start < horizon:
+        if system.id not in moves and 0 <= start < horizon:
             volume = sum(
                 magnitude_in(q, "bit") for q in (system.disk, system.block_storage, system.object_storage)
             )
             series = transfers.setdefault(system.department, np.zeros(horizon))
             series[start] += volume / (params.transfer_days * SECONDS_PER_DAY)
-    if transfer_volumes is not None:
-        for department, booked in transfer_volumes.items():
-            for month, volume_bytes in booked:
-                m = months_between(planning.start_month, month)
-                if 0 <= m < horizon:
-                    series = transfers.setdefault(department, np.zeros(horizon))
-                    series[m] += volume_bytes * 8 / (params.transfer_days * SECONDS_PER_DAY)
+    for department, weeks in (booked.volumes if booked is not None else {}).items():
+        busiest = np.zeros(horizon)
+        for monday, volume_bytes in weeks.items():
+            m = months_between(planning.start_month, monday.replace(day=1))
+            if 0 <= m < horizon:
+                busiest[m] = max(busiest[m], volume_bytes * 8 / (7 * SECONDS_PER_DAY))
+        transfers[department] = transfers.get(department, np.zeros(horizon)) + busiest
     down[index[INTERNET]] += internet
     names = list(users)
     return Demand(

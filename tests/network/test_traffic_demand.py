@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from network.divisions import load_divisions
 from network.linkload import load_srlgs
 from network.model import Backbone
 from network.paths import RoutingGraph
-from network.traffic import DC, INTERNET, build_demand, load_traffic_params
+from network.traffic import DC, INTERNET, build_demand, load_booked, load_traffic_params
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -79,20 +80,40 @@ def test_service_traffic_follows_each_system_to_the_cloud(source: SourceOfTruth,
     assert users["GD-CITY-440100"] == 3000 and users["GD-TOWN-440103001"] == 80
 
 
-def test_booked_months_override_the_plan(source: SourceOfTruth, backbone: Backbone) -> None:
+def test_booked_slots_override_the_plan(source: SourceOfTruth, backbone: Backbone, tmp_path: Path) -> None:
+    """A granted request in the slot ledger (a real SQLite ledger, its own schema) moves its system to the
+    slot's month and its data volume into the slot's week; a refused one changes nothing."""
+    from sqlalchemy.orm import Session
+
+    from slots.db import Request, make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    now = datetime(2026, 11, 1)
+
+    def request(rid: int, status: str, week: date, volume: str) -> Request:
+        spec = {"department": "GAT", "systems": ["S1"], "earliest_week": "2027-W20",
+                "latest_week": "2027-W30", "data_volume": volume}  # fmt: skip
+        return Request(
+            id=rid, department="GAT", status=status, spec=json.dumps(spec), earliest_week=week,
+            latest_week=week, granted_week=week if status == "granted" else None, system_count=1,
+            data_volume_gb=0, weight=1, created_at=now, updated_at=now,
+        )  # fmt: skip
+
+    with Session(engine) as session, session.begin():
+        session.add(request(1, "granted", date(2027, 6, 7), "6 TB"))
+        session.add(request(2, "refused", date(2027, 4, 5), "50 TB"))
+    engine.dispose()
     params = load_traffic_params(DATA / "traffic.yaml")
     systems = [_system("S1", "GAT", 100, "2027-03", "0 GB", "1 TB", "0 TB")]
-    demand = build_demand(
-        source.model_copy(update={"systems": systems}),
-        backbone,
-        params,
-        migration_months={"S1": date(2027, 6, 1)},
-        transfer_volumes={"GAT": [(date(2027, 6, 1), 5e12)]},
-    )
+    small = source.model_copy(update={"systems": systems})
+    demand = build_demand(small, backbone, params, load_booked(url, small))
     dc = demand.hubs.index(DC)
-    assert demand.down[dc, 4] == 0 and demand.down[dc, 5] > 0
+    assert demand.down[dc, 4] == 0 and demand.down[dc, 5] > 0  # June, not the planned March
     ((_, _, series),) = demand.transfers
-    assert series[5] == pytest.approx(5e12 * 8 / 864000) and series.sum() == pytest.approx(series[5])
+    assert series[5] == pytest.approx(6e12 * 8 / (7 * 86400))  # 6 TB within the slot week
+    assert series.sum() == pytest.approx(series[5])  # nothing left at the planned month
 
 
 def _traffic_yaml(tmp_path: Path, old: str, new: str) -> Path:
