@@ -44,6 +44,7 @@ class Circuit:
     a: str
     b: str
     a_port: int
+    b_port: int
     tier: str  # the circuit class of network.yaml: province_city, city_county, dc_access, …
     capacity: float  # bit/s
     area: int
@@ -124,6 +125,7 @@ class RoutingGraph:
                 link.a,
                 link.b,
                 link.a_port,
+                link.b_port,
                 tier,
                 magnitude_in(link.bandwidth, "bit/s"),
                 link.ospf_area,
@@ -141,6 +143,7 @@ class RoutingGraph:
                     pe,
                     att.customer,
                     att.port,
+                    0,
                     tier,
                     magnitude_in(att.bandwidth, "bit/s"),
                     BACKBONE_AREA,
@@ -161,6 +164,7 @@ class RoutingGraph:
         a: str,
         b: str,
         a_port: int,
+        b_port: int,
         tier: str,
         capacity: float,
         area: int,
@@ -169,7 +173,7 @@ class RoutingGraph:
         cost_back: int,
     ) -> int:
         index = len(self.circuits)
-        self.circuits.append(Circuit(index, a, b, a_port, tier, capacity, area, plane, cost))
+        self.circuits.append(Circuit(index, a, b, a_port, b_port, tier, capacity, area, plane, cost))
         self.arcs.append(Arc(2 * index, a, b, cost, index, 0))
         self.arcs.append(Arc(2 * index + 1, b, a, cost_back, index, 1))
         return index
@@ -352,3 +356,33 @@ def split_from(
                 arcs.setdefault(arc, {})[i] = arcs.get(arc, {}).get(i, 0.0) + part
                 at[head] = at.get(head, 0.0) + part
     return arcs
+
+
+def next_hop_ports(graph: RoutingGraph, router: str, destination: str) -> set[int]:
+    """The ports over which ``router`` forwards traffic for ``destination``'s loopback, as OSPF with the
+    model's areas and summaries decides (every equal-cost port). What the differential test holds against
+    the FRR lab's RIB.
+
+    A county or town reaches everything outside its city through its ABR, and its own city intra-area; a
+    router of area 0 reaches a city's counties and towns through the city's summary, i.e. its ABR, except
+    the ABR itself, which routes intra-area."""
+    if router == destination:
+        return set()
+    here, there = graph.area_of_site[router], graph.area_of_site[destination]
+    area, target = graph.areas[BACKBONE_AREA], destination
+    if here != BACKBONE_AREA:
+        area = graph.areas[here]
+        target = destination if there == here else area.abr or destination
+    elif there != BACKBONE_AREA:
+        if graph.areas[there].abr == router:
+            area = graph.areas[there]
+        else:
+            target = graph.areas[there].abr or destination
+    dist = distances(area, [target], NO_FAILURE, toward=True)
+    if router not in dist:
+        return set()
+    ports = set()
+    for arc, _ in _next_arcs(area, router, dist, NO_FAILURE, toward=True):
+        circuit = graph.circuits[arc // 2]
+        ports.add(circuit.a_port if arc % 2 == 0 else circuit.b_port)
+    return ports
