@@ -259,3 +259,20 @@ def test_free_capacity_on_the_routed_path(model: LoadModel) -> None:
     assert free_capacity_on_path("X", date(2027, 1, 1), inputs).to("bit/s").magnitude == pytest.approx(
         min(10e3 * M * params.target_utilisation - 15 * M, 2 * dc_free)
     )
+
+
+def test_next_hops_follow_areas_summaries_and_ecmp(model: LoadModel) -> None:
+    from network.paths import next_hop_ports
+
+    graph = model.graph
+    # C2 → X: C2–X is backup (100); C2→C1→X costs 11 over either interconnect (C2's ports 1 and 2)
+    assert next_hop_ports(graph, "C2", "X") == {1, 2}
+    # C2 → T (inside X's area): the summary leads to the ABR X, so the same two ports
+    assert next_hop_ports(graph, "C2", "T") == {1, 2}
+    # T → A1: out of the area through the ABR; K forwards on its primary (port 1, cost 100 < 1000)
+    assert next_hop_ports(graph, "T", "A1") == {1}
+    assert next_hop_ports(graph, "K", "A1") == {1}
+    # the ABR reaches its own town intra-area over the primary to K
+    x_to_k = next(i.port for i in graph.devices["X"].interfaces if i.peer == "K" and i.plane == "primary")
+    assert next_hop_ports(graph, "X", "T") == {x_to_k}
+    assert next_hop_ports(graph, "A1", "A1") == set()
