@@ -59,6 +59,9 @@ LABELS = {
         "map_note": "城市位置为地级市政府驻地的近似经纬度；区县与乡镇按所属城市示意排布",
         "target": "目标",
         "sites": "站点",
+        "isolations": "使站点失联的故障",
+        "cut_sites": "失联站点",
+        "cut_users": "失联用户",
     },
     "en": {
         "title": "Backbone capacity",
@@ -81,6 +84,9 @@ LABELS = {
         "map_note": "Cities at the approximate coordinates of their seats; counties and towns schematic",
         "target": "target",
         "sites": "sites",
+        "isolations": "failures that cut sites off",
+        "cut_sites": "sites cut off",
+        "cut_users": "users cut off",
     },
 }
 
@@ -141,7 +147,12 @@ def render_table(report, lang: str = "zh", limit: int = 30):  # type: ignore[no-
             month_label(u.order_by) + (f" ({t['overdue']})" if u.overdue else ""),
             percent(u.worst_utilisation),
         )
-    return [table, upgrades]
+    cut = Table(
+        t["failure"], t["cut_sites"], t["cut_users"], title=f"{t['isolations']} ({len(report.isolations)})"
+    )
+    for isolation in report.isolations[:10]:
+        cut.add_row(isolation.failure, str(isolation.sites), f"{isolation.users:,.0f}")
+    return [table, upgrades, cut]
 
 
 def write_xlsx(report, doc: dict, out: Path, lang: str = "zh") -> None:  # type: ignore[no-untyped-def]
@@ -187,6 +198,10 @@ def write_xlsx(report, doc: dict, out: Path, lang: str = "zh") -> None:  # type:
     sites.append([t["sites"], "demand_peak"])
     for row in doc["sites"]:
         sites.append([row["site"], row["demand_peak"]])
+    cut = book.create_sheet("isolations")
+    cut.append([t["failure"], t["cut_sites"], t["cut_users"]])
+    for isolation in report.isolations:
+        cut.append([isolation.failure, isolation.sites, isolation.users])
     meta = book.create_sheet("summary")
     meta.append([t["failures"], doc["failures_evaluated"]])
     meta.append([t["target"], report.target])

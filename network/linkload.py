@@ -14,12 +14,13 @@ there): an upper bound, never an understatement. A router failure takes down eve
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
 import numpy as np
 import pint
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -391,7 +392,6 @@ class LinkResult:
     worst_utilisation: float
     worst_failure: str | None
     first_over_target: date | None
-    peak_load: float  # bit/s, the worst case's heavier direction at its worst month
 
 
 @dataclass(frozen=True)
@@ -415,6 +415,16 @@ class SiteResult:
     uplink: float  # bit/s, its primary uplink
 
 
+@dataclass(frozen=True)
+class Isolation:
+    """A failure that cuts sites off the provincial access routers (their traffic vanishes, loading
+    nothing: the worst-case utilisation cannot show it)."""
+
+    failure: str
+    sites: int
+    users: float
+
+
 @dataclass
 class CapacityReport:
     months: list[date]
@@ -424,6 +434,7 @@ class CapacityReport:
     sites: list[SiteResult]
     upgrades: list[Upgrade]
     failures_evaluated: int
+    isolations: list[Isolation] = field(default_factory=list)
 
 
 def capacity_report(
@@ -456,7 +467,6 @@ def capacity_report(
     at = window.argmax(axis=1)
     worst_arc = window[np.arange(len(at)), at]
     by_arc = evaluation.worst_by[np.arange(len(at)), columns.start + at]
-    load_arc = evaluation.worst[np.arange(len(at)), columns.start + at]
     over = worst > target + 1e-12
     over_circuit = over[0::2] | over[1::2]
     first_index = np.where(over_circuit.any(axis=1), over_circuit.argmax(axis=1), -1)
@@ -477,7 +487,6 @@ def capacity_report(
                 float(worst_arc[heavier]),
                 evaluation.failures[by].name if by >= 0 else None,
                 first,
-                float(load_arc[heavier]),
             )
         )
         if first is not None:
@@ -504,7 +513,70 @@ def capacity_report(
     sites = [
         SiteResult(s, float(h), uplink.get(s, 0.0)) for s, h in zip(model.demand.sites, hose, strict=True)
     ]
-    return CapacityReport(months, month, target, links, sites, upgrades, len(evaluation.failures))
+    return CapacityReport(
+        months,
+        month,
+        target,
+        links,
+        sites,
+        upgrades,
+        len(evaluation.failures),
+        isolations(model, evaluation.failures),
+    )
+
+
+def cut_off(model: LoadModel, failure: Failure) -> list[str]:
+    """The sites (routers with users) a failure separates from every live provincial access router."""
+    graph = model.graph
+    dead_routers, dead_circuits = failure.routers, failure.circuits
+    out: list[str] = []
+    for area_id in sorted(model.touched_areas(failure)):
+        area = graph.areas[area_id]
+        if area_id == BACKBONE_AREA:
+            roots = [pe for pe in graph.pes if pe not in dead_routers]
+            cities = [c for c in model.cities if c not in dead_routers]
+        else:
+            roots = [area.abr] if area.abr is not None and area.abr not in dead_routers else []
+            cities = []
+        view = nx.subgraph_view(
+            area.graph,
+            filter_node=lambda n: n not in dead_routers,
+            filter_edge=lambda u, v, k: k // 2 not in dead_circuits,
+        )
+        reached: set[str] = set(roots)
+        for root in roots:
+            reached |= nx.descendants(view, root)
+        if area_id == BACKBONE_AREA:
+            for city in model.cities:
+                if city not in reached or city not in cities:
+                    out.extend(n for n in graph.areas[int(graph.devices[city].division_code)].nodes)
+        else:
+            out.extend(n for n in area.nodes if n not in reached)
+    return sorted({n for n in out if n in model.users})
+
+
+def isolations(model: LoadModel, failures: list[Failure]) -> list[Isolation]:
+    """Every failure that cuts off more than its own router, the most users first. (A town's own circuit or
+    router cuts off that town only, 1,610 times over: those are left out.)"""
+    out = []
+    for failure in failures:
+        if failure.routers and not failure.circuits and len(failure.routers) == 1:
+            (router,) = failure.routers
+            if graph_leaf(model, router):
+                continue
+        if len(failure.circuits) == 1 and not failure.routers:
+            circuit = model.graph.circuits[next(iter(failure.circuits))]
+            if circuit.plane == "attachment" or graph_leaf(model, circuit.b):
+                continue
+        sites = cut_off(model, failure)
+        if sites and not (len(sites) == 1 and sites[0] in failure.routers):
+            out.append(Isolation(failure.name, len(sites), float(sum(model.users[s] for s in sites))))
+    return sorted(out, key=lambda i: (-i.users, i.failure))
+
+
+def graph_leaf(model: LoadModel, router: str) -> bool:
+    area = model.graph.area_of_site.get(router)
+    return area is not None and router in model.leaves.get(area, set())
 
 
 # -- for the slot admission ------------------------------------------------------------------------------

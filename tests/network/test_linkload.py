@@ -161,7 +161,7 @@ def test_xlsx_and_png_are_reproducible(inputs: CapacityInputs, doc, tmp_path: Pa
         capacity_present.write_xlsx(report, body, tmp_path / f"{n}.xlsx")
     assert (tmp_path / "1.xlsx").read_bytes() == (tmp_path / "2.xlsx").read_bytes()
     book = load_workbook(tmp_path / "1.xlsx")
-    assert book.sheetnames == ["links", "upgrades", "sites", "summary"]
+    assert book.sheetnames == ["links", "upgrades", "sites", "isolations", "summary"]
     assert book["links"].max_row == len(body["links"]) + 1
     coordinates = capacity_present.load_coordinates(DATA / "coordinates.csv")
     assert len(coordinates) == 22
@@ -184,3 +184,19 @@ def test_worst_failure_is_a_failure_that_was_evaluated(inputs: CapacityInputs, d
     _, body = doc
     names = {f.name for f in failures_for(inputs, "srlg")}
     assert {x["worst_failure"] for x in body["links"]} - {None} <= names
+
+
+def test_failures_that_cut_sites_off_are_reported(inputs: CapacityInputs, doc) -> None:  # type: ignore[no-untyped-def]
+    report, _ = doc
+    cut = {i.failure: i for i in report.isolations}
+    # the SRLG of 汕尾's two uplinks cuts off the whole city: its router, counties and towns
+    shanwei = [n for n in inputs.model.users if n == "GD-CITY-441500" or n[8:12] == "4415"]
+    assert cut["srlg 汕尾市局入局管道"].sites == len(shanwei)
+    assert cut["srlg 汕尾市局入局管道"].users == sum(inputs.model.users[n] for n in shanwei)
+    # a single city uplink isolates nothing (the backup plane), nor does a backed-up county's primary
+    assert not any(name.startswith("circuit GD-CORE-01–GD-CITY-") for name in cut)
+    assert "circuit GD-CITY-440900–GD-CNTY-440981 (primary)" not in cut
+    # a county without a backup circuit takes its towns with it
+    towns = [n for n in inputs.model.users if n.startswith("GD-TOWN-440103")]
+    assert cut["circuit GD-CITY-440100–GD-CNTY-440103"].sites == 1 + len(towns)
+    assert report.isolations == sorted(report.isolations, key=lambda i: (-i.users, i.failure))
