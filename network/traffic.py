@@ -209,12 +209,15 @@ def load_booked(url: str, source: SourceOfTruth) -> BookedMigrations:
     """Read the granted and approved requests of the slot ledger at ``url`` (read only; the ledger's own
     tables and its request format, resolved as the ledger resolves them)."""
     from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import Session
 
     from slots.db import Request, make_engine
     from slots.ledger import BOOKED
     from slots.request import RequestSpec, resolve
 
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        raise SourceError(url, "no slot ledger database at this path")  # SQLite would create an empty one
     engine = make_engine(url, writes=False)
     by_id = {s.id: s for s in source.systems}
     months: dict[str, date] = {}
@@ -236,6 +239,9 @@ def load_booked(url: str, source: SourceOfTruth) -> BookedMigrations:
                         adhoc.append(system.model_copy(update={"migration_month": month}))
                 week = volumes.setdefault(row.department, {})
                 week[row.granted_week] = week.get(row.granted_week, 0.0) + spec.data_volume_gb * 1e9
+    except SQLAlchemyError as exc:
+        reason = f"{exc.__class__.__name__}: {exc.args[0]}"
+        raise SourceError(url, f"cannot read the slot ledger: {reason}") from None
     finally:
         engine.dispose()
     return BookedMigrations(months, adhoc, volumes)

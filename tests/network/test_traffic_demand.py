@@ -170,3 +170,13 @@ def test_srlg_naming_an_unknown_circuit(tmp_path: Path, backbone: Backbone) -> N
     assert err.value.row == _line(path, "GD-CITY-449900")
     assert err.value.field == "srlgs.2.circuits.1"
     assert "GD-CITY-449900" in str(err.value) and str(path) in str(err.value)
+
+
+def test_a_missing_or_foreign_ledger_is_an_error(source: SourceOfTruth, tmp_path: Path) -> None:
+    missing = f"sqlite:///{tmp_path / 'none.db'}"
+    with pytest.raises(SourceError, match="no slot ledger database"):
+        load_booked(missing, source)
+    assert not (tmp_path / "none.db").exists()  # not created by looking
+    (tmp_path / "other.db").write_bytes(b"")
+    with pytest.raises(SourceError, match=r"cannot read the slot ledger.*requests"):
+        load_booked(f"sqlite:///{tmp_path / 'other.db'}", source)
