@@ -200,3 +200,31 @@ def test_failures_that_cut_sites_off_are_reported(inputs: CapacityInputs, doc) -
     towns = [n for n in inputs.model.users if n.startswith("GD-TOWN-440103")]
     assert cut["circuit GD-CITY-440100–GD-CNTY-440103"].sites == 1 + len(towns)
     assert report.isolations == sorted(report.isolations, key=lambda i: (-i.users, i.failure))
+
+
+def test_shortcuts_equal_routing_everything_from_scratch(inputs: CapacityInputs) -> None:
+    """Re-routing only the touched areas, and a leaf's failure without routing, give exactly the loads of
+    routing every area again under the failure."""
+    model = inputs.model
+    graph = model.graph
+    from network.linkload import single_failures
+
+    yunfu = set(graph.areas[445300].nodes)
+    chosen = [
+        f
+        for f in single_failures(graph)
+        if (f.routers & yunfu)
+        or any({graph.circuits[c].a, graph.circuits[c].b} & yunfu for c in f.circuits)
+        or f.name in {"router GD-CORE-01", "circuit GD-ACC-01–cloud-dc", "circuit GD-ACC-02–GAT"}
+    ]
+    assert len(chosen) > 100
+    for failure in chosen:
+        scratch = np.zeros_like(model.nominal)
+        arcs, values = model._backbone_loads(failure)
+        scratch[arcs] = values
+        for area_id, area in graph.areas.items():
+            if area_id and area.arcs and area.abr not in failure.routers:  # a dead ABR: the area carries 0
+                routed = model._route_city(area, failure)
+                up, down = np.outer(routed.w_up, model.up_total), np.outer(routed.w_down, model.down_total)
+                scratch[np.array(area.arcs)] = up + down
+        assert np.allclose(model.loads(failure), scratch, rtol=1e-9, atol=1e-3), failure.name
