@@ -226,3 +226,87 @@ def inventory(
             for n, (name, rows) in enumerate(tables.items(), start=1):
                 (stage / f"{n}-{name}.csv").write_text(to_csv(rows), encoding="utf-8")
     console.print(", ".join(f"{len(rows)} {name}" for name, rows in tables.items()) + f" → {out}")
+
+
+class CapacityFormat(StrEnum):
+    table = "table"
+    json = "json"
+    xlsx = "xlsx"
+    png = "png"
+
+
+class FailureMode(StrEnum):
+    none = "none"
+    single = "single"
+    srlg = "srlg"
+
+
+@app.command()
+def capacity(
+    month: Annotated[
+        str | None, typer.Option("--month", help="YYYY-MM: utilisation in this month (default: the peak).")
+    ] = None,
+    failures: Annotated[
+        FailureMode, typer.Option("--failures", help="none, single (every circuit and router) or srlg.")
+    ] = FailureMode.single,
+    fmt: Annotated[CapacityFormat, typer.Option("--format", help="table, json, xlsx or png.")] = (
+        CapacityFormat.table
+    ),
+    out: Annotated[Path | None, typer.Option("--out", help="File to write (xlsx and png need one).")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="zh (default) or en.")] = "zh",
+    ledger: Annotated[
+        str | None,
+        typer.Option("--ledger", help="Slot-ledger database URL: booked migrations instead of the plan."),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Backbone capacity: link utilisation per month from the migration calendar, the worst single failure
+    or shared risk per link, and the circuit upgrades to order (and by when)."""
+    from egov.clitools import exit_with_errors
+    from egov.errors import SourceError, SourceErrors
+    from egov.months import parse_month
+    from network import capacity_present as present
+    from network.linkload import backbone_capacity, report_json
+
+    if lang not in present.LABELS:
+        errors.print(f"error: --lang must be zh or en, not {lang!r}")
+        raise typer.Exit(2)
+    if fmt in (CapacityFormat.xlsx, CapacityFormat.png) and out is None:
+        errors.print(f"error: --format {fmt.value} needs --out FILE")
+        raise typer.Exit(2)
+    try:
+        chosen = parse_month(month) if month is not None else None
+        inputs, report = backbone_capacity(data_dir, chosen, failures.value, ledger)
+        coordinates = (
+            present.load_coordinates(inputs.data_dir / "coordinates.csv") if fmt is CapacityFormat.png else {}
+        )
+    except (SourceError, SourceErrors) as exc:
+        exit_with_errors(exc)
+    except ValueError as exc:
+        errors.print(f"error: {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    doc = report_json(report)
+    if fmt is CapacityFormat.json:
+        if out is None:
+            typer.echo(present.to_json_text(doc), nl=False)
+        else:
+            from egov.atomic import write_text
+
+            write_text(out, present.to_json_text(doc))
+    elif fmt is CapacityFormat.xlsx:
+        assert out is not None
+        present.write_xlsx(report, doc, out, lang)
+    elif fmt is CapacityFormat.png:
+        assert out is not None
+        try:
+            present.write_png(report, inputs.graph, coordinates, out, lang)
+        except present.MissingFont as exc:
+            errors.print(f"error: {exc}", soft_wrap=True)
+            raise typer.Exit(2) from None
+    else:
+        if not console.is_terminal:
+            console.width = max(console.width, 180)
+        for renderable in present.render_table(report, lang):
+            console.print(renderable)
+    if out is not None:
+        errors.print(f"{fmt.value} → {out}")

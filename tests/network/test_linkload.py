@@ -1,0 +1,230 @@
+"""The whole province: the JSON contract, conservation of traffic, failures that must shift load, the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from egov.units import parse_quantity
+from network import capacity_present
+from network.cli import app
+from network.linkload import (
+    CapacityInputs,
+    capacity_report,
+    evaluate,
+    failures_for,
+    free_capacity_on_path,
+    load_capacity_inputs,
+    report_json,
+)
+from network.traffic import DC
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def inputs() -> CapacityInputs:
+    return load_capacity_inputs(DATA)
+
+
+@pytest.fixture(scope="module")
+def doc(inputs: CapacityInputs):  # type: ignore[no-untyped-def]
+    report = capacity_report(evaluate(inputs.model, failures_for(inputs, "srlg")), inputs.params)
+    return report, report_json(report)
+
+
+def _link(doc: dict, a: str, b: str, tier: str) -> dict:
+    return next(x for x in doc["links"] if x["a"] == a and x["b"] == b and x["tier"] == tier)
+
+
+def test_json_contract(inputs: CapacityInputs, doc) -> None:  # type: ignore[no-untyped-def]
+    _, body = doc
+    assert set(body) == {"links", "sites", "upgrades", "failures_evaluated"}
+    graph = inputs.graph
+    assert body["failures_evaluated"] == len(graph.circuits) + len(graph.devices) + 4
+    assert len(body["links"]) == len(graph.circuits)
+    for link in body["links"]:
+        assert set(link) == {
+            "a", "b", "tier", "capacity", "peak_utilisation", "worst_utilisation", "worst_failure",
+            "first_over_target",
+        }  # fmt: skip
+        assert parse_quantity(link["capacity"], "bit/s").to("bit/s").magnitude > 0
+        assert 0 <= link["peak_utilisation"] <= link["worst_utilisation"]
+    assert {s["site"] for s in body["sites"]} == set(inputs.model.demand.sites)
+    assert all(parse_quantity(s["demand_peak"], "bit/s").magnitude > 0 for s in body["sites"])
+    for upgrade in body["upgrades"]:
+        assert upgrade["order_by"] < upgrade["first_over_target"]
+        assert parse_quantity(upgrade["to"], "bit/s") > parse_quantity(upgrade["from"], "bit/s")
+
+
+def test_traffic_is_conserved(inputs: CapacityInputs) -> None:
+    """Everything the sites send arrives at the hubs, and everything the hubs send at the sites."""
+    model = inputs.model
+    demand = model.demand
+    graph = model.graph
+    into_hubs = sum(model.nominal[2 * c.index] for c in graph.circuits if c.plane == "attachment")
+    out_of_hubs = sum(model.nominal[2 * c.index + 1] for c in graph.circuits if c.plane == "attachment")
+    down, up = demand.site_totals()
+    transfers = sum(series for _, _, series in demand.transfers)
+    assert np.allclose(into_hubs, up.sum(axis=0) + transfers)
+    assert np.allclose(out_of_hubs, down.sum(axis=0) + transfers)
+    # a town's uplink carries exactly its own users' traffic
+    town = "GD-TOWN-440103001"
+    circuit = next(c for c in graph.circuits if c.b == town)
+    users = dict(zip(demand.sites, demand.users, strict=True))[town]
+    assert np.allclose(model.nominal[2 * circuit.index], users * demand.down.sum(axis=0))
+
+
+def test_a_city_loses_its_primary_and_the_backup_takes_it_all(doc) -> None:  # type: ignore[no-untyped-def]
+    _, body = doc
+    for city in ("GD-CITY-440100", "GD-CITY-445300"):
+        primary = _link(body, "GD-CORE-01", city, "province_city")
+        backup = _link(body, "GD-CORE-02", city, "backup.city_uplink")
+        assert backup["peak_utilisation"] == 0
+        assert backup["worst_utilisation"] == pytest.approx(primary["peak_utilisation"], abs=1e-4)
+        assert backup["worst_failure"] in {f"circuit GD-CORE-01–{city}", "router GD-CORE-01"}
+        assert primary["worst_failure"] is None
+
+
+def test_the_dc_attachments_cover_each_other(doc) -> None:  # type: ignore[no-untyped-def]
+    _, body = doc
+    one = _link(body, "GD-ACC-01", DC, "dc_access")
+    assert one["worst_utilisation"] == pytest.approx(2 * one["peak_utilisation"], rel=1e-3)
+    assert one["worst_failure"] in {"circuit GD-ACC-02–cloud-dc", "router GD-ACC-02"}
+    upgrade = next(u for u in body["upgrades"] if u["a"] == "GD-ACC-01" and u["b"] == DC)
+    # ordered the lead time (4 months) before the first month over the target
+    first = date.fromisoformat(upgrade["first_over_target"] + "-01")
+    order = date.fromisoformat(upgrade["order_by"] + "-01")
+    assert (first.year - order.year) * 12 + first.month - order.month == 4
+    assert upgrade["utilisation_after"] <= 0.7
+
+
+def test_an_srlg_fails_all_its_circuits_together(inputs: CapacityInputs) -> None:
+    model = inputs.model
+    group = next(f for f in failures_for(inputs, "srlg") if f.name == "srlg 省核心互联光缆")
+    assert len(group.circuits) == 2
+    loads = model.loads(group)
+    for c in group.circuits:
+        assert not loads[2 * c].any() and not loads[2 * c + 1].any()
+    # the same traffic still reaches the hubs
+    into = [2 * c.index for c in model.graph.circuits if c.plane == "attachment"]
+    assert np.allclose(loads[into].sum(axis=0), model.nominal[into].sum(axis=0))
+
+
+def test_free_capacity_of_a_department_on_its_routed_path(inputs: CapacityInputs) -> None:
+    month = date(2027, 3, 1)
+    free = free_capacity_on_path("GAT", month, inputs).to("Gbit/s").magnitude
+    # two 10G attachments at 70 %, minus what they already carry: between 0 and 2 × 7 Gbit/s
+    assert 0 < free <= 14
+    with pytest.raises(KeyError):
+        free_capacity_on_path("NOPE", month, inputs)
+
+
+def test_cli_json_is_the_contract_and_byte_identical(tmp_path: Path) -> None:
+    args = ["capacity", "--failures", "none", "--format", "json", "--month", "2029-06", "--data", str(DATA)]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    body = json.loads(first.stdout)
+    assert body["failures_evaluated"] == 0
+    assert all(x["worst_failure"] is None for x in body["links"])
+    again = runner.invoke(app, [*args, "--out", str(tmp_path / "c.json")])
+    assert again.exit_code == 0
+    assert (tmp_path / "c.json").read_text(encoding="utf-8") == first.stdout
+
+
+def test_cli_bad_inputs_name_file_row_field(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    bad = runner.invoke(app, ["capacity", "--month", "2040-01", "--failures", "none", "--data", str(data)])
+    assert bad.exit_code == 2 and "2040-01" in bad.output and "horizon" in bad.output
+    (data / "traffic.yaml").write_text(
+        (DATA / "traffic.yaml").read_text(encoding="utf-8").replace("town: 80", "town: -80"), encoding="utf-8"
+    )
+    bad = runner.invoke(app, ["capacity", "--failures", "none", "--data", str(data)])
+    assert bad.exit_code == 2
+    assert "traffic.yaml" in bad.output and "users_per_site.town" in bad.output and "-80" in bad.output
+    assert "row " in bad.output
+
+
+def test_xlsx_and_png_are_reproducible(inputs: CapacityInputs, doc, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    report, body = doc
+    for n in (1, 2):
+        capacity_present.write_xlsx(report, body, tmp_path / f"{n}.xlsx")
+    assert (tmp_path / "1.xlsx").read_bytes() == (tmp_path / "2.xlsx").read_bytes()
+    book = load_workbook(tmp_path / "1.xlsx")
+    assert book.sheetnames == ["links", "upgrades", "sites", "isolations", "summary"]
+    assert book["links"].max_row == len(body["links"]) + 1
+    coordinates = capacity_present.load_coordinates(DATA / "coordinates.csv")
+    assert len(coordinates) == 22
+    for n in (1, 2):
+        capacity_present.write_png(report, inputs.graph, coordinates, tmp_path / f"{n}.png")
+    png = (tmp_path / "1.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and png == (tmp_path / "2.png").read_bytes()
+
+
+def test_the_map_refuses_to_draw_without_a_cjk_font(monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib import font_manager
+
+    monkeypatch.setattr(capacity_present, "CJK_FONTS", ("No Such Font",))
+    monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [])
+    with pytest.raises(capacity_present.MissingFont, match="apt-get install -y fonts-noto-cjk"):
+        capacity_present.cjk_font()
+
+
+def test_worst_failure_is_a_failure_that_was_evaluated(inputs: CapacityInputs, doc) -> None:  # type: ignore[no-untyped-def]
+    _, body = doc
+    names = {f.name for f in failures_for(inputs, "srlg")}
+    assert {x["worst_failure"] for x in body["links"]} - {None} <= names
+
+
+def test_failures_that_cut_sites_off_are_reported(inputs: CapacityInputs, doc) -> None:  # type: ignore[no-untyped-def]
+    report, _ = doc
+    cut = {i.failure: i for i in report.isolations}
+    # the SRLG of 汕尾's two uplinks cuts off the whole city: its router, counties and towns
+    shanwei = [n for n in inputs.model.users if n == "GD-CITY-441500" or n[8:12] == "4415"]
+    assert cut["srlg 汕尾市局入局管道"].sites == len(shanwei)
+    assert cut["srlg 汕尾市局入局管道"].users == sum(inputs.model.users[n] for n in shanwei)
+    # a single city uplink isolates nothing (the backup plane), nor does a backed-up county's primary
+    assert not any(name.startswith("circuit GD-CORE-01–GD-CITY-") for name in cut)
+    assert "circuit GD-CITY-440900–GD-CNTY-440981 (primary)" not in cut
+    # a county without a backup circuit takes its towns with it
+    towns = [n for n in inputs.model.users if n.startswith("GD-TOWN-440103")]
+    assert cut["circuit GD-CITY-440100–GD-CNTY-440103"].sites == 1 + len(towns)
+    assert report.isolations == sorted(report.isolations, key=lambda i: (-i.users, i.failure))
+
+
+def test_shortcuts_equal_routing_everything_from_scratch(inputs: CapacityInputs) -> None:
+    """Re-routing only the touched areas, and a leaf's failure without routing, give exactly the loads of
+    routing every area again under the failure."""
+    model = inputs.model
+    graph = model.graph
+    from network.linkload import single_failures
+
+    yunfu = set(graph.areas[445300].nodes)
+    chosen = [
+        f
+        for f in single_failures(graph)
+        if (f.routers & yunfu)
+        or any({graph.circuits[c].a, graph.circuits[c].b} & yunfu for c in f.circuits)
+        or f.name in {"router GD-CORE-01", "circuit GD-ACC-01–cloud-dc", "circuit GD-ACC-02–GAT"}
+    ]
+    assert len(chosen) > 100
+    for failure in chosen:
+        scratch = np.zeros_like(model.nominal)
+        arcs, values = model._backbone_loads(failure)
+        scratch[arcs] = values
+        for area_id, area in graph.areas.items():
+            if area_id and area.arcs and area.abr not in failure.routers:  # a dead ABR: the area carries 0
+                routed = model._route_city(area, failure)
+                up, down = np.outer(routed.w_up, model.up_total), np.outer(routed.w_down, model.down_total)
+                scratch[np.array(area.arcs)] = up + down
+        assert np.allclose(model.loads(failure), scratch, rtol=1e-9, atol=1e-3), failure.name
