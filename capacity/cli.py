@@ -23,6 +23,7 @@ from egov.clitools import (
 )
 
 if TYPE_CHECKING:
+    from capacity.building import BuildingReport
     from capacity.fit import FitReport
     from capacity.placement_source import LiveCloud
     from capacity.scenario import ScenarioRun
@@ -109,6 +110,22 @@ def _fit_report(source: SourceOfTruth, live: LiveCloud | None, weigher: str = "s
     return simulate(source, Weigher(weigher), hosts=live.hosts, used=live.used)
 
 
+def _building_or_exit(source: SourceOfTruth, data: Path | None) -> BuildingReport | None:
+    """The building of the data directory with ``source``'s equipment in it, or None without building.yaml;
+    bad input exits 2 naming file, row and field."""
+    from capacity.building import assess_building, load_building_of
+    from egov.errors import SourceError, SourceErrors
+    from egov.source import DEFAULT_DATA_DIR
+
+    try:
+        building = load_building_of(data)
+        if building is None:
+            return None
+        return assess_building(source, building, (data or DEFAULT_DATA_DIR) / "cloud.yaml")
+    except (SourceError, SourceErrors) as exc:
+        exit_with_errors(exc)
+
+
 def _emit(text: str, out: Path | None, name: str) -> None:
     from egov.atomic import write_text
 
@@ -149,17 +166,25 @@ def check(
 
         run = dataclasses.replace(run, assessment=live_assessment(run.source, live))
     fit = _fit_report(run.source, live)
+    building = _building_or_exit(run.source, data)
     planning = run.source.planning
     name = None if scenario is None else run.name
     if output_format is Format.table:
         console = Console(width=160) if out is None else Console(record=True, width=160, file=io.StringIO())
         render_table(run.source, run.assessment, console, scenario=name)
         render_fit_table(planning, fit, console)
+        if building is not None:
+            from capacity.building_present import render_building
+
+            render_building(building, run.source, console)
         if out is not None:
             _emit(console.export_text(), out, "capacity-check.txt")
     elif output_format is Format.json:
+        from capacity.building_present import building_json
+
         document = assessment_json(run.source, run.assessment, scenario=name)
         document["fit"] = fit_json(planning, fit)
+        document["building"] = [] if building is None else building_json(building, run.source)
         _emit(json.dumps(document, ensure_ascii=False, indent=2) + "\n", out, "capacity-check.json")
     elif output_format is Format.csv:
         if out is None:  # one stream: the fit block follows the monthly block after a blank line
