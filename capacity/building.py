@@ -122,6 +122,7 @@ def equipment_of(source: SourceOfTruth, path: Path | str = "cloud.yaml") -> list
         for agg in az.aggregates:
             model = cloud.host_models[agg.host_model]
             assert model.rack_units and model.power_typical is not None and model.power_max is not None
+            typical, maximum = _kw(model.power_typical), _kw(model.power_max)
             arrivals = [(0, agg.hosts)] + [
                 (max(0, months_between(planning.start_month, e.month)), e.hosts or 0)
                 for e in cloud.expansions
@@ -136,8 +137,8 @@ def equipment_of(source: SourceOfTruth, path: Path | str = "cloud.yaml") -> list
                             f"{agg.name}-{count:03d}",
                             az.name,
                             model.rack_units,
-                            _kw(model.power_typical),
-                            _kw(model.power_max),
+                            typical,
+                            maximum,
                             month,
                         )
                     )

@@ -19,6 +19,7 @@ from egov.clitools import (
     err_console,
     exit_with_errors,
     load_or_exit,
+    progress_bar,
     require_table_or_json,
 )
 
@@ -367,6 +368,81 @@ def risk(
         sys.stdout.write(json.dumps(risk_json(run.source, result, name), ensure_ascii=False, indent=2) + "\n")
     else:
         render_risk(run.source, result, Console(width=160))
+
+
+@app.command("plan")
+def plan_command(
+    data: DataOption = None,
+    scenario: ScenarioOption = None,
+    confidence: Annotated[
+        float | None,
+        typer.Option(
+            "--confidence",
+            min=0.5,
+            max=0.999,
+            help="Size the plan so that this share of the Monte Carlo draws (the same as `risk`) keeps the "
+            "target, e.g. 0.9.",
+        ),
+    ] = None,
+    draws: Annotated[int, typer.Option("--draws", min=100, max=100_000, help="Monte Carlo draws.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the Monte Carlo draws.")] = 0,
+    output_format: Annotated[
+        Format, typer.Option("--format", help="table, json or xlsx (xlsx needs --out).")
+    ] = Format.table,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the output file into this directory.")
+    ] = None,
+    scenario_out: Annotated[
+        Path | None,
+        typer.Option("--scenario-out", help="Write the tranches as a scenario file for `check --scenario`."),
+    ] = None,
+) -> None:
+    """A staged, least-cost purchase plan: what to order by when, delivered when, into which aggregate or pool
+    and which racks — proven by the check, the fit and the building (docs/planners.md)."""
+    from capacity.building import load_building_of
+    from capacity.plan import make_plan
+    from capacity.plan_present import plan_json, plan_workbook, render_plan, scenario_text
+    from capacity.prices import load_prices
+    from egov.atomic import write_bytes, write_text
+    from egov.errors import SourceError, SourceErrors
+    from egov.source import DEFAULT_DATA_DIR
+
+    if output_format is Format.csv:
+        err_console.print("[red]--format: plan prints a table, json or xlsx[/]")
+        raise typer.Exit(2)
+    if output_format is Format.xlsx and out is None:
+        err_console.print("[red]--format xlsx writes a workbook: give --out DIR[/]")
+        raise typer.Exit(2)
+    base = load_or_exit(data)
+    run = _scenario_or_exit(base, scenario, data)
+    try:
+        prices = load_prices((data or DEFAULT_DATA_DIR) / "prices.yaml", run.source.cloud)
+        building = load_building_of(data)
+    except (SourceError, SourceErrors) as exc:
+        exit_with_errors(exc)
+    _building_or_exit(run.source, data)  # missing rack units or power: located errors before solving
+    with progress_bar() as progress:
+        progress.add_task("planning: solve, prove by the fit, cut", total=None)
+        plan = make_plan(run.source, prices, building, confidence=confidence, draws=draws, seed=seed)
+    name = None if scenario is None else run.name
+    if output_format is Format.json:
+        _emit(
+            json.dumps(plan_json(plan, name), ensure_ascii=False, indent=2) + "\n", out, "capacity-plan.json"
+        )
+    elif output_format is Format.xlsx:
+        assert out is not None
+        write_bytes(out / "capacity-plan.xlsx", plan_workbook(plan))
+        err_console.print(f"wrote {out / 'capacity-plan.xlsx'}")
+    else:
+        console = Console(width=160) if out is None else Console(record=True, width=160, file=io.StringIO())
+        render_plan(plan, console)
+        if out is not None:
+            _emit(console.export_text(), out, "capacity-plan.txt")
+    if scenario_out is not None:
+        write_text(scenario_out, scenario_text(plan))
+        err_console.print(f"wrote {scenario_out}: egov capacity check --scenario {scenario_out}")
+    if not plan.proven:
+        raise typer.Exit(1)
 
 
 @app.command("report")

@@ -1,0 +1,165 @@
+"""The procurement plan: a hand-computed cheapest plan, the building's power forcing a dearer model, bad price
+lists, and the default plan proven by check, fit and building through its scenario file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cloudkit import cloud, system, write_data
+from typer.testing import CliRunner
+
+from capacity.building import assess_building
+from capacity.plan import make_plan
+from capacity.prices import Prices, load_prices
+from capacity.scenario import scenario_run
+from egov.building import Building
+from egov.cli import app
+from egov.errors import SourceErrors
+from egov.model import SourceOfTruth
+from egov.source import load_source
+
+# m56: (56 − 8) × 4 = 192 vCPU for 100,000 CNY (521 CNY a vCPU); m112: (112 − 8) × 4 = 416 vCPU for
+# 150,000 CNY (361 CNY a vCPU). Local disks large enough that only vCPU and RAM bind the fit.
+PRICES: dict[str, Any] = {
+    "discount_rate": "5%",
+    "order_window_months": 6,
+    "hosts": {"m56": {"price": "100000 CNY"}, "m112": {"price": "150000 CNY"}},
+}
+
+
+def _cloud(m112_typical: str = "900 W") -> dict[str, Any]:
+    data = cloud()
+    data["host_models"]["m56"].update(
+        local_disk="20000 GiB", rack_units=1, power_typical="300 W", power_max="400 W"
+    )
+    data["host_models"]["m112"] = {
+        "cores": 112,
+        "ram": "1 TiB",
+        "local_disk": "20000 GiB",
+        "rack_units": 2,
+        "power_typical": m112_typical,
+        "power_max": "1200 W",
+    }
+    data["availability_zones"][0]["aggregates"].append(
+        {"name": "agg-b", "host_model": "m112", "hosts": 0, "metadata": {"class": "general"}}
+    )
+    for pool in data["storage_pools"]:
+        pool["enclosure"] = {"disks": 12, "rack_units": 1, "power_typical": "0 W", "power_max": "0 W"}
+    return data
+
+
+def _source(tmp_path: Path) -> SourceOfTruth:
+    # 400 vCPU from the start (needs 500 with 20 % free: 576 suffice); 300 more from 2029-01 (month 24):
+    # 700 ÷ 0.8 = 875 → 299 vCPU short of the target: one m112 (416, 150,000 CNY) beats two m56 (384,
+    # 200,000 CNY). Both systems are m1.large VMs (4 vCPU, 8 GiB): 100 + 75.
+    rows = [
+        system(id="AAA-0001", vcpu=400, ram="800 GiB", block_storage="1 GB"),
+        system(id="AAA-0002", vcpu=300, ram="600 GiB", block_storage="1 GB", migration_month="2029-01"),
+    ]
+    return load_source(write_data(tmp_path / "data", cloud_data=_cloud(), systems=rows))
+
+
+def _room(power: str) -> Building:
+    feed = {"voltage": "400 V", "amperage": "63 A", "phase": "three-phase"}
+    return Building.model_validate(
+        {
+            "name": "楼",
+            "rooms": [
+                {
+                    "name": "R1",
+                    "zones": ["az-a", "region"],
+                    "max_rack_units": 42,
+                    "cooling": "100 kW",
+                    "pue": {"fixed_overhead": "1 kW", "cooling_by_month": [0.1] * 12},
+                    "rows": [
+                        {
+                            "name": "A",
+                            "racks": 1,
+                            "rack_units": 42,
+                            "rack_power": power,
+                            "feeds": {"A": {"name": "a", **feed}, "B": {"name": "b", **feed}},
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+
+
+def test_the_cheaper_model_bought_as_late_as_it_may_be(tmp_path: Path) -> None:
+    plan = make_plan(_source(tmp_path), Prices.model_validate(PRICES))
+    assert plan.proven, plan.failures
+    # delivered in 2029-01 (month 24) exactly: ordered in the 2028-07 window with the 6-month lead time
+    bought = [(t.option.target, t.count, t.order_by, t.deliver) for t in plan.tranches]
+    assert bought == [("agg-b", 1, 18, 24)]
+    assert plan.total_cost == 150_000
+    assert plan.present_value == pytest.approx(150_000 / 1.05**1.5)
+
+
+def test_a_room_whose_power_runs_out_first_takes_the_leaner_model(tmp_path: Path) -> None:
+    source = _source(tmp_path)
+    # 3 m56 draw 900 W today; a 1.6 kW rack leaves 700 W: no m112 (900 W) fits though 39 U are free,
+    # two m56 (600 W, 384 vCPU ≥ 299) do — the dearer plan, 200,000 CNY.
+    room = _room("1.6 kW")
+    assert assess_building(source, room).rooms[0].first_exhausted["power"] is None
+    plan = make_plan(source, Prices.model_validate(PRICES), room)
+    assert plan.proven, plan.failures
+    assert [(t.option.target, t.count, t.deliver) for t in plan.tranches] == [("agg-a", 2, 24)]
+    assert plan.total_cost == 200_000
+
+
+@pytest.mark.parametrize(
+    ("prices", "field", "words"),
+    [
+        ({"hosts": {"m99": {"price": "1 CNY"}}}, "hosts", "unknown host model 'm99'"),
+        ({"hosts": {"m56": {"price": "-5 CNY"}}}, "hosts.m56.price", "negative"),
+        ({"hosts": {"m56": {"price": 100000}}}, "hosts.m56.price", "no unit"),
+        ({"disks": {"nowhere": {"price": "1 CNY"}}}, "disks", "unknown storage pool"),
+    ],
+)
+def test_bad_prices_name_file_and_field(
+    tmp_path: Path, prices: dict[str, Any], field: str, words: str
+) -> None:
+    source = _source(tmp_path)
+    path = tmp_path / "prices.yaml"
+    path.write_text(yaml.safe_dump(prices), encoding="utf-8")
+    with pytest.raises(SourceErrors) as caught:
+        load_prices(path, source.cloud)
+    assert any(e.field == field and words in e.message for e in caught.value.errors), caught.value.errors
+
+
+def test_bad_prices_write_nothing(tmp_path: Path) -> None:
+    root = write_data(tmp_path / "data", cloud_data=_cloud())
+    (root / "prices.yaml").write_text("hosts: {m56: {price: -1 CNY}}\n", encoding="utf-8")
+    scenario = tmp_path / "plan.yaml"
+    result = CliRunner().invoke(
+        app, ["capacity", "plan", "--data", str(root), "--format", "json", "--scenario-out", str(scenario)]
+    )
+    assert result.exit_code == 2 and result.stdout == "" and not scenario.exists()
+    assert "prices.yaml, field 'hosts.m56.price'" in result.stderr
+
+
+def test_the_default_plan_applied_keeps_every_line_every_vm_and_the_building(tmp_path: Path) -> None:
+    scenario = tmp_path / "plan.yaml"
+    result = CliRunner().invoke(
+        app, ["capacity", "plan", "--format", "json", "--scenario-out", str(scenario)]
+    )
+    assert result.exit_code == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["proven"] and plan["tranches"]
+    for tranche in plan["tranches"]:
+        assert tranche["order_by"] < tranche["deliver"] and tranche["cost"].endswith(" CNY")
+        assert tranche["kind"] in ("host", "disk") and tranche["count"] > 0
+    assert plan["total_cost"] == f"{sum(int(t['cost'].split()[0]) for t in plan['tranches'])} CNY"
+    assert [len(room["pue"]) for room in plan["building"]] == [60, 60]
+    # the written scenario, run through the check as a planner would
+    run = scenario_run(load_source(None), scenario)
+    assert run.assessment.keeps_target
+    check = CliRunner().invoke(app, ["capacity", "check", "--scenario", str(scenario), "--format", "json"])
+    document = json.loads(check.stdout)
+    assert all(zone["first_month_unplaced"] is None for zone in document["fit"]["zones"])
+    assert all(v is None for room in document["building"] for v in room["first_exhausted"].values())
