@@ -440,7 +440,7 @@ def make_plan(
         rounds = number
         solution = _solve(source, prices, options, problem, building, time_limit_s)
         if solution is None:
-            failures = ["no purchase within the price list, budget cap and building meets every requirement"]
+            failures = [_why_infeasible(source, prices, options, problem, building, time_limit_s)]
             break
         tranches = [
             Tranche(order_by=order, deliver=max(order + option.lead, 0), option=option, count=count)
@@ -537,3 +537,22 @@ def _building_cuts(
                 key = f"{name}|{'power' if limit == 'cooling' else limit}"
                 problem.room_budget[key] = problem.room_budget.get(key, 0.0) * 0.9
     return failures
+
+
+def _why_infeasible(
+    source: SourceOfTruth,
+    prices: Prices,
+    options: list[Option],
+    problem: _Problem,
+    building: Building | None,
+    time_limit_s: float,
+) -> str:
+    """Which constraint makes the requirements unreachable: the yearly budget cap, the building, or neither
+    (then the priced models cannot cover a line or class at all, e.g. one without a priced model)."""
+    if prices.yearly_budget is not None:
+        uncapped = prices.model_copy(update={"yearly_budget": None})
+        if _solve(source, uncapped, options, problem, building, time_limit_s) is not None:
+            return f"the yearly budget cap ({prices.yearly_budget:~}) is too small for the requirements"
+    if building is not None and _solve(source, prices, options, problem, None, time_limit_s) is not None:
+        return "the building's free rack units, power, feeds or cooling cannot take the purchases needed"
+    return "no priced model or pool can cover every requirement (a line or class without a priced option?)"

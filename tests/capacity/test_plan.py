@@ -163,3 +163,41 @@ def test_the_default_plan_applied_keeps_every_line_every_vm_and_the_building(tmp
     document = json.loads(check.stdout)
     assert all(zone["first_month_unplaced"] is None for zone in document["fit"]["zones"])
     assert all(v is None for room in document["building"] for v in room["first_exhausted"].values())
+
+
+def test_a_yearly_budget_cap_spreads_the_orders_or_is_named(tmp_path: Path) -> None:
+    source = _source(tmp_path)
+    # 140,000 CNY a year: no m112 (150,000) at all; two m56 (100,000 each) ordered in different years
+    capped = make_plan(source, Prices.model_validate({**PRICES, "yearly_budget": "140000 CNY"}))
+    assert capped.proven and capped.total_cost == 200_000
+    years = [source.planning.month(t.order_by).year for t in capped.tranches for _ in range(t.count)]
+    assert [t.option.target for t in capped.tranches] == ["agg-a", "agg-a"] and len(set(years)) == 2
+    # 90,000 CNY a year buys nothing: the plan says which constraint stands in the way
+    broke = make_plan(source, Prices.model_validate({**PRICES, "yearly_budget": "90000 CNY"}))
+    assert not broke.proven and "yearly budget cap" in broke.failures[0]
+
+
+def test_confidence_sizes_on_the_drawn_demand(tmp_path: Path) -> None:
+    from capacity.risk import demand_quantile
+    from capacity.supply import build_supply
+
+    source = _source(tmp_path)
+    prices = Prices.model_validate(PRICES)
+    nominal = make_plan(source, prices)
+    sure = make_plan(source, prices, confidence=0.9, draws=400, seed=3)
+    assert sure.proven, sure.failures
+    assert sure.total_cost >= nominal.total_cost and sure.confidence == 0.9
+    # with the tranches, every line keeps the target against the 90 % demand of the same draws
+    drawn = demand_quantile(source, 0.9, draws=400, seed=3)
+    usable = build_supply(sure.applied).lines
+    for key, demand in drawn.items():
+        assert (demand <= 0.8 * usable[key].usable + 1e-6).all(), key
+
+
+def test_plan_workbook_is_byte_identical(tmp_path: Path) -> None:
+    from capacity.plan_present import plan_workbook
+
+    source = _source(tmp_path)
+    prices = Prices.model_validate(PRICES)
+    first = plan_workbook(make_plan(source, prices))
+    assert first == plan_workbook(make_plan(source, prices)) and first[:2] == b"PK"
