@@ -29,6 +29,7 @@ from egov.building import Building, Room, load_building
 from egov.errors import SourceError
 from egov.model import SourceOfTruth
 from egov.months import months_between
+from egov.units import magnitude_in
 
 #: The four limits of a room, in the order of the JSON's first_exhausted object.
 LIMITS = ("rack_units", "power", "feed", "cooling")
@@ -87,7 +88,7 @@ class BuildingReport:
 
 
 def _kw(quantity: Any) -> float:
-    return float(quantity.to("kW").magnitude)
+    return magnitude_in(quantity, "kW")
 
 
 def equipment_of(source: SourceOfTruth, path: Path | str = "cloud.yaml") -> list[Equipment]:
@@ -145,10 +146,10 @@ def equipment_of(source: SourceOfTruth, path: Path | str = "cloud.yaml") -> list
     for pool in cloud.storage_pools:
         enclosure = pool.enclosure
         assert enclosure is not None
-        per_enclosure_gb = float(pool.disk_unit.to("GB").magnitude) * enclosure.disks
-        raw = float(pool.raw.to("GB").magnitude)
+        per_enclosure_gb = magnitude_in(pool.disk_unit, "GB") * enclosure.disks
+        raw = magnitude_in(pool.raw, "GB")
         steps = sorted(
-            (max(0, months_between(planning.start_month, e.month)), float(e.raw.to("GB").magnitude))
+            (max(0, months_between(planning.start_month, e.month)), magnitude_in(e.raw, "GB"))
             for e in cloud.expansions
             if e.pool == pool.name and e.raw is not None
         )
@@ -191,8 +192,13 @@ def assess_building(
     serves = [set(room.zones) for room in building.rooms]
     positions: list[Position] = []
     crossing: list[dict[str, int | None]] = [dict.fromkeys(LIMITS) for _ in building.rooms]
+    by_zone: dict[str, list[int]] = {}
     for item in items:
-        candidates = [i for i, (r, _, _) in enumerate(racks) if item.zone in serves[r]]
+        candidates = by_zone.get(item.zone)
+        if candidates is None:
+            candidates = by_zone[item.zone] = [
+                i for i, (r, _, _) in enumerate(racks) if item.zone in serves[r]
+            ]
         spot = next(
             (i for i in candidates if free_u[i] >= item.rack_units and free_kw[i] >= item.typical_kw - 1e-9),
             None,
@@ -211,15 +217,18 @@ def assess_building(
     rooms: list[RoomMonths] = []
     start = source.planning.start_month
     for r, room in enumerate(building.rooms):
-        placed = [p for p in positions if p.room == room.name]
+        # what arrives each month, then running sums: equipment stays once it stands
         u_used, it_kw = np.zeros(months), np.zeros(months)
         feed_load = {row.name: np.zeros(months) for row in room.rows}
-        for p in placed:
-            present = np.arange(months) >= p.equipment.month
-            u_used += present * p.equipment.rack_units
-            it_kw += present * p.equipment.typical_kw
+        for p in positions:
+            if p.room != room.name or p.equipment.month >= months:
+                continue
             assert p.row is not None
-            feed_load[p.row] += present * p.equipment.max_kw
+            u_used[p.equipment.month] += p.equipment.rack_units
+            it_kw[p.equipment.month] += p.equipment.typical_kw
+            feed_load[p.row][p.equipment.month] += p.equipment.max_kw
+        u_used, it_kw = np.cumsum(u_used), np.cumsum(it_kw)
+        feed_load = {row: np.cumsum(load) for row, load in feed_load.items()}
         first = crossing[r]
         over_feed = [
             int(np.flatnonzero(feed_load[row.name] > row.feed_kw + 1e-9)[0])

@@ -45,6 +45,7 @@ from capacity.supply import LineKey, build_supply, host_inventories, pool_usable
 from egov.building import Building
 from egov.model import HOST_RESOURCES, Expansion, Planning, ResourceClass, SourceOfTruth
 from egov.months import month_label
+from egov.units import magnitude_in
 
 ClassKey = tuple[str, str]
 #: How much more than the VMs without a host asked for a fit cut demands: host-by-host placement strands some
@@ -118,6 +119,10 @@ class Plan:
         return not self.failures
 
 
+def _kw_or_zero(power: Any) -> float:
+    return 0.0 if power is None else magnitude_in(power, "kW")
+
+
 def _discount(prices: Prices, order_month: int) -> float:
     """Present value at the start of one CNY paid in ``order_month`` (overdue orders are paid now)."""
     return float((1.0 + prices.discount_rate) ** (-max(order_month, 0) / 12.0))
@@ -147,15 +152,17 @@ def options_of(source: SourceOfTruth, prices: Prices) -> list[Option]:
                     if price.lead_time_months is None
                     else price.lead_time_months,
                     rack_units=float(model.rack_units or 0),
-                    typical_kw=0.0 if model.power_typical is None else float(model.power_typical.to("kW").m),
-                    max_kw=0.0 if model.power_max is None else float(model.power_max.to("kW").m),
+                    typical_kw=0.0
+                    if model.power_typical is None
+                    else magnitude_in(model.power_typical, "kW"),
+                    max_kw=0.0 if model.power_max is None else magnitude_in(model.power_max, "kW"),
                 )
             )
     for pool in cloud.storage_pools:
         price = prices.disks.get(pool.name)
         if price is None:
             continue
-        disk_gb = float(pool.disk_unit.to("GB").magnitude)
+        disk_gb = magnitude_in(pool.disk_unit, "GB")
         enclosure = pool.enclosure
         share = 0.0 if enclosure is None else 1.0 / enclosure.disks
         options.append(
@@ -169,8 +176,8 @@ def options_of(source: SourceOfTruth, prices: Prices) -> list[Option]:
                 price=price.cny,
                 lead=planning.lead_time_months if price.lead_time_months is None else price.lead_time_months,
                 rack_units=0.0 if enclosure is None else enclosure.rack_units * share,
-                typical_kw=0.0 if enclosure is None else float(enclosure.power_typical.to("kW").m) * share,
-                max_kw=0.0 if enclosure is None else float(enclosure.power_max.to("kW").m) * share,
+                typical_kw=0.0 if enclosure is None else magnitude_in(enclosure.power_typical, "kW") * share,
+                max_kw=0.0 if enclosure is None else magnitude_in(enclosure.power_max, "kW") * share,
                 raw_gb=disk_gb,
             )
         )
@@ -297,7 +304,7 @@ def _solve(
                     cap = math.floor(problem.room_budget[f"{name}|{limit}"] * 100)
                     model.add(sum(c * v for c, v in terms) <= cap)
     if prices.yearly_budget is not None:
-        cap = int(float(prices.yearly_budget.to("CNY").magnitude))
+        cap = int(magnitude_in(prices.yearly_budget, "CNY"))
         years: dict[int, list[Any]] = {}
         for option, order, _, var in bought:
             year = source.planning.month(max(order, 0)).year

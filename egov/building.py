@@ -20,7 +20,7 @@ import pint
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from egov.model import _AS_TEXT, Fraction, Power, Strict
-from egov.units import parse_quantity
+from egov.units import magnitude_in, parse_quantity
 
 Voltage = Annotated[pint.Quantity, BeforeValidator(lambda v: parse_quantity(v, "V")), _AS_TEXT]
 Current = Annotated[pint.Quantity, BeforeValidator(lambda v: parse_quantity(v, "A")), _AS_TEXT]
@@ -55,8 +55,8 @@ class PowerFeed(Strict):
 
     @property
     def available_kw(self) -> float:
-        volts = float(self.voltage.to("V").magnitude)
-        amps = float(self.amperage.to("A").magnitude)
+        volts = magnitude_in(self.voltage, "V")
+        amps = magnitude_in(self.amperage, "A")
         factor = math.sqrt(3) if self.phase is Phase.three else 1.0
         return volts * amps * factor * self.max_utilization / 1000.0
 
@@ -90,7 +90,7 @@ class Row(Strict):
 
     @property
     def rack_kw(self) -> float:
-        return float(self.rack_power.to("kW").magnitude)
+        return magnitude_in(self.rack_power, "kW")
 
     @property
     def feed_kw(self) -> float:
@@ -117,7 +117,7 @@ class PueModel(Strict):
         """The PUE at ``it_kw`` of IT load in a month (1 = January); None without IT load."""
         if it_kw <= 0:
             return None
-        fixed = float(self.fixed_overhead.to("kW").magnitude)
+        fixed = magnitude_in(self.fixed_overhead, "kW")
         return 1.0 + fixed / it_kw + self.proportional_loss + self.cooling_by_month[month_of_year - 1]
 
 
@@ -143,7 +143,7 @@ class Room(Strict):
 
     @property
     def cooling_kw(self) -> float:
-        return float(self.cooling.to("kW").magnitude)
+        return magnitude_in(self.cooling, "kW")
 
 
 class Building(Strict):
