@@ -347,6 +347,15 @@ def risk(
         int, typer.Option(min=1, max=60, help="A late department slips 1..this many months.")
     ] = 12,
     output_format: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    fit_draws: Annotated[
+        int,
+        typer.Option(
+            "--fit-draws",
+            min=0,
+            max=1000,
+            help="Also run the first N draws through the fit: P(a flavor finds no host) by month.",
+        ),
+    ] = 0,
 ) -> None:
     """Monte Carlo over growth and migration dates: P50/P90 shortfall month per line, P(five-year mandate)."""
     from rich.progress import Progress
@@ -364,10 +373,29 @@ def risk(
             run.source, draws, seed, model, progress=lambda done: progress.update(task, completed=done)
         )
     name = None if scenario is None else run.name
+    on_fit = None
+    if fit_draws:
+        from capacity.fit_risk import fit_risk
+
+        if fit_draws > draws:
+            err_console.print(f"[red]--fit-draws: {fit_draws} is more than --draws {draws}[/]")
+            raise typer.Exit(2)
+        with progress_bar() as progress:
+            progress.add_task(f"fit of {fit_draws} draws", total=None)
+            on_fit = fit_risk(run.source, fit_draws, draws, seed, model)
     if output_format is Format.json:
-        sys.stdout.write(json.dumps(risk_json(run.source, result, name), ensure_ascii=False, indent=2) + "\n")
+        document = risk_json(run.source, result, name)
+        if on_fit is not None:
+            from capacity.fit_present import fit_risk_json
+
+            document["fit"] = fit_risk_json(run.source.planning, on_fit)
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
     else:
         render_risk(run.source, result, Console(width=160))
+        if on_fit is not None:
+            from capacity.fit_present import render_fit_risk
+
+            render_fit_risk(run.source.planning, on_fit, Console(width=160))
 
 
 @app.command("plan")

@@ -139,6 +139,59 @@ def _inputs(source: SourceOfTruth) -> _Inputs:
     )
 
 
+def _block(
+    data: _Inputs, model: UncertaintyModel, block_seed: np.random.SeedSequence, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One block's random numbers: the common and per-system growth normals and each department's slip."""
+    rng = np.random.default_rng(block_seed)
+    z_common = rng.standard_normal(size, dtype=np.float32)
+    z_system = rng.standard_normal((size, len(data.migration)), dtype=np.float32)
+    late = rng.random((size, data.departments)) < model.slip_probability
+    slip = rng.integers(1, model.max_slip_months + 1, size=late.shape, dtype=np.int32)
+    return z_common, z_system, np.where(late, slip, 0).astype(np.int32)
+
+
+def drawn_sources(
+    source: SourceOfTruth, count: int, risk_draws: int, seed: int, model: UncertaintyModel | None = None
+) -> Iterator[SourceOfTruth]:
+    """The first ``count`` draws of a ``risk_draws``-draw Monte Carlo with ``seed`` — the same draws as
+    :func:`simulate` — as whole sources of truth: each system's growth scaled by its draw's multiplier and its
+    department's slip added to its migration month (for the fit, which needs systems, not sums)."""
+    from capacity.demand import scaled_growth
+    from egov.months import add_months
+
+    model = model or UncertaintyModel()
+    data = _inputs(source)
+    annual = [s for s in source.systems if s.growth.annual_rate is not None]
+    systems = annual + [s for s in source.systems if s.growth.annual_rate is None]
+    position = {s.id: i for i, s in enumerate(systems)}
+    codes = {d.code: i for i, d in enumerate(source.departments)}
+    blocks = np.random.SeedSequence(seed).spawn(-(-risk_draws // RANDOM_BLOCK))
+    for number, block_seed in enumerate(blocks):
+        start = number * RANDOM_BLOCK
+        if start >= count:
+            return
+        z_common, z_system, delay = _block(
+            data, model, block_seed, min(risk_draws, start + RANDOM_BLOCK) - start
+        )
+        for j in range(min(count - start, len(z_common))):
+            multiplier = np.exp(
+                model.growth_sigma_common * z_common[j] + model.growth_sigma_system * z_system[j]
+            )
+            changed = []
+            for system in source.systems:
+                slip = int(delay[j, codes[system.department]])
+                changed.append(
+                    system.model_copy(
+                        update={
+                            "growth": scaled_growth(system.growth, float(multiplier[position[system.id]])),
+                            "migration_month": add_months(system.migration_month, slip),
+                        }
+                    )
+                )
+            yield source.model_copy(update={"systems": changed})
+
+
 def _demand_draws(
     data: _Inputs, horizon: int, draws: int, seed: int, model: UncertaintyModel, chunk: int
 ) -> Iterator[tuple[int, int, np.ndarray]]:
@@ -164,12 +217,7 @@ def _demand_draws(
         for number, block_seed in enumerate(blocks):
             start = number * RANDOM_BLOCK
             stop = min(draws, start + RANDOM_BLOCK)
-            rng = np.random.default_rng(block_seed)
-            z_common = rng.standard_normal(stop - start, dtype=np.float32)
-            z_system = rng.standard_normal((stop - start, n_systems), dtype=np.float32)
-            late = rng.random((stop - start, data.departments)) < model.slip_probability
-            slip = rng.integers(1, model.max_slip_months + 1, size=late.shape, dtype=np.int32)
-            delay = np.where(late, slip, 0).astype(np.int32)
+            z_common, z_system, delay = _block(data, model, block_seed, stop - start)
             for lo in range(0, stop - start, chunk):
                 hi = min(stop - start, lo + chunk)
                 n = hi - lo
