@@ -151,3 +151,19 @@ def test_a_host_model_without_power_is_an_error_naming_the_field(tmp_path: Path)
     assert result.exit_code == 2 and result.stdout == ""
     assert f"{root / 'cloud.yaml'}, field 'host_models.m56'" in result.stderr
     assert "field 'storage_pools.0.enclosure'" in result.stderr
+
+
+def test_data_validate_checks_building_and_prices(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from egov.cli import app
+
+    root = write_data(tmp_path / "data")
+    (root / "building.yaml").write_text(
+        yaml.safe_dump(_building(max_rack_units=8), allow_unicode=True), encoding="utf-8"
+    )
+    (root / "prices.yaml").write_text("hosts: {m99: {price: 1 CNY}}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["data", "validate", str(root)])
+    assert result.exit_code == 2
+    assert "building.yaml, field 'rooms.0': row 'A': 10 U racks are taller than room 'R1'" in result.stderr
+    assert "prices.yaml, field 'hosts': price for unknown host model 'm99'" in result.stderr
