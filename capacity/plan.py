@@ -105,6 +105,9 @@ class Plan:
     fit: FitReport  # the fit of the applied plan: the proof
     building: BuildingReport | None
     failures: list[str] = field(default_factory=list)
+    #: months in which the fit leaves VMs without a host with the naive purchase bought instead (None: no
+    #: naive purchase to test)
+    naive_unplaced_months: int | None = None
 
     @property
     def total_cost(self) -> float:
@@ -477,6 +480,7 @@ def make_plan(
         prices=prices,
         tranches=tranches,
         naive_cost=naive_cost(source, prices),
+        naive_unplaced_months=naive_unplaced_months(source, weigher),
         confidence=confidence,
         rounds=rounds,
         assessment=checked,
@@ -563,3 +567,26 @@ def _why_infeasible(
     if building is not None and _solve(source, prices, options, problem, None, time_limit_s) is not None:
         return "the building's free rack units, power, feeds or cooling cannot take the purchases needed"
     return "no priced model or pool can cover every requirement (a line or class without a priced option?)"
+
+
+def naive_unplaced_months(source: SourceOfTruth, weigher: Weigher = Weigher.spread) -> int | None:
+    """The check's one-shot purchase bought as it says (in service from each zone's first month below
+    target), put through the fit: how many months leave VMs without a host. None when it buys nothing."""
+    assessment = assess(source)
+    extra = []
+    for zone in assessment.zones:
+        if zone.order_by is None or not zone.purchases:
+            continue
+        month = month_label(source.planning.month(max(zone.order_by + source.planning.lead_time_months, 0)))
+        for purchase in zone.purchases:
+            if purchase.unit.kind == "host":
+                extra.append({"month": month, "aggregate": purchase.unit.name, "hosts": purchase.count})
+            else:
+                pool = next(p for p in source.cloud.storage_pools if p.name == purchase.unit.name)
+                raw = purchase.count * magnitude_in(pool.disk_unit, "GB")
+                extra.append({"month": month, "pool": pool.name, "raw": f"{raw:.12g} GB"})
+    if not extra:
+        return None
+    expansions = [*source.cloud.expansions, *(Expansion.model_validate(e) for e in extra)]
+    bought = source.model_copy(update={"cloud": source.cloud.model_copy(update={"expansions": expansions})})
+    return sum(any(m.vms_unplaced.values()) for m in simulate(bought, weigher).months)

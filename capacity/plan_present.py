@@ -60,6 +60,7 @@ def plan_json(plan: Plan, scenario: str | None = None) -> dict[str, Any]:
         "present_value": cny(plan.present_value),
         "discount_rate": plan.prices.discount_rate,
         "naive_cost": None if plan.naive_cost is None else cny(plan.naive_cost),
+        "naive_vms_unplaced_months": plan.naive_unplaced_months,
         "proof": {
             "lines_below_target": sum(line.first_below_target is not None for line in plan.assessment.lines),
             "vms_unplaced_months": sum(any(m.vms_unplaced.values()) for m in plan.fit.months),
@@ -100,6 +101,8 @@ def render_plan(plan: Plan, console: Console) -> None:
         )
     console.print(table)
     naive = "no price for every unit" if plan.naive_cost is None else cny(plan.naive_cost)
+    if plan.naive_unplaced_months:
+        naive += f", which leaves VMs without a host in {plan.naive_unplaced_months} months of the fit"
     console.print(
         f"Total {cny(plan.total_cost)} (present value at {plan.prices.discount_rate:.0%} a year: "
         f"{cny(plan.present_value)}); the check's one-shot purchase on the sums: {naive}"

@@ -156,6 +156,10 @@ def test_the_default_plan_applied_keeps_every_line_every_vm_and_the_building(tmp
         assert tranche["kind"] in ("host", "disk") and tranche["count"] > 0
     assert plan["total_cost"] == f"{sum(int(t['cost'].split()[0]) for t in plan['tranches'])} CNY"
     assert [len(room["pue"]) for room in plan["building"]] == [60, 60]
+    # the plan costs no more than the check's one-shot purchase — or that purchase is no plan: bought as the
+    # check says, it leaves VMs without a host (on the default: highmem hosts for general VMs)
+    total, naive = (int(plan[k].split()[0]) for k in ("total_cost", "naive_cost"))
+    assert total <= naive or plan["naive_vms_unplaced_months"] > 0
     # the written scenario, run through the check as a planner would
     run = scenario_run(load_source(None), scenario)
     assert run.assessment.keeps_target
