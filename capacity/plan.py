@@ -121,6 +121,11 @@ class Plan:
     def proven(self) -> bool:
         return not self.failures
 
+    def zone_tranches(self, zone: str) -> list[Tranche]:
+        """The tranches into ``zone`` (or "region"), in order: what the check's and the report's zone lines
+        should show, one order-by per tranche."""
+        return [t for t in self.tranches if t.option.zone == zone]
+
 
 def _kw_or_zero(power: Any) -> float:
     return 0.0 if power is None else magnitude_in(power, "kW")
