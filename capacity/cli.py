@@ -467,7 +467,11 @@ def plan_command(
         if out is not None:
             _emit(console.export_text(), out, "capacity-plan.txt")
     if scenario_out is not None:
-        write_text(scenario_out, scenario_text(plan))
+        from capacity.scenario import resolve_scenario_path
+        from egov.source import read_yaml
+
+        made_on = None if scenario is None else read_yaml(resolve_scenario_path(scenario, data))
+        write_text(scenario_out, scenario_text(plan, base=made_on if isinstance(made_on, dict) else None))
         err_console.print(f"wrote {scenario_out}: egov capacity check --scenario {scenario_out}")
     if not plan.proven:
         raise typer.Exit(1)

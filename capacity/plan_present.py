@@ -116,12 +116,18 @@ def render_plan(plan: Plan, console: Console) -> None:
         console.print("[bold red]Not proven:[/] " + "; ".join(plan.failures[:8]))
 
 
-def scenario_text(plan: Plan, name: str = "plan") -> str:
-    """The tranches as a scenario file (planned expansions) that `egov capacity check --scenario` accepts."""
+def scenario_text(plan: Plan, name: str = "plan", base: dict[str, Any] | None = None) -> str:
+    """The tranches as a scenario file (planned expansions) that `egov capacity check --scenario` accepts;
+    with ``base`` (the scenario the plan was made on, as read from its YAML) its overrides are kept and the
+    tranches added to its expansions, so the file describes the same cloud the plan was proven on."""
+    document: dict[str, Any] = {
+        key: value for key, value in (base or {}).items() if key not in ("name", "description")
+    }
     document = {
         "name": name,
         "description": f"the procurement plan's {len(plan.tranches)} tranches, {cny(plan.total_cost)}",
-        "expansions": expansions_of(plan.source, plan.tranches),
+        **document,
+        "expansions": [*document.get("expansions", []), *expansions_of(plan.source, plan.tranches)],
     }
     return "# Written by `egov capacity plan --scenario-out`.\n" + yaml.safe_dump(
         document, allow_unicode=True, sort_keys=False

@@ -205,3 +205,17 @@ def test_plan_workbook_is_byte_identical(tmp_path: Path) -> None:
     prices = Prices.model_validate(PRICES)
     first = plan_workbook(make_plan(source, prices))
     assert first == plan_workbook(make_plan(source, prices)) and first[:2] == b"PK"
+
+
+def test_a_plan_made_on_a_scenario_writes_that_scenario_with_the_tranches(tmp_path: Path) -> None:
+    source = _source(tmp_path)
+    root = tmp_path / "data"
+    (root / "prices.yaml").write_text(yaml.safe_dump(PRICES), encoding="utf-8")
+    (tmp_path / "fast.yaml").write_text("growth_multiplier: 1.5\n", encoding="utf-8")
+    written = tmp_path / "plan.yaml"
+    args = ["--data", str(root), "--scenario", str(tmp_path / "fast.yaml"), "--scenario-out", str(written)]
+    result = CliRunner().invoke(app, ["capacity", "plan", "--format", "json", *args])
+    assert result.exit_code == 0, result.stderr
+    document = yaml.safe_load(written.read_text(encoding="utf-8"))
+    assert document["growth_multiplier"] == 1.5 and document["expansions"]
+    assert scenario_run(source, written).assessment.keeps_target
