@@ -167,7 +167,8 @@ def check(
 
         run = dataclasses.replace(run, assessment=live_assessment(run.source, live))
     fit = _fit_report(run.source, live)
-    building = _building_or_exit(run.source, data)
+    # A live cloud's host models are read from Placement, which knows neither rack units nor power draw.
+    building = None if live is not None else _building_or_exit(run.source, data)
     planning = run.source.planning
     name = None if scenario is None else run.name
     if output_format is Format.table:
