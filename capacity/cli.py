@@ -19,10 +19,12 @@ from egov.clitools import (
     err_console,
     exit_with_errors,
     load_or_exit,
+    progress_bar,
     require_table_or_json,
 )
 
 if TYPE_CHECKING:
+    from capacity.building import BuildingReport
     from capacity.fit import FitReport
     from capacity.placement_source import LiveCloud
     from capacity.scenario import ScenarioRun
@@ -109,6 +111,22 @@ def _fit_report(source: SourceOfTruth, live: LiveCloud | None, weigher: str = "s
     return simulate(source, Weigher(weigher), hosts=live.hosts, used=live.used)
 
 
+def _building_or_exit(source: SourceOfTruth, data: Path | None) -> BuildingReport | None:
+    """The building of the data directory with ``source``'s equipment in it, or None without building.yaml;
+    bad input exits 2 naming file, row and field."""
+    from capacity.building import assess_building, load_building_of
+    from egov.errors import SourceError, SourceErrors
+    from egov.source import DEFAULT_DATA_DIR
+
+    try:
+        building = load_building_of(data)
+        if building is None:
+            return None
+        return assess_building(source, building, (data or DEFAULT_DATA_DIR) / "cloud.yaml")
+    except (SourceError, SourceErrors) as exc:
+        exit_with_errors(exc)
+
+
 def _emit(text: str, out: Path | None, name: str) -> None:
     from egov.atomic import write_text
 
@@ -149,17 +167,26 @@ def check(
 
         run = dataclasses.replace(run, assessment=live_assessment(run.source, live))
     fit = _fit_report(run.source, live)
+    # A live cloud's host models are read from Placement, which knows neither rack units nor power draw.
+    building = None if live is not None else _building_or_exit(run.source, data)
     planning = run.source.planning
     name = None if scenario is None else run.name
     if output_format is Format.table:
         console = Console(width=160) if out is None else Console(record=True, width=160, file=io.StringIO())
         render_table(run.source, run.assessment, console, scenario=name)
         render_fit_table(planning, fit, console)
+        if building is not None:
+            from capacity.building_present import render_building
+
+            render_building(building, run.source, console)
         if out is not None:
             _emit(console.export_text(), out, "capacity-check.txt")
     elif output_format is Format.json:
+        from capacity.building_present import building_json
+
         document = assessment_json(run.source, run.assessment, scenario=name)
         document["fit"] = fit_json(planning, fit)
+        document["building"] = [] if building is None else building_json(building, run.source)
         _emit(json.dumps(document, ensure_ascii=False, indent=2) + "\n", out, "capacity-check.json")
     elif output_format is Format.csv:
         if out is None:  # one stream: the fit block follows the monthly block after a blank line
@@ -321,6 +348,15 @@ def risk(
         int, typer.Option(min=1, max=60, help="A late department slips 1..this many months.")
     ] = 12,
     output_format: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    fit_draws: Annotated[
+        int,
+        typer.Option(
+            "--fit-draws",
+            min=0,
+            max=1000,
+            help="Also run the first N draws through the fit: P(a flavor finds no host) by month.",
+        ),
+    ] = 0,
 ) -> None:
     """Monte Carlo over growth and migration dates: P50/P90 shortfall month per line, P(five-year mandate)."""
     from rich.progress import Progress
@@ -338,10 +374,108 @@ def risk(
             run.source, draws, seed, model, progress=lambda done: progress.update(task, completed=done)
         )
     name = None if scenario is None else run.name
+    on_fit = None
+    if fit_draws:
+        from capacity.fit_risk import fit_risk
+
+        if fit_draws > draws:
+            err_console.print(f"[red]--fit-draws: {fit_draws} is more than --draws {draws}[/]")
+            raise typer.Exit(2)
+        with progress_bar() as progress:
+            progress.add_task(f"fit of {fit_draws} draws", total=None)
+            on_fit = fit_risk(run.source, fit_draws, draws, seed, model)
     if output_format is Format.json:
-        sys.stdout.write(json.dumps(risk_json(run.source, result, name), ensure_ascii=False, indent=2) + "\n")
+        document = risk_json(run.source, result, name)
+        if on_fit is not None:
+            from capacity.fit_present import fit_risk_json
+
+            document["fit"] = fit_risk_json(run.source.planning, on_fit)
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
     else:
         render_risk(run.source, result, Console(width=160))
+        if on_fit is not None:
+            from capacity.fit_present import render_fit_risk
+
+            render_fit_risk(run.source.planning, on_fit, Console(width=160))
+
+
+@app.command("plan")
+def plan_command(
+    data: DataOption = None,
+    scenario: ScenarioOption = None,
+    confidence: Annotated[
+        float | None,
+        typer.Option(
+            "--confidence",
+            min=0.5,
+            max=0.999,
+            help="Size the plan so that this share of the Monte Carlo draws (the same as `risk`) keeps the "
+            "target, e.g. 0.9.",
+        ),
+    ] = None,
+    draws: Annotated[int, typer.Option("--draws", min=100, max=100_000, help="Monte Carlo draws.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the Monte Carlo draws.")] = 0,
+    output_format: Annotated[
+        Format, typer.Option("--format", help="table, json or xlsx (xlsx needs --out).")
+    ] = Format.table,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the output file into this directory.")
+    ] = None,
+    scenario_out: Annotated[
+        Path | None,
+        typer.Option("--scenario-out", help="Write the tranches as a scenario file for `check --scenario`."),
+    ] = None,
+) -> None:
+    """A staged, least-cost purchase plan: what to order by when, delivered when, into which aggregate or pool
+    and which racks — proven by the check, the fit and the building (docs/planners.md)."""
+    from capacity.building import load_building_of
+    from capacity.plan import make_plan
+    from capacity.plan_present import plan_json, plan_workbook, render_plan, scenario_text
+    from capacity.prices import load_prices
+    from egov.atomic import write_bytes, write_text
+    from egov.errors import SourceError, SourceErrors
+    from egov.source import DEFAULT_DATA_DIR
+
+    if output_format is Format.csv:
+        err_console.print("[red]--format: plan prints a table, json or xlsx[/]")
+        raise typer.Exit(2)
+    if output_format is Format.xlsx and out is None:
+        err_console.print("[red]--format xlsx writes a workbook: give --out DIR[/]")
+        raise typer.Exit(2)
+    base = load_or_exit(data)
+    run = _scenario_or_exit(base, scenario, data)
+    try:
+        prices = load_prices((data or DEFAULT_DATA_DIR) / "prices.yaml", run.source.cloud)
+        building = load_building_of(data)
+    except (SourceError, SourceErrors) as exc:
+        exit_with_errors(exc)
+    _building_or_exit(run.source, data)  # missing rack units or power: located errors before solving
+    with progress_bar() as progress:
+        progress.add_task("planning: solve, prove by the fit, cut", total=None)
+        plan = make_plan(run.source, prices, building, confidence=confidence, draws=draws, seed=seed)
+    name = None if scenario is None else run.name
+    if output_format is Format.json:
+        _emit(
+            json.dumps(plan_json(plan, name), ensure_ascii=False, indent=2) + "\n", out, "capacity-plan.json"
+        )
+    elif output_format is Format.xlsx:
+        assert out is not None
+        write_bytes(out / "capacity-plan.xlsx", plan_workbook(plan))
+        err_console.print(f"wrote {out / 'capacity-plan.xlsx'}")
+    else:
+        console = Console(width=160) if out is None else Console(record=True, width=160, file=io.StringIO())
+        render_plan(plan, console)
+        if out is not None:
+            _emit(console.export_text(), out, "capacity-plan.txt")
+    if scenario_out is not None:
+        from capacity.scenario import resolve_scenario_path
+        from egov.source import read_yaml
+
+        made_on = None if scenario is None else read_yaml(resolve_scenario_path(scenario, data))
+        write_text(scenario_out, scenario_text(plan, base=made_on if isinstance(made_on, dict) else None))
+        err_console.print(f"wrote {scenario_out}: egov capacity check --scenario {scenario_out}")
+    if not plan.proven:
+        raise typer.Exit(1)
 
 
 @app.command("report")

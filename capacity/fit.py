@@ -8,8 +8,11 @@ of Placement's arithmetic — and reports what is left *per flavor* instead of p
 Rules (docs/fit.md explains them for operators):
 
 - Hosts: one per installed host of each aggregate (capacity.supply.host_inventories), plus planned
-  expansions from their month. N+k: ``ha_reserve_hosts`` hosts of *each aggregate* are held out, because a
-  VM evacuated from a failed host can only restart on a host of its own aggregate class.
+  expansions from their month. N+k: in each month, the ``ha_reserve_hosts`` largest hosts present of each
+  *aggregate class* of a zone are held out (largest by RAM, then vCPU, then disk; among equals the newest),
+  because a VM evacuated from a failed host can only restart on a host of its own class — the same reserve
+  as capacity.supply's sums. A larger host arriving mid-horizon takes over the reserve and frees a smaller
+  one, which is empty (held-out hosts never take VMs, and presence only grows).
 - Filters: the host's availability zone is the system's (AvailabilityZoneFilter) and the aggregate metadata
   ``class`` equals the flavor's ``aggregate_class`` (AggregateInstanceExtraSpecsFilter); then Placement's
   claim: every resource class fits (capacity.inventory).
@@ -131,7 +134,11 @@ class Fleet:
     contiguous slice of the arrays (a view, not a copy).
     """
 
-    def __init__(self, hosts: Sequence[Host], used: np.ndarray | None = None) -> None:
+    def __init__(
+        self, hosts: Sequence[Host], used: np.ndarray | None = None, ha_reserve: dict[str, int] | None = None
+    ) -> None:
+        """``ha_reserve``: k of N+k per availability zone, kept per aggregate class month by month (see the
+        module docstring); without it, each host's static ``held_out`` flag is used."""
         order = sorted(range(len(hosts)), key=lambda i: (hosts[i].az, hosts[i].aggregate_class))
         self.hosts: list[Host] = [hosts[i] for i in order]
         self.inventories = {
@@ -155,11 +162,33 @@ class Fleet:
             group: [self.inventories[rc].part(sl) for rc in RESOURCES] for group, sl in self.groups.items()
         }
         self._admits: dict[tuple[tuple[str, str], tuple[int, ...]], np.ndarray] = {}
+        self.ha_reserve = ha_reserve
+        # Rank of each host within its group for the N+k hold-out: largest RAM, vCPU, disk first, then newest.
+        self._ha_order = {
+            group: sl.start
+            + np.lexsort(
+                (
+                    -np.arange(sl.stop - sl.start),
+                    -self.capacity[2, sl],
+                    -self.capacity[0, sl],
+                    -self.capacity[MEMORY_ROW, sl],
+                )
+            )
+            for group, sl in self.groups.items()
+        }
         self.open_month(0)
 
     def open_month(self, month: int) -> None:
         """Enable the hosts in service in ``month`` (installed ones and expansions due), minus N+k."""
-        self.enabled = (self.active_from <= month) & ~self.held_out
+        present = self.active_from <= month
+        if self.ha_reserve is None:
+            self.enabled = present & ~self.held_out
+            return
+        self.held_out = np.zeros(len(self.hosts), dtype=bool)
+        for (az, _klass), order in self._ha_order.items():
+            ranked = order[present[order]]
+            self.held_out[ranked[: self.ha_reserve.get(az, 0)]] = True
+        self.enabled = present & ~self.held_out
 
     def admits(self, group: tuple[str, str], request: tuple[int, ...]) -> np.ndarray:
         """Per host of ``group``: whether min_unit/max_unit/step_size admit ``request`` (cached; static)."""
@@ -335,6 +364,8 @@ class MonthFit:
     hosts_lower_bound: dict[str, int] = field(default_factory=dict)
     vms_placed: dict[str, int] = field(default_factory=dict)
     vms_unplaced: dict[str, int] = field(default_factory=dict)
+    #: (az, aggregate class) → what the VMs without a host asked for: VCPU, MEMORY_MB, DISK_GB
+    missing: dict[tuple[str, str], tuple[int, int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -436,7 +467,10 @@ def simulate(
 ) -> FitReport:
     """Place every system's VMs month by month; ``hosts``/``used`` replace the model's fleet (live cloud)."""
     planning = source.planning
-    fleet = Fleet(hosts if hosts is not None else hosts_from_cloud(source.cloud, planning.start_month), used)
+    ha_reserve = {az.name: az.ha_reserve_hosts for az in source.cloud.availability_zones}
+    fleet = Fleet(
+        hosts if hosts is not None else hosts_from_cloud(source.cloud, planning.start_month), used, ha_reserve
+    )
     zones = [az.name for az in source.cloud.availability_zones]
     for host in fleet.hosts:
         if host.az not in zones:
@@ -451,6 +485,7 @@ def simulate(
         fleet.open_month(m)
         vms_placed = dict.fromkeys(zones, 0)
         vms_unplaced = dict.fromkeys(zones, 0)
+        missing_by_group: dict[tuple[str, str], tuple[int, int, int]] = {}
         for k, vms in enumerate(demand):
             target = int(vms.counts[m])
             stack = placed[k]
@@ -467,10 +502,18 @@ def simulate(
             az = vms.system.az
             vms_placed[az] = vms_placed.get(az, 0) + len(stack)
             vms_unplaced[az] = vms_unplaced.get(az, 0) + missing
+            if missing:
+                was = missing_by_group.get(vms.group, (0, 0, 0))
+                missing_by_group[vms.group] = (
+                    was[0] + missing * request[0],
+                    was[1] + missing * request[1],
+                    was[2] + missing * request[2],
+                )
             if missing and vms.system.id not in reported:
                 reported.add(vms.system.id)
                 unplaced.append(Unplaced(vms.system.id, az, vms.flavor.name, m, missing))
         month = snapshot(fleet, source.cloud.flavors, zones, requests)
         month.vms_placed, month.vms_unplaced = vms_placed, vms_unplaced
+        month.missing = missing_by_group
         months.append(month)
     return FitReport(weigher, zones, list(source.cloud.flavors), months, unplaced)

@@ -3,7 +3,7 @@ beyond differences and unit display; every figure comes from capacity.fit."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -12,6 +12,9 @@ from capacity.fit import FitReport, MonthFit
 from egov.model import HOST_RESOURCES, RESOURCE_UNITS, Planning, ResourceClass
 from egov.months import month_label
 from egov.units import Q_, human
+
+if TYPE_CHECKING:
+    from capacity.fit_risk import FitRisk
 
 
 def resource_text(resource: ResourceClass, value: float) -> str:
@@ -199,3 +202,46 @@ def with_fit_sheet(workbook: bytes, planning: Planning, report: FitReport) -> by
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(book, archive).save()
     return normalised_zip(buffer.getvalue())
+
+
+def fit_risk_json(planning: Planning, risk: FitRisk) -> dict[str, object]:
+    """The ``fit`` object of `egov capacity risk --fit-draws N --format json`."""
+    return {
+        "draws": risk.draws,
+        "of_draws": risk.risk_draws,
+        "seed": risk.seed,
+        "weigher": risk.weigher.value,
+        "flavors": [
+            {
+                "az": f.az,
+                "flavor": f.flavor,
+                "probability_no_host_by_end": round(float(f.no_host_by_month[-1]), 6),
+                "p50_no_host": None if f.p50_no_host is None else month_label(planning.month(f.p50_no_host)),
+                "no_host_by_month": [round(float(v), 6) for v in f.no_host_by_month],
+            }
+            for f in risk.flavors
+        ],
+    }
+
+
+def render_fit_risk(planning: Planning, risk: FitRisk, console: Console) -> None:
+    """Per zone and flavor: the share of draws in which it has found no host by the end of each year."""
+    years = [m for m in range(11, planning.horizon_months, 12)] or [planning.horizon_months - 1]
+    table = Table(
+        title=f"Fit risk: P(a new VM of the flavor finds no host) by month, first {risk.draws} of "
+        f"{risk.risk_draws} draws (seed {risk.seed}, {risk.weigher.value}; ± about {1 / risk.draws**0.5:.0%})"
+    )
+    table.add_column("zone")
+    table.add_column("flavor")
+    for m in years:
+        table.add_column(f"by {month_label(planning.month(m))}", justify="right")
+    table.add_column("P50 no host")
+    for f in risk.flavors:
+        p50 = None if f.p50_no_host is None else month_label(planning.month(f.p50_no_host))
+        table.add_row(
+            f.az,
+            f.flavor,
+            *(f"{f.no_host_by_month[m]:.0%}" for m in years),
+            p50 or "[green]beyond horizon[/]",
+        )
+    console.print(table)

@@ -26,7 +26,7 @@ result depends on the seed only — not on the chunk size — and memory stays b
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,26 +139,67 @@ def _inputs(source: SourceOfTruth) -> _Inputs:
     )
 
 
-def simulate(
-    source: SourceOfTruth,
-    draws: int,
-    seed: int = 0,
-    model: UncertaintyModel | None = None,
-    chunk: int = 8,
-    progress: Callable[[int], None] | None = None,
-) -> RiskResult:
-    """Run ``draws`` Monte Carlo draws of demand against the supply of ``source``; ``progress`` is called
-    with the number of draws done after each chunk."""
-    if draws < 1:
-        raise ValueError("draws must be at least 1")
+def _block(
+    data: _Inputs, model: UncertaintyModel, block_seed: np.random.SeedSequence, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One block's random numbers: the common and per-system growth normals and each department's slip."""
+    rng = np.random.default_rng(block_seed)
+    z_common = rng.standard_normal(size, dtype=np.float32)
+    z_system = rng.standard_normal((size, len(data.migration)), dtype=np.float32)
+    late = rng.random((size, data.departments)) < model.slip_probability
+    slip = rng.integers(1, model.max_slip_months + 1, size=late.shape, dtype=np.int32)
+    return z_common, z_system, np.where(late, slip, 0).astype(np.int32)
+
+
+def drawn_sources(
+    source: SourceOfTruth, count: int, risk_draws: int, seed: int, model: UncertaintyModel | None = None
+) -> Iterator[SourceOfTruth]:
+    """The first ``count`` draws of a ``risk_draws``-draw Monte Carlo with ``seed`` — the same draws as
+    :func:`simulate` — as whole sources of truth: each system's growth scaled by its draw's multiplier and its
+    department's slip added to its migration month (for the fit, which needs systems, not sums)."""
+    from capacity.demand import scaled_growth
+    from egov.months import add_months
+
     model = model or UncertaintyModel()
     data = _inputs(source)
-    horizon = source.planning.horizon_months
+    annual = [s for s in source.systems if s.growth.annual_rate is not None]
+    systems = annual + [s for s in source.systems if s.growth.annual_rate is None]
+    position = {s.id: i for i, s in enumerate(systems)}
+    codes = {d.code: i for i, d in enumerate(source.departments)}
+    blocks = np.random.SeedSequence(seed).spawn(-(-risk_draws // RANDOM_BLOCK))
+    for number, block_seed in enumerate(blocks):
+        start = number * RANDOM_BLOCK
+        if start >= count:
+            return
+        z_common, z_system, delay = _block(
+            data, model, block_seed, min(risk_draws, start + RANDOM_BLOCK) - start
+        )
+        for j in range(min(count - start, len(z_common))):
+            multiplier = np.exp(
+                model.growth_sigma_common * z_common[j] + model.growth_sigma_system * z_system[j]
+            )
+            changed = []
+            for system in source.systems:
+                slip = int(delay[j, codes[system.department]])
+                changed.append(
+                    system.model_copy(
+                        update={
+                            "growth": scaled_growth(system.growth, float(multiplier[position[system.id]])),
+                            "migration_month": add_months(system.migration_month, slip),
+                        }
+                    )
+                )
+            yield source.model_copy(update={"systems": changed})
+
+
+def _demand_draws(
+    data: _Inputs, horizon: int, draws: int, seed: int, model: UncertaintyModel, chunk: int
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Each chunk of draws as (first draw, last draw + 1, demand of shape (draws, months, lines) in the order
+    of ``data.keys``). ``simulate`` and ``demand_quantile`` consume the same draws."""
     n_systems, n_lines = data.base.shape
     n_annual = len(data.rates)
     months = np.arange(horizon, dtype=np.float32)[None, :, None]
-    threshold = data.usable[None, :, :] * np.float32(1.0 + 1e-7) + np.float32(1e-6)
-    first_short = np.empty((draws, n_lines), dtype=np.int32)
     years = data.factors.shape[1]
     flat_factors = data.factors.ravel()
     factor_rows = (np.arange(len(data.factors), dtype=np.float32) * years)[None, None, :]
@@ -176,12 +217,7 @@ def simulate(
         for number, block_seed in enumerate(blocks):
             start = number * RANDOM_BLOCK
             stop = min(draws, start + RANDOM_BLOCK)
-            rng = np.random.default_rng(block_seed)
-            z_common = rng.standard_normal(stop - start, dtype=np.float32)
-            z_system = rng.standard_normal((stop - start, n_systems), dtype=np.float32)
-            late = rng.random((stop - start, data.departments)) < model.slip_probability
-            slip = rng.integers(1, model.max_slip_months + 1, size=late.shape, dtype=np.int32)
-            delay = np.where(late, slip, 0).astype(np.int32)
+            z_common, z_system, delay = _block(data, model, block_seed, stop - start)
             for lo in range(0, stop - start, chunk):
                 hi = min(stop - start, lo + chunk)
                 n = hi - lo
@@ -212,12 +248,31 @@ def simulate(
                     np.maximum(grown, np.float32(0.01), out=curves[:, :, n_annual:])
                 curves *= live
                 demand = (curves.reshape(-1, n_systems) @ data.base).reshape(n, horizon, n_lines)
-                short = demand > threshold
-                first_short[start + lo : start + hi] = np.where(
-                    short.any(axis=1), short.argmax(axis=1), horizon
-                )
-                if progress is not None:
-                    progress(start + hi)
+                yield start + lo, start + hi, demand
+
+
+def simulate(
+    source: SourceOfTruth,
+    draws: int,
+    seed: int = 0,
+    model: UncertaintyModel | None = None,
+    chunk: int = 8,
+    progress: Callable[[int], None] | None = None,
+) -> RiskResult:
+    """Run ``draws`` Monte Carlo draws of demand against the supply of ``source``; ``progress`` is called
+    with the number of draws done after each chunk."""
+    if draws < 1:
+        raise ValueError("draws must be at least 1")
+    model = model or UncertaintyModel()
+    data = _inputs(source)
+    horizon = source.planning.horizon_months
+    threshold = data.usable[None, :, :] * np.float32(1.0 + 1e-7) + np.float32(1e-6)
+    first_short = np.empty((draws, len(data.keys)), dtype=np.int32)
+    for lo, hi, demand in _demand_draws(data, horizon, draws, seed, model, chunk):
+        short = demand > threshold
+        first_short[lo:hi] = np.where(short.any(axis=1), short.argmax(axis=1), horizon)
+        if progress is not None:
+            progress(hi)
     lines = [
         LineRisk(
             resource=key[0],
@@ -230,3 +285,27 @@ def simulate(
     ]
     mandate = float(np.mean(np.all(first_short >= horizon, axis=1)))
     return RiskResult(source.planning, draws, seed, model, lines, mandate)
+
+
+def demand_quantile(
+    source: SourceOfTruth,
+    share: float,
+    draws: int = 10_000,
+    seed: int = 0,
+    model: UncertaintyModel | None = None,
+    chunk: int = 8,
+) -> dict[LineKey, np.ndarray]:
+    """Per line and month, the demand that ``share`` of the draws stay at or below (0.9 → the 90th
+    percentile): the same draws, seed by seed, as :func:`simulate`. A plan sized on it meets the target in
+    at least that share of the draws, line by line and month by month."""
+    if not 0 < share < 1:
+        raise ValueError("the confidence must lie strictly between 0 and 1")
+    model = model or UncertaintyModel()
+    data = _inputs(source)
+    keys = data.keys
+    horizon = source.planning.horizon_months
+    every = np.empty((draws, horizon, len(keys)), dtype=np.float32)
+    for lo, hi, demand in _demand_draws(data, horizon, draws, seed, model, chunk):
+        every[lo:hi] = demand
+    quantile = np.quantile(every, share, axis=0, method="higher")
+    return {key: quantile[:, k].astype(float) for k, key in enumerate(keys)}

@@ -100,7 +100,7 @@ class MigrationDelay(_Strict):
     def _known_department(cls, value: str, info: ValidationInfo) -> str:
         source = _source(info)
         if source is not None and value not in {d.code for d in source.departments}:
-            raise ValueError(f"unknown department code {value!r} (see departments.csv)")
+            raise ValueError(_unknown_code(value, [d.code for d in source.departments]))
         return value
 
 
@@ -119,6 +119,23 @@ class ScenarioExpansion(Expansion):
         return value
 
 
+class DepartmentOverride(_Strict):
+    """One department's own scenario: its systems grow ``growth_multiplier`` times as fast (on top of the
+    scenario-wide multiplier) and migrate ``delay_months`` later (on top of ``migration_delays``)."""
+
+    growth_multiplier: float = Field(default=1.0, gt=0, le=10)
+    delay_months: int = Field(default=0, ge=-60, le=120)
+
+
+def _unknown_code(code: str, known: list[str]) -> str:
+    """The error for an unknown department code, with the closest codes as a did-you-mean."""
+    import difflib
+
+    close = difflib.get_close_matches(code, known, n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"unknown department code {code!r} (see departments.csv){hint}"
+
+
 class PlanningOverrides(_Strict):
     headroom_target: Fraction | None = Field(default=None, ge=0, lt=1)
     lead_time_months: int | None = Field(default=None, ge=0, le=60)
@@ -134,6 +151,20 @@ class Scenario(_Strict):
     migration_delays: list[MigrationDelay] = Field(default_factory=list)
     expansions: list[ScenarioExpansion] = Field(default_factory=list)
     planning: PlanningOverrides = Field(default_factory=PlanningOverrides)
+    departments: dict[str, DepartmentOverride] = Field(default_factory=dict)
+
+    @field_validator("departments")
+    @classmethod
+    def _known_departments(
+        cls, value: dict[str, DepartmentOverride], info: ValidationInfo
+    ) -> dict[str, DepartmentOverride]:
+        source = _source(info)
+        if source is not None:
+            known = [d.code for d in source.departments]
+            for code in value:
+                if code not in known:
+                    raise ValueError(_unknown_code(code, known))
+        return value
 
     @field_validator("migration_delays")
     @classmethod
@@ -222,15 +253,19 @@ def apply_scenario(source: SourceOfTruth, scenario: Scenario) -> SourceOfTruth:
     from capacity.demand import scaled_growth
 
     delays = {d.department: d.months for d in scenario.migration_delays}
+    for code, own in scenario.departments.items():
+        delays[code] = delays.get(code, 0) + own.delay_months
+    growth = {code: own.growth_multiplier for code, own in scenario.departments.items()}
     systems = source.systems
-    if delays or scenario.growth_multiplier != 1.0:
+    if delays or growth or scenario.growth_multiplier != 1.0:
         changed = []
         for system in systems:
             update: dict[str, Any] = {}
-            if system.department in delays:
+            if delays.get(system.department, 0):
                 update["migration_month"] = add_months(system.migration_month, delays[system.department])
-            if scenario.growth_multiplier != 1.0:
-                update["growth"] = scaled_growth(system.growth, scenario.growth_multiplier)
+            multiplier = scenario.growth_multiplier * growth.get(system.department, 1.0)
+            if multiplier != 1.0:
+                update["growth"] = scaled_growth(system.growth, multiplier)
             changed.append(system.model_copy(update=update) if update else system)
         systems = changed
     planning_changes = scenario.planning.model_dump(exclude_none=True)

@@ -1,12 +1,18 @@
 """Usable supply per availability zone and resource class, month by month.
 
-Compute: Σ hosts × per-host capacity (capacity.inventory) minus the HA reserve (k hosts of the AZ's largest
-model kept free). Storage: raw ÷ redundancy overhead × full ratio. Planned expansions count from their month.
+Compute: Σ hosts × per-host capacity (capacity.inventory) minus the HA reserve. Storage: raw ÷ redundancy
+overhead × full ratio. Planned expansions count from their month.
+
+The HA reserve (N+k) is kept **per aggregate class** of a zone, not per zone: Nova evacuates a failed host's
+VMs only onto hosts that pass the same filters, so a failed highmem host needs highmem room; general hosts
+cannot take its VMs. In each month and for each resource, the reserve of a class is the capacity of the k
+hosts holding the most of that resource among the class's hosts present that month (installed, plus
+expansions due by then). The fit simulator holds out the same k hosts (capacity.fit).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -80,11 +86,34 @@ class SupplyLine:
         return RESOURCE_UNITS[self.resource]
 
 
+ClassKey = tuple[str, str]  # (availability zone, aggregate class)
+
+
 @dataclass(frozen=True)
 class Supply:
     lines: dict[LineKey, SupplyLine]
     #: per AZ (or "region"), the units one could buy, with what each adds
     expansion_units: dict[str, list[ExpansionUnit]]
+    #: per (AZ, aggregate class), per host resource: usable capacity net of the class's HA reserve, per month
+    classes: dict[ClassKey, dict[ResourceClass, np.ndarray]] = field(default_factory=dict)
+
+
+def ha_reserve(members: list[tuple[np.ndarray, float]], k: int) -> np.ndarray:
+    """The capacity of the k hosts holding the most of one resource, month by month.
+
+    ``members`` are (hosts present per month, capacity of one such host) of one aggregate class. The k
+    largest present hosts are taken greedily from the largest capacity down; with fewer than k hosts
+    present, all of them are reserved."""
+    if not members:
+        return np.zeros(0)
+    months = len(members[0][0])
+    remaining = np.full(months, float(k))
+    reserve = np.zeros(months)
+    for hosts, capacity in sorted(members, key=lambda m: -m[1]):
+        take = np.minimum(remaining, hosts)
+        reserve += take * capacity
+        remaining -= take
+    return reserve
 
 
 def _from_month(planning: Planning, month_index: int) -> np.ndarray:
@@ -100,9 +129,10 @@ def build_supply(source: SourceOfTruth) -> Supply:
     months = planning.horizon_months
     lines: dict[LineKey, SupplyLine] = {}
     units: dict[str, list[ExpansionUnit]] = {}
+    classes: dict[ClassKey, dict[ResourceClass, np.ndarray]] = {}
     for az in cloud.availability_zones:
         usable = {rc: np.zeros(months) for rc in HOST_RESOURCES}
-        largest = dict.fromkeys(HOST_RESOURCES, 0.0)
+        members: dict[str, dict[ResourceClass, list[tuple[np.ndarray, float]]]] = {}
         az_units: dict[str, ExpansionUnit] = {}
         for agg in az.aggregates:
             per_host = {rc: inv.capacity for rc, inv in host_inventories(cloud, agg).items()}
@@ -112,9 +142,11 @@ def build_supply(source: SourceOfTruth) -> Supply:
                     hosts += exp.hosts * _from_month(
                         planning, months_between(planning.start_month, exp.month)
                     )
+            klass_name = agg.metadata.get("class", "general")
+            klass = members.setdefault(klass_name, {rc: [] for rc in HOST_RESOURCES})
             for rc in HOST_RESOURCES:
                 usable[rc] += hosts * per_host[rc]
-                largest[rc] = max(largest[rc], per_host[rc])
+                klass[rc].append((hosts, per_host[rc]))
             model = cloud.host_models[agg.host_model]
             az_units.setdefault(
                 agg.name,
@@ -126,10 +158,17 @@ def build_supply(source: SourceOfTruth) -> Supply:
                     adds=per_host,
                 ),
             )
+        reserve = {rc: np.zeros(months) for rc in HOST_RESOURCES}
+        for name, by_resource in members.items():
+            net: dict[ResourceClass, np.ndarray] = {}
+            for rc in HOST_RESOURCES:
+                kept = ha_reserve(by_resource[rc], az.ha_reserve_hosts)
+                reserve[rc] += kept
+                gross = np.sum([hosts * capacity for hosts, capacity in by_resource[rc]], axis=0)
+                net[rc] = np.maximum(gross - kept, 0.0)
+            classes[(az.name, name)] = net
         for rc in HOST_RESOURCES:
-            # N+k: keep k of the AZ's largest hosts free so a host failure can be evacuated.
-            net = np.maximum(usable[rc] - az.ha_reserve_hosts * largest[rc], 0.0)
-            lines[(rc, az.name)] = SupplyLine(rc, az.name, net)
+            lines[(rc, az.name)] = SupplyLine(rc, az.name, np.maximum(usable[rc] - reserve[rc], 0.0))
         units[az.name] = list(az_units.values())
     for pool in cloud.storage_pools:
         raw_gb = np.full(months, float(pool.raw.to("GB").magnitude))
@@ -152,4 +191,5 @@ def build_supply(source: SourceOfTruth) -> Supply:
     return Supply(
         lines=dict(sorted(lines.items(), key=lambda kv: (kv[0][1], list(ResourceClass).index(kv[0][0])))),
         expansion_units=units,
+        classes=classes,
     )

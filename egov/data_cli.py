@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from egov.clitools import exit_with_errors, load_or_exit
+
+if TYPE_CHECKING:
+    from egov.errors import SourceError
+    from egov.model import SourceOfTruth
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -27,10 +31,10 @@ def validate(
     source = load_or_exit(directory)
     scenario_dir = (directory if directory is not None else DEFAULT_DATA_DIR) / "scenarios"
     scenarios = sorted(scenario_dir.glob("*.yaml")) + sorted(scenario_dir.glob("*.yml"))
+    errors: list[SourceError] = []
     if scenarios:
         from capacity.scenario import load_scenario
 
-        errors: list[SourceError] = []
         for path in scenarios:
             try:
                 load_scenario(path, source)
@@ -38,8 +42,9 @@ def validate(
                 errors.extend(exc.errors)
             except SourceError as exc:
                 errors.append(exc)
-        if errors:
-            exit_with_errors(SourceErrors(errors))
+    errors.extend(_plan_inputs(directory if directory is not None else DEFAULT_DATA_DIR, source))
+    if errors:
+        exit_with_errors(SourceErrors(errors))
     physical = source.physical_summary()
     Console().print(
         f"[green]ok[/]: {len(source.departments)} departments, {len(source.systems)} systems, "
@@ -48,3 +53,24 @@ def validate(
         f"{len(source.cloud.flavors)} flavors, {len(scenarios)} scenarios; physical {physical['cores']}, "
         f"{physical['ram']}, {physical['storage_raw']} raw"
     )
+
+
+def _plan_inputs(root: Path, source: SourceOfTruth) -> list[SourceError]:
+    """The errors of building.yaml (and the rack units and power it needs of cloud.yaml) and prices.yaml, when
+    the directory has them."""
+    from capacity.building import assess_building, load_building_of
+    from capacity.prices import load_prices
+    from egov.errors import SourceError, SourceErrors
+
+    errors: list[SourceError] = []
+    for check in (
+        lambda: (b := load_building_of(root)) is None or assess_building(source, b, root / "cloud.yaml"),
+        lambda: not (root / "prices.yaml").is_file() or load_prices(root / "prices.yaml", source.cloud),
+    ):
+        try:
+            check()
+        except SourceErrors as exc:
+            errors.extend(exc.errors)
+        except SourceError as exc:
+            errors.append(exc)
+    return errors

@@ -35,6 +35,7 @@ Cores = Annotated[
     pint.Quantity, BeforeValidator(lambda v: parse_quantity(v, "core", default_unit="core")), _AS_TEXT
 ]
 Bandwidth = Annotated[pint.Quantity, BeforeValidator(lambda v: parse_quantity(v, "bit/s")), _AS_TEXT]
+Power = Annotated[pint.Quantity, BeforeValidator(lambda v: parse_quantity(v, "W")), _AS_TEXT]
 
 
 def _as_month(value: Any) -> date:
@@ -93,6 +94,15 @@ class HostModel(Strict):
     ram: Bytes
     local_disk: Bytes
     description: str = ""
+    # What the building needs to know (capacity.building): height and power draw, typical and nameplate.
+    rack_units: int | None = Field(default=None, gt=0, le=10)
+    power_typical: Power | None = None
+    power_max: Power | None = None
+
+    @model_validator(mode="after")
+    def _power_order(self) -> HostModel:
+        _typical_below_max(self.power_typical, self.power_max)
+        return self
 
     @field_validator("cores")
     @classmethod
@@ -185,6 +195,27 @@ class StorageKind(StrEnum):
     object = "object"
 
 
+def _typical_below_max(typical: pint.Quantity | None, maximum: pint.Quantity | None) -> None:
+    if (typical is None) != (maximum is None):
+        raise ValueError("give both power_typical and power_max, or neither")
+    if typical is not None and maximum is not None and typical > maximum:
+        raise ValueError(f"power_typical {typical:~} exceeds power_max {maximum:~}")
+
+
+class StorageEnclosure(Strict):
+    """The chassis a pool's disks are bought in: disks per enclosure, height and power draw."""
+
+    disks: int = Field(gt=0, le=200)
+    rack_units: int = Field(gt=0, le=10)
+    power_typical: Power
+    power_max: Power
+
+    @model_validator(mode="after")
+    def _power_order(self) -> StorageEnclosure:
+        _typical_below_max(self.power_typical, self.power_max)
+        return self
+
+
 class StoragePool(Strict):
     """A Ceph or Swift pool. ``az`` is an availability zone or 'region' for a region-wide service."""
 
@@ -195,6 +226,7 @@ class StoragePool(Strict):
     redundancy: Redundancy
     full_ratio: Fraction = Field(default=0.85, gt=0, le=1)
     disk_unit: Bytes = Field(description="raw size of one disk bought to expand the pool")
+    enclosure: StorageEnclosure | None = None
 
     @property
     def resource(self) -> ResourceClass:
@@ -388,6 +420,9 @@ class Planning(Strict):
     )
     transfer_efficiency: Fraction = Field(
         default=0.6, gt=0, le=1, description="share of an access link's bandwidth a data transfer can use"
+    )
+    target_pue: float = Field(
+        default=1.25, ge=1.0, le=3.0, description="the building's PUE target (Guangdong's national hub: 1.25)"
     )
 
     def month(self, index: int) -> date:

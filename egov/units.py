@@ -50,6 +50,8 @@ ureg.define("core = [cpu] = _ = cores")
 ureg.define("vcpu = core = _ = vCPU = vcpus")
 ureg.define("host = [host] = _ = hosts")
 ureg.define("disk_unit = [disk] = _ = disk_units")
+# Money: prices and plan costs are quantities in yuan, never bare numbers.
+ureg.define("CNY = [currency] = _ = yuan")
 Q_ = ureg.Quantity
 
 

@@ -146,3 +146,27 @@ def test_resolve_by_name_and_by_path(tmp_path: Path) -> None:
     assert resolve_scenario_path(str(path)) == path
     with pytest.raises(Exception, match="no such scenario file"):
         resolve_scenario_path("does-not-exist")
+
+
+def test_department_overrides_grow_and_delay_only_that_department(tmp_path: Path) -> None:
+    rows = [
+        system(id="AAA-0001", department="AAA", vcpu=100, annual_growth="20%"),
+        system(id="BBB-0001", department="BBB", vcpu=100, annual_growth="20%"),
+    ]
+    source = load_source(write_data(tmp_path / "data", systems=rows))
+    text = "growth_multiplier: 1.5\ndepartments:\n  AAA: {growth_multiplier: 2.0, delay_months: 6}\n"
+    changed = {s.id: s for s in _apply(source, tmp_path, text).systems}
+    # AAA: 20 %/year × 1.5 × 2.0 = 60 %/year, six months late; BBB: × 1.5 only, on time
+    assert changed["AAA-0001"].growth.annual_rate == pytest.approx(0.6)
+    assert changed["AAA-0001"].migration_month == date(2027, 7, 1)
+    assert changed["BBB-0001"].growth.annual_rate == pytest.approx(0.3)
+    assert changed["BBB-0001"].migration_month == date(2027, 1, 1)
+
+
+def test_unknown_department_code_suggests_the_closest(small: SourceOfTruth, tmp_path: Path) -> None:
+    path = _scenario(tmp_path, "departments:\n  AAB: {growth_multiplier: 2.0}\n")
+    with pytest.raises(SourceErrors) as caught:
+        load_scenario(path, small)
+    error = caught.value.errors[0]
+    assert error.field == "departments" and error.path == str(path)
+    assert "unknown department code 'AAB'" in error.message and "did you mean 'AAA'" in error.message

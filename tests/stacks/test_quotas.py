@@ -53,11 +53,12 @@ def test_totals_sum_departments() -> None:
 
 def test_usable_totals_are_the_end_of_horizon_supply() -> None:
     # cloud.yaml at 2031-12: gz-1 = (86+16) general × 60 × 4 + 20 highmem × 44 × 2 + 28 legacy × 36 × 2,
-    # gz-2 = (84+16) × 240 + 20 × 88 + 27 × 72, each minus 2 × 240 (N+2 of the largest host).
-    gz1 = 102 * 240 + 20 * 88 + 28 * 72 - 2 * 240
-    gz2 = 100 * 240 + 20 * 88 + 27 * 72 - 2 * 240
+    # gz-2 = (84+16) × 240 + 20 × 88 + 27 × 72, each minus N+2 per aggregate class: 2 × 240 (general)
+    # and 2 × 88 (highmem).
+    gz1 = 102 * 240 + 20 * 88 + 28 * 72 - 2 * 240 - 2 * 88
+    gz2 = 100 * 240 + 20 * 88 + 27 * 72 - 2 * 240 - 2 * 88
     usable = usable_totals(default_source())
-    assert usable[QuotaKey.cores] == gz1 + gz2 == 55000
+    assert usable[QuotaKey.cores] == gz1 + gz2 == 54648
     # block: 2 pools × 6 PB raw ÷ 3 replicas × 0.85 = 3.4 PB = 3.4e15 / 2^30 GiB
     assert usable[QuotaKey.volume_gib] == pytest.approx(3.4e15 / 2**30)
     # object: (3 + 1) PB raw × 8/11 (EC 8+3) × 0.85, in bytes

@@ -1,0 +1,194 @@
+"""Presenting a procurement plan: the JSON document (contract of issue 12), the table, the workbook and the
+scenario file of its tranches. Every figure comes from capacity.plan."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from capacity.building_present import building_json
+from capacity.plan import Plan, Tranche, expansions_of
+from egov.months import month_label
+
+
+def cny(value: float) -> str:
+    """A cost as a unit string, whole yuan: '1850000 CNY'."""
+    return f"{round(value)} CNY"
+
+
+def _month(plan: Plan, index: int) -> str:
+    return month_label(plan.source.planning.month(index))
+
+
+def tranche_json(plan: Plan, tranche: Tranche) -> dict[str, Any]:
+    return {
+        "order_by": _month(plan, tranche.order_by),
+        "overdue": tranche.order_by < 0,
+        "deliver": _month(plan, tranche.deliver),
+        "kind": tranche.option.kind,
+        "model": tranche.option.model,
+        "count": tranche.count,
+        "target": tranche.option.target,
+        "zone": tranche.option.zone,
+        "cost": cny(tranche.cost),
+        "power_kw": round(tranche.power_kw, 3),
+        "rack_units": tranche.rack_units,
+        "racks": list(tranche.racks),
+    }
+
+
+def plan_json(plan: Plan, scenario: str | None = None) -> dict[str, Any]:
+    """The plan as one JSON object: tranches, total_cost, naive_cost, confidence, building, and the proof."""
+    planning = plan.source.planning
+    return {
+        "region": plan.source.cloud.region,
+        "scenario": scenario,
+        "start_month": month_label(planning.start_month),
+        "horizon_months": planning.horizon_months,
+        "headroom_target_percent": round(planning.headroom_target * 100, 3),
+        "weigher": plan.fit.weigher.value,
+        "confidence": plan.confidence,
+        "proven": plan.proven,
+        "failures": plan.failures,
+        "rounds": plan.rounds,
+        "tranches": [tranche_json(plan, t) for t in plan.tranches],
+        "total_cost": cny(plan.total_cost),
+        "present_value": cny(plan.present_value),
+        "discount_rate": plan.prices.discount_rate,
+        "naive_cost": None if plan.naive_cost is None else cny(plan.naive_cost),
+        "naive_vms_unplaced_months": plan.naive_unplaced_months,
+        "proof": {
+            "lines_below_target": sum(line.first_below_target is not None for line in plan.assessment.lines),
+            "vms_unplaced_months": sum(any(m.vms_unplaced.values()) for m in plan.fit.months),
+            "building_limits_crossed": 0
+            if plan.building is None
+            else sum(v is not None for room in plan.building.rooms for v in room.first_exhausted.values()),
+        },
+        "building": [] if plan.building is None else building_json(plan.building, plan.applied),
+    }
+
+
+def render_plan(plan: Plan, console: Console) -> None:
+    """The tranches as a table, then the totals and the proof."""
+    planning = plan.source.planning
+    sized = "the sums" if plan.confidence is None else f"the {plan.confidence:.0%} Monte Carlo demand"
+    console.print(
+        f"[bold]{plan.source.cloud.region}[/]: procurement plan for {month_label(planning.start_month)} → "
+        f"{month_label(planning.end_month)}, sized on {sized}, proven by the fit ({plan.fit.weigher.value}) "
+        f"in {plan.rounds} round(s)"
+    )
+    table = Table(title="Tranches (one order-by per tranche)")
+    for title in ("order by", "deliver", "kind", "model", "count", "into", "cost", "kW", "U", "racks"):
+        table.add_column(title, justify="right" if title in ("count", "cost", "kW", "U") else "left")
+    for t in plan.tranches:
+        order = _month(plan, t.order_by)
+        racks = ", ".join(t.racks[:3]) + (f" … (+{len(t.racks) - 3})" if len(t.racks) > 3 else "")
+        table.add_row(
+            f"[bold red]{order} (overdue)[/]" if t.order_by < 0 else order,
+            _month(plan, t.deliver),
+            t.option.kind,
+            t.option.model,
+            str(t.count),
+            t.option.target,
+            cny(t.cost),
+            f"{t.power_kw:.1f}",
+            str(t.rack_units),
+            racks,
+        )
+    console.print(table)
+    naive = "no price for every unit" if plan.naive_cost is None else cny(plan.naive_cost)
+    if plan.naive_unplaced_months:
+        naive += f", which leaves VMs without a host in {plan.naive_unplaced_months} months of the fit"
+    console.print(
+        f"Total {cny(plan.total_cost)} (present value at {plan.prices.discount_rate:.0%} a year: "
+        f"{cny(plan.present_value)}); the check's one-shot purchase on the sums: {naive}"
+    )
+    if plan.proven:
+        console.print(
+            "[green]Proven: with these tranches every resource line keeps the target in every month, every "
+            "VM finds a host in the fit, and no room crosses a limit.[/]"
+        )
+    else:
+        console.print("[bold red]Not proven:[/] " + "; ".join(plan.failures[:8]))
+
+
+def scenario_text(plan: Plan, name: str = "plan", base: dict[str, Any] | None = None) -> str:
+    """The tranches as a scenario file (planned expansions) that `egov capacity check --scenario` accepts;
+    with ``base`` (the scenario the plan was made on, as read from its YAML) its overrides are kept and the
+    tranches added to its expansions, so the file describes the same cloud the plan was proven on."""
+    document: dict[str, Any] = {
+        key: value for key, value in (base or {}).items() if key not in ("name", "description")
+    }
+    document = {
+        "name": name,
+        "description": f"the procurement plan's {len(plan.tranches)} tranches, {cny(plan.total_cost)}",
+        **document,
+        "expansions": [*document.get("expansions", []), *expansions_of(plan.source, plan.tranches)],
+    }
+    return "# Written by `egov capacity plan --scenario-out`.\n" + yaml.safe_dump(
+        document, allow_unicode=True, sort_keys=False
+    )
+
+
+def plan_workbook(plan: Plan) -> bytes:
+    """The plan as a workbook: 'Plan' (one row per tranche) and 'Building' (one row per room and month);
+    byte-identical for the same plan (fixed timestamps, normalised zip)."""
+    import zipfile
+    from datetime import datetime
+
+    from openpyxl import Workbook
+    from openpyxl.writer.excel import ExcelWriter
+
+    from capacity.report import normalised_zip
+
+    book = Workbook()
+    fixed = datetime.combine(plan.source.planning.start_month, datetime.min.time())
+    book.properties.created = fixed
+    book.properties.modified = fixed
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Plan"
+    sheet.append(
+        ["order_by", "deliver", "kind", "model", "count", "target", "cost_cny", "power_kw", "rack_units"]
+    )
+    for t in plan.tranches:
+        sheet.append(
+            [
+                _month(plan, t.order_by),
+                _month(plan, t.deliver),
+                t.option.kind,
+                t.option.model,
+                t.count,
+                t.option.target,
+                round(t.cost),
+                round(t.power_kw, 3),
+                t.rack_units,
+            ]
+        )
+    sheet.append([])
+    sheet.append(["total", "", "", "", "", "", round(plan.total_cost)])
+    sheet.append(["naive", "", "", "", "", "", None if plan.naive_cost is None else round(plan.naive_cost)])
+    if plan.building is not None:
+        rooms = book.create_sheet("Building")
+        rooms.append(["room", "month", "rack_units_used", "rack_units_total", "it_kw", "cooling_kw", "pue"])
+        for room in plan.building.rooms:
+            for index, pue in enumerate(room.pue):
+                rooms.append(
+                    [
+                        room.room.name,
+                        _month(plan, index),
+                        int(room.rack_units_used[index]),
+                        room.rack_units_total,
+                        round(float(room.it_kw[index]), 3),
+                        room.room.cooling_kw,
+                        pue,
+                    ]
+                )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(book, archive).save()
+    return normalised_zip(buffer.getvalue())

@@ -1,0 +1,221 @@
+"""The procurement plan: a hand-computed cheapest plan, the building's power forcing a dearer model, bad price
+lists, and the default plan proven by check, fit and building through its scenario file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cloudkit import cloud, system, write_data
+from typer.testing import CliRunner
+
+from capacity.building import assess_building
+from capacity.plan import make_plan
+from capacity.prices import Prices, load_prices
+from capacity.scenario import scenario_run
+from egov.building import Building
+from egov.cli import app
+from egov.errors import SourceErrors
+from egov.model import SourceOfTruth
+from egov.source import load_source
+
+# m56: (56 − 8) × 4 = 192 vCPU for 100,000 CNY (521 CNY a vCPU); m112: (112 − 8) × 4 = 416 vCPU for
+# 150,000 CNY (361 CNY a vCPU). Local disks large enough that only vCPU and RAM bind the fit.
+PRICES: dict[str, Any] = {
+    "discount_rate": "5%",
+    "order_window_months": 6,
+    "hosts": {"m56": {"price": "100000 CNY"}, "m112": {"price": "150000 CNY"}},
+}
+
+
+def _cloud(m112_typical: str = "900 W") -> dict[str, Any]:
+    data = cloud()
+    data["host_models"]["m56"].update(
+        local_disk="20000 GiB", rack_units=1, power_typical="300 W", power_max="400 W"
+    )
+    data["host_models"]["m112"] = {
+        "cores": 112,
+        "ram": "1 TiB",
+        "local_disk": "20000 GiB",
+        "rack_units": 2,
+        "power_typical": m112_typical,
+        "power_max": "1200 W",
+    }
+    data["availability_zones"][0]["aggregates"].append(
+        {"name": "agg-b", "host_model": "m112", "hosts": 0, "metadata": {"class": "general"}}
+    )
+    for pool in data["storage_pools"]:
+        pool["enclosure"] = {"disks": 12, "rack_units": 1, "power_typical": "0 W", "power_max": "0 W"}
+    return data
+
+
+def _source(tmp_path: Path) -> SourceOfTruth:
+    # 400 vCPU from the start (needs 500 with 20 % free: 576 suffice); 300 more from 2029-01 (month 24):
+    # 700 ÷ 0.8 = 875 → 299 vCPU short of the target: one m112 (416, 150,000 CNY) beats two m56 (384,
+    # 200,000 CNY). Both systems are m1.large VMs (4 vCPU, 8 GiB): 100 + 75.
+    rows = [
+        system(id="AAA-0001", vcpu=400, ram="800 GiB", block_storage="1 GB"),
+        system(id="AAA-0002", vcpu=300, ram="600 GiB", block_storage="1 GB", migration_month="2029-01"),
+    ]
+    return load_source(write_data(tmp_path / "data", cloud_data=_cloud(), systems=rows))
+
+
+def _room(power: str) -> Building:
+    feed = {"voltage": "400 V", "amperage": "63 A", "phase": "three-phase"}
+    return Building.model_validate(
+        {
+            "name": "楼",
+            "rooms": [
+                {
+                    "name": "R1",
+                    "zones": ["az-a", "region"],
+                    "max_rack_units": 42,
+                    "cooling": "100 kW",
+                    "pue": {"fixed_overhead": "1 kW", "cooling_by_month": [0.1] * 12},
+                    "rows": [
+                        {
+                            "name": "A",
+                            "racks": 1,
+                            "rack_units": 42,
+                            "rack_power": power,
+                            "feeds": {"A": {"name": "a", **feed}, "B": {"name": "b", **feed}},
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+
+
+def test_the_cheaper_model_bought_as_late_as_it_may_be(tmp_path: Path) -> None:
+    plan = make_plan(_source(tmp_path), Prices.model_validate(PRICES))
+    assert plan.proven, plan.failures
+    # delivered in 2029-01 (month 24) exactly: ordered in the 2028-07 window with the 6-month lead time
+    bought = [(t.option.target, t.count, t.order_by, t.deliver) for t in plan.tranches]
+    assert bought == [("agg-b", 1, 18, 24)]
+    assert plan.total_cost == 150_000
+    assert plan.present_value == pytest.approx(150_000 / 1.05**1.5)
+
+
+def test_a_room_whose_power_runs_out_first_takes_the_leaner_model(tmp_path: Path) -> None:
+    source = _source(tmp_path)
+    # 3 m56 draw 900 W today; a 1.6 kW rack leaves 700 W: no m112 (900 W) fits though 39 U are free,
+    # two m56 (600 W, 384 vCPU ≥ 299) do — the dearer plan, 200,000 CNY.
+    room = _room("1.6 kW")
+    assert assess_building(source, room).rooms[0].first_exhausted["power"] is None
+    plan = make_plan(source, Prices.model_validate(PRICES), room)
+    assert plan.proven, plan.failures
+    assert [(t.option.target, t.count, t.deliver) for t in plan.tranches] == [("agg-a", 2, 24)]
+    assert plan.total_cost == 200_000
+
+
+@pytest.mark.parametrize(
+    ("prices", "field", "words"),
+    [
+        ({"hosts": {"m99": {"price": "1 CNY"}}}, "hosts", "unknown host model 'm99'"),
+        ({"hosts": {"m56": {"price": "-5 CNY"}}}, "hosts.m56.price", "negative"),
+        ({"hosts": {"m56": {"price": 100000}}}, "hosts.m56.price", "no unit"),
+        ({"disks": {"nowhere": {"price": "1 CNY"}}}, "disks", "unknown storage pool"),
+    ],
+)
+def test_bad_prices_name_file_and_field(
+    tmp_path: Path, prices: dict[str, Any], field: str, words: str
+) -> None:
+    source = _source(tmp_path)
+    path = tmp_path / "prices.yaml"
+    path.write_text(yaml.safe_dump(prices), encoding="utf-8")
+    with pytest.raises(SourceErrors) as caught:
+        load_prices(path, source.cloud)
+    assert any(e.field == field and words in e.message for e in caught.value.errors), caught.value.errors
+
+
+def test_bad_prices_write_nothing(tmp_path: Path) -> None:
+    root = write_data(tmp_path / "data", cloud_data=_cloud())
+    (root / "prices.yaml").write_text("hosts: {m56: {price: -1 CNY}}\n", encoding="utf-8")
+    scenario = tmp_path / "plan.yaml"
+    result = CliRunner().invoke(
+        app, ["capacity", "plan", "--data", str(root), "--format", "json", "--scenario-out", str(scenario)]
+    )
+    assert result.exit_code == 2 and result.stdout == "" and not scenario.exists()
+    assert "prices.yaml, field 'hosts.m56.price'" in result.stderr
+
+
+def test_the_default_plan_applied_keeps_every_line_every_vm_and_the_building(tmp_path: Path) -> None:
+    scenario = tmp_path / "plan.yaml"
+    result = CliRunner().invoke(
+        app, ["capacity", "plan", "--format", "json", "--scenario-out", str(scenario)]
+    )
+    assert result.exit_code == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["proven"] and plan["tranches"]
+    for tranche in plan["tranches"]:
+        assert tranche["order_by"] < tranche["deliver"] and tranche["cost"].endswith(" CNY")
+        assert tranche["kind"] in ("host", "disk") and tranche["count"] > 0
+    assert plan["total_cost"] == f"{sum(int(t['cost'].split()[0]) for t in plan['tranches'])} CNY"
+    assert [len(room["pue"]) for room in plan["building"]] == [60, 60]
+    # the plan costs no more than the check's one-shot purchase — or that purchase is no plan: bought as the
+    # check says, it leaves VMs without a host (on the default: highmem hosts for general VMs)
+    total, naive = (int(plan[k].split()[0]) for k in ("total_cost", "naive_cost"))
+    assert total <= naive or plan["naive_vms_unplaced_months"] > 0
+    # the written scenario, run through the check as a planner would
+    run = scenario_run(load_source(None), scenario)
+    assert run.assessment.keeps_target
+    check = CliRunner().invoke(app, ["capacity", "check", "--scenario", str(scenario), "--format", "json"])
+    document = json.loads(check.stdout)
+    assert all(zone["first_month_unplaced"] is None for zone in document["fit"]["zones"])
+    assert all(v is None for room in document["building"] for v in room["first_exhausted"].values())
+
+
+def test_a_yearly_budget_cap_spreads_the_orders_or_is_named(tmp_path: Path) -> None:
+    source = _source(tmp_path)
+    # 140,000 CNY a year: no m112 (150,000) at all; two m56 (100,000 each) ordered in different years
+    capped = make_plan(source, Prices.model_validate({**PRICES, "yearly_budget": "140000 CNY"}))
+    assert capped.proven and capped.total_cost == 200_000
+    years = [source.planning.month(t.order_by).year for t in capped.tranches for _ in range(t.count)]
+    assert [t.option.target for t in capped.tranches] == ["agg-a", "agg-a"] and len(set(years)) == 2
+    # 90,000 CNY a year buys nothing: the plan says which constraint stands in the way
+    broke = make_plan(source, Prices.model_validate({**PRICES, "yearly_budget": "90000 CNY"}))
+    assert not broke.proven and "yearly budget cap" in broke.failures[0]
+
+
+def test_confidence_sizes_on_the_drawn_demand(tmp_path: Path) -> None:
+    from capacity.risk import demand_quantile
+    from capacity.supply import build_supply
+
+    source = _source(tmp_path)
+    prices = Prices.model_validate(PRICES)
+    nominal = make_plan(source, prices)
+    sure = make_plan(source, prices, confidence=0.9, draws=400, seed=3)
+    assert sure.proven, sure.failures
+    assert sure.total_cost >= nominal.total_cost and sure.confidence == 0.9
+    # with the tranches, every line keeps the target against the 90 % demand of the same draws
+    drawn = demand_quantile(source, 0.9, draws=400, seed=3)
+    usable = build_supply(sure.applied).lines
+    for key, demand in drawn.items():
+        assert (demand <= 0.8 * usable[key].usable + 1e-6).all(), key
+
+
+def test_plan_workbook_is_byte_identical(tmp_path: Path) -> None:
+    from capacity.plan_present import plan_workbook
+
+    source = _source(tmp_path)
+    prices = Prices.model_validate(PRICES)
+    first = plan_workbook(make_plan(source, prices))
+    assert first == plan_workbook(make_plan(source, prices)) and first[:2] == b"PK"
+
+
+def test_a_plan_made_on_a_scenario_writes_that_scenario_with_the_tranches(tmp_path: Path) -> None:
+    source = _source(tmp_path)
+    root = tmp_path / "data"
+    (root / "prices.yaml").write_text(yaml.safe_dump(PRICES), encoding="utf-8")
+    (tmp_path / "fast.yaml").write_text("growth_multiplier: 1.5\n", encoding="utf-8")
+    written = tmp_path / "plan.yaml"
+    args = ["--data", str(root), "--scenario", str(tmp_path / "fast.yaml"), "--scenario-out", str(written)]
+    result = CliRunner().invoke(app, ["capacity", "plan", "--format", "json", *args])
+    assert result.exit_code == 0, result.stderr
+    document = yaml.safe_load(written.read_text(encoding="utf-8"))
+    assert document["growth_multiplier"] == 1.5 and document["expansions"]
+    assert scenario_run(source, written).assessment.keeps_target
