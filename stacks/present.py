@@ -20,6 +20,7 @@ def review_json(review: StackReview) -> dict[str, Any]:
         "departments": review.departments,
         "total_resources": review.total_resources,
         "resources": review.resources,
+        "protection": review.protection,
         "quota_totals": {key.value: review.quota_totals[key] for key in QuotaKey},
         "usable": {key.value: math.floor(review.usable[key]) for key in QuotaKey},
         "usable_at": review.usable_at,
@@ -45,11 +46,13 @@ def render_review(review: StackReview, console: Console) -> None:
         f"{review.total_resources} resources would be created (Pulumi mocks, no cloud contacted)",
         highlight=False,
     )
-    resources = Table(title="Resources by type token")
+    resources = Table(title="Resources by type token (protected: `pulumi up` never deletes them)")
     resources.add_column("type token")
     resources.add_column("count", justify="right")
+    resources.add_column("protected", justify="right")
     for token, count in review.resources.items():
-        resources.add_row(token, str(count))
+        protected = review.protection.get(token, {}).get("protected", 0)
+        resources.add_row(token, str(count), str(protected) if protected else "")
     console.print(resources)
     quotas = Table(
         title=f"Σ department quotas against usable capacity in {review.usable_at} (end of horizon)"

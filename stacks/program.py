@@ -14,6 +14,7 @@ import pulumi.runtime.config as runtime_config
 
 from egov.model import SourceOfTruth
 from stacks.addressing import backbone_prefixes, department_subnets
+from stacks.auth import cloud_user
 from stacks.catalogue import orphan_flavors
 from stacks.components import Compute, Identity, Network, Storage
 from stacks.quotas import DepartmentQuota, department_quota, quota_totals, select_departments
@@ -128,7 +129,7 @@ def build(settings: StackSettings, source: SourceOfTruth | None = None) -> Built
         tiers=settings.volume_tiers,
         quotas=decided.quotas,
         projects=identity.projects,
-        cloud=settings.cloud,
+        cloud_user=cloud_user(settings.cloud),
         password=pulumi.Config("openstack").get_secret("password"),
     )
     pulumi.export("domain_id", identity.domain.id)

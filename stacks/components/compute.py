@@ -9,6 +9,7 @@ import pulumi_openstack as openstack
 
 from egov.model import Cloud
 from stacks.catalogue import CLASS_SPEC, hostnames
+from stacks.protection import COMPUTE_QUOTA, DepartmentNames, kept
 from stacks.quotas import DepartmentQuota
 
 
@@ -62,12 +63,12 @@ class Compute(pulumi.ComponentResource):
         }
         self.quotas = {
             q.code: openstack.compute.QuotaSetV2(
-                f"{q.code}-compute",
+                DepartmentNames(q.code).compute_quota,
                 project_id=projects[q.code].id,
                 cores=q.cores,
                 ram=q.ram_mib,
                 instances=q.instances,
-                opts=child,
+                opts=kept(self, COMPUTE_QUOTA),
             )
             for q in quotas
         }

@@ -24,7 +24,7 @@ from stacks.policy.policies import (
 )
 from stacks.quotas import QuotaKey, usable_totals
 
-DEPARTMENTS = {d.code for d in default_source().departments}
+DEPARTMENTS = {d.code: d.name for d in default_source().departments}
 HOSTS = host_sizes(default_source().cloud)
 
 
@@ -233,6 +233,8 @@ def test_policy_wrappers_report_through_the_engine_callbacks() -> None:
     policies = {p.name: p for p in build_policies(usable, HOSTS, DEPARTMENTS)}
     assert set(policies) == {
         "quotas-within-capacity",
+        "departments-never-deleted",
+        "protected-kinds-stay-protected",
         "project-description-and-department",
         "flavor-fits-a-host",
         "no-management-port-open-to-world",
@@ -266,6 +268,13 @@ def test_policy_wrappers_report_through_the_engine_callbacks() -> None:
     )
     policies["quotas-within-capacity"].validate(tight, report)
     assert len(reported) == 1 and "Σ cores" in reported[0]
+    reported.clear()
+    # a stack holding one unprotected quota: every department but none would be deleted, the quota unprotected
+    policies["departments-never-deleted"].validate(one, report)
+    assert len(reported) == len(DEPARTMENTS) == 122
+    reported.clear()
+    policies["protected-kinds-stay-protected"].validate(one, report)
+    assert reported == [f"Nova quota r ({quota}) is not protected: declare it with protect=True"]
 
 
 def _policy_resource(token: str, props: dict[str, Any], opts: Any) -> Any:

@@ -263,8 +263,11 @@ def test_department_router_gateways_to_the_public_zone(prod_mocks: RecordingMock
 
 # -- waiting on resource ids: the outputs the engine would resolve ---------------------------------
 @pytest.fixture
-def staging_runtime() -> RecordingMocks:
+def staging_runtime(monkeypatch: pytest.MonkeyPatch) -> RecordingMocks:
     """Fresh mocks for the staging stack, installed before a @pulumi.runtime.test test starts."""
+    from stacks.mocks import MOCK_CLOUDS
+
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(MOCK_CLOUDS))
     config, _ = load_stack_settings("staging")
     mocks = RecordingMocks()
     reset_runtime("staging", config, mocks)
@@ -294,7 +297,8 @@ def test_zone_networks_are_protected_and_routers_use_them(staging_runtime: Recor
     built = build(settings)
     public = built.network.zones["public"]
     assert public._protect is True and built.network.zone_subnets["public"]._protect is True
-    assert built.network.networks["FGW"]._protect is not True  # departments' networks stay replaceable
+    assert built.network.networks["FGW"]._protect is True  # a department's network holds its ports
+    assert built.network.routers["FGW"]._protect is not True  # a router holds nothing: replaceable
 
     def check(values: list[Any]) -> None:
         zone_id, gateway_network = values
