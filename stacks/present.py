@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -11,6 +11,11 @@ from rich.table import Table
 from egov.units import Q_, human
 from stacks.quotas import QUOTA_SOURCES, QuotaKey
 from stacks.review import StackReview
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from stacks.importing import ImportPlan
 
 
 def review_json(review: StackReview) -> dict[str, Any]:
@@ -77,3 +82,34 @@ def render_review(review: StackReview, console: Console) -> None:
             console.print(f"  - {message}", highlight=False, markup=False)
     else:
         console.print("[green]every policy of stacks/policy passes[/]")
+
+
+def import_summary_json(plan: ImportPlan, written: list[Path]) -> dict[str, Any]:
+    """What the import files hold and what the cloud lacks, as ONE object."""
+    return {
+        "stack": plan.stack,
+        "files": [str(path) for path in written],
+        "found": plan.found,
+        "not_found": [{"type": m.type, "name": m.name, "looked_for": m.looked_for} for m in plan.missing],
+        "not_looked_up": plan.not_looked_up,
+    }
+
+
+def render_import_summary(plan: ImportPlan, written: list[Path], console: Console) -> None:
+    """The files written, then every resource the cloud does not have (``pulumi up`` creates those)."""
+    console.print(
+        f"stack [bold]{plan.stack}[/]: {plan.found} existing resources to import → "
+        + ", ".join(str(path) for path in written),
+        highlight=False,
+    )
+    if plan.missing:
+        table = Table(
+            title=f"{len(plan.missing)} declared resources not found in the cloud (pulumi up creates them)"
+        )
+        for column in ("type token", "name", "looked for"):
+            table.add_column(column)
+        for m in plan.missing:
+            table.add_row(m.type, m.name, m.looked_for)
+        console.print(table)
+    skipped = ", ".join(f"{token} ({n})" for token, n in plan.not_looked_up.items())
+    console.print(f"not looked up (created or set by pulumi up): {skipped}", highlight=False, markup=False)
