@@ -63,6 +63,15 @@ class RecordingMonitor(MockMonitor):
         finally:
             _current.request = None
 
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        """Keep what each component registers as outputs (the ids operators and other stacks read)."""
+        from pulumi.runtime import rpc
+
+        if isinstance(self.mocks, RecordingMocks):
+            name = request.urn.rsplit("::", 1)[-1]
+            self.mocks.component_outputs[name] = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
 
 @dataclass
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -70,6 +79,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     registrations: list[Registration] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: Component name → the outputs it registered (``register_outputs``), as the engine stores them.
+    component_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Called with the running count after each registration (a progress display).
     on_register: Callable[[int], None] | None = None
 

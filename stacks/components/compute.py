@@ -72,4 +72,9 @@ class Compute(pulumi.ComponentResource):
             )
             for q in quotas
         }
-        self.register_outputs({})
+        self.register_outputs(
+            {
+                "aggregate_ids": {name: agg.id for name, agg in self.aggregates.items()},
+                "flavor_ids": {name: flavor.id for name, flavor in self.flavors.items()},
+            }
+        )

@@ -91,4 +91,10 @@ class Identity(pulumi.ComponentResource):
                 opts=kept(self, ROLE_ASSIGNMENT),
             )
             self.projects[code], self.groups[code] = project, group
-        self.register_outputs({"domain_id": self.domain.id})
+        self.register_outputs(
+            {
+                "domain_id": self.domain.id,
+                "project_ids": {code: project.id for code, project in self.projects.items()},
+                "group_ids": {code: group.id for code, group in self.groups.items()},
+            }
+        )

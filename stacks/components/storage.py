@@ -90,4 +90,9 @@ class Storage(pulumi.ComponentResource):
                 metadata={"department": code},
                 opts=kept(self, CONTAINER, provider=scoped),
             )
-        self.register_outputs({})
+        self.register_outputs(
+            {
+                "volume_type_ids": {tier: vt.id for tier, vt in self.volume_types.items()},
+                "container_names": {code: c.name for code, c in self.containers.items()},
+            }
+        )

@@ -319,3 +319,21 @@ def test_the_thin_main_runs_the_program(staging_runtime: RecordingMocks) -> None
         program()
     assert gc.isenabled()
     assert staging_runtime.counts() == STAGING_COUNTS
+
+
+def test_components_register_the_ids_operators_need(staging_mocks: RecordingMocks) -> None:
+    outputs = staging_mocks.component_outputs
+    assert set(outputs) == {"identity", "compute", "network", "storage", "egov-cloud-staging"}
+    identity = outputs["identity"]
+    assert identity["domain_id"] == "departments-domain-id"
+    assert identity["project_ids"] == {c: f"{c}-id" for c in ("FGW", "JYT", "GAT", "RST", "WJW")}
+    assert identity["group_ids"]["GAT"] == "GAT-users-id"
+    assert outputs["compute"]["aggregate_ids"]["gz-1-general"] == "gz-1-general-id"
+    assert len(outputs["compute"]["flavor_ids"]) == 14
+    network = outputs["network"]
+    assert network["zone_network_ids"] == {"public": "zone-public-id"}
+    assert network["subnet_ids"]["GAT"] == "GAT-subnet-id" and network["router_ids"]["GAT"] == "GAT-router-id"
+    assert outputs["storage"] == {
+        "volume_type_ids": {"ssd": "tier-ssd-id"},
+        "container_names": {c: f"{c.lower()}-data" for c in ("FGW", "JYT", "GAT", "RST", "WJW")},
+    }
