@@ -7,10 +7,8 @@ import ipaddress
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
-import pulumi.runtime.config as runtime_config
 
 from egov.model import SourceOfTruth
 from stacks.addressing import backbone_prefixes, department_subnets
@@ -18,7 +16,7 @@ from stacks.auth import cloud_user
 from stacks.catalogue import orphan_flavors
 from stacks.components import Compute, Identity, Network, Storage
 from stacks.quotas import DepartmentQuota, department_quota, quota_totals, select_departments
-from stacks.settings import StackSettings, settings_from_runtime
+from stacks.settings import NAMESPACE, StackSettings, settings_from_pulumi_config
 
 
 @dataclass(frozen=True)
@@ -33,9 +31,13 @@ class Plan:
 
 
 def runtime_settings() -> StackSettings:
-    """The settings of the running stack, from the config the engine (or the mocks) handed the program."""
-    config: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    return settings_from_runtime({k: str(v) for k, v in config.items()}, origin=f"stack {pulumi.get_stack()}")
+    """The settings of the running stack, read through ``pulumi.Config`` as the engine (or the mocks) hands
+    them to the program."""
+    return settings_from_pulumi_config(
+        pulumi.Config(NAMESPACE),
+        pulumi.Config("openstack").get("cloud"),
+        origin=f"stack {pulumi.get_stack()}",
+    )
 
 
 def plan(settings: StackSettings, source: SourceOfTruth | None = None) -> Plan:

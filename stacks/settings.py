@@ -176,6 +176,41 @@ def settings_from_runtime(config: Mapping[str, str], origin: str = "stack config
     return parse_settings(values, origin)
 
 
+#: Keys holding structured values (YAML in the stack file, JSON text at runtime): read with get_object.
+STRUCTURED_KEYS = frozenset(
+    {
+        "quotaFactors",
+        "departmentRoles",
+        "dnsNameservers",
+        "managementPrefixes",
+        "zones",
+        "networkQuota",
+        "volumeTiers",
+    }
+)
+
+
+def settings_from_pulumi_config(config: Any, cloud: str | None, origin: str) -> StackSettings:
+    """Settings through the public ``pulumi.Config`` API of the running program (``config``: the ``egov``
+    namespace): ``get_object`` for structured keys, ``get`` for the others (pydantic converts numbers).
+
+    ``pulumi.Config`` cannot list the keys it holds, so a misspelt ``egov:`` key is caught by
+    ``egov stack plan`` (which reads the stack file whole), not here.
+    """
+    values: dict[str, Any] = {}
+    for name, field in StackSettings.model_fields.items():
+        key = field.alias or name
+        if name == "cloud" or config.get(key) is None:
+            continue
+        if key in STRUCTURED_KEYS or (key == "departments" and config.get(key) != "all"):
+            values[key] = config.get_object(key)
+        else:
+            values[key] = config.get(key)
+    if cloud is not None:
+        values["cloud"] = cloud
+    return parse_settings(values, origin)
+
+
 def stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
     return project_dir / f"Pulumi.{stack}.yaml"
 
