@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from egov.units import Q_, human
+from stacks.policy.policies import amount
 from stacks.quotas import QUOTA_SOURCES, QuotaKey
 from stacks.review import StackReview
 
@@ -37,13 +37,6 @@ def review_json(review: StackReview) -> dict[str, Any]:
     }
 
 
-def _amount(key: QuotaKey, value: float) -> str:
-    unit = QUOTA_SOURCES[key][1]
-    if unit == "vcpu":
-        return f"{value:,.0f} vCPU"
-    return human(Q_(value, unit))
-
-
 def render_review(review: StackReview, console: Console) -> None:
     """Tables: resources per type token, then Σ quotas against usable capacity, then any violation."""
     console.print(
@@ -69,8 +62,8 @@ def render_review(review: StackReview, console: Console) -> None:
         verdict = "[green]within[/]" if ratio <= agreed else "[red]EXCEEDS[/]"
         quotas.add_row(
             key.value,
-            _amount(key, review.quota_totals[key]),
-            _amount(key, review.usable[key]),
+            amount(key, review.quota_totals[key]),
+            amount(key, review.usable[key]),
             f"{ratio:.2f}",
             f"{agreed:g}",
             verdict,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from stacks.catalogue import HostSize
 from stacks.protection import PROTECTED_KINDS, ROLE_ASSIGNMENT, DepartmentNames
-from stacks.quotas import QuotaKey
+from stacks.quotas import QUOTA_SOURCES, QuotaKey
 
 if TYPE_CHECKING:
     from pulumi_policy import Policy
@@ -64,6 +64,23 @@ class Resource:
     props: Mapping[str, Any]
     #: The resource's ``protect`` option (the engine refuses to delete a protected resource).
     protect: bool = False
+
+
+def amount(key: QuotaKey, value: float) -> str:
+    """A quota amount for people: vCPUs counted, RAM and storage in the largest fitting unit of their family
+    (Nova's MiB and Cinder's GiB stay binary, Swift's bytes too), through the one pint registry."""
+    from egov.units import Q_, human
+
+    unit = QUOTA_SOURCES[key][1]
+    if unit == "vcpu":
+        return f"{value:,.0f} vCPU"
+    return human(Q_(value, unit))
+
+
+def _mib(value: int) -> str:
+    from egov.units import Q_, human
+
+    return human(Q_(value, "MiB"))
 
 
 # -- quotas against capacity -----------------------------------------------------------------------
@@ -114,8 +131,8 @@ def check_quotas_within_capacity(
         limit = usable[key] * oversubscription[key]
         if totals[key] > limit:
             violations.append(
-                f"Σ {key.value} quotas = {totals[key]:,} exceeds usable {usable[key]:,.0f} × agreed "
-                f"oversubscription {oversubscription[key]:g} = {limit:,.0f}"
+                f"Σ {key.value} quotas = {amount(key, totals[key])} exceeds usable {amount(key, usable[key])}"
+                f" × agreed oversubscription {oversubscription[key]:g} = {amount(key, limit)}"
             )
     return violations
 
@@ -150,12 +167,12 @@ def check_flavor(resource: Resource, hosts: Sequence[HostSize]) -> list[str]:
         return []
     largest = max(hosts, key=lambda h: (h.vcpus, h.ram_mib, h.disk_gib)) if hosts else None
     where = (
-        f"the largest host ({largest.aggregate}) offers {largest.vcpus} vCPU, {largest.ram_mib} MiB, "
-        f"{largest.disk_gib} GiB"
+        f"the largest host ({largest.aggregate}) offers {largest.vcpus} vCPU, {_mib(largest.ram_mib)} RAM, "
+        f"{largest.disk_gib} GiB disk"
         if largest
         else "the cloud has no host"
     )
-    return [f"flavor {resource.name} ({vcpus} vCPU, {ram} MiB, {disk} GiB) fits no host: {where}"]
+    return [f"flavor {resource.name} ({vcpus} vCPU, {_mib(ram)} RAM, {disk} GiB disk) fits no host: {where}"]
 
 
 # -- security group rules --------------------------------------------------------------------------

@@ -62,6 +62,7 @@ def test_quota_policy_fails_when_one_department_asks_too_much(prod_mocks: Record
     ]
     (violation,) = check_quotas_within_capacity(greedy, usable, AGREED_OVERSUBSCRIPTION)
     assert violation.startswith("Σ cores quotas")
+    assert f"exceeds usable {usable[QuotaKey.cores]:,.0f} vCPU × agreed oversubscription 1" in violation
     # exactly at the limit is allowed
     at_limit = [
         Resource(r.type, r.name, {**r.props, "cores": int(r.props["cores"] + room)})
@@ -166,6 +167,8 @@ def test_flavor_policy(vcpus: int, ram: int, disk: int, fits: bool) -> None:
     assert (violations == []) is fits, violations
     if not fits:
         assert "largest host" in violations[0]
+        # In human units through egov.units (960179 MiB is 937.7 GiB), never raw MiB.
+        assert "MiB" not in violations[0] and "GiB RAM" in violations[0], violations[0]
 
 
 # -- security group rules --------------------------------------------------------------------------

@@ -131,6 +131,8 @@ def test_pack_checks_the_prod_program_over_grpc(analyzer: Any, prod_mocks: Recor
     response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=greedy))
     (diagnostic,) = response.diagnostics
     assert diagnostic.policyName == "quotas-within-capacity" and "Σ ram_mib" in diagnostic.message
+    # Human units through egov.units: GAT's RAM × 100 is petabytes of RAM against ~143 TiB usable.
+    assert "PiB exceeds usable 143.0 TiB × agreed oversubscription 1.2 = 171.6 TiB" in diagnostic.message
 
 
 def test_removing_a_department_from_the_config_fails_the_preview_naming_it(analyzer: Any) -> None:
