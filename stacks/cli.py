@@ -50,17 +50,20 @@ def plan(
     ] = None,
 ) -> None:
     """What `pulumi up` would create, under Pulumi's mocks (see PLAN_HELP)."""
+    from egov.clitools import progress_bar
     from egov.errors import SourceError, SourceErrors
     from stacks.present import render_review, review_json
     from stacks.review import review_stack
     from stacks.settings import PROJECT_DIR
 
     try:
-        with err_console.status("running the program under Pulumi mocks…") as status:
+        with progress_bar() as bar:
+            # The total is unknown until the program has declared everything: the bar counts registrations.
+            task = bar.add_task("registering resources under Pulumi mocks", total=None)
 
             def progress(count: int) -> None:
-                if count % 50 == 0:
-                    status.update(f"running the program under Pulumi mocks… {count} resources registered")
+                if count % 25 == 0:
+                    bar.update(task, completed=count)
 
             review = review_stack(stack.value, project_dir or PROJECT_DIR, on_register=progress)
     except (SourceError, SourceErrors, KeyError, ValueError) as exc:
