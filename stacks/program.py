@@ -13,7 +13,7 @@ import pulumi
 from egov.model import SourceOfTruth
 from stacks.addressing import backbone_prefixes, department_subnets
 from stacks.auth import cloud_user
-from stacks.catalogue import orphan_flavors
+from stacks.catalogue import aggregate_hosts, orphan_flavors
 from stacks.components import Compute, Identity, Network, Storage
 from stacks.quotas import DepartmentQuota, department_quota, quota_totals, select_departments
 from stacks.settings import NAMESPACE, StackSettings, settings_from_pulumi_config
@@ -28,6 +28,7 @@ class Plan:
     codes: list[str]
     quotas: list[DepartmentQuota]
     subnets: dict[str, ipaddress.IPv4Network]
+    hosts: dict[str, list[str]]  # aggregate → compute host names
 
 
 def runtime_settings() -> StackSettings:
@@ -62,7 +63,8 @@ def plan(settings: StackSettings, source: SourceOfTruth | None = None) -> Plan:
     ]
     subnets = department_subnets(source, codes)
     check_zone_addresses(settings, list(subnets.values()))
-    return Plan(settings=settings, source=source, codes=codes, quotas=quotas, subnets=subnets)
+    hosts = aggregate_hosts(source.cloud, settings.hosts, settings.hostname_pattern)
+    return Plan(settings=settings, source=source, codes=codes, quotas=quotas, subnets=subnets, hosts=hosts)
 
 
 def check_zone_addresses(settings: StackSettings, department_nets: list[ipaddress.IPv4Network]) -> None:
@@ -112,7 +114,7 @@ def build(settings: StackSettings, source: SourceOfTruth | None = None) -> Built
     compute = Compute(
         "compute",
         cloud=source.cloud,
-        hostname_pattern=settings.hostname_pattern,
+        hosts=decided.hosts,
         quotas=decided.quotas,
         projects=identity.projects,
     )

@@ -107,6 +107,9 @@ class StackSettings(_Model):
     department_roles: list[str] = Field(default_factory=lambda: ["member"], min_length=1)
     operator_role: str = "member"
     hostname_pattern: str = "{aggregate}-{index:03d}"
+    #: aggregate → its compute hosts by name (`openstack aggregate show <name> -c hosts`); the pattern
+    #: above names only the aggregates not listed here.
+    hosts: dict[str, list[str]] = Field(default_factory=dict)
     dns_nameservers: list[ipaddress.IPv4Address] = Field(default_factory=list)
     #: None: the backbone's operations prefixes (data/network.yaml management.ssh_allowed).
     management_prefixes: list[ipaddress.IPv4Network] | None = None
@@ -186,6 +189,7 @@ STRUCTURED_KEYS = frozenset(
         "zones",
         "networkQuota",
         "volumeTiers",
+        "hosts",
     }
 )
 

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_openstack as openstack
 
 from egov.model import Cloud
-from stacks.catalogue import CLASS_SPEC, hostnames
+from stacks.catalogue import CLASS_SPEC
 from stacks.protection import COMPUTE_QUOTA, DepartmentNames, kept
 from stacks.quotas import DepartmentQuota
 
@@ -29,7 +29,7 @@ class Compute(pulumi.ComponentResource):
         name: str,
         *,
         cloud: Cloud,
-        hostname_pattern: str,
+        hosts: Mapping[str, list[str]],
         quotas: Sequence[DepartmentQuota],
         projects: Mapping[str, openstack.identity.Project],
         opts: pulumi.ResourceOptions | None = None,
@@ -44,7 +44,7 @@ class Compute(pulumi.ComponentResource):
                     name=agg.name,
                     zone=az.name,
                     metadata={**agg.metadata, "host_model": agg.host_model},
-                    hosts=hostnames(hostname_pattern, az.name, agg.name, agg.hosts),
+                    hosts=hosts[agg.name],
                     opts=child,
                 )
         self.flavors = {

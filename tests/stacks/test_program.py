@@ -337,3 +337,50 @@ def test_components_register_the_ids_operators_need(staging_mocks: RecordingMock
         "volume_type_ids": {"ssd": "tier-ssd-id"},
         "container_names": {c: f"{c.lower()}-data" for c in ("FGW", "JYT", "GAT", "RST", "WJW")},
     }
+
+
+# -- compute hosts by name ---------------------------------------------------------------------------
+LEGACY_HOSTS = [f"cmp-{rack}-{slot}" for rack in ("a17", "b03", "c11") for slot in range(40, 49)]  # 27
+
+
+def test_listed_hosts_go_into_their_aggregate_and_the_rest_by_pattern() -> None:
+    from egov.source import default_source
+    from stacks.catalogue import aggregate_hosts
+
+    hosts = aggregate_hosts(default_source().cloud, {"gz-2-legacy": LEGACY_HOSTS}, "{aggregate}-{index:03d}")
+    assert hosts["gz-2-legacy"] == LEGACY_HOSTS
+    assert len(hosts["gz-1-general"]) == 86 and hosts["gz-1-general"][-1] == "gz-1-general-086"
+
+
+@pytest.mark.parametrize(
+    ("named", "message"),
+    [
+        ({"gz-2-legacy": LEGACY_HOSTS[:-1]}, "egov:hosts.gz-2-legacy: 26 hosts listed, cloud.yaml counts 27"),
+        ({"gz-9-nowhere": []}, "egov:hosts: no aggregate gz-9-nowhere in cloud.yaml"),
+        (
+            {"gz-2-legacy": [*LEGACY_HOSTS[:-1], LEGACY_HOSTS[0]]},
+            "egov:hosts.gz-2-legacy: host 'cmp-a17-40' is listed twice",
+        ),
+        (
+            {"gz-2-legacy": [*LEGACY_HOSTS[:-1], "gz-1-general-001"]},
+            "host 'gz-1-general-001' is listed also in gz-1-general",
+        ),
+    ],
+)
+def test_listed_hosts_must_match_the_source_of_truth(named: dict[str, list[str]], message: str) -> None:
+    from egov.source import default_source
+    from stacks.catalogue import aggregate_hosts
+
+    with pytest.raises(ValueError, match=message):
+        aggregate_hosts(default_source().cloud, named, "{aggregate}-{index:03d}")
+
+
+@pulumi.runtime.test
+def test_the_program_declares_the_listed_hosts(staging_runtime: RecordingMocks) -> Any:
+    _config, settings = load_stack_settings("staging")
+    built = build(settings.model_copy(update={"hosts": {"gz-2-legacy": LEGACY_HOSTS}}))
+
+    def check(hosts: list[str]) -> None:
+        assert hosts == LEGACY_HOSTS
+
+    return built.compute.aggregates["gz-2-legacy"].hosts.apply(check)
