@@ -7,6 +7,7 @@ Nova's AggregateInstanceExtraSpecsFilter finds no host for it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from capacity.inventory import Inventory
@@ -73,3 +74,34 @@ def orphan_flavors(cloud: Cloud) -> list[str]:
 def hostnames(pattern: str, az: str, aggregate: str, count: int) -> list[str]:
     """The compute hosts of an aggregate by the site's naming pattern (index from 1)."""
     return [pattern.format(aggregate=aggregate, az=az, index=i) for i in range(1, count + 1)]
+
+
+def aggregate_hosts(cloud: Cloud, named: Mapping[str, Sequence[str]], pattern: str) -> dict[str, list[str]]:
+    """The compute hosts of every aggregate: by name where the stack lists them (``egov:hosts``), else by the
+    numbering pattern (``egov:hostnamePattern``, for clouds whose hosts really are numbered in sequence).
+
+    A listed aggregate must hold as many hosts as cloud.yaml counts installed (the capacity plan counts
+    those), and no host may sit in two aggregates. Raises ValueError naming ``egov:hosts.<aggregate>``.
+    """
+    known = {agg.name: (az.name, agg.hosts) for az in cloud.availability_zones for agg in az.aggregates}
+    unknown = sorted(set(named) - set(known))
+    if unknown:
+        raise ValueError(f"egov:hosts: no aggregate {', '.join(unknown)} in cloud.yaml ({', '.join(known)})")
+    hosts: dict[str, list[str]] = {}
+    owner: dict[str, str] = {}
+    for aggregate, (az, count) in known.items():
+        if aggregate in named:
+            names = list(named[aggregate])
+            if len(names) != count:
+                raise ValueError(
+                    f"egov:hosts.{aggregate}: {len(names)} hosts listed, cloud.yaml counts {count} installed"
+                )
+        else:
+            names = hostnames(pattern, az, aggregate, count)
+        for name in names:
+            if name in owner:
+                where = "twice" if owner[name] == aggregate else f"also in {owner[name]}"
+                raise ValueError(f"egov:hosts.{aggregate}: host {name!r} is listed {where}")
+            owner[name] = aggregate
+        hosts[aggregate] = names
+    return hosts

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from egov.units import Q_, human
+from stacks.policy.policies import amount
 from stacks.quotas import QUOTA_SOURCES, QuotaKey
 from stacks.review import StackReview
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from stacks.importing import ImportPlan
 
 
 def review_json(review: StackReview) -> dict[str, Any]:
@@ -20,6 +25,7 @@ def review_json(review: StackReview) -> dict[str, Any]:
         "departments": review.departments,
         "total_resources": review.total_resources,
         "resources": review.resources,
+        "protection": review.protection,
         "quota_totals": {key.value: review.quota_totals[key] for key in QuotaKey},
         "usable": {key.value: math.floor(review.usable[key]) for key in QuotaKey},
         "usable_at": review.usable_at,
@@ -31,13 +37,6 @@ def review_json(review: StackReview) -> dict[str, Any]:
     }
 
 
-def _amount(key: QuotaKey, value: float) -> str:
-    unit = QUOTA_SOURCES[key][1]
-    if unit == "vcpu":
-        return f"{value:,.0f} vCPU"
-    return human(Q_(value, unit))
-
-
 def render_review(review: StackReview, console: Console) -> None:
     """Tables: resources per type token, then Σ quotas against usable capacity, then any violation."""
     console.print(
@@ -45,11 +44,13 @@ def render_review(review: StackReview, console: Console) -> None:
         f"{review.total_resources} resources would be created (Pulumi mocks, no cloud contacted)",
         highlight=False,
     )
-    resources = Table(title="Resources by type token")
+    resources = Table(title="Resources by type token (protected: `pulumi up` never deletes them)")
     resources.add_column("type token")
     resources.add_column("count", justify="right")
+    resources.add_column("protected", justify="right")
     for token, count in review.resources.items():
-        resources.add_row(token, str(count))
+        protected = review.protection.get(token, {}).get("protected", 0)
+        resources.add_row(token, str(count), str(protected) if protected else "")
     console.print(resources)
     quotas = Table(
         title=f"Σ department quotas against usable capacity in {review.usable_at} (end of horizon)"
@@ -61,8 +62,8 @@ def render_review(review: StackReview, console: Console) -> None:
         verdict = "[green]within[/]" if ratio <= agreed else "[red]EXCEEDS[/]"
         quotas.add_row(
             key.value,
-            _amount(key, review.quota_totals[key]),
-            _amount(key, review.usable[key]),
+            amount(key, review.quota_totals[key]),
+            amount(key, review.usable[key]),
             f"{ratio:.2f}",
             f"{agreed:g}",
             verdict,
@@ -74,3 +75,34 @@ def render_review(review: StackReview, console: Console) -> None:
             console.print(f"  - {message}", highlight=False, markup=False)
     else:
         console.print("[green]every policy of stacks/policy passes[/]")
+
+
+def import_summary_json(plan: ImportPlan, written: list[Path]) -> dict[str, Any]:
+    """What the import files hold and what the cloud lacks, as ONE object."""
+    return {
+        "stack": plan.stack,
+        "files": [str(path) for path in written],
+        "found": plan.found,
+        "not_found": [{"type": m.type, "name": m.name, "looked_for": m.looked_for} for m in plan.missing],
+        "not_looked_up": plan.not_looked_up,
+    }
+
+
+def render_import_summary(plan: ImportPlan, written: list[Path], console: Console) -> None:
+    """The files written, then every resource the cloud does not have (``pulumi up`` creates those)."""
+    console.print(
+        f"stack [bold]{plan.stack}[/]: {plan.found} existing resources to import → "
+        + ", ".join(str(path) for path in written),
+        highlight=False,
+    )
+    if plan.missing:
+        table = Table(
+            title=f"{len(plan.missing)} declared resources not found in the cloud (pulumi up creates them)"
+        )
+        for column in ("type token", "name", "looked for"):
+            table.add_column(column)
+        for m in plan.missing:
+            table.add_row(m.type, m.name, m.looked_for)
+        console.print(table)
+    skipped = ", ".join(f"{token} ({n})" for token, n in plan.not_looked_up.items())
+    console.print(f"not looked up (created or set by pulumi up): {skipped}", highlight=False, markup=False)

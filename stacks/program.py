@@ -7,17 +7,16 @@ import ipaddress
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
-import pulumi.runtime.config as runtime_config
 
 from egov.model import SourceOfTruth
 from stacks.addressing import backbone_prefixes, department_subnets
-from stacks.catalogue import orphan_flavors
+from stacks.auth import cloud_user
+from stacks.catalogue import aggregate_hosts, orphan_flavors
 from stacks.components import Compute, Identity, Network, Storage
 from stacks.quotas import DepartmentQuota, department_quota, quota_totals, select_departments
-from stacks.settings import StackSettings, settings_from_runtime
+from stacks.settings import NAMESPACE, StackSettings, settings_from_pulumi_config
 
 
 @dataclass(frozen=True)
@@ -29,12 +28,17 @@ class Plan:
     codes: list[str]
     quotas: list[DepartmentQuota]
     subnets: dict[str, ipaddress.IPv4Network]
+    hosts: dict[str, list[str]]  # aggregate → compute host names
 
 
 def runtime_settings() -> StackSettings:
-    """The settings of the running stack, from the config the engine (or the mocks) handed the program."""
-    config: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    return settings_from_runtime({k: str(v) for k, v in config.items()}, origin=f"stack {pulumi.get_stack()}")
+    """The settings of the running stack, read through ``pulumi.Config`` as the engine (or the mocks) hands
+    them to the program."""
+    return settings_from_pulumi_config(
+        pulumi.Config(NAMESPACE),
+        pulumi.Config("openstack").get("cloud"),
+        origin=f"stack {pulumi.get_stack()}",
+    )
 
 
 def plan(settings: StackSettings, source: SourceOfTruth | None = None) -> Plan:
@@ -59,7 +63,8 @@ def plan(settings: StackSettings, source: SourceOfTruth | None = None) -> Plan:
     ]
     subnets = department_subnets(source, codes)
     check_zone_addresses(settings, list(subnets.values()))
-    return Plan(settings=settings, source=source, codes=codes, quotas=quotas, subnets=subnets)
+    hosts = aggregate_hosts(source.cloud, settings.hosts, settings.hostname_pattern)
+    return Plan(settings=settings, source=source, codes=codes, quotas=quotas, subnets=subnets, hosts=hosts)
 
 
 def check_zone_addresses(settings: StackSettings, department_nets: list[ipaddress.IPv4Network]) -> None:
@@ -109,7 +114,7 @@ def build(settings: StackSettings, source: SourceOfTruth | None = None) -> Built
     compute = Compute(
         "compute",
         cloud=source.cloud,
-        hostname_pattern=settings.hostname_pattern,
+        hosts=decided.hosts,
         quotas=decided.quotas,
         projects=identity.projects,
     )
@@ -128,7 +133,7 @@ def build(settings: StackSettings, source: SourceOfTruth | None = None) -> Built
         tiers=settings.volume_tiers,
         quotas=decided.quotas,
         projects=identity.projects,
-        cloud=settings.cloud,
+        cloud_user=cloud_user(settings.cloud),
         password=pulumi.Config("openstack").get_secret("password"),
     )
     pulumi.export("domain_id", identity.domain.id)

@@ -5,17 +5,22 @@ Computes only; stacks/present.py shows the result.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from egov.errors import SourceError
 from egov.months import month_label
 from stacks.catalogue import host_sizes
 from stacks.policy.policies import (
     AGREED_OVERSUBSCRIPTION,
+    check_departments_kept,
     check_flavor,
     check_project,
+    check_protected_kinds,
     check_quotas_within_capacity,
     check_security_group_rule,
     quota_totals,
@@ -29,6 +34,7 @@ class StackReview:
     stack: str
     departments: int
     resources: dict[str, int]  # type token → count
+    protection: dict[str, dict[str, int]]  # type token → {"resources": N, "protected": M}
     quota_totals: dict[QuotaKey, int]
     usable: dict[QuotaKey, float]
     agreed: dict[QuotaKey, float]
@@ -42,6 +48,24 @@ class StackReview:
     def ratio(self, key: QuotaKey) -> float:
         """Σ quotas ÷ usable capacity."""
         return self.quota_totals[key] / self.usable[key] if self.usable[key] else math.inf
+
+
+#: The policy pack's per-stack config (`pulumi preview --policy-pack-config ../policy/<stack>.json`).
+POLICY_DIR = Path(__file__).resolve().parent / "policy"
+
+
+def policy_config(stack: str) -> dict[str, Any]:
+    """The policy config the stack is previewed with (stacks/policy/<stack>.json); {} when there is none."""
+    path = POLICY_DIR / f"{stack}.json"
+    if not path.exists():
+        return {}
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise SourceError(path, f"not valid JSON: {exc}") from None
+    if not isinstance(config, dict):
+        raise SourceError(path, "expected an object keyed by policy name")
+    return config
 
 
 def review_stack(
@@ -64,6 +88,12 @@ def review_stack(
     known = {d.code for d in source.departments}
     violations = [f"{t} {n} is declared twice" for t, n in mocks.duplicates()]
     violations += check_quotas_within_capacity(resources, usable, agreed)
+    violations += check_protected_kinds(resources)
+    violations += check_departments_kept(
+        resources,
+        {d.code: d.name for d in source.departments},
+        policy_config(stack).get("departments-never-deleted", {}),
+    )
     for resource in resources:
         violations += check_project(resource, known)
         violations += check_flavor(resource, hosts)
@@ -73,6 +103,7 @@ def review_stack(
         stack=stack,
         departments=len(select_departments(source, settings.departments)),
         resources=mocks.counts(),
+        protection=mocks.protection(),
         quota_totals=totals,
         usable=usable,
         agreed=agreed,

@@ -107,6 +107,9 @@ class StackSettings(_Model):
     department_roles: list[str] = Field(default_factory=lambda: ["member"], min_length=1)
     operator_role: str = "member"
     hostname_pattern: str = "{aggregate}-{index:03d}"
+    #: aggregate → its compute hosts by name (`openstack aggregate show <name> -c hosts`); the pattern
+    #: above names only the aggregates not listed here.
+    hosts: dict[str, list[str]] = Field(default_factory=dict)
     dns_nameservers: list[ipaddress.IPv4Address] = Field(default_factory=list)
     #: None: the backbone's operations prefixes (data/network.yaml management.ssh_allowed).
     management_prefixes: list[ipaddress.IPv4Network] | None = None
@@ -173,6 +176,42 @@ def settings_from_runtime(config: Mapping[str, str], origin: str = "stack config
     values: dict[str, Any] = {k[len(prefix) :]: _decode(v) for k, v in config.items() if k.startswith(prefix)}
     if "openstack:cloud" in config:
         values["cloud"] = config["openstack:cloud"]
+    return parse_settings(values, origin)
+
+
+#: Keys holding structured values (YAML in the stack file, JSON text at runtime): read with get_object.
+STRUCTURED_KEYS = frozenset(
+    {
+        "quotaFactors",
+        "departmentRoles",
+        "dnsNameservers",
+        "managementPrefixes",
+        "zones",
+        "networkQuota",
+        "volumeTiers",
+        "hosts",
+    }
+)
+
+
+def settings_from_pulumi_config(config: Any, cloud: str | None, origin: str) -> StackSettings:
+    """Settings through the public ``pulumi.Config`` API of the running program (``config``: the ``egov``
+    namespace): ``get_object`` for structured keys, ``get`` for the others (pydantic converts numbers).
+
+    ``pulumi.Config`` cannot list the keys it holds, so a misspelt ``egov:`` key is caught by
+    ``egov stack plan`` (which reads the stack file whole), not here.
+    """
+    values: dict[str, Any] = {}
+    for name, field in StackSettings.model_fields.items():
+        key = field.alias or name
+        if name == "cloud" or config.get(key) is None:
+            continue
+        if key in STRUCTURED_KEYS or (key == "departments" and config.get(key) != "all"):
+            values[key] = config.get_object(key)
+        else:
+            values[key] = config.get(key)
+    if cloud is not None:
+        values["cloud"] = cloud
     return parse_settings(values, origin)
 
 

@@ -8,7 +8,8 @@ import pulumi
 import pulumi_openstack as openstack
 
 from egov.model import Cloud
-from stacks.catalogue import CLASS_SPEC, hostnames
+from stacks.catalogue import CLASS_SPEC
+from stacks.protection import COMPUTE_QUOTA, DepartmentNames, kept
 from stacks.quotas import DepartmentQuota
 
 
@@ -28,7 +29,7 @@ class Compute(pulumi.ComponentResource):
         name: str,
         *,
         cloud: Cloud,
-        hostname_pattern: str,
+        hosts: Mapping[str, list[str]],
         quotas: Sequence[DepartmentQuota],
         projects: Mapping[str, openstack.identity.Project],
         opts: pulumi.ResourceOptions | None = None,
@@ -43,7 +44,7 @@ class Compute(pulumi.ComponentResource):
                     name=agg.name,
                     zone=az.name,
                     metadata={**agg.metadata, "host_model": agg.host_model},
-                    hosts=hostnames(hostname_pattern, az.name, agg.name, agg.hosts),
+                    hosts=hosts[agg.name],
                     opts=child,
                 )
         self.flavors = {
@@ -62,13 +63,18 @@ class Compute(pulumi.ComponentResource):
         }
         self.quotas = {
             q.code: openstack.compute.QuotaSetV2(
-                f"{q.code}-compute",
+                DepartmentNames(q.code).compute_quota,
                 project_id=projects[q.code].id,
                 cores=q.cores,
                 ram=q.ram_mib,
                 instances=q.instances,
-                opts=child,
+                opts=kept(self, COMPUTE_QUOTA),
             )
             for q in quotas
         }
-        self.register_outputs({})
+        self.register_outputs(
+            {
+                "aggregate_ids": {name: agg.id for name, agg in self.aggregates.items()},
+                "flavor_ids": {name: flavor.id for name, flavor in self.flavors.items()},
+            }
+        )

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_openstack as openstack
 
 from egov.model import Department
+from stacks.protection import DOMAIN_NAME, GROUP, PROJECT, ROLE_ASSIGNMENT, DepartmentNames, kept
 
 #: Keystone tag prefix naming the department a project belongs to (tags may not contain '/' or ',').
 TAG_PREFIX = "department:"
@@ -43,13 +44,12 @@ class Identity(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("egov:stacks:Identity", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         self.domain = openstack.identity.Project(
-            "departments-domain",
+            DOMAIN_NAME,
             name=domain,
             is_domain=True,
             description="Provincial departments of the Guangdong e-government cloud (省直部门)",
-            opts=child,
+            opts=kept(self, PROJECT),
         )
         roles = {
             role: openstack.identity.get_role_output(name=role)
@@ -59,35 +59,42 @@ class Identity(pulumi.ComponentResource):
         self.projects, self.groups = {}, {}
         for dept in departments:
             code = dept.code
+            names = DepartmentNames(code)
             project = openstack.identity.Project(
-                code,
+                names.project,
                 name=code,
                 domain_id=self.domain.id,
                 description=project_description(dept),
                 tags=[department_tag(code)],
-                opts=child,
+                opts=kept(self, PROJECT),
             )
             group = openstack.identity.GroupV3(
-                f"{code}-users",
+                names.group,
                 name=f"{code}-users",
                 domain_id=self.domain.id,
                 description=f"Users of {dept.name} ({code})",
-                opts=child,
+                opts=kept(self, GROUP),
             )
             for role in department_roles:
                 openstack.identity.RoleAssignment(
-                    f"{code}-users-{role}",
+                    names.group_role(role),
                     group_id=group.id,
                     project_id=project.id,
                     role_id=roles[role].id,
-                    opts=child,
+                    opts=kept(self, ROLE_ASSIGNMENT),
                 )
             openstack.identity.RoleAssignment(
-                f"{code}-operator-{operator_role}",
+                names.operator_role(operator_role),
                 user_id=operator.user_id,
                 project_id=project.id,
                 role_id=roles[operator_role].id,
-                opts=child,
+                opts=kept(self, ROLE_ASSIGNMENT),
             )
             self.projects[code], self.groups[code] = project, group
-        self.register_outputs({"domain_id": self.domain.id})
+        self.register_outputs(
+            {
+                "domain_id": self.domain.id,
+                "project_ids": {code: project.id for code, project in self.projects.items()},
+                "group_ids": {code: group.id for code, group in self.groups.items()},
+            }
+        )

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_openstack as openstack
 
+from stacks.auth import CloudUser, project_scoped_provider
+from stacks.protection import CONTAINER, OBJECT_ACCOUNT, VOLUME_QUOTA, VOLUME_TYPE, DepartmentNames, kept
 from stacks.quotas import DepartmentQuota
 from stacks.settings import VolumeTier
 
@@ -19,7 +21,8 @@ class Storage(pulumi.ComponentResource):
     (the provider's real class name), the Swift account quota and one container.
 
     Swift creates a container in the account of the token's project, so each department's container goes
-    through a provider scoped to that project (same clouds.yaml entry, ``tenant_id`` overridden).
+    through a provider scoped to that project by id alone (stacks.auth: the clouds.yaml entry's user, never
+    its project name).
     """
 
     volume_types: dict[str, openstack.blockstorage.VolumeTypeV3]
@@ -33,7 +36,7 @@ class Storage(pulumi.ComponentResource):
         tiers: Mapping[str, VolumeTier],
         quotas: Sequence[DepartmentQuota],
         projects: Mapping[str, openstack.identity.Project],
-        cloud: str | None,
+        cloud_user: CloudUser,
         password: pulumi.Output[str] | None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -47,7 +50,7 @@ class Storage(pulumi.ComponentResource):
                 description=spec.description,
                 is_public=True,
                 extra_specs={"volume_backend_name": spec.backend},
-                opts=child,
+                opts=kept(self, VOLUME_TYPE),
             )
             if spec.qos:
                 qos = openstack.blockstorage.QosV3(
@@ -64,32 +67,32 @@ class Storage(pulumi.ComponentResource):
         self.quotas, self.containers = {}, {}
         for quota in quotas:
             code = quota.code
+            names = DepartmentNames(code)
             project_id = projects[code].id
             self.quotas[code] = openstack.blockstorage.QuoteSetV3(
-                f"{code}-volume",
+                names.volume_quota,
                 project_id=project_id,
                 gigabytes=quota.volume_gib,
                 volumes=quota.volumes,
                 snapshots=quota.volumes,
-                opts=child,
+                opts=kept(self, VOLUME_QUOTA),
             )
             openstack.objectstorage.AccountV1(
-                f"{code}-account",
+                names.account,
                 project_id=project_id,
                 metadata={QUOTA_BYTES: str(quota.object_bytes), "Department": code},
-                opts=child,
+                opts=kept(self, OBJECT_ACCOUNT),
             )
-            scoped = openstack.Provider(
-                f"{code}-scoped",
-                cloud=cloud,
-                tenant_id=project_id,
-                password=password,
-                opts=child,
-            )
+            scoped = project_scoped_provider(f"{code}-scoped", cloud_user, project_id, password, opts=child)
             self.containers[code] = openstack.objectstorage.Container(
-                f"{code}-container",
+                names.container,
                 name=f"{code.lower()}-data",
                 metadata={"department": code},
-                opts=pulumi.ResourceOptions(parent=self, provider=scoped),
+                opts=kept(self, CONTAINER, provider=scoped),
             )
-        self.register_outputs({})
+        self.register_outputs(
+            {
+                "volume_type_ids": {tier: vt.id for tier, vt in self.volume_types.items()},
+                "container_names": {code: c.name for code, c in self.containers.items()},
+            }
+        )

@@ -17,6 +17,6 @@ PolicyPack(
     policies=build_policies(
         usable=usable_totals(source),
         hosts=host_sizes(source.cloud),
-        departments={d.code for d in source.departments},
+        departments={d.code: d.name for d in source.departments},
     ),
 )

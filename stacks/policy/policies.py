@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stacks.catalogue import HostSize
-from stacks.quotas import QuotaKey
+from stacks.protection import PROTECTED_KINDS, ROLE_ASSIGNMENT, DepartmentNames
+from stacks.quotas import QUOTA_SOURCES, QuotaKey
 
 if TYPE_CHECKING:
     from pulumi_policy import Policy
@@ -61,6 +62,25 @@ class Resource:
     type: str
     name: str
     props: Mapping[str, Any]
+    #: The resource's ``protect`` option (the engine refuses to delete a protected resource).
+    protect: bool = False
+
+
+def amount(key: QuotaKey, value: float) -> str:
+    """A quota amount for people: vCPUs counted, RAM and storage in the largest fitting unit of their family
+    (Nova's MiB and Cinder's GiB stay binary, Swift's bytes too), through the one pint registry."""
+    from egov.units import Q_, human
+
+    unit = QUOTA_SOURCES[key][1]
+    if unit == "vcpu":
+        return f"{value:,.0f} vCPU"
+    return human(Q_(value, unit))
+
+
+def _mib(value: int) -> str:
+    from egov.units import Q_, human
+
+    return human(Q_(value, "MiB"))
 
 
 # -- quotas against capacity -----------------------------------------------------------------------
@@ -111,8 +131,8 @@ def check_quotas_within_capacity(
         limit = usable[key] * oversubscription[key]
         if totals[key] > limit:
             violations.append(
-                f"Σ {key.value} quotas = {totals[key]:,} exceeds usable {usable[key]:,.0f} × agreed "
-                f"oversubscription {oversubscription[key]:g} = {limit:,.0f}"
+                f"Σ {key.value} quotas = {amount(key, totals[key])} exceeds usable {amount(key, usable[key])}"
+                f" × agreed oversubscription {oversubscription[key]:g} = {amount(key, limit)}"
             )
     return violations
 
@@ -147,12 +167,12 @@ def check_flavor(resource: Resource, hosts: Sequence[HostSize]) -> list[str]:
         return []
     largest = max(hosts, key=lambda h: (h.vcpus, h.ram_mib, h.disk_gib)) if hosts else None
     where = (
-        f"the largest host ({largest.aggregate}) offers {largest.vcpus} vCPU, {largest.ram_mib} MiB, "
-        f"{largest.disk_gib} GiB"
+        f"the largest host ({largest.aggregate}) offers {largest.vcpus} vCPU, {_mib(largest.ram_mib)} RAM, "
+        f"{largest.disk_gib} GiB disk"
         if largest
         else "the cloud has no host"
     )
-    return [f"flavor {resource.name} ({vcpus} vCPU, {ram} MiB, {disk} GiB) fits no host: {where}"]
+    return [f"flavor {resource.name} ({vcpus} vCPU, {_mib(ram)} RAM, {disk} GiB disk) fits no host: {where}"]
 
 
 # -- security group rules --------------------------------------------------------------------------
@@ -196,6 +216,63 @@ def check_security_group_rule(resource: Resource) -> list[str]:
     return [f"security group rule {resource.name} opens {', '.join(exposed)} to {source}"]
 
 
+# -- departments are never deleted by accident ----------------------------------------------------
+#: Where an operator reads how to retire a department on purpose.
+RETIRE_GUIDE = "docs/operators.md, 'Retiring a department'"
+
+
+def check_protected_kinds(resources: Iterable[Resource]) -> list[str]:
+    """Every resource of a protected kind (stacks.protection) carries ``protect``: the engine's own guard."""
+    return [
+        f"{PROTECTED_KINDS[r.type]} {r.name} ({r.type}) is not protected: declare it with protect=True"
+        for r in resources
+        if r.type in PROTECTED_KINDS and not r.protect
+    ]
+
+
+def kept_departments(
+    departments: Mapping[str, str], config: Mapping[str, Any]
+) -> tuple[dict[str, str], list[str]]:
+    """The departments a stack must keep (code → name) under the policy config, and config problems.
+
+    ``departments``: "all" (every department of the source of truth, the default) or the codes the stack
+    manages; ``retired``: codes retired on purpose. The list is deliberately separate from the stack
+    config: dropping a department from the stack alone is exactly the accident this policy stops.
+    """
+    wanted = config.get("departments", "all")
+    retired = list(config.get("retired") or [])
+    codes = list(departments) if wanted == "all" else list(wanted)
+    unknown = [code for code in [*codes, *retired] if code not in departments]
+    problems = [f"policy config names unknown department {code}" for code in unknown]
+    kept = {code: departments[code] for code in codes if code in departments and code not in retired}
+    return kept, problems
+
+
+def check_departments_kept(
+    resources: Iterable[Resource], departments: Mapping[str, str], config: Mapping[str, Any]
+) -> list[str]:
+    """Every kept department still has its protected resources in the stack; names what would be deleted.
+
+    A stack policy sees the stack as it would be after the update, so a department dropped from the config
+    or from departments.csv shows as its resources missing.
+    """
+    kept, violations = kept_departments(departments, config)
+    present = {(r.type, r.name) for r in resources}
+    assigned = {r.name for r in resources if r.type == ROLE_ASSIGNMENT}
+    for code, name in kept.items():
+        names = DepartmentNames(code)
+        missing = [logical for token, logical in names.protected() if (token, logical) not in present]
+        if not any(a.startswith(names.group_role("")) for a in assigned):
+            missing.append(f"{names.group_role('*')} role assignments")
+        if missing:
+            shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
+            violations.append(
+                f"department {code} ({name}) would be deleted: {shown} not in the stack. "
+                f"A department is retired on purpose only: see {RETIRE_GUIDE}"
+            )
+    return violations
+
+
 # -- the pack's Policy objects ---------------------------------------------------------------------
 def _oversubscription(config: Mapping[str, Any]) -> dict[QuotaKey, float]:
     given = config.get("oversubscription") or {}
@@ -203,7 +280,7 @@ def _oversubscription(config: Mapping[str, Any]) -> dict[QuotaKey, float]:
 
 
 def build_policies(
-    usable: Mapping[QuotaKey, float], hosts: Sequence[HostSize], departments: Collection[str]
+    usable: Mapping[QuotaKey, float], hosts: Sequence[HostSize], departments: Mapping[str, str]
 ) -> list[Policy]:
     """The pack's policies over the capacity, hosts and departments of the source of truth."""
     from pulumi_policy import (
@@ -231,10 +308,26 @@ def build_policies(
             enforcement_level=EnforcementLevel.MANDATORY,
         )
 
+    def stack_view(args: StackValidationArgs) -> list[Resource]:
+        return [
+            Resource(type=r.resource_type, name=r.name, props=r.props, protect=bool(r.opts.protect))
+            for r in args.resources
+        ]
+
     def validate_quotas(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        resources = [Resource(type=r.resource_type, name=r.name, props=r.props) for r in args.resources]
+        resources = stack_view(args)
         for message in check_quotas_within_capacity(resources, usable, _oversubscription(args.get_config())):
             report_violation(message, None)
+
+    def validate_departments_kept(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        for message in check_departments_kept(stack_view(args), departments, args.get_config()):
+            report_violation(message, None)
+
+    def validate_protected(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        for message in check_protected_kinds(stack_view(args)):
+            report_violation(message, None)
+
+    codes = {"type": "array", "items": {"type": "string", "pattern": "^[A-Z][A-Z0-9-]{1,15}$"}}
 
     number = {"type": "number", "exclusiveMinimum": 0}
     return [
@@ -254,10 +347,30 @@ def build_policies(
                 }
             ),
         ),
+        StackValidationPolicy(
+            name="departments-never-deleted",
+            description="Every department the stack keeps still has its project, group, quotas, network and "
+            "container (retire one on purpose: docs/operators.md)",
+            validate=validate_departments_kept,
+            enforcement_level=EnforcementLevel.MANDATORY,
+            config_schema=PolicyConfigSchema(
+                properties={
+                    "departments": {"oneOf": [{"const": "all"}, codes]},
+                    "retired": codes,
+                }
+            ),
+        ),
+        StackValidationPolicy(
+            name="protected-kinds-stay-protected",
+            description="Domain, projects, groups, role assignments, quotas, networks, subnets, volume types "
+            "and containers are declared with protect=True",
+            validate=validate_protected,
+            enforcement_level=EnforcementLevel.MANDATORY,
+        ),
         resource_policy(
             "project-description-and-department",
             "Every project has a description and a department:<CODE> tag of a known department",
-            lambda r: check_project(r, departments),
+            lambda r: check_project(r, set(departments)),
         ),
         resource_policy(
             "flavor-fits-a-host",

@@ -24,7 +24,7 @@ from stacks.policy.policies import (
 )
 from stacks.quotas import QuotaKey, usable_totals
 
-DEPARTMENTS = {d.code for d in default_source().departments}
+DEPARTMENTS = {d.code: d.name for d in default_source().departments}
 HOSTS = host_sizes(default_source().cloud)
 
 
@@ -62,6 +62,7 @@ def test_quota_policy_fails_when_one_department_asks_too_much(prod_mocks: Record
     ]
     (violation,) = check_quotas_within_capacity(greedy, usable, AGREED_OVERSUBSCRIPTION)
     assert violation.startswith("Σ cores quotas")
+    assert f"exceeds usable {usable[QuotaKey.cores]:,.0f} vCPU × agreed oversubscription 1" in violation
     # exactly at the limit is allowed
     at_limit = [
         Resource(r.type, r.name, {**r.props, "cores": int(r.props["cores"] + room)})
@@ -166,6 +167,8 @@ def test_flavor_policy(vcpus: int, ram: int, disk: int, fits: bool) -> None:
     assert (violations == []) is fits, violations
     if not fits:
         assert "largest host" in violations[0]
+        # In human units through egov.units (960179 MiB is 937.7 GiB), never raw MiB.
+        assert "MiB" not in violations[0] and "GiB RAM" in violations[0], violations[0]
 
 
 # -- security group rules --------------------------------------------------------------------------
@@ -233,6 +236,8 @@ def test_policy_wrappers_report_through_the_engine_callbacks() -> None:
     policies = {p.name: p for p in build_policies(usable, HOSTS, DEPARTMENTS)}
     assert set(policies) == {
         "quotas-within-capacity",
+        "departments-never-deleted",
+        "protected-kinds-stay-protected",
         "project-description-and-department",
         "flavor-fits-a-host",
         "no-management-port-open-to-world",
@@ -266,6 +271,13 @@ def test_policy_wrappers_report_through_the_engine_callbacks() -> None:
     )
     policies["quotas-within-capacity"].validate(tight, report)
     assert len(reported) == 1 and "Σ cores" in reported[0]
+    reported.clear()
+    # a stack holding one unprotected quota: every department but none would be deleted, the quota unprotected
+    policies["departments-never-deleted"].validate(one, report)
+    assert len(reported) == len(DEPARTMENTS) == 122
+    reported.clear()
+    policies["protected-kinds-stay-protected"].validate(one, report)
+    assert reported == [f"Nova quota r ({quota}) is not protected: declare it with protect=True"]
 
 
 def _policy_resource(token: str, props: dict[str, Any], opts: Any) -> Any:

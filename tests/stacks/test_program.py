@@ -263,8 +263,11 @@ def test_department_router_gateways_to_the_public_zone(prod_mocks: RecordingMock
 
 # -- waiting on resource ids: the outputs the engine would resolve ---------------------------------
 @pytest.fixture
-def staging_runtime() -> RecordingMocks:
+def staging_runtime(monkeypatch: pytest.MonkeyPatch) -> RecordingMocks:
     """Fresh mocks for the staging stack, installed before a @pulumi.runtime.test test starts."""
+    from stacks.mocks import MOCK_CLOUDS
+
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(MOCK_CLOUDS))
     config, _ = load_stack_settings("staging")
     mocks = RecordingMocks()
     reset_runtime("staging", config, mocks)
@@ -294,7 +297,8 @@ def test_zone_networks_are_protected_and_routers_use_them(staging_runtime: Recor
     built = build(settings)
     public = built.network.zones["public"]
     assert public._protect is True and built.network.zone_subnets["public"]._protect is True
-    assert built.network.networks["FGW"]._protect is not True  # departments' networks stay replaceable
+    assert built.network.networks["FGW"]._protect is True  # a department's network holds its ports
+    assert built.network.routers["FGW"]._protect is not True  # a router holds nothing: replaceable
 
     def check(values: list[Any]) -> None:
         zone_id, gateway_network = values
@@ -315,3 +319,68 @@ def test_the_thin_main_runs_the_program(staging_runtime: RecordingMocks) -> None
         program()
     assert gc.isenabled()
     assert staging_runtime.counts() == STAGING_COUNTS
+
+
+def test_components_register_the_ids_operators_need(staging_mocks: RecordingMocks) -> None:
+    outputs = staging_mocks.component_outputs
+    assert set(outputs) == {"identity", "compute", "network", "storage", "egov-cloud-staging"}
+    identity = outputs["identity"]
+    assert identity["domain_id"] == "departments-domain-id"
+    assert identity["project_ids"] == {c: f"{c}-id" for c in ("FGW", "JYT", "GAT", "RST", "WJW")}
+    assert identity["group_ids"]["GAT"] == "GAT-users-id"
+    assert outputs["compute"]["aggregate_ids"]["gz-1-general"] == "gz-1-general-id"
+    assert len(outputs["compute"]["flavor_ids"]) == 14
+    network = outputs["network"]
+    assert network["zone_network_ids"] == {"public": "zone-public-id"}
+    assert network["subnet_ids"]["GAT"] == "GAT-subnet-id" and network["router_ids"]["GAT"] == "GAT-router-id"
+    assert outputs["storage"] == {
+        "volume_type_ids": {"ssd": "tier-ssd-id"},
+        "container_names": {c: f"{c.lower()}-data" for c in ("FGW", "JYT", "GAT", "RST", "WJW")},
+    }
+
+
+# -- compute hosts by name ---------------------------------------------------------------------------
+LEGACY_HOSTS = [f"cmp-{rack}-{slot}" for rack in ("a17", "b03", "c11") for slot in range(40, 49)]  # 27
+
+
+def test_listed_hosts_go_into_their_aggregate_and_the_rest_by_pattern() -> None:
+    from egov.source import default_source
+    from stacks.catalogue import aggregate_hosts
+
+    hosts = aggregate_hosts(default_source().cloud, {"gz-2-legacy": LEGACY_HOSTS}, "{aggregate}-{index:03d}")
+    assert hosts["gz-2-legacy"] == LEGACY_HOSTS
+    assert len(hosts["gz-1-general"]) == 86 and hosts["gz-1-general"][-1] == "gz-1-general-086"
+
+
+@pytest.mark.parametrize(
+    ("named", "message"),
+    [
+        ({"gz-2-legacy": LEGACY_HOSTS[:-1]}, "egov:hosts.gz-2-legacy: 26 hosts listed, cloud.yaml counts 27"),
+        ({"gz-9-nowhere": []}, "egov:hosts: no aggregate gz-9-nowhere in cloud.yaml"),
+        (
+            {"gz-2-legacy": [*LEGACY_HOSTS[:-1], LEGACY_HOSTS[0]]},
+            "egov:hosts.gz-2-legacy: host 'cmp-a17-40' is listed twice",
+        ),
+        (
+            {"gz-2-legacy": [*LEGACY_HOSTS[:-1], "gz-1-general-001"]},
+            "host 'gz-1-general-001' is listed also in gz-1-general",
+        ),
+    ],
+)
+def test_listed_hosts_must_match_the_source_of_truth(named: dict[str, list[str]], message: str) -> None:
+    from egov.source import default_source
+    from stacks.catalogue import aggregate_hosts
+
+    with pytest.raises(ValueError, match=message):
+        aggregate_hosts(default_source().cloud, named, "{aggregate}-{index:03d}")
+
+
+@pulumi.runtime.test
+def test_the_program_declares_the_listed_hosts(staging_runtime: RecordingMocks) -> Any:
+    _config, settings = load_stack_settings("staging")
+    built = build(settings.model_copy(update={"hosts": {"gz-2-legacy": LEGACY_HOSTS}}))
+
+    def check(hosts: list[str]) -> None:
+        assert hosts == LEGACY_HOSTS
+
+    return built.compute.aggregates["gz-2-legacy"].hosts.apply(check)

@@ -165,3 +165,18 @@ def test_relative_data_path_is_relative_to_the_project(tmp_path: Path) -> None:
     config, settings = load_stack_settings("prod", project)
     assert settings.data == (tmp_path / "data").resolve()
     assert config["egov:data"] == str((tmp_path / "data").resolve())
+
+
+@pytest.mark.xdist_group("pulumi")  # the runtime's config is process-global state
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_the_program_reads_the_same_settings_through_pulumi_config(stack: str) -> None:
+    """pulumi.Config (get / get_object) in the program, the stack file in `egov stack plan`: same settings."""
+    import pulumi
+
+    from stacks.mocks import RecordingMocks, reset_runtime
+    from stacks.program import runtime_settings
+
+    config, from_file = load_stack_settings(stack)
+    reset_runtime(stack, config, RecordingMocks())
+    assert runtime_settings() == from_file
+    assert pulumi.Config("egov").require_object("zones")["public"]["physicalNetwork"] == "physnet-egov"

@@ -29,6 +29,16 @@ def test_plan_staging_json_is_one_object() -> None:
     # N+2 kept per aggregate class (see test_quotas)
     assert plan["usable"]["cores"] == 54648 and plan["usable_at"] == "2031-12"
     assert plan["total_resources"] == sum(plan["resources"].values())
+    # Project (domain + 5), Domain and quota types fully protected; nothing protected outside the kinds.
+    assert plan["protection"]["openstack:identity/project:Project"] == {"resources": 6, "protected": 6}
+    for token in (
+        "openstack:compute/quotaSetV2:QuotaSetV2",
+        "openstack:blockstorage/quoteSetV3:QuoteSetV3",
+        "openstack:networking/quotaV2:QuotaV2",
+        "openstack:objectstorage/accountV1:AccountV1",
+    ):
+        assert plan["protection"][token] == {"resources": 5, "protected": 5}, token
+    assert plan["protection"]["openstack:networking/secGroupRule:SecGroupRule"]["protected"] == 0
     assert plan["violations"] == [] and all(plan["within_agreed"].values())
 
 
