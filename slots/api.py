@@ -15,45 +15,22 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slots.ledger import Ledger, LedgerError, Principal, RequestView
-from slots.request import RequestSpec, SpecError
+from slots.planner import MAX_TIME_LIMIT
+from slots.request import RequestFields, RequestSpec, SpecError
 
 TEMPLATES = FsPath(__file__).resolve().parent.parent / "templates" / "slots"
-WEEK_PATTERN = r"^\d{4}-W\d{2}$"
+#: A request body is at most 500 system ids and 100 ad-hoc systems: a few dozen KiB. Larger is refused unread.
+MAX_BODY_BYTES = 256 * 1024
 RequestId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
-class AdHocIn(BaseModel):
-    """A system not in the inventory: resources at migration, with units, and its annual growth."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    az: str = Field(min_length=1, max_length=64, examples=["gz-1"])
-    vcpu: int = Field(ge=0, le=100_000)
-    ram: str = Field(default="0 GB", max_length=40, examples=["64 GB"])
-    disk: str = Field(default="0 GiB", max_length=40, examples=["200 GiB"])
-    block_storage: str = Field(default="0 GB", max_length=40, examples=["2 TB"])
-    object_storage: str = Field(default="0 GB", max_length=40, examples=["0 TB"])
-    annual_growth: str | float = Field(default="0%", examples=["20%", 0.2])
-
-
-class RequestIn(BaseModel):
+class RequestIn(RequestFields):
     """A migration request. ``department`` defaults to the token's."""
 
-    model_config = ConfigDict(extra="forbid")
-    department: str | None = Field(default=None, max_length=16)
-    systems: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
-        default_factory=list, max_length=500
-    )
-    adhoc: list[AdHocIn] = Field(default_factory=list, max_length=100)
-    earliest_week: str = Field(pattern=WEEK_PATTERN, examples=["2027-W14"])
-    latest_week: str = Field(pattern=WEEK_PATTERN, examples=["2027-W20"])
-    data_volume: str = Field(default="0 TB", max_length=40, examples=["40 TB"])
-    dependencies: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
-        default_factory=list, max_length=500
-    )
-    weight: int = Field(default=1, ge=1, le=100)
+    department: str | None = Field(default=None, min_length=1, max_length=16)
 
 
 class RequestOut(BaseModel):
@@ -87,9 +64,11 @@ class Me(BaseModel):
 
 
 class PlanIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     apply: bool = False
-    time_limit: float = Field(default=10.0, ge=0.1, le=120, description="CP-SAT deterministic time limit")
+    time_limit: float = Field(
+        default=10.0, ge=0.1, le=MAX_TIME_LIMIT, description="CP-SAT deterministic time limit"
+    )
 
 
 class ScheduleOut(BaseModel):
@@ -106,6 +85,10 @@ class GainOut(BaseModel):
 class PlanOut(BaseModel):
     status: str = Field(description="CP-SAT status: OPTIMAL or FEASIBLE")
     variables: int
+    time_limit: float = Field(description="the deterministic time limit the solve ran under")
+    time_limit_reached: bool = Field(
+        description="the solver stopped at the limit: the plan is feasible, not proven optimal"
+    )
     optimal: ScheduleOut
     first_come_first_served: ScheduleOut
     current: ScheduleOut
@@ -124,6 +107,55 @@ class AuditOut(BaseModel):
 
 class Problem(BaseModel):
     detail: Any
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``limit`` bytes is answered 413 — by its Content-Length before a
+    byte is read, or as soon as a chunked body passes the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def bounded() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise HTTPException(413, f"request body over {self.limit} bytes")
+            return message
+
+        await self.app(scope, bounded, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse({"detail": f"request body over {self.limit} bytes"}, status_code=413)
+        await response(scope, receive, send)
+
+
+def known_query_only(request: Request) -> None:
+    """422 for a query parameter an API operation does not declare: a typo ('?stauts=granted') must not
+    silently widen the answer."""
+    route = request.scope.get("route")
+    if route is None or not request.url.path.startswith("/api/"):
+        return
+    operation = request.app.openapi()["paths"][route.path_format][request.method.lower()]
+    known = {param["name"] for param in operation.get("parameters", []) if param["in"] == "query"}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise HTTPException(
+            422, [{"loc": ["query", n], "msg": f"unknown query parameter {n[:60]!r}"} for n in unknown]
+        )
 
 
 bearer = HTTPBearer(auto_error=False, description="API token from `egov slots token create`")
@@ -150,19 +182,23 @@ def _out(view: RequestView) -> RequestOut:
 def create_app(ledger: Ledger) -> FastAPI:
     """The FastAPI application serving ``ledger``."""
     app = FastAPI(
+        dependencies=[Depends(known_query_only)],
         title="egov migration slots",
         version="1",
         description="Departments request migration slots; the plan admits what five-year capacity carries.",
     )
     errors: dict[int | str, dict[str, Any]] = {
+        400: {"model": Problem},
         401: {"model": Problem},
         403: {"model": Problem},
         404: {"model": Problem},
         409: {"model": Problem},
+        413: {"model": Problem},
         422: {"model": Problem},
     }
 
     app.state.ledger = ledger
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
     @app.exception_handler(LedgerError)
     def _ledger_error(_request: Request, exc: LedgerError) -> JSONResponse:
@@ -213,13 +249,12 @@ def create_app(ledger: Ledger) -> FastAPI:
     ) -> RequestOut:
         """Request a slot. The answer is the granted week, or a refusal with its binding constraint and the
         earliest feasible week. Retrying with the same Idempotency-Key returns the first answer (200)."""
-        data = body.model_dump()
-        data["department"] = body.department or who.department
-        if data["department"] is None:
+        department = body.department or who.department
+        if department is None:
             raise HTTPException(
                 422, [{"loc": ["body", "department"], "msg": "an operator names the department"}]
             )
-        spec = RequestSpec.model_validate(data)
+        spec = RequestSpec.model_validate({**body.model_dump(mode="json"), "department": department})
         view, created = ledger.submit(who, spec, idempotency_key)
         if not created:
             response.status_code = 200

@@ -148,11 +148,13 @@ def token_revoke(
     typer.echo(f"token #{token_id}: revoked")
 
 
-def _adhoc(texts: list[str]) -> list[dict[str, str]]:
-    """'name=视频解析,az=gz-1,vcpu=64,ram=256 GB' → {'name': '视频解析', 'az': 'gz-1', …}."""
+def _adhoc(texts: list[str]) -> list[dict[str, str | int]]:
+    """'name=视频解析,az=gz-1,vcpu=64,ram=256 GB' → {'name': '视频解析', 'az': 'gz-1', 'vcpu': 64, …}.
+
+    vCPUs are a strict integer in the request schema: a plain count of digits is read as one here."""
     systems = []
     for n, text in enumerate(texts):
-        fields: dict[str, str] = {}
+        fields: dict[str, str | int] = {}
         for part in text.split(","):
             key, sep, value = part.partition("=")
             if not sep or not key.strip():
@@ -161,6 +163,9 @@ def _adhoc(texts: list[str]) -> list[dict[str, str]]:
                 )
                 raise typer.Exit(2)
             fields[key.strip()] = value.strip()
+        vcpu = fields.get("vcpu")
+        if isinstance(vcpu, str) and vcpu.isascii() and vcpu.isdigit() and len(vcpu) <= 9:
+            fields["vcpu"] = int(vcpu)
         systems.append(fields)
     return systems
 
@@ -297,18 +302,22 @@ def approve(
 def plan(
     apply: Annotated[bool, typer.Option("--apply", help="Write the new weeks to the ledger.")] = False,
     time_limit: Annotated[
-        float, typer.Option("--time-limit", min=0.1, max=600, help="CP-SAT deterministic time limit.")
+        float, typer.Option("--time-limit", min=0.1, max=120, help="CP-SAT deterministic time limit.")
     ] = 10.0,
     db: DbOption = DEFAULT_DB,
     data: DataOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Re-plan all granted and refused requests optimally (CP-SAT), against first come, first served."""
+    from slots.ledger import LedgerError
     from slots.present import plan_summary
 
     ledger = _ledger(db, data)
-    with err_console.status("solving with CP-SAT…"):
-        result = ledger.plan(_cli_principal(), apply=apply, time_limit=time_limit)
+    try:
+        with err_console.status("solving with CP-SAT…"):
+            result = ledger.plan(_cli_principal(), apply=apply, time_limit=time_limit)
+    except LedgerError as exc:
+        raise _fail(exc) from None
     if as_json:
         typer.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:

@@ -296,7 +296,7 @@ class Ledger:
         department's request, Conflict when the key was used for a different request."""
         if not principal.may_see(spec.department):
             raise Forbidden(f"a token of {principal.department} cannot request for {spec.department}")
-        systems = resolve(self.province.source, spec, "new", self.province.by_id)
+        systems = resolve(self.province.source, spec, "new", self.province.by_id, principal.may_see)
         spec_json = json.dumps(spec.as_json(), ensure_ascii=False, sort_keys=True)
         # Threads of this process take turns before the database lock: the one that commits carries the
         # cached booked state forward before the next one reads it, so the cache never misses in-process.

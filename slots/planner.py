@@ -36,6 +36,11 @@ from slots.weeks import blackout_of, week_label, weeks
 SCALE = 100
 #: Upper bound of the model: boolean week variables over all requests.
 MAX_WEEK_VARIABLES = 50_000
+#: Largest deterministic time limit a caller may give one CP-SAT solve.
+MAX_TIME_LIMIT = 120.0
+#: Wall-clock guard of a solve: 3 × its deterministic limit + 10 s. Deterministic time keeps plans
+#: reproducible; the guard only stops a solve the machine slows far beyond it: none holds a worker unbounded.
+WALL_CLOCK_FACTOR, WALL_CLOCK_SLACK = 3.0, 10.0
 
 
 class PlanNotFound(RuntimeError):
@@ -71,6 +76,9 @@ class Plan:
     current: Schedule
     changes: dict[int, date | None] = field(default_factory=dict)
     variables: int = 0
+    time_limit: float = 0.0
+    #: the solver stopped at its time limit: the plan is feasible but not proven optimal
+    time_limit_reached: bool = False
 
     @property
     def delay_gain(self) -> int:
@@ -88,6 +96,8 @@ class Plan:
         return {
             "status": self.status,
             "variables": self.variables,
+            "time_limit": self.time_limit,
+            "time_limit_reached": self.time_limit_reached,
             "optimal": sched(self.optimal),
             "first_come_first_served": sched(self.fcfs),
             "current": sched(self.current),
@@ -281,7 +291,10 @@ def replan(
     model.minimize(delay + penalty)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # deterministic: the same ledger gives the same plan
+    if not 0 < time_limit <= MAX_TIME_LIMIT:
+        raise ValueError(f"time limit {time_limit!r} is not within (0, {MAX_TIME_LIMIT:g}]")
     solver.parameters.max_deterministic_time = time_limit
+    solver.parameters.max_time_in_seconds = time_limit * WALL_CLOCK_FACTOR + WALL_CLOCK_SLACK
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise PlanNotFound(
@@ -306,6 +319,8 @@ def replan(
         current=current,
         changes=changes,
         variables=len(x) + len(months) + len(admitted),
+        time_limit=time_limit,
+        time_limit_reached=status != cp_model.OPTIMAL,
     )
 
 
