@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from egov.clitools import DataOption, err_console, load_or_exit
+from slots.states import RequestStatus
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -241,13 +242,13 @@ def request(
         if not created:
             err_console.print(f"idempotency key {key!r}: request #{view.id} already exists, not booked again")
         requests_table(Console(width=160), [view])
-    raise typer.Exit(0 if view.status in ("granted", "approved") else 3)
+    raise typer.Exit(0 if view.status.holds_slot else 3)
 
 
 @app.command("list")
 def list_requests(
     status: Annotated[
-        str | None, typer.Option("--status", help="granted, approved, refused or cancelled.")
+        RequestStatus | None, typer.Option("--status", help="Only requests in this state.")
     ] = None,
     department: Annotated[str | None, typer.Option("--department", help="Only this department.")] = None,
     db: DbOption = DEFAULT_DB,
