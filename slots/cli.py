@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from egov.clitools import DataOption, err_console, load_or_exit
+from egov.clitools import DataOption, TableOrJson, err_console, load_or_exit
 from slots.states import RequestStatus
 
 if TYPE_CHECKING:
@@ -33,7 +33,17 @@ DbOption = Annotated[
     ),
 ]
 DEFAULT_DB = "sqlite:///slots.sqlite"
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+FormatOption = Annotated[TableOrJson, typer.Option("--format", help="table or json.")]
+#: The flag before --format; kept so that scripts keep working, hidden from the help, warns when used.
+JsonOption = Annotated[bool, typer.Option("--json", hidden=True, help="Deprecated: --format json.")]
+
+
+def _output(output_format: TableOrJson, as_json: bool) -> TableOrJson:
+    """The output asked for: ``--json`` still means ``--format json``, with a warning on stderr."""
+    if as_json:
+        err_console.print("[yellow]warning:[/] --json is deprecated; use --format json", highlight=False)
+        return TableOrJson.json
+    return output_format
 
 
 def _ledger(db: str, data: Path | None) -> Ledger:
@@ -200,9 +210,11 @@ def request(
     ] = None,
     db: DbOption = DEFAULT_DB,
     data: DataOption = None,
+    output_format: FormatOption = TableOrJson.table,
     as_json: JsonOption = False,
 ) -> None:
     """Request a slot for systems (inventory ids or ad hoc); prints the granted week or the refusal."""
+    output = _output(output_format, as_json)
     from pydantic import ValidationError
 
     from slots.ledger import LedgerError
@@ -236,7 +248,7 @@ def request(
         raise typer.Exit(2) from None
     except LedgerError as exc:
         raise _fail(exc) from None
-    if as_json:
+    if output is TableOrJson.json:
         typer.echo(json.dumps(view.__dict__, ensure_ascii=False, indent=2))
     else:
         if not created:
@@ -253,15 +265,17 @@ def list_requests(
     department: Annotated[str | None, typer.Option("--department", help="Only this department.")] = None,
     db: DbOption = DEFAULT_DB,
     data: DataOption = None,
+    output_format: FormatOption = TableOrJson.table,
     as_json: JsonOption = False,
 ) -> None:
     """List requests and their answers."""
+    output = _output(output_format, as_json)
     from slots.present import requests_table
 
     views = _ledger(db, data).list_requests(_cli_principal(), status)
     if department is not None:
         views = [v for v in views if v.department == department]
-    if as_json:
+    if output is TableOrJson.json:
         typer.echo(json.dumps([v.__dict__ for v in views], ensure_ascii=False, indent=2))
     else:
         requests_table(Console(width=160), views)
@@ -307,9 +321,11 @@ def plan(
     ] = 10.0,
     db: DbOption = DEFAULT_DB,
     data: DataOption = None,
+    output_format: FormatOption = TableOrJson.table,
     as_json: JsonOption = False,
 ) -> None:
     """Re-plan all granted and refused requests optimally (CP-SAT), against first come, first served."""
+    output = _output(output_format, as_json)
     from slots.ledger import LedgerError
     from slots.present import plan_summary
 
@@ -319,7 +335,7 @@ def plan(
             result = ledger.plan(_cli_principal(), apply=apply, time_limit=time_limit)
     except LedgerError as exc:
         raise _fail(exc) from None
-    if as_json:
+    if output is TableOrJson.json:
         typer.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:
         plan_summary(Console(width=160), result, apply)

@@ -144,3 +144,18 @@ def test_an_expression_is_refused_in_time_without_a_traceback(tmp_path: Path, ti
         assert done.returncode == 2, done.stderr
         assert "Traceback" not in done.stderr
         assert "data_volume:" in done.stderr and "is not a size" in done.stderr
+
+
+def test_format_json_and_the_deprecated_json_flag(run) -> None:  # type: ignore[no-untyped-def]
+    """`--format json` is the convention of every egov command; `--json` still works and warns."""
+    window = ["--earliest", "2027-W10", "--latest", "2027-W12"]
+    granted = run("request", "--department", "AAA", "--system", "AAA-1", *window, "--format", "json")
+    assert granted.exit_code == 0 and json.loads(granted.stdout)["granted_week"] == "2027-W10"
+    assert "deprecated" not in granted.stderr
+    new = run("list", "--format", "json")
+    old = run("list", "--json")
+    assert json.loads(new.stdout) == json.loads(old.stdout) != []
+    assert "--json is deprecated; use --format json" in old.stderr
+    assert json.loads(run("plan", "--format", "json").stdout)["status"] == "OPTIMAL"
+    assert run("list").stdout.lstrip().startswith("1 request(s)")
+    assert run("list", "--format", "csv").exit_code == 2
