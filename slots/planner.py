@@ -279,6 +279,8 @@ def variables(province: Province, fixed: Sequence[Booking], items: Sequence[Plan
 
 def objective(plan: PlanModel) -> None:
     """Admit first — a granted request is never dropped for a refused one — then the least weighted delay."""
+    from ortools.sat.python import cp_model
+
     items = plan.items
     max_delay = sum(
         item.spec.weight * ((item.spec.latest_week - item.spec.earliest_week).days // 7)
@@ -286,15 +288,18 @@ def objective(plan: PlanModel) -> None:
     )
     refused_penalty = max_delay + 1
     granted_penalty = refused_penalty * (len(items) + 1)
-    delay = sum(
-        items[rid].spec.weight * ((monday - items[rid].spec.earliest_week).days // 7) * var
-        for (rid, monday), var in plan.week.items()
-    )
-    penalty = sum(
-        (granted_penalty if items[rid].current_week is not None else refused_penalty) * (1 - var)
-        for rid, var in plan.admitted.items()
-    )
-    plan.model.minimize(delay + penalty)
+    variables: list[cp_model.IntVar] = []
+    coefficients: list[int] = []
+    for (rid, monday), var in plan.week.items():
+        variables.append(var)
+        coefficients.append(items[rid].spec.weight * ((monday - items[rid].spec.earliest_week).days // 7))
+    # Σ penalty × (1 − admitted) is a constant minus Σ penalty × admitted; the constant does not move the
+    # optimum and is left out. One weighted sum: OR-Tools cannot add a sum of zero-coefficient terms (a
+    # constant expression) to another sum.
+    for rid, var in plan.admitted.items():
+        variables.append(var)
+        coefficients.append(-(granted_penalty if items[rid].current_week is not None else refused_penalty))
+    plan.model.minimize(cp_model.LinearExpr.weighted_sum(variables, coefficients))
 
 
 def solve(plan: PlanModel, time_limit: float) -> tuple[str, dict[int, date | None]]:

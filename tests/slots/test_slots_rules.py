@@ -88,3 +88,18 @@ def _booking(item: PlanItem, week: date):  # type: ignore[no-untyped-def]
     from slots.admission import Booking
 
     return Booking(item.request_id, item.spec.department, week, item.systems, item.spec.data_volume_gb)
+
+
+def test_a_plan_without_any_delay_to_weigh_is_solved(tiny: SourceOfTruth) -> None:
+    """One week variable, of delay 0 (the other request's only week is blacked out): OR-Tools builds the delay
+    as a constant that cannot be added to the admission penalty (a TypeError the stream property found)."""
+    province = Province(tiny, bandwidth=lambda _c: TINY_ACCESS)
+    items = []
+    for n, (system_id, week) in enumerate((("AAA-1", "2027-W02"), ("AAA-2", "2027-W06")), start=1):
+        spec = RequestSpec.model_validate(
+            {"department": "AAA", "systems": [system_id], "earliest_week": week, "latest_week": week}
+        )
+        current = parse_week(week) if n == 1 else None
+        items.append(PlanItem(n, spec, tuple(resolve(province.source, spec, n, province.by_id)), current))
+    plan = replan(province, [], items)
+    assert (plan.status, plan.optimal.admitted, plan.optimal.weighted_delay) == ("OPTIMAL", 1, 0)
