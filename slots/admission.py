@@ -1,17 +1,10 @@
 """Admission of a migration request: the first week of its window that keeps every rule, or a refusal that
 names the binding constraint.
 
-Rules for a candidate week (ISO week, counted from its Monday's month):
-- blackout: no day of the week falls in a blackout of the planning calendar;
-- dependencies: every system the request depends on holds a slot in this week or earlier;
-- throughput: systems already booked in the week + this request's ≤ planning.migration_weekly_capacity;
-- transfer: the department's data booked in the week + this request's, over its access link ×
-  planning.transfer_efficiency, finishes within the week;
-- capacity: with the request's systems added from the week's month with their growth law, every supply line
-  the request uses keeps planning.headroom_target free in every month of the horizon (capacity.headroom).
-
-The baseline is what the ledger has booked (granted or approved requests), never the planned inventory.
-This module computes only; the ledger calls it inside its lock.
+The rules are objects (slots.rules: duplicate, blackout, dependencies, throughput, transfer, capacity), one
+ordered list that the re-plan (slots.planner) uses too; ``Province.rules`` is that list. The baseline is what
+the ledger has booked (granted or approved requests), never the planned inventory. This module computes only;
+the ledger calls it inside its lock.
 """
 
 from __future__ import annotations
@@ -20,43 +13,19 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 
 import numpy as np
 import pint
 
 from capacity.demand import demand_lines
-from capacity.headroom import line_headroom
 from capacity.supply import LineKey, Supply, build_supply
 from egov.model import SourceOfTruth, System
-from egov.months import month_label
-from egov.units import Q_, human, show
 from slots.bandwidth import access_bandwidth
 from slots.request import RequestSpec
-from slots.weeks import ONE_WEEK, WEEK_SECONDS, blackout_of, horizon_weeks, month_index, week_label, weeks
+from slots.rules import RULES, AdmissionRule, Blocked, Constraint
+from slots.weeks import ONE_WEEK, WEEK_SECONDS, horizon_weeks, month_index, week_label, weeks
 
-
-class Constraint(StrEnum):
-    """The rules of admission, in the order a week is checked against them."""
-
-    DUPLICATE = "duplicate"
-    BLACKOUT = "blackout"
-    DEPENDENCY = "dependency"
-    THROUGHPUT = "throughput"
-    TRANSFER = "transfer"
-    CAPACITY = "capacity"
-
-
-_RANK = {c: i for i, c in enumerate(Constraint)}
-
-
-@dataclass(frozen=True)
-class Blocked:
-    """Why one week cannot take the request."""
-
-    week: date
-    constraint: Constraint
-    message: str
+__all__ = ["Blocked", "Booked", "Booking", "Candidate", "Constraint", "Decision", "Province", "admit"]
 
 
 @dataclass(frozen=True)
@@ -98,9 +67,15 @@ class Province:
     """The unchanging side of admission: the source of truth, its supply and its inventory index."""
 
     def __init__(
-        self, source: SourceOfTruth, bandwidth: Callable[[str], pint.Quantity] = access_bandwidth
+        self,
+        source: SourceOfTruth,
+        bandwidth: Callable[[str], pint.Quantity] = access_bandwidth,
+        rules: Sequence[AdmissionRule] = RULES,
     ) -> None:
         self.source = source
+        #: the rules of admission, in the order a week is checked (first-come admission and re-plan alike)
+        self.rules = tuple(rules)
+        self._rank = {rule.constraint: n for n, rule in enumerate(self.rules)}
         self.planning = source.planning
         self.supply: Supply = build_supply(source)
         self.by_id: dict[str, System] = {s.id: s for s in source.systems}
@@ -109,6 +84,10 @@ class Province:
         self.no_demand = np.zeros(source.planning.horizon_months)
         self._transfer_gb: dict[str, float] = {}
         self.line_order = {key: n for n, key in enumerate(self.supply.lines)}
+
+    def rank(self, blocked: Blocked) -> int:
+        """How far down the list of rules a week got before ``blocked`` stopped it."""
+        return self._rank[blocked.constraint]
 
     def access(self, department: str) -> pint.Quantity:
         return self._bandwidth(department)
@@ -177,8 +156,8 @@ class Candidate:
         self.systems = tuple(systems)
         self.data_volume_gb = spec.data_volume_gb  # converted once: pint conversions are slow
         self._demand: dict[date, dict[LineKey, np.ndarray]] = {}
-        #: capacity verdict per month against one booked state (see capacity_blocked)
-        self.capacity_verdicts: dict[tuple[int, date], tuple[Constraint, str] | None] = {}
+        #: capacity verdict per month against one booked state (see slots.rules.Capacity)
+        self.capacity_verdicts: dict[tuple[int, date], str | None] = {}
 
     def demand(self, month: date) -> dict[LineKey, np.ndarray]:
         if month not in self._demand:
@@ -186,114 +165,25 @@ class Candidate:
         return self._demand[month]
 
 
-def duplicate(booked: Booked, candidate: Candidate) -> Blocked | None:
-    """An inventory system of the request that already holds a slot."""
-    for system in candidate.systems:
-        slot = booked.slot_of_system.get(system.id)
-        if slot is not None:
-            week, request_id = slot
-            return Blocked(
-                week,
-                Constraint.DUPLICATE,
-                f"system {system.id} already holds a slot in {week_label(week)} (request #{request_id})",
-            )
-    return None
-
-
 def check_week(booked: Booked, candidate: Candidate, monday: date) -> Blocked | None:
     """The first rule the week starting on ``monday`` breaks for ``candidate``, or None when it fits."""
-    province, spec, planning = candidate.province, candidate.spec, candidate.province.planning
-    label = week_label(monday)
-    blackout = blackout_of(planning, monday)
-    if blackout is not None:
-        return Blocked(
-            monday,
-            Constraint.BLACKOUT,
-            f"{label} overlaps the blackout {blackout.name} ({blackout.start} to {blackout.end})",
-        )
-    for dependency in spec.dependencies:
-        slot = booked.slot_of_system.get(dependency)
-        if slot is None:
-            return Blocked(monday, Constraint.DEPENDENCY, f"dependency {dependency} holds no slot")
-        if slot[0] > monday:
-            return Blocked(
-                monday,
-                Constraint.DEPENDENCY,
-                f"dependency {dependency} moves in {week_label(slot[0])}, after {label}",
-            )
-    already = booked.systems_per_week[monday]
-    count = len(candidate.systems)
-    if already + count > planning.migration_weekly_capacity:
-        return Blocked(
-            monday,
-            Constraint.THROUGHPUT,
-            f"migration throughput: {label} has {already} of {planning.migration_weekly_capacity} systems "
-            f"booked; this request adds {count}",
-        )
-    volume = booked.volume_per_week[(spec.department, monday)] + candidate.data_volume_gb
-    if volume > 0 and volume > province.transfer_capacity_gb(spec.department) * (1 + 1e-12):
-        link = province.access(spec.department)
-        rate = float(link.to("bit/s").magnitude) * planning.transfer_efficiency
-        days = volume * 1e9 * 8 / rate / 86400
-        return Blocked(
-            monday,
-            Constraint.TRANSFER,
-            f"data transfer: {human(_gb(volume))} for {spec.department} in {label} needs {days:.1f} days "
-            f"over {show(link, 'Gbit/s', digits=_digits(link))} × {planning.transfer_efficiency * 100:g} %, "
-            f"more than the 7-day slot",
-        )
-    return capacity_blocked(booked, candidate, monday)
-
-
-def capacity_blocked(booked: Booked, candidate: Candidate, monday: date) -> Blocked | None:
-    """The line whose headroom falls below target first when the request moves in ``monday``'s month.
-
-    The verdict depends on the month only, so it is computed once per month and booked state."""
-    month = candidate.province.month_of(monday)
-    key = (id(booked), month)
-    if key not in candidate.capacity_verdicts:
-        candidate.capacity_verdicts[key] = _capacity_verdict(booked, candidate, month)
-    verdict = candidate.capacity_verdicts[key]
-    return None if verdict is None else Blocked(monday, *verdict)
-
-
-def _capacity_verdict(booked: Booked, candidate: Candidate, month: date) -> tuple[Constraint, str] | None:
-    province = candidate.province
-    planning = province.planning
-    worst: tuple[int, int, LineKey] | None = None
-    for key, added in candidate.demand(month).items():
-        line = province.supply.lines.get(key)
-        if line is None:
-            return Constraint.CAPACITY, f"no {key[0]} supply in {_where(key[1])}"
-        total = booked.demand.get(key, province.no_demand) + added
-        below = line_headroom(planning, key, line.usable, total).first_below_target
-        if below is not None:
-            order = province.line_order[key]
-            if worst is None or (below, order) < worst[:2]:
-                worst = (below, order, key)
-    if worst is None:
-        return None
-    below, _, (resource, az) = worst
-    return (
-        Constraint.CAPACITY,
-        f"{resource} in {_where(az)} falls below the {planning.headroom_target * 100:g} % target "
-        f"in {month_label(planning.month(below))}",
-    )
+    for rule in candidate.province.rules:
+        blocked = rule.check(booked, candidate, monday)
+        if blocked is not None:
+            return blocked
+    return None
 
 
 def admit(province: Province, booked: Booked, spec: RequestSpec, systems: Sequence[System]) -> Decision:
     """The first week of the request's window that keeps every rule; otherwise the binding constraint and
     the earliest feasible week after the window (None when no week of the horizon fits)."""
     candidate = Candidate(province, spec, systems)
-    dup = duplicate(booked, candidate)
-    if dup is not None:
-        return Decision(granted_week=None, binding=dup)
     binding: Blocked | None = None
     for monday in weeks(spec.earliest_week, spec.latest_week):
         blocked = check_week(booked, candidate, monday)
         if blocked is None:
             return Decision(granted_week=monday)
-        if binding is None or _RANK[blocked.constraint] > _RANK[binding.constraint]:
+        if binding is None or province.rank(blocked) > province.rank(binding):
             binding = blocked
     assert binding is not None
     later = None
@@ -302,16 +192,3 @@ def admit(province: Province, booked: Booked, spec: RequestSpec, systems: Sequen
             later = monday
             break
     return Decision(granted_week=None, earliest_feasible_week=later, binding=binding)
-
-
-def _where(az: str) -> str:
-    return "the region" if az == "region" else f"AZ {az}"
-
-
-def _gb(value: float) -> pint.Quantity:
-    return Q_(value, "GB")
-
-
-def _digits(q: pint.Quantity) -> int:
-    value = float(q.to("Gbit/s").magnitude)
-    return 0 if value == round(value) else 1

@@ -6,58 +6,37 @@ map its errors to HTTP statuses. They never compute.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slots.ledger import Ledger, LedgerError, Principal, RequestView
-from slots.request import RequestSpec, SpecError
+from slots.planner import MAX_TIME_LIMIT
+from slots.request import RequestFields, RequestSpec, SpecError
+from slots.states import RequestStatus
 
-WEEK_PATTERN = r"^\d{4}-W\d{2}$"
+#: A request body is at most 500 system ids and 100 ad-hoc systems: a few dozen KiB. Larger is refused unread.
+MAX_BODY_BYTES = 256 * 1024
 RequestId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
-class AdHocIn(BaseModel):
-    """A system not in the inventory: resources at migration, with units, and its annual growth."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    az: str = Field(min_length=1, max_length=64, examples=["gz-1"])
-    vcpu: int = Field(ge=0, le=100_000)
-    ram: str = Field(default="0 GB", max_length=40, examples=["64 GB"])
-    disk: str = Field(default="0 GiB", max_length=40, examples=["200 GiB"])
-    block_storage: str = Field(default="0 GB", max_length=40, examples=["2 TB"])
-    object_storage: str = Field(default="0 GB", max_length=40, examples=["0 TB"])
-    annual_growth: str | float = Field(default="0%", examples=["20%", 0.2])
-
-
-class RequestIn(BaseModel):
+class RequestIn(RequestFields):
     """A migration request. ``department`` defaults to the token's."""
 
-    model_config = ConfigDict(extra="forbid")
-    department: str | None = Field(default=None, max_length=16)
-    systems: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
-        default_factory=list, max_length=500
-    )
-    adhoc: list[AdHocIn] = Field(default_factory=list, max_length=100)
-    earliest_week: str = Field(pattern=WEEK_PATTERN, examples=["2027-W14"])
-    latest_week: str = Field(pattern=WEEK_PATTERN, examples=["2027-W20"])
-    data_volume: str = Field(default="0 TB", max_length=40, examples=["40 TB"])
-    dependencies: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
-        default_factory=list, max_length=500
-    )
-    weight: int = Field(default=1, ge=1, le=100)
+    department: str | None = Field(default=None, min_length=1, max_length=16)
 
 
 class RequestOut(BaseModel):
     id: int
     department: str
-    status: str = Field(description="granted, approved, refused or cancelled")
+    status: RequestStatus
     spec: dict[str, Any]
     earliest_week: str
     latest_week: str
@@ -85,9 +64,11 @@ class Me(BaseModel):
 
 
 class PlanIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     apply: bool = False
-    time_limit: float = Field(default=10.0, ge=0.1, le=120, description="CP-SAT deterministic time limit")
+    time_limit: float = Field(
+        default=10.0, ge=0.1, le=MAX_TIME_LIMIT, description="CP-SAT deterministic time limit"
+    )
 
 
 class ScheduleOut(BaseModel):
@@ -104,6 +85,10 @@ class GainOut(BaseModel):
 class PlanOut(BaseModel):
     status: str = Field(description="CP-SAT status: OPTIMAL or FEASIBLE")
     variables: int
+    time_limit: float = Field(description="the deterministic time limit the solve ran under")
+    time_limit_reached: bool = Field(
+        description="the solver stopped at the limit: the plan is feasible, not proven optimal"
+    )
     optimal: ScheduleOut
     first_come_first_served: ScheduleOut
     current: ScheduleOut
@@ -122,6 +107,55 @@ class AuditOut(BaseModel):
 
 class Problem(BaseModel):
     detail: Any
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``limit`` bytes is answered 413 — by its Content-Length before a
+    byte is read, or as soon as a chunked body passes the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def bounded() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise HTTPException(413, f"request body over {self.limit} bytes")
+            return message
+
+        await self.app(scope, bounded, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse({"detail": f"request body over {self.limit} bytes"}, status_code=413)
+        await response(scope, receive, send)
+
+
+def known_query_only(request: Request) -> None:
+    """422 for a query parameter an API operation does not declare: a typo ('?stauts=granted') must not
+    silently widen the answer."""
+    route = request.scope.get("route")
+    if route is None or not request.url.path.startswith("/api/"):
+        return
+    operation = request.app.openapi()["paths"][route.path_format][request.method.lower()]
+    known = {param["name"] for param in operation.get("parameters", []) if param["in"] == "query"}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise HTTPException(
+            422, [{"loc": ["query", n], "msg": f"unknown query parameter {n[:60]!r}"} for n in unknown]
+        )
 
 
 bearer = HTTPBearer(auto_error=False, description="API token from `egov slots token create`")
@@ -145,40 +179,134 @@ def _out(view: RequestView) -> RequestOut:
     return RequestOut(**view.__dict__)
 
 
+#: The error answers every API operation documents (400: a body that is not JSON; 413: over MAX_BODY_BYTES).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422)
+}
+
+
+def ledger_error(_request: Request, exc: LedgerError) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+
+def spec_error(_request: Request, exc: SpecError) -> JSONResponse:
+    return JSONResponse({"detail": [{"loc": ["body", exc.field], "msg": exc.message}]}, status_code=422)
+
+
+def validation_error(_request: Request, exc: ValidationError) -> JSONResponse:
+    detail = [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+    return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
+
+
+def request_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    detail = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", "")} for e in exc.errors()]
+    return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
+
+
+ERROR_HANDLERS: dict[type[Exception], Callable[[Request, Any], JSONResponse]] = {
+    LedgerError: ledger_error,
+    SpecError: spec_error,
+    ValidationError: validation_error,
+    RequestValidationError: request_validation_error,
+}
+
+
+def the_ledger(request: Request) -> Ledger:
+    ledger: Ledger = request.app.state.ledger
+    return ledger
+
+
+TheLedger = Annotated[Ledger, Depends(the_ledger)]
+api = APIRouter()
+
+
+@api.get("/api/me", response_model=Me, responses=ERRORS)
+def me(who: Who) -> Me:
+    """Who the token belongs to."""
+    return Me(department=who.department, operator=who.operator)
+
+
+@api.post("/api/requests", response_model=RequestOut, status_code=201, responses=ERRORS)
+def submit(
+    body: RequestIn,
+    who: Who,
+    ledger: TheLedger,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=128, min_length=1)] = None,
+) -> RequestOut:
+    """Request a slot. The answer is the granted week, or a refusal with its binding constraint and the
+    earliest feasible week. Retrying with the same Idempotency-Key returns the first answer (200)."""
+    department = body.department or who.department
+    if department is None:
+        raise HTTPException(422, [{"loc": ["body", "department"], "msg": "an operator names the department"}])
+    spec = RequestSpec.model_validate({**body.model_dump(mode="json"), "department": department})
+    view, created = ledger.submit(who, spec, idempotency_key)
+    if not created:
+        response.status_code = 200
+    return _out(view)
+
+
+@api.get("/api/requests", response_model=list[RequestOut], responses=ERRORS)
+def list_requests(
+    who: Who,
+    ledger: TheLedger,
+    status: RequestStatus | None = None,
+) -> list[RequestOut]:
+    """The token's department's requests (an operator sees all)."""
+    return [_out(v) for v in ledger.list_requests(who, status)]
+
+
+@api.get("/api/requests/{request_id}", response_model=RequestOut, responses=ERRORS)
+def get_request(request_id: RequestId, who: Who, ledger: TheLedger) -> RequestOut:
+    return _out(ledger.get(who, request_id))
+
+
+@api.post("/api/requests/{request_id}/cancel", response_model=RequestOut, responses=ERRORS)
+def cancel(request_id: RequestId, who: Who, ledger: TheLedger) -> RequestOut:
+    """Cancel a request; its slot is freed."""
+    return _out(ledger.cancel(who, request_id))
+
+
+@api.post("/api/requests/{request_id}/approve", response_model=RequestOut, responses=ERRORS)
+def approve(request_id: RequestId, who: Who, ledger: TheLedger) -> RequestOut:
+    """Operators: confirm a granted slot (re-planning no longer moves it)."""
+    return _out(ledger.approve(who, request_id))
+
+
+@api.get("/api/calendar", response_model=list[WeekOut], responses=ERRORS)
+def calendar(who: Who, ledger: TheLedger) -> list[WeekOut]:
+    """Every week of the horizon: systems booked of the weekly throughput, blackouts, own slots."""
+    return [WeekOut(**{**w.__dict__, "own_requests": list(w.own_requests)}) for w in ledger.calendar(who)]
+
+
+@api.post("/api/plan", response_model=PlanOut, responses=ERRORS)
+def plan(body: PlanIn, who: Who, ledger: TheLedger) -> PlanOut:
+    """Operators: re-plan all granted and refused requests optimally (CP-SAT), with the gain over
+    first-come-first-served; ``apply`` writes the new weeks."""
+    return PlanOut.model_validate(ledger.plan(who, apply=body.apply, time_limit=body.time_limit).as_json())
+
+
+@api.get("/api/audit", response_model=list[AuditOut], responses=ERRORS)
+def audit(
+    who: Who, ledger: TheLedger, request_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None
+) -> list[dict[str, Any]]:
+    """Operators: the audit log, oldest first."""
+    return ledger.audit(who, request_id)
+
+
 def create_app(ledger: Ledger) -> FastAPI:
     """The FastAPI application serving ``ledger``."""
     app = FastAPI(
+        dependencies=[Depends(known_query_only)],
         title="egov migration slots",
         version="1",
         description="Departments request migration slots; the plan admits what five-year capacity carries.",
     )
-    errors: dict[int | str, dict[str, Any]] = {
-        401: {"model": Problem},
-        403: {"model": Problem},
-        404: {"model": Problem},
-        409: {"model": Problem},
-        422: {"model": Problem},
-    }
-
     app.state.ledger = ledger
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
-    @app.exception_handler(LedgerError)
-    def _ledger_error(_request: Request, exc: LedgerError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
-
-    @app.exception_handler(SpecError)
-    def _spec_error(_request: Request, exc: SpecError) -> JSONResponse:
-        return JSONResponse({"detail": [{"loc": ["body", exc.field], "msg": exc.message}]}, status_code=422)
-
-    @app.exception_handler(ValidationError)
-    def _validation_error(_request: Request, exc: ValidationError) -> JSONResponse:
-        detail = [{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
-        return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
-
-    @app.exception_handler(RequestValidationError)
-    def _request_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", "")} for e in exc.errors()]
-        return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
+    for error, handler in ERROR_HANDLERS.items():
+        app.add_exception_handler(error, handler)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page(
@@ -197,74 +325,7 @@ def create_app(ledger: Ledger) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/api/me", response_model=Me, responses=errors)
-    def me(who: Who) -> Me:
-        """Who the token belongs to."""
-        return Me(department=who.department, operator=who.operator)
-
-    @app.post("/api/requests", response_model=RequestOut, status_code=201, responses=errors)
-    def submit(
-        body: RequestIn,
-        who: Who,
-        response: Response,
-        idempotency_key: Annotated[str | None, Header(max_length=128, min_length=1)] = None,
-    ) -> RequestOut:
-        """Request a slot. The answer is the granted week, or a refusal with its binding constraint and the
-        earliest feasible week. Retrying with the same Idempotency-Key returns the first answer (200)."""
-        data = body.model_dump()
-        data["department"] = body.department or who.department
-        if data["department"] is None:
-            raise HTTPException(
-                422, [{"loc": ["body", "department"], "msg": "an operator names the department"}]
-            )
-        spec = RequestSpec.model_validate(data)
-        view, created = ledger.submit(who, spec, idempotency_key)
-        if not created:
-            response.status_code = 200
-        return _out(view)
-
-    @app.get("/api/requests", response_model=list[RequestOut], responses=errors)
-    def list_requests(
-        who: Who,
-        status: Annotated[str | None, Query(pattern="^(granted|approved|refused|cancelled)$")] = None,
-    ) -> list[RequestOut]:
-        """The token's department's requests (an operator sees all)."""
-        return [_out(v) for v in ledger.list_requests(who, status)]
-
-    @app.get("/api/requests/{request_id}", response_model=RequestOut, responses=errors)
-    def get_request(request_id: RequestId, who: Who) -> RequestOut:
-        return _out(ledger.get(who, request_id))
-
-    @app.post("/api/requests/{request_id}/cancel", response_model=RequestOut, responses=errors)
-    def cancel(request_id: RequestId, who: Who) -> RequestOut:
-        """Cancel a request; its slot is freed."""
-        return _out(ledger.cancel(who, request_id))
-
-    @app.post("/api/requests/{request_id}/approve", response_model=RequestOut, responses=errors)
-    def approve(request_id: RequestId, who: Who) -> RequestOut:
-        """Operators: confirm a granted slot (re-planning no longer moves it)."""
-        return _out(ledger.approve(who, request_id))
-
-    @app.get("/api/calendar", response_model=list[WeekOut], responses=errors)
-    def calendar(who: Who) -> list[WeekOut]:
-        """Every week of the horizon: systems booked of the weekly throughput, blackouts, own slots."""
-        return [WeekOut(**{**w.__dict__, "own_requests": list(w.own_requests)}) for w in ledger.calendar(who)]
-
-    @app.post("/api/plan", response_model=PlanOut, responses=errors)
-    def plan(body: PlanIn, who: Who) -> PlanOut:
-        """Operators: re-plan all granted and refused requests optimally (CP-SAT), with the gain over
-        first-come-first-served; ``apply`` writes the new weeks."""
-        return PlanOut.model_validate(
-            ledger.plan(who, apply=body.apply, time_limit=body.time_limit).as_json()
-        )
-
-    @app.get("/api/audit", response_model=list[AuditOut], responses=errors)
-    def audit(
-        who: Who, request_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None
-    ) -> list[dict[str, Any]]:
-        """Operators: the audit log, oldest first."""
-        return ledger.audit(who, request_id)
-
+    app.include_router(api)
     return app
 
 

@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from egov.clitools import DataOption, err_console, load_or_exit
+from egov.clitools import DataOption, TableOrJson, err_console, load_or_exit
+from slots.states import RequestStatus
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -32,7 +33,17 @@ DbOption = Annotated[
     ),
 ]
 DEFAULT_DB = "sqlite:///slots.sqlite"
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+FormatOption = Annotated[TableOrJson, typer.Option("--format", help="table or json.")]
+#: The flag before --format; kept so that scripts keep working, hidden from the help, warns when used.
+JsonOption = Annotated[bool, typer.Option("--json", hidden=True, help="Deprecated: --format json.")]
+
+
+def _output(output_format: TableOrJson, as_json: bool) -> TableOrJson:
+    """The output asked for: ``--json`` still means ``--format json``, with a warning on stderr."""
+    if as_json:
+        err_console.print("[yellow]warning:[/] --json is deprecated; use --format json", highlight=False)
+        return TableOrJson.json
+    return output_format
 
 
 def _ledger(db: str, data: Path | None) -> Ledger:
@@ -148,11 +159,13 @@ def token_revoke(
     typer.echo(f"token #{token_id}: revoked")
 
 
-def _adhoc(texts: list[str]) -> list[dict[str, str]]:
-    """'name=视频解析,az=gz-1,vcpu=64,ram=256 GB' → {'name': '视频解析', 'az': 'gz-1', …}."""
+def _adhoc(texts: list[str]) -> list[dict[str, str | int]]:
+    """'name=视频解析,az=gz-1,vcpu=64,ram=256 GB' → {'name': '视频解析', 'az': 'gz-1', 'vcpu': 64, …}.
+
+    vCPUs are a strict integer in the request schema: a plain count of digits is read as one here."""
     systems = []
     for n, text in enumerate(texts):
-        fields: dict[str, str] = {}
+        fields: dict[str, str | int] = {}
         for part in text.split(","):
             key, sep, value = part.partition("=")
             if not sep or not key.strip():
@@ -161,6 +174,9 @@ def _adhoc(texts: list[str]) -> list[dict[str, str]]:
                 )
                 raise typer.Exit(2)
             fields[key.strip()] = value.strip()
+        vcpu = fields.get("vcpu")
+        if isinstance(vcpu, str) and vcpu.isascii() and vcpu.isdigit() and len(vcpu) <= 9:
+            fields["vcpu"] = int(vcpu)
         systems.append(fields)
     return systems
 
@@ -194,9 +210,11 @@ def request(
     ] = None,
     db: DbOption = DEFAULT_DB,
     data: DataOption = None,
+    output_format: FormatOption = TableOrJson.table,
     as_json: JsonOption = False,
 ) -> None:
     """Request a slot for systems (inventory ids or ad hoc); prints the granted week or the refusal."""
+    output = _output(output_format, as_json)
     from pydantic import ValidationError
 
     from slots.ledger import LedgerError
@@ -230,32 +248,34 @@ def request(
         raise typer.Exit(2) from None
     except LedgerError as exc:
         raise _fail(exc) from None
-    if as_json:
+    if output is TableOrJson.json:
         typer.echo(json.dumps(view.__dict__, ensure_ascii=False, indent=2))
     else:
         if not created:
             err_console.print(f"idempotency key {key!r}: request #{view.id} already exists, not booked again")
         requests_table(Console(width=160), [view])
-    raise typer.Exit(0 if view.status in ("granted", "approved") else 3)
+    raise typer.Exit(0 if view.status.holds_slot else 3)
 
 
 @app.command("list")
 def list_requests(
     status: Annotated[
-        str | None, typer.Option("--status", help="granted, approved, refused or cancelled.")
+        RequestStatus | None, typer.Option("--status", help="Only requests in this state.")
     ] = None,
     department: Annotated[str | None, typer.Option("--department", help="Only this department.")] = None,
     db: DbOption = DEFAULT_DB,
     data: DataOption = None,
+    output_format: FormatOption = TableOrJson.table,
     as_json: JsonOption = False,
 ) -> None:
     """List requests and their answers."""
+    output = _output(output_format, as_json)
     from slots.present import requests_table
 
     views = _ledger(db, data).list_requests(_cli_principal(), status)
     if department is not None:
         views = [v for v in views if v.department == department]
-    if as_json:
+    if output is TableOrJson.json:
         typer.echo(json.dumps([v.__dict__ for v in views], ensure_ascii=False, indent=2))
     else:
         requests_table(Console(width=160), views)
@@ -297,19 +317,25 @@ def approve(
 def plan(
     apply: Annotated[bool, typer.Option("--apply", help="Write the new weeks to the ledger.")] = False,
     time_limit: Annotated[
-        float, typer.Option("--time-limit", min=0.1, max=600, help="CP-SAT deterministic time limit.")
+        float, typer.Option("--time-limit", min=0.1, max=120, help="CP-SAT deterministic time limit.")
     ] = 10.0,
     db: DbOption = DEFAULT_DB,
     data: DataOption = None,
+    output_format: FormatOption = TableOrJson.table,
     as_json: JsonOption = False,
 ) -> None:
     """Re-plan all granted and refused requests optimally (CP-SAT), against first come, first served."""
+    output = _output(output_format, as_json)
+    from slots.ledger import LedgerError
     from slots.present import plan_summary
 
     ledger = _ledger(db, data)
-    with err_console.status("solving with CP-SAT…"):
-        result = ledger.plan(_cli_principal(), apply=apply, time_limit=time_limit)
-    if as_json:
+    try:
+        with err_console.status("solving with CP-SAT…"):
+            result = ledger.plan(_cli_principal(), apply=apply, time_limit=time_limit)
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    if output is TableOrJson.json:
         typer.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:
         plan_summary(Console(width=160), result, apply)

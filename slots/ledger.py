@@ -26,14 +26,19 @@ from egov.model import SourceOfTruth
 from slots.admission import Booked, Booking, Decision, Province, admit
 from slots.db import AuditEntry, LedgerLock, Request, Token, make_engine, upgrade
 from slots.request import RequestSpec, resolve
+from slots.states import RequestStatus
 from slots.weeks import week_label
 
 if TYPE_CHECKING:
     from slots.planner import Plan
 
-#: Request states. granted and approved hold a slot; refused and cancelled do not.
-GRANTED, APPROVED, REFUSED, CANCELLED = "granted", "approved", "refused", "cancelled"
-BOOKED = (GRANTED, APPROVED)
+GRANTED, APPROVED, REFUSED, CANCELLED = (
+    RequestStatus.GRANTED,
+    RequestStatus.APPROVED,
+    RequestStatus.REFUSED,
+    RequestStatus.CANCELLED,
+)
+BOOKED = tuple(s for s in RequestStatus if s.holds_slot)
 
 
 class LedgerError(Exception):
@@ -76,7 +81,7 @@ class RequestView:
 
     id: int
     department: str
-    status: str
+    status: RequestStatus
     spec: dict[str, Any]
     earliest_week: str
     latest_week: str
@@ -117,7 +122,7 @@ def view(row: Request) -> RequestView:
     return RequestView(
         id=row.id,
         department=row.department,
-        status=row.status,
+        status=RequestStatus(row.status),
         spec=json.loads(row.spec),
         earliest_week=week_label(row.earliest_week),
         latest_week=week_label(row.latest_week),
@@ -296,7 +301,7 @@ class Ledger:
         department's request, Conflict when the key was used for a different request."""
         if not principal.may_see(spec.department):
             raise Forbidden(f"a token of {principal.department} cannot request for {spec.department}")
-        systems = resolve(self.province.source, spec, "new", self.province.by_id)
+        systems = resolve(self.province.source, spec, "new", self.province.by_id, principal.may_see)
         spec_json = json.dumps(spec.as_json(), ensure_ascii=False, sort_keys=True)
         # Threads of this process take turns before the database lock: the one that commits carries the
         # cached booked state forward before the next one reads it, so the cache never misses in-process.
@@ -325,7 +330,7 @@ class Ledger:
                     latest_week=spec.latest_week,
                     granted_week=decision.granted_week,
                     suggested_week=decision.earliest_feasible_week,
-                    binding=None if decision.binding is None else decision.binding.constraint.value,
+                    binding=None if decision.binding is None else str(decision.binding.constraint),
                     reason=None if decision.granted else decision.explain(),
                     system_count=spec.system_count,
                     data_volume_gb=spec.data_volume_gb,
@@ -363,7 +368,7 @@ class Ledger:
         with Session(self.reader) as session:
             return view(self._get(session, principal, request_id))
 
-    def list_requests(self, principal: Principal, status: str | None = None) -> list[RequestView]:
+    def list_requests(self, principal: Principal, status: RequestStatus | None = None) -> list[RequestView]:
         with Session(self.reader) as session:
             query = select(Request).order_by(Request.id)
             if not principal.operator:
@@ -510,6 +515,6 @@ def _decision_detail(decision: Decision) -> dict[str, Any]:
     return {
         "granted_week": _label(decision.granted_week),
         "earliest_feasible_week": _label(decision.earliest_feasible_week),
-        "binding": None if decision.binding is None else decision.binding.constraint.value,
+        "binding": None if decision.binding is None else str(decision.binding.constraint),
         "reason": None if decision.binding is None else decision.binding.message,
     }

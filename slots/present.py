@@ -46,6 +46,11 @@ def plan_summary(console: Console, plan: Plan, applied: bool) -> None:
     ):
         table.add_row(name, str(schedule.admitted), str(schedule.weighted_delay))
     console.print(table)
+    if plan.time_limit_reached:
+        console.print(
+            f"[yellow]the solver stopped at its time limit of {plan.time_limit:g}: the plan is feasible, not "
+            f"proven optimal (raise --time-limit)[/]"
+        )
     console.print(
         f"gain over first come, first served: {plan.optimal.admitted - plan.fcfs.admitted:+d} admitted, "
         f"{plan.delay_gain:+d} weeks of weighted delay saved"

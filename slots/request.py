@@ -7,24 +7,110 @@ A request names systems of the inventory by id, or describes ad-hoc systems with
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from datetime import date
-from typing import Annotated, Any
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Annotated, Any, Self
 
 import pint
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    Strict,
+    WithJsonSchema,
+    model_validator,
+)
 
-from egov.model import Bytes, Fraction, Growth, SourceOfTruth, System
+from egov.model import Growth, SourceOfTruth, System
 from egov.units import Q_, parse_quantity
 from slots.weeks import horizon_weeks, parse_week, week_label
 
 
 def _as_week(value: Any) -> date:
+    if not isinstance(value, str | date) or isinstance(value, datetime):
+        raise ValueError(f"{value!r} is not an ISO week; write YYYY-Www, e.g. 2027-W14")
     return parse_week(value)
 
 
+WEEK_PATTERN = r"^\d{4}-W\d{2}$"
+
 #: An ISO week: accepts '2027-W14', serialises back to it (as a date inside, the week's Monday).
-Week = Annotated[date, BeforeValidator(_as_week), PlainSerializer(week_label, return_type=str)]
+Week = Annotated[
+    date,
+    BeforeValidator(_as_week),
+    PlainSerializer(week_label, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": WEEK_PATTERN, "examples": ["2027-W14"]}),
+]
+
+#: Larger figures are typing mistakes, not requests (the whole cloud holds 15 PB raw).
+MAX_BYTES = Q_(1, "EB")
+
+#: A size as a request may spell it: a plain number and a unit, nothing else. Checked before the text reaches
+#: the quantity parser, so no expression ('(9**9**9) TB', '10**400 TB') is ever evaluated and no number is
+#: longer than a size can be.
+SIZE_PATTERN = r"^\s*\d{1,18}(\.\d{1,18})?([eE][+-]?\d{1,3})?\s*[A-Za-z]{1,16}\s*$"
+_SIZE = re.compile(SIZE_PATTERN)
+
+
+def _as_size(value: Any) -> pint.Quantity:
+    """'40 TB' → a byte quantity below ``MAX_BYTES``; anything else is a ValueError echoing the value."""
+    if isinstance(value, pint.Quantity):
+        quantity = value
+    elif not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a size; write a number and a unit, e.g. '40 TB'")
+    elif not _SIZE.match(value):
+        raise ValueError(f"{value[:60]!r} is not a size; write a number and a unit, e.g. '40 TB'")
+    else:
+        quantity = parse_quantity(value, "byte")
+    _bounded_bytes(quantity)
+    return quantity
+
+
+def _bounded_bytes(quantity: pint.Quantity) -> None:
+    try:
+        value = float(quantity.to("byte").magnitude)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value) or value > MAX_BYTES.to("byte").magnitude:
+        raise ValueError(f"'{quantity:~}' is not a finite size below 1 EB")
+
+
+#: A size in bytes from a request, '40 TB' (GB ≠ GiB); serialised back as text.
+Size = Annotated[
+    pint.Quantity,
+    BeforeValidator(_as_size),
+    PlainSerializer(lambda q: f"{q.magnitude:g} {format(q.units, '~C')}", return_type=str),
+    WithJsonSchema({"type": "string", "pattern": SIZE_PATTERN, "maxLength": 40, "examples": ["40 TB"]}),
+]
+
+_RATE = re.compile(r"^\s*[+-]?\d{1,6}(\.\d{1,6})?\s*%?\s*$")
+
+
+def _as_rate(value: Any) -> float:
+    """'25%', '25 %', 0.25 → 0.25; a bool or an expression is refused."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"{value!r} is not a growth rate; write e.g. '25%' or 0.25")
+    if isinstance(value, str):
+        if not _RATE.match(value):
+            raise ValueError(f"{value[:60]!r} is not a growth rate; write e.g. '25%' or 0.25")
+        text = value.strip()
+        return float(text.rstrip("%")) / 100.0 if text.endswith("%") else float(text)
+    return float(value)
+
+
+#: An annual growth rate: '25%' or 0.25.
+Rate = Annotated[
+    float,
+    BeforeValidator(_as_rate),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "pattern": _RATE.pattern}, {"type": "number"}], "examples": ["25%"]}
+    ),
+]
+
+SystemId = Annotated[str, Strict(), Field(min_length=1, max_length=64)]
 
 
 class SpecError(ValueError):
@@ -42,47 +128,46 @@ class AdHocSystem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
     name: str = Field(min_length=1, max_length=200)
-    az: str = Field(min_length=1, max_length=64)
-    vcpu: int = Field(ge=0, le=100_000)
-    ram: Bytes = Field(default_factory=lambda: parse_quantity("0 GB", "byte"))
-    disk: Bytes = Field(default_factory=lambda: parse_quantity("0 GiB", "byte"))
-    block_storage: Bytes = Field(default_factory=lambda: parse_quantity("0 GB", "byte"))
-    object_storage: Bytes = Field(default_factory=lambda: parse_quantity("0 GB", "byte"))
-    annual_growth: Fraction = Field(default=0.0, ge=-0.5, le=10)
-
-    @model_validator(mode="after")
-    def _bounded(self) -> AdHocSystem:
-        for name in ("ram", "disk", "block_storage", "object_storage"):
-            _bounded_bytes(name, getattr(self, name))
-        return self
+    az: str = Field(min_length=1, max_length=64, examples=["gz-1"])
+    vcpu: Annotated[int, Strict()] = Field(ge=0, le=100_000)
+    ram: Size = Field(default_factory=lambda: parse_quantity("0 GB", "byte"))
+    disk: Size = Field(default_factory=lambda: parse_quantity("0 GiB", "byte"))
+    block_storage: Size = Field(default_factory=lambda: parse_quantity("0 GB", "byte"))
+    object_storage: Size = Field(default_factory=lambda: parse_quantity("0 GB", "byte"))
+    annual_growth: Rate = Field(default=0.0, ge=-0.5, le=10)
 
 
-class RequestSpec(BaseModel):
-    """A department's migration request, as submitted (the ledger stores it verbatim as JSON)."""
+class RequestFields(BaseModel):
+    """What a migration request asks for, whoever submits it: the one schema of the API body and the ledger
+    (``RequestSpec`` adds the department, which the API takes from the token when the body omits it)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
-    department: str = Field(min_length=1, max_length=16)
-    systems: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list)
+    systems: list[SystemId] = Field(default_factory=list, max_length=500)
     adhoc: list[AdHocSystem] = Field(default_factory=list, max_length=100)
     earliest_week: Week
     latest_week: Week
-    data_volume: Bytes = Field(default_factory=lambda: parse_quantity("0 TB", "byte"))
-    dependencies: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list)
-    weight: int = Field(default=1, ge=1, le=100, description="priority: delay cost per week in re-planning")
+    data_volume: Size = Field(default_factory=lambda: parse_quantity("0 TB", "byte"))
+    dependencies: list[SystemId] = Field(default_factory=list, max_length=500)
+    weight: Annotated[int, Strict()] = Field(
+        default=1, ge=1, le=100, description="priority: delay cost per week in re-planning"
+    )
 
     @model_validator(mode="after")
-    def _sane(self) -> RequestSpec:
+    def _sane(self) -> Self:
         if not self.systems and not self.adhoc:
             raise ValueError("a request moves at least one system: give 'systems' or 'adhoc'")
         if self.latest_week < self.earliest_week:
             raise ValueError("latest_week is before earliest_week")
         if len(set(self.systems)) != len(self.systems):
             raise ValueError("a system is listed twice in 'systems'")
-        if len(self.systems) > 500:
-            raise ValueError("at most 500 systems per request")
-        _bounded_bytes("data_volume", self.data_volume)
         return self
+
+
+class RequestSpec(RequestFields):
+    """A department's migration request, as submitted (the ledger stores it verbatim as JSON)."""
+
+    department: str = Field(min_length=1, max_length=16)
 
     @property
     def system_count(self) -> int:
@@ -97,16 +182,6 @@ class RequestSpec(BaseModel):
         return self.model_dump(mode="json")
 
 
-#: Larger figures are typing mistakes, not requests (the whole cloud holds 15 PB raw).
-MAX_BYTES = Q_(1, "EB")
-
-
-def _bounded_bytes(name: str, quantity: pint.Quantity) -> None:
-    value = float(quantity.to("byte").magnitude)
-    if not math.isfinite(value) or quantity > MAX_BYTES:
-        raise ValueError(f"{name} must be a finite size below 1 EB")
-
-
 def adhoc_id(request_id: int | str, index: int) -> str:
     """The system id an ad-hoc system gets in the ledger."""
     return f"adhoc-{request_id}-{index + 1}"
@@ -117,10 +192,14 @@ def resolve(
     spec: RequestSpec,
     request_id: int | str = "new",
     by_id: Mapping[str, System] | None = None,
+    may_see: Callable[[str], bool] | None = None,
 ) -> list[System]:
     """The request's systems as inventory ``System`` objects (migration month still the inventory's).
 
-    ``by_id`` is the inventory indexed by id, when the caller keeps one."""
+    ``by_id`` is the inventory indexed by id, when the caller keeps one. ``may_see(department)`` is the
+    submitter's view: given, every dependency must be an inventory system of a department it may see — one of
+    another department gets the same answer as one that does not exist (its booking week is not theirs to
+    know)."""
     try:
         source.department(spec.department)
     except KeyError:
@@ -166,4 +245,8 @@ def resolve(
     for dep in spec.dependencies:
         if dep in own:
             raise SpecError("dependencies", f"{dep!r} is one of the request's own systems")
+        if may_see is not None:
+            system = by_id.get(dep)
+            if system is None or not may_see(system.department):
+                raise SpecError("dependencies", f"no system {dep!r} in the inventory")
     return systems

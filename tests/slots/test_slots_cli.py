@@ -122,3 +122,40 @@ def test_a_unit_of_the_wrong_dimension_is_named_in_full(run) -> None:  # type: i
     bad = run("request", "--department", "AAA", "--system", "AAA-1", *window, "--data-volume", "10 furlongs")
     assert bad.exit_code == 2
     assert "data_volume: '10 furlongs' is not a quantity of byte (dimension [length])" in bad.stderr
+
+
+def test_an_expression_is_refused_in_time_without_a_traceback(tmp_path: Path, tiny_dir: Path) -> None:
+    """'(9**9**9) TB' once froze the process in pint's evaluator; '10**400 TB' raised OverflowError. Run in a
+    subprocess so that a hang fails the test instead of the suite."""
+    import subprocess
+
+    from slotkit import EGOV
+
+    db = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    common = ["slots", "request", "--department", "AAA", "--system", "AAA-1"]
+    window = ["--earliest", "2027-W10", "--latest", "2027-W12", "--db", db, "--data", str(tiny_dir)]
+    for value in ("(9**9**9) TB", "10**400 TB", "1" + "0" * 400 + " TB"):
+        try:
+            done = subprocess.run(
+                [EGOV, *common, "--data-volume", value, *window], capture_output=True, text=True, timeout=60
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"--data-volume {value!r} hung the process")
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr
+        assert "data_volume:" in done.stderr and "is not a size" in done.stderr
+
+
+def test_format_json_and_the_deprecated_json_flag(run) -> None:  # type: ignore[no-untyped-def]
+    """`--format json` is the convention of every egov command; `--json` still works and warns."""
+    window = ["--earliest", "2027-W10", "--latest", "2027-W12"]
+    granted = run("request", "--department", "AAA", "--system", "AAA-1", *window, "--format", "json")
+    assert granted.exit_code == 0 and json.loads(granted.stdout)["granted_week"] == "2027-W10"
+    assert "deprecated" not in granted.stderr
+    new = run("list", "--format", "json")
+    old = run("list", "--json")
+    assert json.loads(new.stdout) == json.loads(old.stdout) != []
+    assert "--json is deprecated; use --format json" in old.stderr
+    assert json.loads(run("plan", "--format", "json").stdout)["status"] == "OPTIMAL"
+    assert run("list").stdout.lstrip().startswith("1 request(s)")
+    assert run("list", "--format", "csv").exit_code == 2

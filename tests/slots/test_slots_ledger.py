@@ -258,3 +258,33 @@ def test_plan_is_deterministic(tmp_path: Path) -> None:
             ),
         )
     assert ledger.plan(OPERATOR).as_json() == ledger.plan(OPERATOR).as_json()
+
+
+def test_every_solve_has_a_time_limit_and_says_when_it_stopped_there(tmp_path: Path) -> None:
+    """60 ad-hoc requests hinted at their first-come weeks: at a deterministic limit of 0.5 CP-SAT has a plan
+    but no proof (reported, in the JSON too); at 0.05 it has none (a message asking for more); beyond
+    MAX_TIME_LIMIT nothing is solved."""
+    from slots.admission import Province
+    from slots.planner import MAX_TIME_LIMIT, PlanItem, PlanNotFound, first_come_first_served, replan
+    from slots.request import resolve
+
+    province = Province(load_source(write_tiny(tmp_path / "d", weekly=3)), bandwidth=lambda _c: TINY_ACCESS)
+    asked = []
+    for n in range(60):
+        request = spec(
+            department="AAA" if n % 2 else "BBB",
+            adhoc=[{"name": f"s{n}", "az": "az-1", "vcpu": 1 + n % 5, "annual_growth": "10%"}],
+            earliest_week=f"2027-W{2 + n % 20:02d}",
+            latest_week="2027-W52",
+            weight=1 + n % 7,
+        )
+        asked.append(PlanItem(n + 1, request, tuple(resolve(province.source, request, n + 1)), None))
+    fcfs = first_come_first_served(province, [], asked)
+    items = [PlanItem(i.request_id, i.spec, i.systems, fcfs.weeks[i.request_id]) for i in asked]
+    stopped = replan(province, [], items, time_limit=0.5)
+    assert (stopped.status, stopped.time_limit_reached) == ("FEASIBLE", True)
+    assert stopped.as_json()["time_limit_reached"] is True and stopped.as_json()["time_limit"] == 0.5
+    with pytest.raises(PlanNotFound, match=r"deterministic time of 0\.05 .*raise the time limit"):
+        replan(province, [], items, time_limit=0.05)
+    with pytest.raises(ValueError, match="time limit"):
+        replan(province, [], items, time_limit=MAX_TIME_LIMIT + 1)

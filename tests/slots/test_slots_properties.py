@@ -7,6 +7,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from slotkit import TINY_ACCESS, write_tiny
 
 from egov.source import load_source
@@ -64,3 +65,34 @@ def test_grants_keep_every_rule_and_the_plan_beats_fcfs(tmp_path_factory, stream
         assert plan.optimal.weighted_delay <= plan.fcfs.weighted_delay
     # Nobody granted loses the slot to re-planning.
     assert all(plan.optimal.weeks[i.request_id] is not None for i in items if i.current_week is not None)
+
+
+#: Texts a hostile or careless client may send as a size: junk, near-misses of the grammar, expressions.
+size_text = st.one_of(
+    st.text(max_size=40),
+    st.builds(
+        "{}{}{}{}".format,
+        st.from_regex(r"\A[0-9]{1,30}(\.[0-9]{0,20})?([eE][+-]?[0-9]{1,4})?\Z"),
+        st.sampled_from(["", " ", "  "]),
+        st.sampled_from(["TB", "GiB", "B", "EB", "PB", "kB", "XB", "furlongs", "%", "TB TB", ""]),
+        st.sampled_from(["", " ", "**9", "**400", ")"]),
+    ),
+    st.builds("{} {}".format, st.integers(0, 10**420), st.sampled_from(["TB", "B", "GiB"])),
+    st.builds("({}**{}**{}) TB".format, st.integers(0, 99), st.integers(0, 99), st.integers(0, 99)),
+)
+
+
+@settings(max_examples=300, deadline=1000, suppress_health_check=list(HealthCheck), database=None)
+@given(text=size_text)
+def test_any_size_text_is_a_bounded_size_or_a_named_error(text: str) -> None:
+    """Never a hang (deadline 1 s each), never an exception other than the validation error naming the
+    field: either a size below 1 EB or a 'data_volume' error."""
+    try:
+        spec = RequestSpec.model_validate(
+            {"department": "AAA", "systems": ["AAA-1"], "earliest_week": "2027-W02"}
+            | {"latest_week": "2027-W02", "data_volume": text}
+        )
+    except ValidationError as exc:
+        assert [e["loc"] for e in exc.errors()] == [("data_volume",)]
+        return
+    assert 0 <= spec.data_volume.to("byte").magnitude <= 1e18
