@@ -15,7 +15,6 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Interface, IP
 import networkx as nx
 import pint
 
-PLANES = ("primary", "backup", "isolated")
 TIERS = ("core", "access", "city", "county", "town", "isolated-core", "isolated")
 
 

@@ -6,7 +6,6 @@ model has is there with exactly the model's IPv4 and IPv6 addresses, and that no
 
 from __future__ import annotations
 
-from functools import cache
 from ipaddress import IPv4Interface, IPv6Interface
 from typing import Any
 
@@ -14,49 +13,24 @@ from ttp import ttp
 
 from network.model import Device
 from network.naming import interface_name, lan_name, loopback_name
+from network.vendors import get_vendor
 
 Addresses = dict[str, tuple[str | None, str | None]]
 
-_TTP = {
-    "vrp": """
-<group name="interfaces">
-interface {{ name }}
- ip address {{ ip }} {{ mask }}
- ipv6 address {{ ipv6 }}
-</group>
-""",
-    "iosxe": """
-<group name="interfaces">
-interface {{ name }}
- ip address {{ ip }} {{ mask }}
- ipv6 address {{ ipv6 }}
-</group>
-""",
-    "frr": """
-<group name="interfaces">
-interface {{ name }}
- ip address {{ cidr }}
- ipv6 address {{ ipv6 }}
-</group>
-""",
-}
 
-
-@cache
-def _template(vendor: str) -> str:
-    return _TTP[vendor]
+def parse_interfaces(text: str, vendor: str) -> list[dict[str, str]]:
+    """Every ``interface`` block of a rendered config, read by the vendor's parse-back template (ttp)."""
+    parser = ttp(data=text, template=get_vendor(vendor).parseback)
+    parser.parse()
+    result: Any = parser.result()[0][0]
+    groups = result.get("interfaces", []) if isinstance(result, dict) else []
+    return [groups] if isinstance(groups, dict) else list(groups)
 
 
 def parse_addresses(text: str, vendor: str) -> Addresses:
     """{interface name: (IPv4 interface, IPv6 interface)} as written in a rendered config (ttp)."""
-    parser = ttp(data=text, template=_template(vendor))
-    parser.parse()
-    result: Any = parser.result()[0][0]
-    groups = result.get("interfaces", []) if isinstance(result, dict) else []
-    if isinstance(groups, dict):
-        groups = [groups]
     out: Addresses = {}
-    for group in groups:
+    for group in parse_interfaces(text, vendor):
         v4 = None
         if "cidr" in group:
             v4 = str(IPv4Interface(group["cidr"]))
@@ -74,12 +48,11 @@ def expected_addresses(device: Device, vendor: str) -> Addresses:
     }
     for iface in device.interfaces:
         out[interface_name(vendor, iface)] = (str(iface.address_v4), str(iface.address_v6))
-    if vendor != "frr":
+    if get_vendor(vendor).supports("vrf"):
         for att in device.attachments:
             out[interface_name(vendor, att)] = (str(att.address_v4), str(att.address_v6))
     for i, lan in enumerate(device.lans):
-        name = lan_name(vendor) + (str(i) if i else "")
-        out[name] = (str(lan.gateway_v4), str(lan.gateway_v6))
+        out[lan_name(vendor, i)] = (str(lan.gateway_v4), str(lan.gateway_v6))
     return out
 
 

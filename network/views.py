@@ -13,9 +13,10 @@ from typing import Any, NamedTuple
 import pint
 
 from egov.units import ureg
-from network.model import Backbone, Device
-from network.naming import interface_name, lan_name, loopback_name, mbps
+from network.model import Backbone, Device, Vrf
+from network.naming import interface_name, lan_name, mbps
 from network.params import NetworkParams
+from network.vendors import get_vendor
 
 
 class _Port(NamedTuple):
@@ -62,18 +63,55 @@ def _net(prefix: IPv4Network) -> dict[str, Any]:
 
 
 def device_view(backbone: Backbone, device: Device, vendor: str, params: NetworkParams) -> dict[str, Any]:
-    """The template context of ``device`` for ``vendor`` (vrp, iosxe, frr)."""
-    loop = IPv4Interface((device.loopback_v4, 32))
-    interfaces = []
+    """The template context of ``device`` for ``vendor`` (a name of the vendor registry)."""
+    record = get_vendor(vendor)
     shapes: dict[str, int] = {}
+    interfaces = _interfaces(device, vendor, shapes)
+    attachments = _attachments(device, vendor, shapes) if record.supports("vrf") else []
+    loop = IPv4Interface((device.loopback_v4, 32))
+    return {
+        "hostname": device.hostname,
+        "tier": device.tier,
+        "division_code": device.division_code,
+        "site_name": device.name,
+        "router_id": str(device.router_id),
+        "loopback": {
+            "name": record.loopback,
+            "v4": _v4(loop),
+            "v6": str(device.loopback_v6),
+            "area": device.loopback_area,
+        },
+        "interfaces": interfaces,
+        "attachments": attachments,
+        "lans": _lans(device, vendor),
+        "ospf": _ospf(device, params),
+        "bgp": _bgp(backbone, device),
+        "vrfs": [_vrf(v) for v in device.vrfs] if record.supports("vrf") else [],
+        "mpls": any(i.mpls for i in device.interfaces),
+        "shapes": [
+            {"label": k, "bps": v, "kbps": v // 1000} for k, v in sorted(shapes.items(), key=lambda kv: kv[1])
+        ],
+        "mgmt": _management(params),
+    }
+
+
+def _shaped(bandwidth: pint.Quantity, shapes: dict[str, int]) -> dict[str, Any]:
+    """The shaper of a port (recorded in ``shapes``: one policy per rate on IOS-XE)."""
+    bps, label = rate(bandwidth)
+    shapes[label] = bps
+    return {"shape": label, "shape_bps": bps, "shape_kbps": bps // 1000}
+
+
+def _interfaces(device: Device, vendor: str, shapes: dict[str, int]) -> list[dict[str, Any]]:
+    """Backbone links: names, addresses, OSPF per port, the circuit's shaper."""
+    out = []
     for iface in device.interfaces:
-        bps, label = rate(iface.bandwidth)
-        shapes[label] = bps
+        shaped = _shaped(iface.bandwidth, shapes)
         peer_name = interface_name(vendor, _Port(iface.peer_port, iface.bandwidth))
-        interfaces.append(
+        out.append(
             {
                 "name": interface_name(vendor, iface),
-                "description": f"to {iface.peer} {peer_name} {iface.plane} {label}",
+                "description": f"to {iface.peer} {peer_name} {iface.plane} {shaped['shape']}",
                 "v4": _v4(iface.address_v4),
                 "v6": str(iface.address_v6),
                 "mtu": iface.mtu,
@@ -83,32 +121,35 @@ def device_view(backbone: Backbone, device: Device, vendor: str, params: Network
                 "dead": iface.dead,
                 "mpls": iface.mpls,
                 "plane": iface.plane,
-                "shape": label,
-                "shape_bps": bps,
-                "shape_kbps": bps // 1000,
+                **shaped,
             }
         )
-    attachments = []
-    if vendor != "frr":
-        for att in device.attachments:
-            bps, label = rate(att.bandwidth)
-            shapes[label] = bps
-            attachments.append(
-                {
-                    "name": interface_name(vendor, att),
-                    "description": f"{att.vrf} {att.customer} {label}",
-                    "vrf": att.vrf,
-                    "v4": _v4(att.address_v4),
-                    "v6": str(att.address_v6),
-                    "mtu": att.mtu,
-                    "shape": label,
-                    "shape_bps": bps,
-                    "shape_kbps": bps // 1000,
-                }
-            )
-    lans = [
+    return out
+
+
+def _attachments(device: Device, vendor: str, shapes: dict[str, int]) -> list[dict[str, Any]]:
+    """Customer ports in VRFs (departments, the cloud DC, the internet exit)."""
+    out = []
+    for att in device.attachments:
+        shaped = _shaped(att.bandwidth, shapes)
+        out.append(
+            {
+                "name": interface_name(vendor, att),
+                "description": f"{att.vrf} {att.customer} {shaped['shape']}",
+                "vrf": att.vrf,
+                "v4": _v4(att.address_v4),
+                "v6": str(att.address_v6),
+                "mtu": att.mtu,
+                **shaped,
+            }
+        )
+    return out
+
+
+def _lans(device: Device, vendor: str) -> list[dict[str, Any]]:
+    return [
         {
-            "name": f"{lan_name(vendor)}" if i == 0 else f"{lan_name(vendor)}{i}",
+            "name": lan_name(vendor, i),
             "v4": _v4(lan.gateway_v4),
             "v6": str(lan.gateway_v6),
             "area": lan.ospf_area,
@@ -116,70 +157,58 @@ def device_view(backbone: Backbone, device: Device, vendor: str, params: Network
         }
         for i, lan in enumerate(device.lans)
     ]
-    bgp = None
-    if device.bgp is not None:
-        bgp = {
-            "asn": device.bgp.asn,
-            "reflector": device.bgp.role == "route-reflector",
-            "cluster_id": str(device.bgp.cluster_id) if device.bgp.cluster_id else "",
-            "neighbors": [
-                {
-                    "hostname": peer,
-                    "address": str(backbone.devices[peer].loopback_v4),
-                    "client": device.bgp.role == "route-reflector" and backbone.devices[peer].tier != "core",
-                }
-                for peer in device.bgp.neighbors
-            ],
-            "aggregates": [_net(p) for p in device.bgp.aggregates],
-        }
-    mgmt = params.management
+
+
+def _ospf(device: Device, params: NetworkParams) -> dict[str, Any]:
     return {
-        "hostname": device.hostname,
-        "tier": device.tier,
-        "division_code": device.division_code,
-        "site_name": device.name,
-        "router_id": str(device.router_id),
-        "loopback": {
-            "name": loopback_name(vendor),
-            "v4": _v4(loop),
-            "v6": str(device.loopback_v6),
-            "area": device.loopback_area,
-        },
-        "interfaces": interfaces,
-        "attachments": attachments,
-        "lans": lans,
-        "ospf": {
-            "process": 1,
-            "reference_mbps": int(mbps(params.ospf.reference_bandwidth)),
-            "areas": device.ospf_areas,
-            "ranges": [{"area": r.area, **_net(r.prefix)} for r in device.area_ranges],
-            "ranges_v6": [
-                {"area": r.area, "cidr": str(p), "net": str(p.network_address), "len": p.prefixlen}
-                for r in device.area_ranges
-                for p in r.prefixes_v6
-            ],
-        },
-        "bgp": bgp,
-        "vrfs": [] if vendor == "frr" else [_vrf(v) for v in device.vrfs],
-        "mpls": any(i.mpls for i in device.interfaces),
-        "shapes": [
-            {"label": k, "bps": v, "kbps": v // 1000} for k, v in sorted(shapes.items(), key=lambda kv: kv[1])
+        "process": 1,
+        "reference_mbps": int(mbps(params.ospf.reference_bandwidth)),
+        "areas": device.ospf_areas,
+        "ranges": [{"area": r.area, **_net(r.prefix)} for r in device.area_ranges],
+        "ranges_v6": [
+            {"area": r.area, "cidr": str(p), "net": str(p.network_address), "len": p.prefixlen}
+            for r in device.area_ranges
+            for p in r.prefixes_v6
         ],
-        "mgmt": {
-            "domain": mgmt.domain,
-            "ntp": [str(a) for a in mgmt.ntp_servers],
-            "syslog": [str(a) for a in mgmt.syslog_servers],
-            "aaa": [str(a) for a in mgmt.aaa_servers],
-            "snmp_users": list(mgmt.snmp_users),
-            "snmp_auth": secret_ref(mgmt.snmp_auth_secret),
-            "snmp_priv": secret_ref(mgmt.snmp_priv_secret),
-            "aaa_key": secret_ref(mgmt.aaa_key_secret),
-            "ssh_allowed": [_net(n) for n in mgmt.ssh_allowed],
-        },
     }
 
 
-def _vrf(vrf: Any) -> dict[str, Any]:
+def _bgp(backbone: Backbone, device: Device) -> dict[str, Any] | None:
+    if device.bgp is None:
+        return None
+    reflector = device.bgp.role == "route-reflector"
+    return {
+        "asn": device.bgp.asn,
+        "reflector": reflector,
+        "cluster_id": str(device.bgp.cluster_id) if device.bgp.cluster_id else "",
+        "neighbors": [
+            {
+                "hostname": peer,
+                "address": str(backbone.devices[peer].loopback_v4),
+                "client": reflector and backbone.devices[peer].tier != "core",
+            }
+            for peer in device.bgp.neighbors
+        ],
+        "aggregates": [_net(p) for p in device.bgp.aggregates],
+    }
+
+
+def _management(params: NetworkParams) -> dict[str, Any]:
+    mgmt = params.management
+    return {
+        "domain": mgmt.domain,
+        "ntp": [str(a) for a in mgmt.ntp_servers],
+        "syslog": [str(a) for a in mgmt.syslog_servers],
+        "aaa": [str(a) for a in mgmt.aaa_servers],
+        "snmp_users": list(mgmt.snmp_users),
+        "snmp_auth": secret_ref(mgmt.snmp_auth_secret),
+        "snmp_priv": secret_ref(mgmt.snmp_priv_secret),
+        "aaa_key": secret_ref(mgmt.aaa_key_secret),
+        "ssh_allowed": [_net(n) for n in mgmt.ssh_allowed],
+    }
+
+
+def _vrf(vrf: Vrf) -> dict[str, Any]:
     return {
         "name": vrf.name,
         "description": vrf.description,
