@@ -135,6 +135,7 @@ FAKE_TEMPLATE = """\
 # {{ hostname }}
 {% for i in interfaces %}
 port {{ i.name }}
+ mtu {{ i.mtu }}
  addr {{ i.v4.cidr }}
  addr6 {{ i.v6 }}
 {% endfor %}
@@ -151,6 +152,7 @@ port {{ l.name }}
 FAKE_TTP = """
 <group name="interfaces">
 port {{ name }}
+ mtu {{ mtu | to_int }}
  addr {{ cidr }}
  addr6 {{ ipv6 }}
 </group>
@@ -182,7 +184,7 @@ def fake_vendor(tmp_path: Path):
 
 def test_a_new_vendor_is_one_record_and_a_template(small, fake_vendor, tmp_path: Path) -> None:
     text = render_device(small, "GD-CNTY-440103", "toy")
-    assert text.startswith("# GD-CNTY-440103\nport Toy1G-1/0/1\n addr 10.4.48.17/31\n")
+    assert text.startswith("# GD-CNTY-440103\nport Toy1G-1/0/1\n mtu 1500\n addr 10.4.48.17/31\n")
     # 1G cards of two ports: town port 11 is on slot 1 + 11 // 2, port 11 % 2
     assert "port Toy1G-6/0/1\n" in text
     assert check_rendered(small, "toy", "GD-CNTY-440103", text) == []
