@@ -333,6 +333,9 @@ class _Registry(Mapping[str, Vendor]):
         except KeyError:
             raise VendorError(f"unknown vendor {name!r}; expected one of {', '.join(self)}") from None
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._vendors
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._vendors)
 

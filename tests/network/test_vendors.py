@@ -119,6 +119,17 @@ def test_unknown_vendor_names_the_known_ones() -> None:
         get_vendor("junos")
 
 
+def test_the_cli_refuses_an_unknown_vendor_by_name(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from network.cli import app
+
+    result = CliRunner().invoke(app, ["render", "--vendor", "junos", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "'junos' is not one of vrp, iosxe, frr" in result.output
+    assert "junos" not in VENDORS and not (tmp_path / "out").exists()
+
+
 def test_a_record_with_two_speeds_on_one_card_is_refused() -> None:
     vrp = get_vendor("vrp")
     clash = tuple(replace(f, subcard=0) for f in vrp.ports)
