@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from network.params import load_params  # noqa: E402
-from network.render import TEMPLATE_DIR, TEMPLATES, render_all, render_device  # noqa: E402
+from network.render import render_all, render_device  # noqa: E402
 from network.topology import build_backbone  # noqa: E402
+from network.vendors import get_vendor  # noqa: E402
 from network.views import device_view  # noqa: E402
 
 BUDGET_S = 5.0
@@ -59,7 +60,7 @@ def ansible_render(hosts: list[str], contexts: dict[str, dict], work: Path, vend
         f"{h} ansible_connection=local ansible_python_interpreter={sys.executable}" for h in hosts
     ]
     (work / "hosts.ini").write_text("\n".join(lines) + "\n")
-    template = TEMPLATE_DIR / vendor / TEMPLATES[vendor]
+    template = get_vendor(vendor).template_path / get_vendor(vendor).template
     (work / "render.yml").write_text(
         "- hosts: routers\n  gather_facts: false\n  tasks:\n"
         "    - ansible.builtin.template:\n"

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from egov.clitools import TableOrJson, progress_bar
 from network.lab.cli import deploy, lab_app
+from network.vendors import VENDORS
 
 app = typer.Typer(no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
@@ -27,10 +28,15 @@ console = Console(emoji=False, highlight=False)
 errors = Console(stderr=True, emoji=False, highlight=False)
 
 
-class Vendor(StrEnum):
-    vrp = "vrp"
-    iosxe = "iosxe"
-    frr = "frr"
+DEFAULT_VENDOR = next(iter(VENDORS))
+
+
+def _known_vendors(value: str | list[str] | None) -> str | list[str] | None:
+    """--vendor takes any name of the vendor registry (also vendors registered after import)."""
+    for name in [value] if isinstance(value, str) else value or []:
+        if name not in VENDORS:
+            raise typer.BadParameter(f"{name!r} is not one of {', '.join(VENDORS)}")
+    return value
 
 
 class InventoryFormat(StrEnum):
@@ -63,13 +69,18 @@ DataDir = Annotated[
         "--data", "--data-dir", help="Source-of-truth directory (default: data/).", envvar="EGOV_DATA"
     ),
 ]
-VendorOption = Annotated[Vendor, typer.Option("--vendor", help="vrp (default), iosxe or frr.")]
+VendorOption = Annotated[
+    str,
+    typer.Option(
+        "--vendor", callback=_known_vendors, help=f"{', '.join(VENDORS)} (default: {DEFAULT_VENDOR})."
+    ),
+]
 
 
 @app.command()
 def render(
     out: Annotated[Path, typer.Option("--out", help="Directory to write; replaced whole, atomically.")],
-    vendor: VendorOption = Vendor.vrp,
+    vendor: VendorOption = DEFAULT_VENDOR,
     only: Annotated[
         str | None, typer.Option("--only", help="Only the devices of this city code, e.g. 440100.")
     ] = None,
@@ -86,16 +97,17 @@ def render(
             errors.print(f"[red]error:[/] no device in city {escape(only)!r}")
             raise typer.Exit(2)
     with _progress() as progress:
-        task = progress.add_task(f"render {vendor.value}", total=len(names))
-        render_all(backbone, vendor.value, out, params, lambda _: progress.advance(task), names)
-    console.print(f"{len(names)} {vendor.value} configs in {out}")
+        task = progress.add_task(f"render {vendor}", total=len(names))
+        render_all(backbone, vendor, out, params, lambda _: progress.advance(task), names)
+    console.print(f"{len(names)} {vendor} configs in {out}")
 
 
 @app.command()
 def check(
     fmt: Annotated[TableOrJson, typer.Option("--format", help="table or json.")] = TableOrJson.table,
     vendors: Annotated[
-        list[Vendor] | None, typer.Option("--vendor", help="Parse back only these vendors (repeatable).")
+        list[str] | None,
+        typer.Option("--vendor", callback=_known_vendors, help="Parse back only these vendors (repeatable)."),
     ] = None,
     parse_back: Annotated[bool, typer.Option(help="Render and parse back every config (ttp).")] = True,
     data_dir: DataDir = None,
@@ -111,11 +123,11 @@ def check(
     if parse_back:
         names = sorted(backbone.devices)
         with _progress() as progress:
-            for vendor in vendors or list(Vendor):
-                task = progress.add_task(f"parse-back {vendor.value}", total=len(names))
+            for vendor in vendors or list(VENDORS):
+                task = progress.add_task(f"parse-back {vendor}", total=len(names))
                 for name in names:
-                    text = render_device(backbone, name, vendor.value, params)
-                    violations += check_rendered(backbone, vendor.value, name, text)
+                    text = render_device(backbone, name, vendor, params)
+                    violations += check_rendered(backbone, vendor, name, text)
                     progress.advance(task)
     unpinned = sorted(set(_department_ids(backbone)) - set(params.departments))
     if fmt is TableOrJson.json:
@@ -151,7 +163,7 @@ def _department_ids(backbone) -> list[str]:  # type: ignore[no-untyped-def]
 @app.command()
 def show(
     device: Annotated[str, typer.Argument(help="Hostname, e.g. GD-CITY-440100.")],
-    vendor: VendorOption = Vendor.vrp,
+    vendor: VendorOption = DEFAULT_VENDOR,
     config: Annotated[bool, typer.Option("--config", help="Print the rendered config instead.")] = False,
     data_dir: DataDir = None,
 ) -> None:
@@ -168,7 +180,7 @@ def show(
         )
         raise typer.Exit(2)
     if config:
-        typer.echo(render_device(backbone, device, vendor.value, params), nl=False)
+        typer.echo(render_device(backbone, device, vendor, params), nl=False)
         return
     if not console.is_terminal:
         console.width = max(console.width, 160)  # piped: keep whole names and addresses
@@ -180,7 +192,7 @@ def show(
     for i in dev.interfaces:
         table.add_row(
             str(i.port),
-            interface_name(vendor.value, i),
+            interface_name(vendor, i),
             f"{i.peer} ({i.peer_port})",
             str(i.address_v4),
             str(i.address_v6),
@@ -210,7 +222,7 @@ def inventory(
     fmt: Annotated[
         InventoryFormat, typer.Option("--format", help="csv (a directory) or json.")
     ] = InventoryFormat.csv,
-    vendor: VendorOption = Vendor.vrp,
+    vendor: VendorOption = DEFAULT_VENDOR,
     data_dir: DataDir = None,
 ) -> None:
     """Export sites, devices, interfaces, IP addresses and cables for NetBox's bulk import."""
@@ -218,7 +230,7 @@ def inventory(
     from network.netbox import inventory_rows, to_csv, to_json
 
     backbone, _ = _load(data_dir)
-    tables = inventory_rows(backbone, vendor.value)
+    tables = inventory_rows(backbone, vendor)
     if fmt is InventoryFormat.json:
         write_text(out, to_json(tables))
     else:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pint
 
+from egov.source import load_departments
 from network.params import DATA_DIR, NetworkParams, load_params
 
 
@@ -14,12 +15,8 @@ def load_department_names(data_dir: Path | None = None) -> dict[str, str]:
     """{code: Chinese name} of every department in data/departments.csv (the source of truth), by code.
 
     Only the departments file is read (egov.source.load_departments), so a problem elsewhere in the source
-    of truth does not stop the backbone. Falls back to the codes pinned in network.yaml without it.
+    of truth does not stop the backbone.
     """
-    try:
-        from egov.source import load_departments
-    except ImportError:
-        return {code: code for code in sorted(load_params().departments)}
     root = data_dir or DATA_DIR
     return {d.code: d.name for d in sorted(load_departments(root / "departments.csv"), key=lambda d: d.code)}
 

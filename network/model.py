@@ -8,14 +8,20 @@ neither of which has a peer device.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Interface, IPv6Network
+from ipaddress import (
+    IPv4Address,
+    IPv4Interface,
+    IPv4Network,
+    IPv6Address,
+    IPv6Interface,
+    IPv6Network,
+)
 
 import networkx as nx
 import pint
 
-PLANES = ("primary", "backup", "isolated")
 TIERS = ("core", "access", "city", "county", "town", "isolated-core", "isolated")
 
 
@@ -36,6 +42,8 @@ class Interface:
     hello: int
     dead: int
     mpls: bool = False  # LDP on the links between PEs, reflectors and cores (L3VPN transport)
+    bfd_ms: int = 0  # BFD transmit/receive interval (0: no BFD); OSPF registers with it
+    bfd_multiplier: int = 3
 
     @property
     def subnet_v4(self) -> IPv4Network:
@@ -53,6 +61,33 @@ class Attachment:
     address_v6: IPv6Interface
     bandwidth: pint.Quantity
     mtu: int
+    #: The provincial Internet exit: a default route towards the carrier (the other end of the /31), in the
+    #: attachment's VRF, originated into BGP there and nowhere else.
+    default_route: bool = False
+
+    @property
+    def peer_v4(self) -> IPv4Address:
+        return self.address_v4.network.broadcast_address
+
+    @property
+    def peer_v6(self) -> IPv6Address:
+        return self.address_v6.network.broadcast_address
+
+
+@dataclass(frozen=True, slots=True)
+class ManagementPlane:
+    """The management of one routing domain ('backbone' or 'isolated'): servers, who may log in (IPv4 and
+    IPv6), SNMP users, the local fallback user and the NAMES of its secrets (never values)."""
+
+    dns_domain: str
+    ntp: tuple[IPv4Address, ...]
+    syslog: tuple[IPv4Address, ...]
+    aaa: tuple[IPv4Address, ...]
+    snmp_users: tuple[str, ...]
+    local_user: str
+    acl_v4: tuple[IPv4Network, ...]
+    acl_v6: tuple[IPv6Network, ...]
+    secrets: Mapping[str, str]  # purpose (aaa_key, ospf_key, …) → secret name
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +211,7 @@ class Backbone:
     devices: dict[str, Device]
     links: list[Link]
     asn: int
+    management: dict[str, ManagementPlane] = field(default_factory=dict)  # by Device.domain
 
     @property
     def graph(self) -> nx.MultiGraph:
@@ -264,4 +300,4 @@ class Backbone:
                 copy.bgp = replace(dev.bgp, neighbors=tuple(p for p in dev.bgp.neighbors if p in kept))
             devices[name] = copy
         links = [link for link in self.links if link.a in kept and link.b in kept]
-        return Backbone(devices=devices, links=links, asn=self.asn)
+        return Backbone(devices=devices, links=links, asn=self.asn, management=self.management)

@@ -1,15 +1,26 @@
-"""Names: device hostnames from division codes, and each vendor's spelling of a platform-neutral port."""
+"""Names: device hostnames from division codes, and each vendor's spelling of a platform-neutral port.
+
+How a vendor spells a port is its record's business (network/vendors.py); this module only asks it.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Protocol
 
 import pint
 
-from egov.units import ureg
+from network.vendors import get_vendor, mbps
 
-VENDORS = ("vrp", "iosxe", "frr")
+__all__ = [
+    "access_hostname",
+    "core_hostname",
+    "interface_name",
+    "isolated_hostname",
+    "lan_name",
+    "loopback_name",
+    "mbps",
+    "site_hostname",
+]
 
 
 def core_hostname(index: int) -> str:
@@ -38,48 +49,16 @@ class _Port(Protocol):
     def bandwidth(self) -> pint.Quantity: ...
 
 
-_VRP = {100_000: "100GE0/0/{}", 10_000: "XGigabitEthernet0/0/{}", 1_000: "GigabitEthernet0/0/{}"}
-_IOSXE = {100_000: "HundredGigE1/0/{}", 10_000: "TenGigabitEthernet1/0/{}", 1_000: "GigabitEthernet1/0/{}"}
-
-
-@lru_cache(maxsize=256)
-def _mbps_of(magnitude: float, units: pint.Unit) -> float:
-    return float(ureg.Quantity(magnitude, units).to("Mbit/s").magnitude)
-
-
-def mbps(bandwidth: pint.Quantity) -> float:
-    """A bandwidth in Mbit/s (cached: every port of the province has one of a handful of speeds)."""
-    return _mbps_of(float(bandwidth.magnitude), bandwidth.units)
-
-
-def _by_speed(table: dict[int, str], mbps: float, port: int) -> str:
-    for speed in sorted(table, reverse=True):
-        if mbps >= speed:
-            return table[speed].format(port)
-    return table[min(table)].format(port)  # 100M circuits ride gigabit ports, shaped to the circuit
-
-
 def interface_name(vendor: str, interface: _Port) -> str:
-    """The vendor's name of an interface (or attachment) port.
-
-    VRP: ``XGigabitEthernet0/0/N`` (10G), ``GigabitEthernet0/0/N`` (1G, 100M), ``100GE0/0/N``; IOS-XE:
-    ``TenGigabitEthernet1/0/N``, ``GigabitEthernet1/0/N``, ``HundredGigE1/0/N``; FRR: the Linux name
-    ``ethN`` (at most 15 characters, the name the lab gives the veth).
-    """
-    if vendor == "frr":
-        return f"eth{interface.port}"
-    speed = mbps(interface.bandwidth)
-    if vendor == "vrp":
-        return _by_speed(_VRP, speed, interface.port)
-    if vendor == "iosxe":
-        return _by_speed(_IOSXE, speed, interface.port)
-    raise ValueError(f"unknown vendor {vendor!r}; expected one of {', '.join(VENDORS)}")
+    """The vendor's name of an interface (or attachment) port, e.g. VRP ``XGigabitEthernet1/3/1`` for a 10G
+    port 1, IOS-XE ``TenGigabitEthernet0/3/1``, FRR ``eth1`` (the name the lab gives the veth)."""
+    return get_vendor(vendor).port_name(interface.port, mbps(interface.bandwidth))
 
 
 def loopback_name(vendor: str) -> str:
-    return {"vrp": "LoopBack0", "iosxe": "Loopback0", "frr": "lo"}[vendor]
+    return get_vendor(vendor).loopback
 
 
-def lan_name(vendor: str) -> str:
+def lan_name(vendor: str, index: int = 0) -> str:
     """The LAN-side interface (FRR: a dummy device ``lan0`` the lab may create; VRP/IOS-XE: a VLANIF)."""
-    return {"vrp": "Vlanif100", "iosxe": "Vlan100", "frr": "lan0"}[vendor]
+    return get_vendor(vendor).lan_name(index)

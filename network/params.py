@@ -21,6 +21,7 @@ DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 PARAMS_FILE = "network.yaml"
 
 Bandwidth = Annotated[pint.Quantity, BeforeValidator(lambda v: parse_quantity(v, "bit/s"))]
+Duration = Annotated[pint.Quantity, BeforeValidator(lambda v: parse_quantity(v, "s"))]
 SecretName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{2,63}$")]
 
 
@@ -29,10 +30,63 @@ class _Strict(BaseModel):
 
 
 class Circuit(_Strict):
-    """A circuit class: its bandwidth and the MTU both ends must agree on."""
+    """A circuit class: its bandwidth and the MTU both ends must agree on (MPLS links: ``mpls.mtu``)."""
 
     bandwidth: Bandwidth
-    mtu: int = Field(default=1500, ge=1280, le=9216)
+    mtu: int | None = Field(default=None, ge=1280, le=9216)
+
+
+class Mpls(_Strict):
+    """The MPLS core: one MTU on every LDP link, so a 1,500-byte customer packet plus labels always fits."""
+
+    mtu: int = Field(ge=1530, le=9216)
+
+
+class Bfd(_Strict):
+    """BFD on links with an alternative path; OSPF and BGP register with it."""
+
+    interval: Duration  # transmit = receive interval
+    multiplier: int = Field(ge=2, le=50)
+
+    @field_validator("interval")
+    @classmethod
+    def _sane(cls, v: pint.Quantity) -> pint.Quantity:
+        ms = float(v.to("ms").magnitude)
+        if not 10 <= ms <= 10_000 or ms != int(ms):
+            raise ValueError(f"{v} must be a whole number of milliseconds between 10 ms and 10 s")
+        return v
+
+
+class QosClass(_Strict):
+    """A DSCP class under every shaper: its share of the rate; ``priority``: a strict-priority queue."""
+
+    name: str = Field(pattern=r"^[A-Z][A-Z0-9-]{1,30}$")
+    dscp: tuple[str, ...] = Field(min_length=1)
+    percent: int = Field(ge=1, le=100)
+    priority: bool = False
+
+    @field_validator("dscp")
+    @classmethod
+    def _dscp_names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        known = {"ef", "cs5", "cs6", "cs7"} | {f"af{a}{b}" for a in "1234" for b in "123"}
+        for name in v:
+            if name not in known:
+                raise ValueError(f"{name!r} is not a DSCP name ({', '.join(sorted(known))})")
+        return v
+
+
+class Qos(_Strict):
+    """DSCP classes (voice/video priority, government business); everything else is the default class."""
+
+    classes: tuple[QosClass, ...]
+
+    @field_validator("classes")
+    @classmethod
+    def _fits(cls, v: tuple[QosClass, ...]) -> tuple[QosClass, ...]:
+        total = sum(c.percent for c in v)
+        if total >= 100:
+            raise ValueError(f"the classes take {total} % of the rate; leave some for the default class")
+        return v
 
 
 class Circuits(_Strict):
@@ -70,6 +124,7 @@ class Isolated(_Strict):
 
     sites: tuple[str, ...]
     circuit: Circuit
+    management: Management  # its own servers, users and secret names: nothing shared with the backbone
     ipv4: ipaddress.IPv4Network  # a /16: loopbacks, links, one /24 LAN per site
     ipv6: ipaddress.IPv6Network  # a /48: the IPv4 plan mirrored in its first /64, one /64 LAN per site
 
@@ -138,7 +193,8 @@ class DepartmentNetwork(_Strict):
 
 
 class Management(_Strict):
-    """Management baseline: servers by name and address, SNMPv3 users, and secret NAMES (never values)."""
+    """Management baseline of one routing domain: servers by address, SNMPv3 users, a local fallback user,
+    and secret NAMES (never values) for AAA, SNMP, NTP, OSPF and BGP keys."""
 
     domain: str
     ntp_servers: tuple[ipaddress.IPv4Address, ...]
@@ -148,7 +204,24 @@ class Management(_Strict):
     snmp_auth_secret: SecretName
     snmp_priv_secret: SecretName
     aaa_key_secret: SecretName
-    ssh_allowed: tuple[ipaddress.IPv4Network, ...]
+    ntp_key_secret: SecretName
+    ospf_key_secret: SecretName
+    bgp_key_secret: SecretName
+    local_user: str = Field(pattern=r"^[a-z][a-z0-9-]{2,31}$")  # when every AAA server is unreachable
+    local_password_secret: SecretName
+    ssh_allowed: tuple[ipaddress.IPv4Network, ...]  # their IPv6 twins are the model's LANs of these prefixes
+
+    def secret_names(self) -> dict[str, str]:
+        """What each secret is for → its name."""
+        return {
+            "snmp_auth": self.snmp_auth_secret,
+            "snmp_priv": self.snmp_priv_secret,
+            "aaa_key": self.aaa_key_secret,
+            "ntp_key": self.ntp_key_secret,
+            "ospf_key": self.ospf_key_secret,
+            "bgp_key": self.bgp_key_secret,
+            "local_password": self.local_password_secret,
+        }
 
 
 class OspfTimers(_Strict):
@@ -173,6 +246,9 @@ class NetworkParams(_Strict):
     circuits: Circuits
     backup: Backup
     isolated: Isolated
+    mpls: Mpls
+    bfd: Bfd
+    qos: Qos
     department_access: Bandwidth
     departments: dict[str, DepartmentNetwork] = {}
     management: Management

@@ -10,27 +10,26 @@ import jinja2
 
 from egov.atomic import staged_directory
 from network.model import Backbone
-from network.naming import VENDORS
 from network.params import NetworkParams, load_params
+from network.vendors import get_vendor
 from network.views import device_view
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
-TEMPLATES = {"vrp": "device.cfg.j2", "iosxe": "device.cfg.j2", "frr": "frr.conf.j2"}
-SUFFIX = {"vrp": ".cfg", "iosxe": ".cfg", "frr": ".conf"}
+
+def _template(vendor: str) -> jinja2.Template:
+    record = get_vendor(vendor)
+    return _load_template(record.template_path, record.template)
 
 
 @cache
-def _template(vendor: str) -> jinja2.Template:
-    if vendor not in VENDORS:
-        raise ValueError(f"unknown vendor {vendor!r}; expected one of {', '.join(VENDORS)}")
+def _load_template(directory: Path, name: str) -> jinja2.Template:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR / vendor),
+        loader=jinja2.FileSystemLoader(directory),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
     )
-    return env.get_template(TEMPLATES[vendor])
+    return env.get_template(name)
 
 
 @cache
@@ -39,7 +38,7 @@ def _default_params() -> NetworkParams:
 
 
 def render_device(backbone: Backbone, hostname: str, vendor: str, params: NetworkParams | None = None) -> str:
-    """The config of one device for ``vendor`` ('vrp', 'iosxe' or 'frr').
+    """The config of one device for ``vendor`` (a name in :data:`network.vendors.VENDORS`).
 
     FRR output is a single integrated frr.conf (FRR 8.4): hostname, interfaces (``ethN``, ``lo``, ``lan0``),
     ``router ospf``, ``router bgp`` on the reflectors and PEs only; no VRFs, SNMP, AAA or QoS.
@@ -50,7 +49,7 @@ def render_device(backbone: Backbone, hostname: str, vendor: str, params: Networ
 
 def filename(hostname: str, vendor: str) -> str:
     """The file a device's config is written to: the hostname plus the vendor's suffix."""
-    return hostname + SUFFIX[vendor]
+    return hostname + get_vendor(vendor).suffix
 
 
 def render_all(

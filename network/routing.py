@@ -15,7 +15,7 @@ import pint
 
 from egov.units import ureg
 from network.model import Bgp, Vrf
-from network.params import NetworkParams
+from network.params import Circuit, NetworkParams
 
 BACKBONE_AREA = 0
 PUBLIC_VPN, INTERNET_VPN, DEPARTMENT_VPN_BASE = 1, 2, 1000
@@ -32,6 +32,18 @@ def ospf_cost(params: NetworkParams, bandwidth: pint.Quantity, plane: str) -> in
         1, round(float((params.ospf.reference_bandwidth / bandwidth).to(ureg.dimensionless).magnitude))
     )
     return min(65535, cost * (params.ospf.backup_cost_factor if plane == "backup" else 1))
+
+
+def link_mtu(params: NetworkParams, circuit: Circuit, mpls: bool) -> int:
+    """MPLS links run the core MTU (labels on top of a full customer packet); others their circuit's, 1500
+    unless the circuit says otherwise."""
+    if mpls:
+        return params.mpls.mtu
+    return circuit.mtu or 1500
+
+
+def bfd_interval_ms(params: NetworkParams) -> int:
+    return round(float(params.bfd.interval.to("ms").magnitude))
 
 
 def ospf_timers(params: NetworkParams, fast: bool) -> tuple[int, int]:

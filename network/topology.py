@@ -16,13 +16,24 @@ from egov.errors import SourceError
 from network.addressing import AddressPlan, county_slot, resolve_vpn_ids, town_slot
 from network.departments import department_access_bandwidth, load_department_names
 from network.divisions import Division, load_divisions
-from network.model import AreaRange, Attachment, Backbone, Device, Interface, Lan, Link
+from network.model import (
+    AreaRange,
+    Attachment,
+    Backbone,
+    Device,
+    Interface,
+    Lan,
+    Link,
+    ManagementPlane,
+)
 from network.naming import access_hostname, core_hostname, isolated_hostname, site_hostname
 from network.params import DATA_DIR, Circuit, NetworkParams, load_params
 from network.routing import (
     BACKBONE_AREA,
+    bfd_interval_ms,
     city_area,
     department_vrf,
+    link_mtu,
     ospf_cost,
     ospf_timers,
     route_reflector,
@@ -83,15 +94,19 @@ class _Builder:
         b_addr = IPv4Interface((int(subnet.network_address) + 1, 31))
         hello, dead = ospf_timers(self.params, fast)
         cost = ospf_cost(self.params, circuit.bandwidth, plane)
+        mtu = link_mtu(self.params, circuit, mpls)
         common = dict(
             bandwidth=circuit.bandwidth,
-            mtu=circuit.mtu,
+            mtu=mtu,
             plane=plane,
             ospf_area=area,
             ospf_cost=cost,
             hello=hello,
             dead=dead,
             mpls=mpls,
+            # BFD where there is somewhere to fail over to: the same links as the fast hellos
+            bfd_ms=bfd_interval_ms(self.params) if fast else 0,
+            bfd_multiplier=self.params.bfd.multiplier,
         )
         a.interfaces.append(Interface(a_port, b.hostname, b_port, a_addr, mirror(a_addr), **common))  # type: ignore[arg-type]
         b.interfaces.append(Interface(b_port, a.hostname, a_port, b_addr, mirror(b_addr), **common))  # type: ignore[arg-type]
@@ -104,7 +119,7 @@ class _Builder:
                 subnet,
                 mirror(a_addr).network,
                 circuit.bandwidth,
-                circuit.mtu,
+                mtu,
                 plane,
                 area,
             )
@@ -173,7 +188,14 @@ class _Builder:
                 addr = IPv4Interface((subnet.network_address, 31))
                 acc.attachments.append(
                     Attachment(
-                        port, vrf, customer, addr, self.plan.v6_mirror(addr), circuit.bandwidth, circuit.mtu
+                        port,
+                        vrf,
+                        customer,
+                        addr,
+                        self.plan.v6_mirror(addr),
+                        circuit.bandwidth,
+                        link_mtu(self.params, circuit, False),
+                        default_route=port == INTERNET_PORT,  # the provincial Internet exit, alone
                     )
                 )
             for code, vpn_id in self.vpn_ids.items():
@@ -355,7 +377,39 @@ class _Builder:
                     what = "not a division" if div is None else f"a {div.tier}, not a {' or '.join(tiers)}"
                     raise SourceError(path, f"{code} is {what}", field=field)
 
-    def build(self) -> Backbone:
+    def management(self, path: Path) -> dict[str, ManagementPlane]:
+        """The management plane of each routing domain; the IPv6 twin of each prefix allowed to log in is
+        the model's LAN of that prefix, in the same domain."""
+        out = {}
+        for domain, mgmt, field in (
+            ("backbone", self.params.management, "management.ssh_allowed"),
+            ("isolated", self.params.isolated.management, "isolated.management.ssh_allowed"),
+        ):
+            lans = {
+                lan.prefix_v4: lan.prefix_v6
+                for dev in self.devices.values()
+                if dev.domain == domain
+                for lan in dev.lans
+            }
+            missing = [str(n) for n in mgmt.ssh_allowed if n not in lans]
+            if missing:
+                raise SourceError(
+                    path, f"{', '.join(missing)} is not a LAN of the {domain} domain's routers", field=field
+                )
+            out[domain] = ManagementPlane(
+                dns_domain=mgmt.domain,
+                ntp=mgmt.ntp_servers,
+                syslog=mgmt.syslog_servers,
+                aaa=mgmt.aaa_servers,
+                snmp_users=mgmt.snmp_users,
+                local_user=mgmt.local_user,
+                acl_v4=mgmt.ssh_allowed,
+                acl_v6=tuple(lans[n] for n in mgmt.ssh_allowed),
+                secrets=mgmt.secret_names(),
+            )
+        return out
+
+    def build(self, path: Path) -> Backbone:
         cores, access = self.province()
         self.attachments(access)
         cities = self.cities(cores)
@@ -366,7 +420,9 @@ class _Builder:
         for dev in self.devices.values():
             dev.interfaces.sort(key=lambda i: i.port)
         devices = {name: self.devices[name] for name in sorted(self.devices)}
-        return Backbone(devices=devices, links=self.links, asn=self.params.bgp.asn)
+        return Backbone(
+            devices=devices, links=self.links, asn=self.params.bgp.asn, management=self.management(path)
+        )
 
 
 def _departments(source: Any, data_dir: Path | None) -> dict[str, str]:
@@ -392,4 +448,4 @@ def build_backbone(
     divisions = divisions or load_divisions(data / "divisions.csv")
     builder = _Builder(params, divisions, _departments(source, data_dir))
     builder.check_references(data / "network.yaml")
-    return builder.build()
+    return builder.build(data / "network.yaml")

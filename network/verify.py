@@ -13,7 +13,7 @@ from ipaddress import IPv4Network, IPv6Network
 
 import networkx as nx
 
-from network.model import Backbone
+from network.model import Backbone, Link
 from network.params import NetworkParams
 
 
@@ -265,12 +265,109 @@ def check_area_ranges(backbone: Backbone) -> list[Violation]:
     return out
 
 
+def check_core_mtu(backbone: Backbone, params: NetworkParams) -> list[Violation]:
+    """Every MPLS link runs the core MTU (a full customer packet plus labels fits)."""
+    return [
+        Violation(
+            "mtu",
+            link.a,
+            f"port {link.a_port}",
+            f"MPLS link to {link.b} at MTU {link.mtu}, not {params.mpls.mtu}",
+        )
+        for link in backbone.links
+        if link.mtu != params.mpls.mtu and _is_mpls(backbone, link)
+    ]
+
+
+def _is_mpls(backbone: Backbone, link: Link) -> bool:
+    return backbone.devices[link.a].interface(link.a_port).mpls
+
+
+def check_bfd(backbone: Backbone) -> list[Violation]:
+    """BFD on both ends of every link that has an alternative path (no bridge of the graph): there a fast
+    detection moves traffic; a single-homed town's uplink has nowhere to go."""
+    component = two_edge_components(backbone)
+    out = []
+    for link in backbone.links:
+        if component[link.a] != component[link.b]:
+            continue  # a bridge
+        for name, port in link.ends:
+            if not backbone.devices[name].interface(port).bfd_ms:
+                out.append(
+                    Violation(
+                        "bfd", name, f"port {port}", f"no BFD towards {link.b if name == link.a else link.a}"
+                    )
+                )
+    return out
+
+
+def check_default_route(backbone: Backbone) -> list[Violation]:
+    """A default route is originated at the provincial Internet exit (VRF internet of the access routers)
+    and nowhere else."""
+    out = []
+    exits = 0
+    for name, dev in backbone.devices.items():
+        for att in dev.attachments:
+            if not att.default_route:
+                continue
+            exits += 1
+            if dev.tier != "access" or att.vrf != "internet":
+                out.append(
+                    Violation(
+                        "default-route",
+                        name,
+                        f"port {att.port}",
+                        f"default route in VRF {att.vrf} at a {dev.tier} router",
+                    )
+                )
+    if exits == 0 and backbone.by_tier("access"):
+        out.append(Violation("default-route", "", "", "no Internet exit originates a default route"))
+    return out
+
+
+def check_management_domains(backbone: Backbone, params: NetworkParams) -> list[Violation]:
+    """Each routing domain's management servers and login prefixes lie in its own pools, and no secret name
+    is shared between domains: the isolated domain is manageable and still isolated."""
+    pools: dict[str, tuple[IPv4Network | IPv6Network, ...]] = {
+        "backbone": (params.ipv4.backbone, params.ipv6.infrastructure, params.ipv6.lan),
+        "isolated": (params.isolated.ipv4, params.isolated.ipv6),
+    }
+    out = []
+    seen: dict[str, str] = {}
+    for domain, mgmt in sorted(backbone.management.items()):
+        where = f"management of the {domain} domain"
+        items: list[tuple[str, IPv4Network | IPv6Network]] = [
+            *(("NTP server", IPv4Network(a)) for a in mgmt.ntp),
+            *(("syslog server", IPv4Network(a)) for a in mgmt.syslog),
+            *(("AAA server", IPv4Network(a)) for a in mgmt.aaa),
+            *(("login prefix", n) for n in mgmt.acl_v4),
+            *(("login prefix", n) for n in mgmt.acl_v6),
+        ]
+        for what, value in items:
+            if not any(value.version == p.version and value.subnet_of(p) for p in pools[domain]):  # type: ignore[arg-type]
+                out.append(Violation("isolated", "", where, f"{what} {value} is outside the {domain} pools"))
+        for purpose, secret in sorted(mgmt.secrets.items()):
+            if secret in seen and seen[secret] != domain:
+                out.append(
+                    Violation(
+                        "isolated",
+                        "",
+                        where,
+                        f"secret {secret} ({purpose}) is also the {seen[secret]} domain's",
+                    )
+                )
+            seen[secret] = domain
+    return out
+
+
 MODEL_CHECKS: dict[str, Callable[..., list[Violation]]] = {
     "link-ends": check_link_ends,
     "no-overlap": check_no_overlap,
     "reaches-core": check_reachability,
     "isolated": check_isolated,
     "area-ranges": check_area_ranges,
+    "bfd": check_bfd,
+    "default-route": check_default_route,
 }
 
 
@@ -279,14 +376,24 @@ def check_model(backbone: Backbone, params: NetworkParams) -> list[Violation]:
     out = [v for check in MODEL_CHECKS.values() for v in check(backbone)]
     out += check_pools(backbone, params)
     out += check_survives_single_link_loss(backbone, params.backup.counties)
+    out += check_core_mtu(backbone, params)
+    out += check_management_domains(backbone, params)
     return sorted(out)
 
 
 def check_rendered(backbone: Backbone, vendor: str, hostname: str, text: str) -> list[Violation]:
-    """Parse-back of one rendered config against the model."""
-    from network.parseback import compare
+    """Parse-back of one rendered config against the model: addresses; port names, shapers, MTU, BFD and
+    OSPF keys; default routes and references across routing domains."""
+    from network.parseback import compare, compare_ports, compare_references
 
-    return [
+    device = backbone.devices[hostname]
+    out = [
         Violation(f"parse-back-{vendor}", hostname, iface, problem)
-        for iface, problem in compare(backbone.devices[hostname], vendor, text)
+        for iface, problem in compare(device, vendor, text)
     ]
+    out += [
+        Violation(f"{check}-{vendor}", hostname, iface, problem)
+        for check, iface, problem in compare_ports(backbone, device, vendor, text)
+        + compare_references(backbone, device, text)
+    ]
+    return out

@@ -7,15 +7,16 @@ same context renders through our jinja2 environment and through Ansible's ``temp
 from __future__ import annotations
 
 from functools import lru_cache
-from ipaddress import IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any, NamedTuple
 
 import pint
 
 from egov.units import ureg
-from network.model import Backbone, Device
-from network.naming import interface_name, lan_name, loopback_name, mbps
+from network.model import Attachment, Backbone, Device, ManagementPlane, Vrf
+from network.naming import interface_name, lan_name, mbps
 from network.params import NetworkParams
+from network.vendors import get_vendor
 
 
 class _Port(NamedTuple):
@@ -62,77 +63,17 @@ def _net(prefix: IPv4Network) -> dict[str, Any]:
 
 
 def device_view(backbone: Backbone, device: Device, vendor: str, params: NetworkParams) -> dict[str, Any]:
-    """The template context of ``device`` for ``vendor`` (vrp, iosxe, frr)."""
-    loop = IPv4Interface((device.loopback_v4, 32))
-    interfaces = []
+    """The template context of ``device`` for ``vendor`` (a name of the vendor registry).
+
+    What a platform cannot do (its record's capabilities) is left out here, so a template never asks.
+    """
+    record = get_vendor(vendor)
+    mgmt = backbone.management[device.domain]
     shapes: dict[str, int] = {}
-    for iface in device.interfaces:
-        bps, label = rate(iface.bandwidth)
-        shapes[label] = bps
-        peer_name = interface_name(vendor, _Port(iface.peer_port, iface.bandwidth))
-        interfaces.append(
-            {
-                "name": interface_name(vendor, iface),
-                "description": f"to {iface.peer} {peer_name} {iface.plane} {label}",
-                "v4": _v4(iface.address_v4),
-                "v6": str(iface.address_v6),
-                "mtu": iface.mtu,
-                "area": iface.ospf_area,
-                "cost": iface.ospf_cost,
-                "hello": iface.hello,
-                "dead": iface.dead,
-                "mpls": iface.mpls,
-                "plane": iface.plane,
-                "shape": label,
-                "shape_bps": bps,
-                "shape_kbps": bps // 1000,
-            }
-        )
-    attachments = []
-    if vendor != "frr":
-        for att in device.attachments:
-            bps, label = rate(att.bandwidth)
-            shapes[label] = bps
-            attachments.append(
-                {
-                    "name": interface_name(vendor, att),
-                    "description": f"{att.vrf} {att.customer} {label}",
-                    "vrf": att.vrf,
-                    "v4": _v4(att.address_v4),
-                    "v6": str(att.address_v6),
-                    "mtu": att.mtu,
-                    "shape": label,
-                    "shape_bps": bps,
-                    "shape_kbps": bps // 1000,
-                }
-            )
-    lans = [
-        {
-            "name": f"{lan_name(vendor)}" if i == 0 else f"{lan_name(vendor)}{i}",
-            "v4": _v4(lan.gateway_v4),
-            "v6": str(lan.gateway_v6),
-            "area": lan.ospf_area,
-            "prefix": _net(lan.prefix_v4),
-        }
-        for i, lan in enumerate(device.lans)
-    ]
-    bgp = None
-    if device.bgp is not None:
-        bgp = {
-            "asn": device.bgp.asn,
-            "reflector": device.bgp.role == "route-reflector",
-            "cluster_id": str(device.bgp.cluster_id) if device.bgp.cluster_id else "",
-            "neighbors": [
-                {
-                    "hostname": peer,
-                    "address": str(backbone.devices[peer].loopback_v4),
-                    "client": device.bgp.role == "route-reflector" and backbone.devices[peer].tier != "core",
-                }
-                for peer in device.bgp.neighbors
-            ],
-            "aggregates": [_net(p) for p in device.bgp.aggregates],
-        }
-    mgmt = params.management
+    interfaces = _interfaces(device, vendor, shapes, mgmt)
+    attachments = _attachments(device, vendor, shapes) if record.supports("vrf") else []
+    loop = IPv4Interface((device.loopback_v4, 32))
+    bfd = [i for i in device.interfaces if i.bfd_ms]
     return {
         "hostname": device.hostname,
         "tier": device.tier,
@@ -140,46 +81,206 @@ def device_view(backbone: Backbone, device: Device, vendor: str, params: Network
         "site_name": device.name,
         "router_id": str(device.router_id),
         "loopback": {
-            "name": loopback_name(vendor),
+            "name": record.loopback,
             "v4": _v4(loop),
             "v6": str(device.loopback_v6),
             "area": device.loopback_area,
+            "area_id": area_id(device.loopback_area),
         },
         "interfaces": interfaces,
         "attachments": attachments,
-        "lans": lans,
-        "ospf": {
-            "process": 1,
-            "reference_mbps": int(mbps(params.ospf.reference_bandwidth)),
-            "areas": device.ospf_areas,
-            "ranges": [{"area": r.area, **_net(r.prefix)} for r in device.area_ranges],
-            "ranges_v6": [
-                {"area": r.area, "cidr": str(p), "net": str(p.network_address), "len": p.prefixlen}
-                for r in device.area_ranges
-                for p in r.prefixes_v6
-            ],
-        },
-        "bgp": bgp,
-        "vrfs": [] if vendor == "frr" else [_vrf(v) for v in device.vrfs],
-        "mpls": any(i.mpls for i in device.interfaces),
+        "default_routes": [_default_route(a) for a in device.attachments if a.default_route]
+        if record.supports("vrf")
+        else [],
+        "lans": _lans(device, vendor),
+        "ospf": _ospf(device, params, mgmt, record.supports("ospf-auth")),
+        "bgp": _bgp(
+            backbone, device, mgmt, record.supports("bgp-auth"), bool(bfd) and record.supports("bfd")
+        ),
+        "vrfs": [_vrf(v) for v in device.vrfs] if record.supports("vrf") else [],
+        "mpls": any(i.mpls for i in device.interfaces) and record.supports("mpls"),
+        "ldp_sync": any(i.mpls for i in device.interfaces) and record.supports("ldp-sync"),
+        "bfd": {"ms": bfd[0].bfd_ms, "multiplier": bfd[0].bfd_multiplier}
+        if bfd and record.supports("bfd")
+        else None,
         "shapes": [
             {"label": k, "bps": v, "kbps": v // 1000} for k, v in sorted(shapes.items(), key=lambda kv: kv[1])
         ],
-        "mgmt": {
-            "domain": mgmt.domain,
-            "ntp": [str(a) for a in mgmt.ntp_servers],
-            "syslog": [str(a) for a in mgmt.syslog_servers],
-            "aaa": [str(a) for a in mgmt.aaa_servers],
-            "snmp_users": list(mgmt.snmp_users),
-            "snmp_auth": secret_ref(mgmt.snmp_auth_secret),
-            "snmp_priv": secret_ref(mgmt.snmp_priv_secret),
-            "aaa_key": secret_ref(mgmt.aaa_key_secret),
-            "ssh_allowed": [_net(n) for n in mgmt.ssh_allowed],
-        },
+        "qos_classes": _qos_classes(params) if record.supports("qos") else [],
+        "mgmt": _management(mgmt),
     }
 
 
-def _vrf(vrf: Any) -> dict[str, Any]:
+def area_id(area: int) -> str:
+    """An OSPF area in dotted form, as VRP displays it (440100 → 0.6.183.36)."""
+    return str(IPv4Address(area))
+
+
+def _shaped(bandwidth: pint.Quantity, shapes: dict[str, int]) -> dict[str, Any]:
+    """The shaper of a port (recorded in ``shapes``: one policy per rate on IOS-XE)."""
+    bps, label = rate(bandwidth)
+    shapes[label] = bps
+    return {"shape": label, "shape_bps": bps, "shape_kbps": bps // 1000}
+
+
+def _interfaces(
+    device: Device, vendor: str, shapes: dict[str, int], mgmt: ManagementPlane
+) -> list[dict[str, Any]]:
+    """Backbone links: names, addresses, MTU, OSPF per port (authenticated), BFD, the circuit's shaper."""
+    record = get_vendor(vendor)
+    ospf_key = secret_ref(mgmt.secrets["ospf_key"]) if record.supports("ospf-auth") else ""
+    out = []
+    for iface in device.interfaces:
+        shaped = _shaped(iface.bandwidth, shapes)
+        peer_name = interface_name(vendor, _Port(iface.peer_port, iface.bandwidth))
+        out.append(
+            {
+                "name": interface_name(vendor, iface),
+                "description": f"to {iface.peer} {peer_name} {iface.plane} {shaped['shape']}",
+                "v4": _v4(iface.address_v4),
+                "v6": str(iface.address_v6),
+                "mtu": iface.mtu,
+                "area": iface.ospf_area,
+                "area_id": area_id(iface.ospf_area),
+                "cost": iface.ospf_cost,
+                "hello": iface.hello,
+                "dead": iface.dead,
+                "mpls": iface.mpls and record.supports("mpls"),
+                "plane": iface.plane,
+                "bfd": bool(iface.bfd_ms) and record.supports("bfd"),
+                "ospf_key": ospf_key,
+                **shaped,
+            }
+        )
+    return out
+
+
+def _attachments(device: Device, vendor: str, shapes: dict[str, int]) -> list[dict[str, Any]]:
+    """Customer ports in VRFs (departments, the cloud DC, the internet exit)."""
+    out = []
+    for att in device.attachments:
+        shaped = _shaped(att.bandwidth, shapes)
+        out.append(
+            {
+                "name": interface_name(vendor, att),
+                "description": f"{att.vrf} {att.customer} {shaped['shape']}",
+                "vrf": att.vrf,
+                "v4": _v4(att.address_v4),
+                "v6": str(att.address_v6),
+                "mtu": att.mtu,
+                **shaped,
+            }
+        )
+    return out
+
+
+def _default_route(att: Attachment) -> dict[str, Any]:
+    """The Internet exit's default route, towards the carrier's end of the attachment's /31 and /127."""
+    return {
+        "vrf": att.vrf,
+        "customer": att.customer,
+        "next_hop_v4": str(att.peer_v4),
+        "next_hop_v6": str(att.peer_v6),
+    }
+
+
+def _lans(device: Device, vendor: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": lan_name(vendor, i),
+            "v4": _v4(lan.gateway_v4),
+            "v6": str(lan.gateway_v6),
+            "area": lan.ospf_area,
+            "area_id": area_id(lan.ospf_area),
+            "prefix": _net(lan.prefix_v4),
+        }
+        for i, lan in enumerate(device.lans)
+    ]
+
+
+def _ospf(device: Device, params: NetworkParams, mgmt: ManagementPlane, auth: bool) -> dict[str, Any]:
+    """OSPFv2 areas with their summaries, and OSPFv3 areas each listed once with all their summaries."""
+    v6: dict[int, list[dict[str, Any]]] = {}
+    for r in device.area_ranges:
+        for p in r.prefixes_v6:
+            v6.setdefault(r.area, []).append(
+                {"cidr": str(p), "net": str(p.network_address), "len": p.prefixlen}
+            )
+    return {
+        "process": 1,
+        "reference_mbps": int(mbps(params.ospf.reference_bandwidth)),
+        "areas": [{"area": a, "id": area_id(a)} for a in device.ospf_areas],
+        "ranges": [
+            {"area": r.area, "area_id": area_id(r.area), **_net(r.prefix)} for r in device.area_ranges
+        ],
+        "ranges_v6": [
+            {"area": area, **prefix} for area, prefixes in sorted(v6.items()) for prefix in prefixes
+        ],
+        "areas_v6": [
+            {"area": area, "id": area_id(area), "ranges": prefixes} for area, prefixes in sorted(v6.items())
+        ],
+        "key": secret_ref(mgmt.secrets["ospf_key"]) if auth else "",
+    }
+
+
+def _bgp(
+    backbone: Backbone, device: Device, mgmt: ManagementPlane, auth: bool, bfd: bool
+) -> dict[str, Any] | None:
+    """iBGP between loopbacks (authenticated; registered with BFD where the device runs BFD)."""
+    if device.bgp is None:
+        return None
+    reflector = device.bgp.role == "route-reflector"
+    return {
+        "asn": device.bgp.asn,
+        "reflector": reflector,
+        "cluster_id": str(device.bgp.cluster_id) if device.bgp.cluster_id else "",
+        "neighbors": [
+            {
+                "hostname": peer,
+                "address": str(backbone.devices[peer].loopback_v4),
+                "client": reflector and backbone.devices[peer].tier != "core",
+            }
+            for peer in device.bgp.neighbors
+        ],
+        "aggregates": [_net(p) for p in device.bgp.aggregates],
+        "key": secret_ref(mgmt.secrets["bgp_key"]) if auth else "",
+        "bfd": bfd,
+    }
+
+
+def _qos_classes(params: NetworkParams) -> list[dict[str, Any]]:
+    """The DSCP classes under every shaper, then the default class with what is left."""
+    classes = [
+        {"name": c.name, "dscp": list(c.dscp), "percent": c.percent, "priority": c.priority}
+        for c in params.qos.classes
+    ]
+    rest = 100 - sum(c.percent for c in params.qos.classes)
+    return [*classes, {"name": "DEFAULT", "dscp": [], "percent": rest, "priority": False}]
+
+
+def _management(mgmt: ManagementPlane) -> dict[str, Any]:
+    """The device's own routing domain's management: the isolated domain never sees the backbone's."""
+    refs = {purpose: secret_ref(name) for purpose, name in mgmt.secrets.items()}
+    return {
+        "domain": mgmt.dns_domain,
+        "ntp": [str(a) for a in mgmt.ntp],
+        "syslog": [str(a) for a in mgmt.syslog],
+        "aaa": [str(a) for a in mgmt.aaa],
+        "snmp_users": list(mgmt.snmp_users),
+        "snmp_auth": refs["snmp_auth"],
+        "snmp_priv": refs["snmp_priv"],
+        "aaa_key": refs["aaa_key"],
+        "ntp_key": refs["ntp_key"],
+        "local_user": mgmt.local_user,
+        "local_password": refs["local_password"],
+        "ssh_allowed": [_net(n) for n in mgmt.acl_v4],
+        "ssh_allowed_v6": [
+            {"cidr": str(n), "net": str(n.network_address), "len": n.prefixlen} for n in mgmt.acl_v6
+        ],
+    }
+
+
+def _vrf(vrf: Vrf) -> dict[str, Any]:
     return {
         "name": vrf.name,
         "description": vrf.description,

@@ -1,9 +1,11 @@
-"""Verifies a running lab against its spec: OSPF adjacencies Full, BGP sessions Established, pings."""
+"""Verifies a running lab against its spec: OSPF adjacencies Full (with BFD up where the config runs it), BGP
+sessions Established, pings."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -74,20 +76,40 @@ def json_documents(text: str) -> list[object]:
     return docs
 
 
+def bfd_up_interfaces(data: object) -> set[str]:
+    """Interfaces with a single-hop BFD session up in `show bfd peers json`."""
+    peers = data if isinstance(data, list) else []
+    return {
+        str(p.get("interface"))
+        for p in peers
+        if isinstance(p, dict) and p.get("status") == "up" and not p.get("multihop") and p.get("interface")
+    }
+
+
+_OSPF_BFD = re.compile(r"^interface (\S+)\n(?:(?!exit\n).*\n)*? ip ospf bfd\n", re.M)
+
+
+def bfd_interfaces(config: str) -> set[str]:
+    """Interfaces on which a rendered frr.conf registers OSPF with BFD."""
+    return set(_OSPF_BFD.findall(config))
+
+
 @dataclass
 class RouterState:
     """What one router reports: Full OSPFv2 adjacencies (interface → router-id), Full OSPFv3 interfaces,
-    Established BGP peers."""
+    Established BGP peers, interfaces with a BFD session up."""
 
     ospf: dict[str, str] = field(default_factory=dict)
     ospf6: set[str] = field(default_factory=set)
     bgp: set[str] = field(default_factory=set)
+    bfd: set[str] = field(default_factory=set)
 
 
-def router_state(prefix: str, router: str, bgp: bool, ospf6: bool) -> RouterState:
+def router_state(prefix: str, router: str, bgp: bool, ospf6: bool, bfd: bool = False) -> RouterState:
     """The router's adjacencies and sessions, from one vtysh call."""
     commands = ["show ip ospf neighbor json"]
     commands += ["show ipv6 ospf6 neighbor json"] if ospf6 else []
+    commands += ["show bfd peers json"] if bfd else []
     commands += ["show bgp neighbors json"] if bgp else []
     try:
         docs = json_documents(system.vtysh(namespace_name(prefix, router), *commands))
@@ -98,6 +120,8 @@ def router_state(prefix: str, router: str, bgp: bool, ospf6: bool) -> RouterStat
     state = RouterState(ospf=full_interfaces(docs[0]))
     if ospf6:
         state.ospf6 = full_interfaces_v6(docs[1])
+    if bfd:
+        state.bfd = bfd_up_interfaces(docs[1 + ospf6])
     if bgp:
         state.bgp = established_peers(docs[-1])
     return state
@@ -109,20 +133,31 @@ def routing_state(prefix: str, spec: LabSpec, workers: int = 8) -> dict[str, Rou
     names = sorted({a.router for a in spec.adjacencies} | with_bgp)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         states = pool.map(
-            lambda r: router_state(prefix, r, r in with_bgp, "ospf6d" in spec.routers[r].daemons), names
+            lambda r: router_state(
+                prefix,
+                r,
+                r in with_bgp,
+                "ospf6d" in spec.routers[r].daemons,
+                "bfdd" in spec.routers[r].daemons,
+            ),
+            names,
         )
         return dict(zip(names, states, strict=True))
 
 
 def adjacency_failures(spec: LabSpec, state: dict[str, RouterState]) -> list[str]:
-    """Expected adjacencies that are not Full: OSPFv2 always, OSPFv3 where both ends run ospf6d."""
+    """Expected adjacencies that are not Full: OSPFv2 always, OSPFv3 where both ends run ospf6d; and no BFD
+    session up where the router's config registers OSPF with BFD."""
     failures = []
+    with_bfd = {name: bfd_interfaces(r.config) for name, r in spec.routers.items() if "bfdd" in r.daemons}
     for adj in spec.adjacencies:
         got = state.get(adj.router, RouterState())
         if adj.ifname not in got.ospf:
             failures.append(f"{adj.router} {adj.ifname} → {adj.neighbor}: OSPF not Full")
         if v6_expected(spec, adj) and adj.ifname not in got.ospf6:
             failures.append(f"{adj.router} {adj.ifname} → {adj.neighbor}: OSPFv3 not Full")
+        if adj.ifname in with_bfd.get(adj.router, set()) and adj.ifname not in got.bfd:
+            failures.append(f"{adj.router} {adj.ifname} → {adj.neighbor}: BFD not up")
     return failures
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from lab_tiny import tiny_spec
 
 from network.inventory import InventoryHost, inventory
-from network.lab.check import established_peers, full_interfaces, full_interfaces_v6, json_documents
+from network.lab.check import (
+    bfd_interfaces,
+    bfd_up_interfaces,
+    established_peers,
+    full_interfaces,
+    full_interfaces_v6,
+    json_documents,
+)
 from network.lab.engine import tbf_burst
 from network.lab.failover import longest_gap
 from network.lab.from_model import daemons_for
@@ -29,6 +36,22 @@ def test_only_full_neighbours_count() -> None:
     assert full_interfaces(data) == {"eth1": "1.1.1.1"}
     peers = {"10.0.0.1": {"bgpState": "Established"}, "10.0.0.2": {"bgpState": "Active"}}
     assert established_peers(peers) == {"10.0.0.1"}
+
+
+def test_bfd_is_expected_where_the_config_registers_ospf_and_counted_when_up() -> None:
+    conf = (
+        "bfd\n profile backbone\n exit\nexit\n"
+        "interface eth1\n ip ospf area 0\n ip ospf bfd\n ip ospf bfd profile backbone\nexit\n"
+        "interface eth2\n ip ospf area 0\nexit\ninterface eth3\n ip ospf bfd\nexit\n"
+    )
+    assert bfd_interfaces(conf) == {"eth1", "eth3"}
+    assert daemons_for(conf) == ("zebra", "bfdd")
+    peers = [
+        {"multihop": False, "peer": "10.0.2.2", "interface": "eth1", "status": "up"},
+        {"multihop": False, "peer": "10.0.2.130", "interface": "eth3", "status": "down"},
+        {"multihop": True, "peer": "10.0.0.1", "local": "10.0.3.1", "status": "up"},
+    ]
+    assert bfd_up_interfaces(peers) == {"eth1"}
 
 
 def test_daemons_follow_the_config() -> None:

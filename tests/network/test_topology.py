@@ -110,11 +110,11 @@ def test_isolated_domain_is_separate(backbone, params) -> None:
 
 def test_interface_names_per_vendor(backbone) -> None:
     city = backbone.devices["GD-CITY-440100"]
-    assert interface_name("vrp", city.interface(1)) == "XGigabitEthernet0/0/1"
+    assert interface_name("vrp", city.interface(1)) == "XGigabitEthernet1/0/1"
     assert interface_name("iosxe", city.interface(1)) == "TenGigabitEthernet1/0/1"
     assert interface_name("frr", city.interface(1)) == "eth1"
     town_link = backbone.devices["GD-TOWN-440103001"].interface(1)
-    assert interface_name("vrp", town_link) == "GigabitEthernet0/0/1"
+    assert interface_name("vrp", town_link) == "GigabitEthernet1/1/1"
     longest = max(len(interface_name("frr", i)) for d in backbone.devices.values() for i in d.interfaces)
     assert longest <= 15
 
