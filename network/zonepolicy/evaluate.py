@@ -126,7 +126,8 @@ def _classes(f: ParsedFilter) -> tuple[list[int], list[int]]:
     """Cut points of the source and destination addresses the rules name: two addresses between the same
     cuts meet the same lines, so their verdicts are the same (memo key)."""
     if f.cuts is None:
-        src, dst = set(), set()
+        src: set[int] = set()
+        dst: set[int] = set()
         for rule in f.rules:
             for box in rule.boxes:
                 src.update((box[1][0], box[1][1] + 1))

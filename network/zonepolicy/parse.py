@@ -147,7 +147,8 @@ _VRP_RULE = re.compile(r"^rule (\d+) (permit|deny) (\S+)(.*)$")
 
 def parse_vrp(text: str) -> dict[str, ParsedFilter]:
     """``acl name NAME advance`` blocks of ``rule N permit|deny PROTO [source A W] [destination A W]
-    [destination-port eq N|range A B]``. Unmatched packets are permitted (VRP traffic-filter)."""
+    [destination-port eq N|range A B]``, matched in rule-number order (a rule's ``line`` is its number).
+    Unmatched packets are permitted (VRP traffic-filter)."""
     filters: dict[str, ParsedFilter] = {}
     current: ParsedFilter | None = None
     n = 0
@@ -185,7 +186,14 @@ def parse_vrp(text: str) -> dict[str, ParsedFilter]:
         except (ParseError, IndexError, ValueError) as exc:
             raise ParseError(f"{current.name} line {n}: {line!r}: {exc}") from None
         assert m is not None
-        current.rules.append(Rule(current.name, n, line, m.group(2) == "permit", ((proto, src, dst, port),)))
+        number = int(m.group(1))
+        if any(r.line == number for r in current.rules):
+            raise ParseError(f"{current.name}: rule {number} appears twice")
+        current.rules.append(
+            Rule(current.name, number, line, m.group(2) == "permit", ((proto, src, dst, port),))
+        )
+    for f in filters.values():
+        f.rules.sort(key=lambda r: r.line)  # VRP matches in rule-number order, whatever the text order
     return filters
 
 

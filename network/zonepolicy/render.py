@@ -71,7 +71,7 @@ def _generate(policy: dict[str, Any], defs: dict[str, Any]) -> str:
             f"aerleon has no generator {target!r}; is egov installed (pip install -e .) so that its "
             "'aerleon.plugin' entry point is registered?"
         )
-    built = aerleon_policy_mod.FromBuilder(PolicyBuilder(policy, definitions, False, False))
+    built = aerleon_policy_mod.FromBuilder(PolicyBuilder(policy, definitions, False, False))  # type: ignore[arg-type]
     return _strip_id_tags(str(generator(built, 2)))
 
 
@@ -252,13 +252,42 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-def write_vendor(rendered: Rendered, out_dir: Path) -> list[Path]:
-    """Write one vendor's artefacts into ``out_dir``, replaced whole and atomically."""
-    from egov.atomic import staged_directory
+def write_policy(compiled: Any, vendor: str, out_dir: Path) -> list[Path]:
+    """Write one vendor's artefacts into ``out_dir`` (replaced whole and atomically): one file per device,
+    ``attachments.json`` (where each filter is bound: device, interface, direction, filter) and the Aerleon
+    policy and definitions it was generated from (``aerleon/``)."""
+    import json
 
+    from egov.atomic import staged_directory
+    from network.zonepolicy.policy import aerleon_policy, definitions_yaml, policy_yaml
+
+    rendered = compiled.rendered[vendor]
+    files = rendered.files()
+    files["attachments.json"] = (
+        json.dumps(
+            [
+                {
+                    "device": a.port.device,
+                    "interface": port_name(compiled.backbone, vendor, a.port),
+                    "direction": a.direction,
+                    "filter": a.filter,
+                }
+                for a in compiled.zones.attaches
+            ],
+            ensure_ascii=False,
+            indent=1,
+        )
+        + "\n"
+    )
+    target = ACL_TARGETS[vendor]
+    options = {"iosxe": "{name} extended", "vrp": "{name}", "frr": "inet forward 0 ACCEPT"}[vendor]
+    policy = aerleon_policy(compiled.filters, compiled.spec, {target: options})
+    files["aerleon/gd-zones.yaml"] = policy_yaml(policy)
+    files["aerleon/definitions.yaml"] = definitions_yaml(compiled.definitions)
     written = []
     with staged_directory(out_dir) as stage:
-        for name, text in rendered.files().items():
+        for name, text in sorted(files.items()):
+            (stage / name).parent.mkdir(parents=True, exist_ok=True)
             (stage / name).write_bytes(text.encode("utf-8"))
             written.append(out_dir / name)
     return written

@@ -96,7 +96,7 @@ class Term(aclgenerator.Term):
 class HuaweiVrp(aclgenerator.ACLGenerator):
     """Advanced ACLs (``acl name X advance``) for ``traffic-filter``, and USG ``security-policy`` rules."""
 
-    _PLATFORM = TARGET
+    _PLATFORM = TARGET  # type: ignore[assignment]  # aerleon declares it None on the base class
     SUFFIX = ".vrp"
     _TERM_MAX_LENGTH = 63
 
@@ -140,9 +140,9 @@ class HuaweiVrp(aclgenerator.ACLGenerator):
             out.append("#")
         for name, terms in self.policies:
             out.append("security-policy")
-            for term_name, rules in terms:
-                for n, body in enumerate(rules, start=1):
-                    suffix = f"-{n}" if len(rules) > 1 else ""
+            for term_name, bodies in terms:
+                for n, body in enumerate(bodies, start=1):
+                    suffix = f"-{n}" if len(bodies) > 1 else ""
                     out.append(f" rule name {name}-{term_name}{suffix}")
                     out.extend(f"  {line}" for line in body)
             out.append("#")
