@@ -35,7 +35,7 @@ CONTROLS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
         (
             "tests/network/test_zonepolicy.py::test_no_unreachable_or_shadowed_line",
             "tests/network/test_zonepolicy.py::test_planted_allow_above_deny_fails_the_check",
-            "tests/network/test_zonepolicy.py::test_vrp_acl_without_final_deny_fails",
+            "tests/network/test_zonepolicy.py::test_vrp_default_permit_is_modelled_iosxe_implicit_deny_too",
         ),
     ),
     "intrusion-prevention": (

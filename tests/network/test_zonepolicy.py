@@ -252,3 +252,20 @@ def test_an_intent_too_large_is_refused(compiled: Compiled, monkeypatch: pytest.
     parsed = parse_rendered(compiled.rendered["iosxe"])
     with pytest.raises(IntentTooLarge, match="town-lan-to-cloud-https"):
         checker.check_intent(parsed, compiled.spec.intents[0])
+
+
+# -- MLPS evidence ----------------------------------------------------------------------------------------
+def test_evidence_names_generated_lines_and_tests_that_exist(compiled: Compiled) -> None:
+    from network.zonepolicy.evidence import CONTROLS, evidence
+
+    rows = evidence(compiled.filters)
+    assert [r["control"] for r in rows] == list(CONTROLS)
+    here = Path(__file__).read_text(encoding="utf-8")
+    for row in rows:
+        assert row["lines"], f"{row['control']}: no generated line evidences it"
+        for test in row["tests"]:
+            path, name = test.split("::")
+            assert path == "tests/network/test_zonepolicy.py" and f"def {name}(" in here, test
+    terms = {f"{f.name} {t.name}" for f in compiled.filters for t in f.terms}
+    for row in rows:
+        assert all(line in terms or line.startswith("GD-DEPT-<CODE>-IN") for line in row["lines"])
