@@ -195,6 +195,8 @@ def evidence(
         console.print_json(json.dumps({"controls": rows}, ensure_ascii=False))
         return
     t = TEXT[lang]
+    if not console.is_terminal:
+        console.width = max(console.width, 200)  # piped: keep whole term and test names
     table = Table(t["control"], t["clause"], t["lines"], t["tests"], show_lines=True)
     for row in rows:
         title = row["title_zh"] if lang is Lang.zh else row["title_en"]
