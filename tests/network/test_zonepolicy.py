@@ -269,3 +269,41 @@ def test_evidence_names_generated_lines_and_tests_that_exist(compiled: Compiled)
     terms = {f"{f.name} {t.name}" for f in compiled.filters for t in f.terms}
     for row in rows:
         assert all(line in terms or line.startswith("GD-DEPT-<CODE>-IN") for line in row["lines"])
+
+
+# -- real parts --
+def test_real_nft_accepts_every_rendered_ruleset(compiled: Compiled, tmp_path: Path) -> None:
+    """The lab's Linux routers load these rulesets: the real nft (--check: parsed and validated by the
+    kernel's nf_tables, nothing applied) accepts every distinct one, and refuses a broken one."""
+    import shutil
+    import subprocess
+
+    nft = shutil.which("nft") or "/usr/sbin/nft"
+    assert Path(nft).exists(), "nft missing: sudo apt-get install -y nftables (scripts/deps.d/50-policy.sh)"
+    texts = sorted(set(compiled.rendered["frr"].devices.values()))
+    assert len(texts) >= 3  # site LANs, access routers, isolated LANs
+    for n, text in enumerate([*texts, texts[0].replace(" drop\n", " dorp\n", 1)]):
+        path = tmp_path / f"{n}.nft"
+        path.write_text(text, encoding="utf-8")
+        result = subprocess.run([nft, "--check", "-f", str(path)], capture_output=True, text=True)
+        assert (result.returncode == 0) == (n < len(texts)), (n, result.stderr)
+
+
+# -- the command --
+def test_cli_check_prints_the_contract_fields(small: Backbone, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    import network.topology
+    from egov.cli import app
+
+    monkeypatch.setattr(network.topology, "build_backbone", lambda **_: small)
+    result = CliRunner().invoke(app, ["network", "policy", "check", "--format", "json", "--vendor", "iosxe"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert {"intents", "unreachable_lines", "shadowed_lines"} <= set(doc)
+    assert {"name", "src", "dst", "service", "expect", "verdict", "ok"} <= set(doc["intents"][0])
+    assert (doc["unreachable_lines"], doc["shadowed_lines"]) == (0, 0)
+    bad = CliRunner().invoke(app, ["network", "policy", "check", "--vendor", "junos"])
+    assert bad.exit_code == 2 and "junos" in bad.output
