@@ -392,25 +392,28 @@ class Checker:
         )
         if key in self._steps:
             return self._steps[key]
-        out: list[tuple] | None = []
-        path = None if src.port == dst.port else self.paths.path(src.port.device, dst.port.device)
+        out: list[tuple] | None
         if src.port == dst.port:
-            pass  # the same LAN: no router in between
-        elif path is None:
-            out = None
+            out = []  # the same LAN: no router in between
         else:
-            assert out is not None
-            for i, device in enumerate(path):
-                first, last = i == 0, i == len(path) - 1
-                iif = self._port(vf.vendor, src) if first else self._iface(vf.vendor, device, path[i - 1])
-                oif = self._port(vf.vendor, dst) if last else self._iface(vf.vendor, device, path[i + 1])
-                out += self._hop(vf, device, iif, oif)
-                if vf.exit_firewall is not None:
-                    if first and self._is_exit(src):
-                        out.insert(0, (vf.exit_firewall, UNTRUST, TRUST))
-                    if last and self._is_exit(dst):
-                        out.append((vf.exit_firewall, TRUST, UNTRUST))
+            path = self.paths.path(src.port.device, dst.port.device)
+            out = None if path is None else self._walk(vf, src, dst, path)
         self._steps[key] = out
+        return out
+
+    def _walk(self, vf: VendorFilters, src: Endpoint, dst: Endpoint, path: list[str]) -> list[tuple]:
+        out: list[tuple] = []
+        for i, device in enumerate(path):
+            first, last = i == 0, i == len(path) - 1
+            iif = self._port(vf.vendor, src) if first else self._iface(vf.vendor, device, path[i - 1])
+            oif = self._port(vf.vendor, dst) if last else self._iface(vf.vendor, device, path[i + 1])
+            out += self._hop(vf, device, iif, oif)
+        # the USG exit firewall stands on the Internet side of the exit port
+        if vf.exit_firewall is not None:
+            if self._is_exit(src):
+                out.insert(0, (vf.exit_firewall, UNTRUST, TRUST))
+            if self._is_exit(dst):
+                out.append((vf.exit_firewall, TRUST, UNTRUST))
         return out
 
     def _hop(self, vf: VendorFilters, device: str, iif: str, oif: str) -> list[tuple]:

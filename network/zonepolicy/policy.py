@@ -230,15 +230,12 @@ def aerleon_policy(
     spec: ZonePolicyInput,
     targets: dict[str, str],
     filename: str = "gd-zones",
-    term_filter: Any = None,
 ) -> dict[str, Any]:
     """One Aerleon policy: every filter with a header naming ``targets`` (platform → options, in which
     ``{name}`` stands for the filter's name)."""
     out = []
     for f in filters:
         terms = [d for t in f.terms for d in term_dicts(t, spec)]
-        if term_filter is not None:
-            terms = term_filter(f, terms)
         out.append(
             {
                 "header": {

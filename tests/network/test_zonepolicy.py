@@ -307,3 +307,16 @@ def test_cli_check_prints_the_contract_fields(small: Backbone, monkeypatch: pyte
     assert (doc["unreachable_lines"], doc["shadowed_lines"]) == (0, 0)
     bad = CliRunner().invoke(app, ["network", "policy", "check", "--vendor", "junos"])
     assert bad.exit_code == 2 and "junos" in bad.output
+
+
+def test_a_duplicated_line_is_reported_unreachable(compiled: Compiled) -> None:
+    """A line repeated right below itself can never decide a packet: unreachable (same action), not
+    shadowed."""
+    (isolated,) = compiled.zones.networks["ISOLATED"]
+    line = f" deny ip any {isolated.network_address} {isolated.hostmask}\n"
+    block = re.compile(r"(ip access-list extended GD-PUBLIC-IN\n(?:.*\n)*?)" + re.escape(line))
+    planted = _with_text(compiled, "iosxe", lambda text: block.sub(lambda m: m.group(0) + line, text, 1))
+    doc = check_policy(planted).as_dict(planted.spec)
+    assert (doc["unreachable_lines"], doc["shadowed_lines"]) == (1, 0)
+    (finding,) = doc["findings"]
+    assert (finding["filter"], finding["by_line"], finding["line"]) == ("GD-PUBLIC-IN", 1, 2)
