@@ -320,3 +320,31 @@ def test_a_duplicated_line_is_reported_unreachable(compiled: Compiled) -> None:
     assert (doc["unreachable_lines"], doc["shadowed_lines"]) == (1, 0)
     (finding,) = doc["findings"]
     assert (finding["filter"], finding["by_line"], finding["line"]) == ("GD-PUBLIC-IN", 1, 2)
+
+
+def test_aerleons_own_aclgen_regenerates_our_vrp_text(compiled: Compiled, tmp_path: Path) -> None:
+    """The written Aerleon policy and definitions are Aerleon's format: its own `aclgen` command, which
+    finds our generator through the entry point, writes the same VRP ACLs we render."""
+    import subprocess
+    import sys
+
+    from network.zonepolicy.render import write_policy
+
+    out = tmp_path / "vrp"
+    write_policy(compiled, "vrp", out)
+    (tmp_path / "def").mkdir()
+    (out / "aerleon" / "definitions.yaml").rename(tmp_path / "def" / "definitions.yaml")
+    aclgen = Path(sys.executable).parent / "aclgen"
+    args = ["--base_directory", str(out / "aerleon"), "--definitions_directory", str(tmp_path / "def")]
+    args += [
+        "--output_directory",
+        str(tmp_path / "gen"),
+        "--policy_file",
+        str(out / "aerleon" / "gd-zones.yaml"),
+    ]
+    result = subprocess.run([str(aclgen), *args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    generated = (tmp_path / "gen" / "gd-zones.vrp").read_text(encoding="utf-8")
+    town = next(t for n, t in compiled.rendered["vrp"].devices.items() if n.startswith("GD-TOWN-"))
+    acl = town[: town.index("interface ")]
+    assert acl.startswith("acl name GD-PUBLIC-IN advance\n") and acl in generated
