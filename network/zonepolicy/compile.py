@@ -16,10 +16,11 @@ from network.params import DATA_DIR
 from network.zonepolicy.evaluate import Checker, IntentResult, line_findings, parse_rendered
 from network.zonepolicy.intents import ZONES_FILE, ZonePolicyInput, check_zone_names, load_zone_policy
 from network.zonepolicy.policy import Filter, build_filters, definitions
-from network.zonepolicy.render import Rendered, render_vendor
+from network.zonepolicy.render import ACL_TARGETS, Rendered, render_vendor
 from network.zonepolicy.zones import ZoneModel, build_zones
 
-VENDORS = ("vrp", "iosxe", "frr")
+#: the vendors of network/vendors.py that have a filter generator (render.ACL_TARGETS), in its order
+VENDORS = tuple(ACL_TARGETS)
 
 
 @dataclass
