@@ -19,9 +19,11 @@ from rich.table import Table
 from egov.clitools import TableOrJson, progress_bar
 from network.lab.cli import deploy, lab_app
 from network.vendors import VENDORS
+from network.zonepolicy.cli import policy_app
 
 app = typer.Typer(no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
+app.add_typer(policy_app, name="policy")
 app.command("deploy")(deploy)
 
 console = Console(emoji=False, highlight=False)
