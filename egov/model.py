@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from egov.months import add_months, month_label, parse_month
-from egov.units import parse_quantity, show
+from egov.units import parse_fraction, parse_number, parse_quantity, show
 
 
 def _quantity_text(q: pint.Quantity) -> str:
@@ -46,17 +46,10 @@ Month = Annotated[
 ]
 
 
-def _as_fraction(value: Any) -> float:
-    """'20%', '20 %', 0.2 → 0.2."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.endswith("%"):
-            return float(text[:-1].strip()) / 100.0
-        return float(text)
-    return float(value)
-
-
-Fraction = Annotated[float, BeforeValidator(_as_fraction)]
+#: A share: '20%', '20 %', 0.2 → 0.2, by the quantity grammar's numbers (no NaN, no bool).
+Fraction = Annotated[float, BeforeValidator(lambda v: parse_fraction(v))]
+#: A whole count: 48, '1,200'; a bool or '4.5' is refused.
+Count = Annotated[int, BeforeValidator(lambda v: parse_number(v, integer=True))]
 
 
 class Strict(BaseModel):
@@ -353,7 +346,7 @@ class System(Strict):
     department: str
     name: str
     az: str
-    vcpu: int = Field(ge=0)
+    vcpu: Count = Field(ge=0)
     ram: Bytes
     disk: Bytes
     block_storage: Bytes
@@ -405,6 +398,8 @@ class SourceOfTruth(Strict):
     departments: list[Department]
     systems: list[System]
     planning: Planning
+    #: What loading ignored (e.g. columns egov does not read), one line each: every output shows them.
+    warnings: tuple[str, ...] = ()
 
     def department(self, code: str) -> Department:
         for dept in self.departments:
