@@ -76,7 +76,6 @@ RESOURCE_UNITS: dict[ResourceClass, str] = {
     ResourceClass.OBJECT_STORAGE: "GB",
 }
 HOST_RESOURCES = (ResourceClass.VCPU, ResourceClass.MEMORY_MB, ResourceClass.DISK_GB)
-STORAGE_RESOURCES = (ResourceClass.BLOCK_STORAGE, ResourceClass.OBJECT_STORAGE)
 
 
 class HostModel(Strict):
@@ -93,17 +92,6 @@ class HostModel(Strict):
         if v.to("core").magnitude != int(v.to("core").magnitude) or v.magnitude <= 0:
             raise ValueError("cores must be a positive whole number")
         return v
-
-
-class HostResources(Strict):
-    """Per-resource-class figures for a host: reserved amounts or allocation ratios."""
-
-    VCPU: float = 0
-    MEMORY_MB: float = 0
-    DISK_GB: float = 0
-
-    def get(self, rc: ResourceClass) -> float:
-        return float(getattr(self, rc.value))
 
 
 class Reserved(Strict):

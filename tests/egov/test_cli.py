@@ -236,3 +236,10 @@ def test_data_validate_the_default_and_its_scenarios() -> None:
     result = runner.invoke(egov_app, ["data", "validate"])
     assert result.exit_code == 0, result.output
     assert "122 departments, 1050 systems" in result.stdout and "3 scenarios" in result.stdout
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(egov_app, ["--version"])
+    assert result.exit_code == 0 and result.stdout == f"egov {version('egov')}\n"
