@@ -48,8 +48,10 @@ Month = Annotated[
 
 #: A share: '20%', '20 %', 0.2 → 0.2, by the quantity grammar's numbers (no NaN, no bool).
 Fraction = Annotated[float, BeforeValidator(lambda v: parse_fraction(v))]
-#: A whole count: 48, '1,200'; a bool or '4.5' is refused.
+#: A whole count: 48, '1,200'; a bool (YAML's `true`) or '4.5' is refused, not read as 1 or 4.
 Count = Annotated[int, BeforeValidator(lambda v: parse_number(v, integer=True))]
+#: A plain number by the same grammar: no bool, no NaN or infinity.
+Number = Annotated[float, BeforeValidator(lambda v: parse_number(v))]
 
 
 class Strict(BaseModel):
@@ -106,9 +108,9 @@ class Reserved(Strict):
 
 
 class AllocationRatios(Strict):
-    VCPU: float = Field(default=4.0, gt=0)
-    MEMORY_MB: float = Field(default=1.0, gt=0)
-    DISK_GB: float = Field(default=1.0, gt=0)
+    VCPU: Number = Field(default=4.0, gt=0)
+    MEMORY_MB: Number = Field(default=1.0, gt=0)
+    DISK_GB: Number = Field(default=1.0, gt=0)
 
     def get(self, rc: ResourceClass) -> float:
         return float(getattr(self, rc.value))
@@ -119,7 +121,7 @@ class Aggregate(Strict):
 
     name: str
     host_model: str
-    hosts: int = Field(ge=0)
+    hosts: Count = Field(ge=0)
     metadata: dict[str, str] = Field(default_factory=dict)
     allocation_ratios: AllocationRatios | None = None
     reserved: Reserved | None = None
@@ -127,16 +129,16 @@ class Aggregate(Strict):
 
 class AvailabilityZone(Strict):
     name: str
-    ha_reserve_hosts: int = Field(default=1, ge=0, description="k of N+k: hosts kept free for failover")
+    ha_reserve_hosts: Count = Field(default=1, ge=0, description="k of N+k: hosts kept free for failover")
     aggregates: list[Aggregate]
 
 
 class Redundancy(Strict):
     """Either a replica count or k+m erasure coding."""
 
-    replicas: int | None = Field(default=None, ge=1)
-    ec_data: int | None = Field(default=None, ge=1, alias="k")
-    ec_parity: int | None = Field(default=None, ge=0, alias="m")
+    replicas: Count | None = Field(default=None, ge=1)
+    ec_data: Count | None = Field(default=None, ge=1, alias="k")
+    ec_parity: Count | None = Field(default=None, ge=0, alias="m")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -187,7 +189,7 @@ class Expansion(Strict):
 
     month: Month
     aggregate: str | None = None
-    hosts: int | None = Field(default=None, gt=0)
+    hosts: Count | None = Field(default=None, gt=0)
     pool: str | None = None
     raw: Bytes | None = None
     note: str = ""
@@ -209,7 +211,7 @@ class Flavor(Strict):
     """A Nova flavor of the catalogue; ``aggregate_class`` ties it to aggregates whose metadata match."""
 
     name: str
-    vcpus: int = Field(gt=0)
+    vcpus: Count = Field(gt=0)
     ram: Bytes
     disk: Bytes
     aggregate_class: str = "general"
@@ -313,8 +315,8 @@ class Department(Strict):
 class Growth(Strict):
     """A system's growth law: a compound annual rate, or explicit factors for each year after migration."""
 
-    annual_rate: float | None = Field(default=None, ge=-0.5, le=10)
-    yearly_factors: tuple[float, ...] | None = None
+    annual_rate: Number | None = Field(default=None, ge=-0.5, le=10)
+    yearly_factors: tuple[Number, ...] | None = None
 
     @model_validator(mode="after")
     def _one_law(self) -> Growth:
@@ -360,11 +362,11 @@ class Blackout(Strict):
 
 class Planning(Strict):
     start_month: Month
-    horizon_months: int = Field(default=60, ge=1, le=240)
+    horizon_months: Count = Field(default=60, ge=1, le=240)
     headroom_target: Fraction = Field(default=0.2, ge=0, lt=1)
-    lead_time_months: int = Field(default=6, ge=0, le=60)
+    lead_time_months: Count = Field(default=6, ge=0, le=60)
     blackouts: list[Blackout] = Field(default_factory=list)
-    migration_weekly_capacity: int = Field(
+    migration_weekly_capacity: Count = Field(
         default=12, gt=0, description="systems the migration team can cut over per week"
     )
     transfer_efficiency: Fraction = Field(

@@ -152,7 +152,25 @@ def parse_quantity(
     A bare number is taken in ``default_unit`` when one is given, and refused otherwise: a figure without a
     unit is the classic GB/GiB confusion.
     """
-    where = _where(field)
+    try:
+        if isinstance(value, str) and len(value) <= MAX_TEXT:
+            return _parse_text(value, expected, default_unit)
+        return _parse(value, expected, default_unit)
+    except UnitError as exc:
+        if field:
+            raise UnitError(f"{field}: {exc}") from None
+        raise
+
+
+@lru_cache(maxsize=4096)
+def _parse_text(value: str, expected: str, default_unit: str | None) -> pint.Quantity:
+    """A text's quantity, remembered: an inventory repeats the same few sizes ("32 GiB") thousands of times,
+    and building a pint quantity is most of a parse. Callers never modify a quantity in place."""
+    return _parse(value, expected, default_unit)
+
+
+def _parse(value: Any, expected: str, default_unit: str | None) -> pint.Quantity:
+    where = ""  # parse_quantity names the field
     if isinstance(value, pint.Quantity):
         quantity = value
     elif isinstance(value, bool):

@@ -210,3 +210,29 @@ def test_any_planning_yaml_value_loads_or_is_a_located_error(key: str, value: ob
 
 def test_cloud_fixture_is_unchanged() -> None:
     assert yaml.safe_dump(CLOUD) == yaml.safe_dump(cloud())
+
+
+@pytest.mark.parametrize(
+    ("place", "value", "field"),
+    [
+        (
+            ("availability_zones", 0, "aggregates", 0, "hosts"),
+            True,
+            "availability_zones.0.aggregates.0.hosts",
+        ),
+        (("allocation_ratios", "VCPU"), True, "allocation_ratios.VCPU"),
+        (("allocation_ratios", "VCPU"), ".nan", "allocation_ratios.VCPU"),
+        (("flavors", 0, "vcpus"), "4.5", "flavors.0.vcpus"),
+    ],
+)
+def test_no_bool_nan_or_fraction_for_a_count_in_yaml(
+    tmp_path: Path, place: tuple, value: object, field: str
+) -> None:
+    # YAML's `true` was read as 1 host, `.nan` as a ratio that compares false with every bound
+    data = cloud()
+    target = data
+    for key in place[:-1]:
+        target = target[key]
+    target[place[-1]] = float("nan") if value == ".nan" else value
+    errors = _errors(write_data(tmp_path, cloud_data=data))
+    assert [e.field for e in errors] == [field], [str(e) for e in errors]
