@@ -146,14 +146,42 @@ def _collect(errors: list[SourceError], load: Any) -> Any:
     return None
 
 
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; a syntax error names the file and line."""
+#: The largest source file read (a data directory is a few MB; a bigger file is a mistake, not data).
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases: nested aliases ("billion laughs") expand to exponentially many
+    values for validation to walk. egov's files never need them; an alias is an error naming its line."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not accepted: write the value out", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def read_source_bytes(path: Path) -> bytes:
+    """A source file's bytes; a missing or oversized file is a SourceError naming it."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SourceError(path, f"{size} bytes: larger than {MAX_FILE_BYTES // 2**20} MiB, not read")
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise SourceError(path, "file not found") from None
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file (no aliases); a syntax error names the file and line."""
     try:
-        return yaml.safe_load(text)
+        text = read_source_bytes(path).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceError(path, f"not UTF-8 (byte {exc.start})") from None
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader, without aliases
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None
@@ -262,11 +290,7 @@ def read_csv_table(path: Path, columns: dict[str, str]) -> CsvTable:
     """A spreadsheet CSV against ``columns`` (accepted header → field): English or Chinese headers, units in
     headers ("内存(GB)"), UTF-8 with or without BOM or GB18030/GBK. Columns it does not know (备注) are
     ignored with one notice each; a unit in a header is checked once, here."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise SourceError(path, "file not found") from None
-    text, encoding = decode_spreadsheet(path, data)
+    text, encoding = decode_spreadsheet(path, read_source_bytes(path))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)

@@ -236,3 +236,22 @@ def test_no_bool_nan_or_fraction_for_a_count_in_yaml(
     target[place[-1]] = float("nan") if value == ".nan" else value
     errors = _errors(write_data(tmp_path, cloud_data=data))
     assert [e.field for e in errors] == [field], [str(e) for e in errors]
+
+
+def test_yaml_alias_bomb_is_refused_at_its_line(tmp_path: Path) -> None:
+    lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 9)]  # 10^9 values
+    root = write_data(tmp_path, planning_text="start_month: 2027-01\n" + "\n".join(lines) + "\n")
+    (error,) = _errors(root)
+    assert error.path.endswith("planning.yaml") and error.row == 3
+    assert "aliases (*name) are not accepted" in error.message
+
+
+def test_an_oversized_file_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import egov.source
+
+    root = write_data(tmp_path)
+    monkeypatch.setattr(egov.source, "MAX_FILE_BYTES", 100)
+    errors = _errors(root)
+    assert {Path(e.path).name for e in errors} >= {"cloud.yaml", "systems.csv"}
+    assert all("larger than" in e.message for e in errors)
