@@ -201,7 +201,7 @@ def validation_errors(
     found = []
     for err in exc.errors():
         loc = tuple(str(p) for p in err["loc"])
-        message = err["msg"].removeprefix("Value error, ")
+        message = _bilingual(err)
         value = err.get("input")
         value = value if isinstance(value, str | int | float) and not isinstance(value, bool) else None
         if headers is None:
@@ -213,6 +213,33 @@ def validation_errors(
             value = cells[keys[0]]
         found.append(SourceError(path, message, row=row, field=column, value=value, kind="column"))
     return SourceErrors(found)
+
+
+#: Chinese first for pydantic's common complaints (users read Chinese first); the English follows.
+_ZH_MESSAGES = {
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应大于或等于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应小于或等于 {le}",
+    "extra_forbidden": "未知字段",
+    "missing": "缺少字段",
+    "string_pattern_mismatch": "格式不符",
+    "string_too_short": "不能为空",
+    "int_parsing": "应为整数",
+    "float_parsing": "应为数字",
+}
+
+
+def _bilingual(err: Any) -> str:
+    """A pydantic error's message, with its Chinese first when it is one of the common kinds."""
+    english = str(err["msg"]).removeprefix("Value error, ")
+    template = _ZH_MESSAGES.get(err.get("type", ""))
+    if template is None:
+        return english
+    try:
+        return f"{template.format(**err.get('ctx', {}))} / {english}"
+    except (KeyError, IndexError, ValueError):
+        return english
 
 
 def _columns(loc: tuple[str, ...], headers: dict[str, str]) -> list[str]:

@@ -76,7 +76,10 @@ def test_errors_name_the_users_header_and_echo_the_value(tmp_path: Path) -> None
     found = {(e.row, e.field): str(e) for e in errors}
     assert set(found) == {(2, "年增长率"), (3, "vCPU数"), (4, "年增长率")}
     assert "column '年增长率'" in found[(2, "年增长率")] and "'fast'" in found[(2, "年增长率")]
-    assert "column 'vCPU数' = '-4'" in found[(3, "vCPU数")]
+    assert (
+        "column 'vCPU数' = '-4': 应大于或等于 0 / Input should be greater than or equal to 0"
+        in found[(3, "vCPU数")]
+    )
     assert "column '年增长率' = '-90%'" in found[(4, "年增长率")]
     assert not any("growth.annual_rate" in text for text in found.values())
 
