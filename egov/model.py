@@ -159,9 +159,6 @@ class Redundancy(Strict):
         assert self.ec_data is not None and self.ec_parity is not None
         return (self.ec_data + self.ec_parity) / self.ec_data
 
-    def describe(self) -> str:
-        return f"{self.replicas}× replica" if self.replicas else f"EC {self.ec_data}+{self.ec_parity}"
-
 
 class StorageKind(StrEnum):
     block = "block"
