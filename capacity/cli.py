@@ -65,6 +65,17 @@ FromPlacementOption = Annotated[
 ]
 
 
+AggregateMapOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--aggregate-map",
+        metavar="FILE",
+        help="With --from-placement: a YAML file of host-name pattern → aggregate, for compute providers in "
+        "no aggregate egov knows (without it such providers make the command refuse, naming them).",
+    ),
+]
+
+
 def _connect_or_exit(cloud: str) -> Any:
     """An openstacksdk connection to ``cloud`` of clouds.yaml; an unknown cloud exits 2 naming it."""
     from capacity.placement_source import connect
@@ -76,30 +87,39 @@ def _connect_or_exit(cloud: str) -> Any:
         raise typer.Exit(2) from None
 
 
-def _live_or_exit(cloud: str, source: SourceOfTruth, conn: Any = None) -> LiveCloud:
-    """Read the live cloud, with a progress bar; a missing cloud or a Placement error exits 2 naming it."""
+def _live_or_exit(
+    cloud: str, source: SourceOfTruth, conn: Any = None, aggregate_map: Path | None = None
+) -> LiveCloud:
+    """Read the live cloud, with a progress bar; a missing cloud, a Placement error or compute providers in no
+    known aggregate exit 2 naming them; what was guessed is printed (and is in the JSON's warnings)."""
     from rich.progress import Progress
 
-    from capacity.placement_source import PlacementError, read_live
+    from capacity.placement_source import PlacementError, load_aggregate_map, read_live
+    from egov.errors import SourceError, SourceErrors
 
+    try:
+        rules = None if aggregate_map is None else load_aggregate_map(aggregate_map, source.cloud)
+    except (SourceError, SourceErrors) as exc:
+        exit_with_errors(exc)
     conn = conn if conn is not None else _connect_or_exit(cloud)
     try:
         with Progress(console=err_console, transient=True) as progress:
             task = progress.add_task(f"reading Placement of {cloud}", total=None)
             live = read_live(
-                conn, source, lambda done, total: progress.update(task, completed=done, total=total)
+                conn,
+                source,
+                lambda done, total: progress.update(task, completed=done, total=total),
+                aggregate_map=rules,
             )
     except PlacementError as exc:
-        err_console.print(f"[red]error:[/] Placement of cloud {cloud!r}: {exc}", highlight=False)
+        message = f"[red]error:[/] Placement of cloud {cloud!r}: {escape(str(exc))}"
+        err_console.print(message, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except Exception as exc:  # openstacksdk: unreachable endpoint, bad credentials
         err_console.print(f"[red]error:[/] cloud {cloud!r}: {type(exc).__name__}: {exc}", highlight=False)
         raise typer.Exit(2) from None
-    if live.unmapped:
-        err_console.print(
-            f"[yellow]{len(live.unmapped)} compute providers are in no aggregate of the source of truth and "
-            f"are not counted: {', '.join(live.unmapped[:5])}{' …' if len(live.unmapped) > 5 else ''}[/]"
-        )
+    for warning in live.source.warnings[len(source.warnings) :]:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     return live
 
 
@@ -148,6 +168,7 @@ def check(
         Path | None, typer.Option("--out", help="Write the output file(s) into this directory.")
     ] = None,
     from_placement: FromPlacementOption = None,
+    aggregate_map: AggregateMapOption = None,
 ) -> None:
     """Will supply cover demand month by month for the whole horizon? What runs out first; when to order.
     The fit section places every system's VMs host by host, as Nova and Placement would (docs/fit.md)."""
@@ -160,7 +181,9 @@ def check(
         err_console.print("[red]--format xlsx writes a workbook: give --out DIR[/]")
         raise typer.Exit(2)
     base = load_or_exit(data)
-    live = None if from_placement is None else _live_or_exit(from_placement, base)
+    live = (
+        None if from_placement is None else _live_or_exit(from_placement, base, aggregate_map=aggregate_map)
+    )
     run = _scenario_or_exit(base if live is None else live.source, scenario, data)
     if live is not None:
         from capacity.placement_source import live_assessment
@@ -218,6 +241,7 @@ def fit_command(
         str, typer.Option("--weigher", help="spread (most free RAM first, Nova's default) or pack.")
     ] = "spread",
     from_placement: FromPlacementOption = None,
+    aggregate_map: AggregateMapOption = None,
 ) -> None:
     """How many more VMs of each flavor fit, per zone and month, host by host as Placement decides; stranded
     capacity; hosts used against the lower bound; systems whose VMs find no host."""
@@ -251,7 +275,9 @@ def fit_command(
                 highlight=False,
             )
             raise typer.Exit(2)
-    live = None if from_placement is None else _live_or_exit(from_placement, source)
+    live = (
+        None if from_placement is None else _live_or_exit(from_placement, source, aggregate_map=aggregate_map)
+    )
     if live is not None:
         source = live.source
     report = _fit_report(source, live, weigher)
@@ -270,6 +296,7 @@ def hold(
         bool, typer.Option("--release", help="Release the hold (cut-over done, or migration cancelled).")
     ] = False,
     data: DataOption = None,
+    aggregate_map: AggregateMapOption = None,
 ) -> None:
     """Hold capacity for a confirmed migration in Placement (consumer type MIGRATION), or release it.
     Idempotent; never touches another consumer (docs/fit.md)."""
@@ -287,7 +314,7 @@ def hold(
             released = release_hold(conn, region, system)
             Console().print(f"{system}: hold released" if released else f"{system}: no hold to release")
             return
-        live = _live_or_exit(cloud, source, conn)
+        live = _live_or_exit(cloud, source, conn, aggregate_map)
         held = place_hold(conn, region, system, plan_hold(live, system))
     except (PlacementError, KeyError) as exc:
         err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)

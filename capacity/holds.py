@@ -21,8 +21,13 @@ from typing import Any
 import numpy as np
 
 from capacity.fit import Fleet, Weigher, vm_counts
-from capacity.placement_source import EGOV_NAMESPACE, LiveCloud, PlacementError, call
-from egov.model import SourceOfTruth
+from capacity.placement_client import (
+    EGOV_NAMESPACE,
+    PlacementError,
+    call,
+    hold_consumer_id,
+)
+from capacity.placement_source import LiveCloud
 from egov.months import months_between
 
 HOLD_CONSUMER_TYPE = "MIGRATION"
@@ -40,16 +45,6 @@ class Hold:
     consumer: str
     allocations: Allocations
     generation: int | None
-
-
-def hold_consumer_id(region: str, system_id: str) -> str:
-    """The Placement consumer UUID of a system's hold (stable: the same system always gets the same)."""
-    return str(uuid.uuid5(EGOV_NAMESPACE, f"{region}:hold:{system_id}"))
-
-
-def hold_consumer_ids(source: SourceOfTruth) -> set[str]:
-    """The hold consumer of every system of the source of truth."""
-    return {hold_consumer_id(source.cloud.region, s.id) for s in source.systems}
 
 
 def get_hold(conn: Any, region: str, system_id: str) -> Hold | None:

@@ -15,16 +15,28 @@ does not hold. Usage already in Placement is existing load, except egov's own mi
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from capacity.fit import RESOURCES, Host, expansion_hosts, hosts_from_cloud
 from capacity.inventory import PLACEMENT_MAX_UNIT, Inventory
+from capacity.placement_client import (
+    READ_MICROVERSION,
+    WRITE_MICROVERSION,
+    PlacementError,
+    aggregate_uuid,
+    call,
+    connect,
+    get_json,
+    hold_consumer_ids,
+    provider_uuid,
+)
 from capacity.supply import LineKey
 from egov.model import (
     Aggregate,
@@ -39,44 +51,18 @@ from egov.model import (
 if TYPE_CHECKING:
     from capacity.headroom import Assessment
 
-#: Read with 1.19 (aggregates with generations); every Placement since Queens serves it.
-READ_MICROVERSION = "1.19"
-WRITE_MICROVERSION = "1.19"
-EGOV_NAMESPACE = uuid.UUID("4d1f7d0e-5b57-4a8e-9a40-6a3c1f0e2b27")
-
-
-class PlacementError(RuntimeError):
-    """Placement answered with an error: the message names the request and Placement's own words."""
-
-
-def aggregate_uuid(cloud: Cloud, aggregate: str) -> str:
-    """The UUID egov gives aggregate ``aggregate`` of ``cloud`` in Placement (stable across runs)."""
-    return str(uuid.uuid5(EGOV_NAMESPACE, f"{cloud.region}:aggregate:{aggregate}"))
-
-
-def provider_uuid(cloud: Cloud, host: str) -> str:
-    """The UUID :func:`register_cloud` gives a host's resource provider (stable across runs)."""
-    return str(uuid.uuid5(EGOV_NAMESPACE, f"{cloud.region}:host:{host}"))
-
-
-def connect(cloud: str) -> Any:
-    """An openstacksdk connection to ``cloud`` of clouds.yaml (OS_CLIENT_CONFIG_FILE honoured)."""
-    import openstack
-
-    return openstack.connect(cloud=cloud)
-
-
-def call(conn: Any, method: str, url: str, microversion: str = READ_MICROVERSION, **kwargs: Any) -> Any:
-    """One Placement request through the connection's placement adapter; errors become PlacementError."""
-    response = conn.placement.request(url, method, microversion=microversion, raise_exc=False, **kwargs)
-    if response.status_code >= 400:
-        raise PlacementError(f"{method} {url}: {response.status_code} {response.text.strip()[:400]}")
-    return response
-
-
-def get_json(conn: Any, url: str, microversion: str = READ_MICROVERSION) -> dict[str, Any]:
-    result: dict[str, Any] = call(conn, "GET", url, microversion).json()
-    return result
+#: Names of the Placement client that callers of this module use (connect, call, the errors, the UUIDs).
+__all__ = [
+    "READ_MICROVERSION",
+    "WRITE_MICROVERSION",
+    "PlacementError",
+    "UnmappedProviders",
+    "aggregate_uuid",
+    "call",
+    "connect",
+    "get_json",
+    "provider_uuid",
+]
 
 
 @dataclass(frozen=True)
@@ -151,11 +137,16 @@ def model_directory(cloud: Cloud) -> dict[str, AggregateInfo]:
     }
 
 
-def nova_directory(conn: Any) -> dict[str, AggregateInfo] | None:
-    """Aggregate UUID → zone, name and class from Nova's host aggregates; None without a compute endpoint."""
+def nova_directory(conn: Any, warnings: list[str] | None = None) -> dict[str, AggregateInfo] | None:
+    """Aggregate UUID → zone, name and class from Nova's host aggregates; None without a compute endpoint.
+    When the catalogue has one but Nova does not answer, why goes into ``warnings``."""
     try:
-        if not conn.has_service("compute"):
+        # openstacksdk answers a token-only connection (no catalogue) with a generic proxy without aggregates
+        if not conn.has_service("compute") or not hasattr(conn.compute, "aggregates"):
             return None
+    except Exception:  # a Placement-only endpoint has no catalogue to ask; fall back to egov's UUIDs
+        return None
+    try:
         return {
             agg.uuid: AggregateInfo(
                 agg.availability_zone or "nova", agg.name, (agg.metadata or {}).get("class", "general")
@@ -163,8 +154,77 @@ def nova_directory(conn: Any) -> dict[str, AggregateInfo] | None:
             for agg in conn.compute.aggregates()
             if agg.uuid
         }
-    except Exception:  # a Placement-only endpoint has no catalogue to ask; fall back to egov's UUIDs
+    except Exception as exc:  # the compute endpoint is there but does not answer: say so, then fall back
+        if warnings is not None:
+            warnings.append(
+                f"Nova os-aggregates could not be read ({type(exc).__name__}: {exc}); aggregates were "
+                "recognised by egov's own aggregate UUIDs"
+            )
         return None
+
+
+class UnmappedProviders(PlacementError):
+    """Compute providers in no known aggregate: counting without them would understate the supply, so the
+    command refuses, naming them, until an aggregate map places them."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+        shown = ", ".join(names[:20]) + (f" … ({len(names)} in all)" if len(names) > 20 else "")
+        super().__init__(
+            f"{len(names)} compute providers are in no aggregate egov knows (not in Nova's os-aggregates nor "
+            f"the source of truth): {shown}. Map them with --aggregate-map FILE (host-name pattern → "
+            "aggregate, see docs/planners.md)"
+        )
+
+
+@dataclass(frozen=True)
+class AggregateMap:
+    """Host-name patterns (shell globs, first match wins) → aggregate of the source of truth, for compute
+    providers Placement has in no aggregate egov knows."""
+
+    path: str
+    rules: tuple[tuple[str, AggregateInfo], ...]
+
+    def find(self, host: str) -> AggregateInfo | None:
+        return next((info for pattern, info in self.rules if fnmatchcase(host, pattern)), None)
+
+
+#: A pattern longer than this is no host-name pattern (and globs are matched in bounded time anyway).
+MAX_PATTERN = 200
+
+
+def load_aggregate_map(path: Path, cloud: Cloud) -> AggregateMap:
+    """Read an aggregate map: a YAML mapping of host-name pattern → aggregate name of ``cloud``; errors name
+    the file and the pattern."""
+    from egov.errors import SourceError, SourceErrors
+    from egov.source import read_yaml
+
+    raw = read_yaml(path)
+    if not isinstance(raw, dict) or not raw:
+        raise SourceError(
+            path, "expected a mapping of host-name pattern → aggregate, e.g. 'gz1-cmp-*: gz-1-general'"
+        )
+    known = model_directory(cloud)
+    by_name = {info.name: info for info in known.values()}
+    rules, errors = [], []
+    for pattern, aggregate in raw.items():
+        if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_PATTERN:
+            errors.append(
+                SourceError(
+                    path,
+                    f"a pattern is a host-name glob of 1..{MAX_PATTERN} characters",
+                    value=str(pattern)[:80],
+                )
+            )
+        elif not isinstance(aggregate, str) or aggregate not in by_name:
+            errors.append(
+                SourceError(path, f"unknown aggregate {aggregate!r}; known: {sorted(by_name)}", field=pattern)
+            )
+        else:
+            rules.append((pattern, by_name[aggregate]))
+    if errors:
+        raise SourceErrors(errors)
+    return AggregateMap(str(path), tuple(rules))
 
 
 @dataclass
@@ -176,7 +236,7 @@ class LiveCloud:
     used: np.ndarray  # (resource, host) usage of other consumers than egov's holds
     held: np.ndarray  # (resource, host) usage of egov's holds
     providers: list[Provider]
-    unmapped: list[str] = field(default_factory=list)  # compute providers in no known aggregate
+    mapped_by_file: list[str] = field(default_factory=list)  # "host → aggregate" placed by an aggregate map
     holds: dict[str, int] = field(default_factory=dict)  # hold consumer → providers it allocates on
 
 
@@ -186,16 +246,24 @@ def is_compute(provider: Provider) -> bool:
 
 
 def live_hosts(
-    providers: Iterable[Provider], directory: dict[str, AggregateInfo], ha_reserve: dict[str, int]
-) -> tuple[list[Host], list[str]]:
-    """Compute providers as fit.Host (sorted by name), N+k held out per aggregate; and the unmapped ones."""
-    hosts, unmapped = [], []
+    providers: Iterable[Provider],
+    directory: dict[str, AggregateInfo],
+    ha_reserve: dict[str, int],
+    aggregate_map: AggregateMap | None = None,
+) -> tuple[list[Host], list[str], list[str]]:
+    """Compute providers as fit.Host (sorted by name), N+k held out per aggregate; the unmapped ones; and the
+    ones placed by ``aggregate_map`` ("host → aggregate")."""
+    hosts, unmapped, by_map = [], [], []
     by_aggregate: dict[str, int] = defaultdict(int)
     mapped: list[tuple[Provider, AggregateInfo]] = []
     for rp in providers:
         if not is_compute(rp):
             continue
         info = next((directory[a] for a in rp.aggregates if a in directory), None)
+        if info is None and aggregate_map is not None:
+            info = aggregate_map.find(rp.name)
+            if info is not None:
+                by_map.append(f"{rp.name} → {info.name}")
         if info is None:
             unmapped.append(rp.name)
             continue
@@ -216,7 +284,7 @@ def live_hosts(
                 traits=rp.traits,
             )
         )
-    return hosts, unmapped
+    return hosts, unmapped, by_map
 
 
 def _signature(host: Host) -> tuple[Any, ...]:
@@ -302,14 +370,26 @@ def read_live(
     source: SourceOfTruth,
     progress: Callable[[int, int], None] | None = None,
     hold_ids: set[str] | None = None,
+    aggregate_map: AggregateMap | None = None,
 ) -> LiveCloud:
-    """The live cloud behind ``conn`` as a source of truth plus the fit simulator's hosts and usage."""
-    from capacity.holds import hold_consumer_ids
+    """The live cloud behind ``conn`` as a source of truth plus the fit simulator's hosts and usage.
 
+    Raises UnmappedProviders naming the compute providers in no known aggregate (Nova's os-aggregates when
+    the catalogue has a compute endpoint, else the source of truth's), unless ``aggregate_map`` places them:
+    an answer without them would silently understate the supply. What was guessed is in the live source's
+    ``warnings``."""
     providers = read_providers(conn, progress)
-    directory = nova_directory(conn) or model_directory(source.cloud)
+    warnings: list[str] = []
+    directory = nova_directory(conn, warnings) or model_directory(source.cloud)
     ha_reserve = {az.name: az.ha_reserve_hosts for az in source.cloud.availability_zones}
-    hosts, unmapped = live_hosts(providers, directory, ha_reserve)
+    hosts, unmapped, by_map = live_hosts(providers, directory, ha_reserve, aggregate_map)
+    if unmapped:
+        raise UnmappedProviders(unmapped)
+    if by_map and aggregate_map is not None:
+        warnings.append(
+            f"{len(by_map)} compute providers in no known aggregate were placed by the aggregate map "
+            f"{aggregate_map.path}: {', '.join(by_map)}"
+        )
     holds = hold_ids if hold_ids is not None else hold_consumer_ids(source)
     by_uuid = {rp.uuid: rp for rp in providers}
     used = np.zeros((len(RESOURCES), len(hosts)), dtype=np.int64)
@@ -324,12 +404,12 @@ def read_live(
     all_hosts = hosts + planned
     padding = np.zeros((len(RESOURCES), len(planned)), dtype=np.int64)
     return LiveCloud(
-        source=source.model_copy(update={"cloud": cloud}),
+        source=source.model_copy(update={"cloud": cloud, "warnings": (*source.warnings, *warnings)}),
         hosts=all_hosts,
         used=np.hstack([used, padding]),
         held=np.hstack([held, padding]),
         providers=providers,
-        unmapped=unmapped,
+        mapped_by_file=by_map,
         holds=hold_consumers(providers, holds),
     )
 

@@ -53,6 +53,7 @@ def assessment_json(
         "physical": source.physical_summary(),
         "carries_horizon": assessment.carries_horizon,
         "keeps_target": assessment.keeps_target,
+        "warnings": list(source.warnings),  # what loading ignored or guessed: never a silent partial answer
         "resources": [
             {
                 "resource": line.resource.value,

@@ -6,6 +6,8 @@ commands) so that `egov capacity check` starts fast.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from capacity.cli import app as capacity_app
@@ -21,6 +23,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"egov {version('egov')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print egov's version and exit."),
+    ] = False,
+) -> None:
+    """Capacity planning and ops automation for the Guangdong provincial e-government cloud."""
+
+
 app.add_typer(
     capacity_app, name="capacity", help="Will supply cover demand for five years? When must we buy?"
 )

@@ -41,14 +41,18 @@ class Format(StrEnum):
 
 
 def load_or_exit(data: Path | None) -> SourceOfTruth:
-    """Load the source of truth; on bad input print every located error and exit with status 2."""
+    """Load the source of truth; on bad input print every located error and exit with status 2. What loading
+    ignored (its warnings) goes to stderr; commands with a JSON output carry it there too."""
     from egov.errors import SourceError, SourceErrors
     from egov.source import load_source
 
     try:
-        return load_source(data)
+        source = load_source(data)
     except (SourceErrors, SourceError) as exc:
         exit_with_errors(exc)
+    for warning in source.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    return source
 
 
 def exit_with_errors(exc: Exception) -> NoReturn:

@@ -3,21 +3,37 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class SourceError(ValueError):
-    """Bad source-of-truth input, located by file, row (1-based, header = row 1) and field."""
+    """Bad source-of-truth input, located by file, row (1-based, header = row 1) and field, echoing the value.
 
-    def __init__(self, path: Path | str, message: str, *, row: int | None = None, field: str | None = None):
+    In a CSV file ``field`` is the column header as the user wrote it (年增长率, not growth.annual_rate) and
+    ``kind`` is "column"; in YAML it is the field path."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        message: str,
+        *,
+        row: int | None = None,
+        field: str | None = None,
+        value: Any = None,
+        kind: str = "field",
+    ):
         self.path = str(path)
         self.row = row
         self.field = field
         self.message = message
+        self.value = value
         where = self.path
         if row is not None:
             where += f", row {row}"
         if field is not None:
-            where += f", field '{field}'"
+            where += f", {kind} '{field}'"
+        if value is not None and repr(value) not in message:
+            where += f" = {value!r}"
         super().__init__(f"{where}: {message}")
 
 

@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from egov.months import add_months, month_label, parse_month
-from egov.units import parse_quantity, show
+from egov.units import parse_fraction, parse_number, parse_quantity, show
 
 
 def _quantity_text(q: pint.Quantity) -> str:
@@ -47,17 +47,12 @@ Month = Annotated[
 ]
 
 
-def _as_fraction(value: Any) -> float:
-    """'20%', '20 %', 0.2 → 0.2."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.endswith("%"):
-            return float(text[:-1].strip()) / 100.0
-        return float(text)
-    return float(value)
-
-
-Fraction = Annotated[float, BeforeValidator(_as_fraction)]
+#: A share: '20%', '20 %', 0.2 → 0.2, by the quantity grammar's numbers (no NaN, no bool).
+Fraction = Annotated[float, BeforeValidator(lambda v: parse_fraction(v))]
+#: A whole count: 48, '1,200'; a bool (YAML's `true`) or '4.5' is refused, not read as 1 or 4.
+Count = Annotated[int, BeforeValidator(lambda v: parse_number(v, integer=True))]
+#: A plain number by the same grammar: no bool, no NaN or infinity.
+Number = Annotated[float, BeforeValidator(lambda v: parse_number(v))]
 
 
 class Strict(BaseModel):
@@ -84,7 +79,6 @@ RESOURCE_UNITS: dict[ResourceClass, str] = {
     ResourceClass.OBJECT_STORAGE: "GB",
 }
 HOST_RESOURCES = (ResourceClass.VCPU, ResourceClass.MEMORY_MB, ResourceClass.DISK_GB)
-STORAGE_RESOURCES = (ResourceClass.BLOCK_STORAGE, ResourceClass.OBJECT_STORAGE)
 
 
 class HostModel(Strict):
@@ -112,17 +106,6 @@ class HostModel(Strict):
         return v
 
 
-class HostResources(Strict):
-    """Per-resource-class figures for a host: reserved amounts or allocation ratios."""
-
-    VCPU: float = 0
-    MEMORY_MB: float = 0
-    DISK_GB: float = 0
-
-    def get(self, rc: ResourceClass) -> float:
-        return float(getattr(self, rc.value))
-
-
 class Reserved(Strict):
     """Reserved host resources (Nova's reserved_host_cpus / _memory_mb / _disk_mb), with units."""
 
@@ -135,9 +118,9 @@ class Reserved(Strict):
 
 
 class AllocationRatios(Strict):
-    VCPU: float = Field(default=4.0, gt=0)
-    MEMORY_MB: float = Field(default=1.0, gt=0)
-    DISK_GB: float = Field(default=1.0, gt=0)
+    VCPU: Number = Field(default=4.0, gt=0)
+    MEMORY_MB: Number = Field(default=1.0, gt=0)
+    DISK_GB: Number = Field(default=1.0, gt=0)
 
     def get(self, rc: ResourceClass) -> float:
         return float(getattr(self, rc.value))
@@ -148,7 +131,7 @@ class Aggregate(Strict):
 
     name: str
     host_model: str
-    hosts: int = Field(ge=0)
+    hosts: Count = Field(ge=0)
     metadata: dict[str, str] = Field(default_factory=dict)
     allocation_ratios: AllocationRatios | None = None
     reserved: Reserved | None = None
@@ -156,16 +139,16 @@ class Aggregate(Strict):
 
 class AvailabilityZone(Strict):
     name: str
-    ha_reserve_hosts: int = Field(default=1, ge=0, description="k of N+k: hosts kept free for failover")
+    ha_reserve_hosts: Count = Field(default=1, ge=0, description="k of N+k: hosts kept free for failover")
     aggregates: list[Aggregate]
 
 
 class Redundancy(Strict):
     """Either a replica count or k+m erasure coding."""
 
-    replicas: int | None = Field(default=None, ge=1)
-    ec_data: int | None = Field(default=None, ge=1, alias="k")
-    ec_parity: int | None = Field(default=None, ge=0, alias="m")
+    replicas: Count | None = Field(default=None, ge=1)
+    ec_data: Count | None = Field(default=None, ge=1, alias="k")
+    ec_parity: Count | None = Field(default=None, ge=0, alias="m")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -185,9 +168,6 @@ class Redundancy(Strict):
             return float(self.replicas)
         assert self.ec_data is not None and self.ec_parity is not None
         return (self.ec_data + self.ec_parity) / self.ec_data
-
-    def describe(self) -> str:
-        return f"{self.replicas}× replica" if self.replicas else f"EC {self.ec_data}+{self.ec_parity}"
 
 
 class StorageKind(StrEnum):
@@ -238,7 +218,7 @@ class Expansion(Strict):
 
     month: Month
     aggregate: str | None = None
-    hosts: int | None = Field(default=None, gt=0)
+    hosts: Count | None = Field(default=None, gt=0)
     pool: str | None = None
     raw: Bytes | None = None
     note: str = ""
@@ -260,7 +240,7 @@ class Flavor(Strict):
     """A Nova flavor of the catalogue; ``aggregate_class`` ties it to aggregates whose metadata match."""
 
     name: str
-    vcpus: int = Field(gt=0)
+    vcpus: Count = Field(gt=0)
     ram: Bytes
     disk: Bytes
     aggregate_class: str = "general"
@@ -364,8 +344,8 @@ class Department(Strict):
 class Growth(Strict):
     """A system's growth law: a compound annual rate, or explicit factors for each year after migration."""
 
-    annual_rate: float | None = Field(default=None, ge=-0.5, le=10)
-    yearly_factors: tuple[float, ...] | None = None
+    annual_rate: Number | None = Field(default=None, ge=-0.5, le=10)
+    yearly_factors: tuple[Number, ...] | None = None
 
     @model_validator(mode="after")
     def _one_law(self) -> Growth:
@@ -385,7 +365,7 @@ class System(Strict):
     department: str
     name: str
     az: str
-    vcpu: int = Field(ge=0)
+    vcpu: Count = Field(ge=0)
     ram: Bytes
     disk: Bytes
     block_storage: Bytes
@@ -411,11 +391,11 @@ class Blackout(Strict):
 
 class Planning(Strict):
     start_month: Month
-    horizon_months: int = Field(default=60, ge=1, le=240)
+    horizon_months: Count = Field(default=60, ge=1, le=240)
     headroom_target: Fraction = Field(default=0.2, ge=0, lt=1)
-    lead_time_months: int = Field(default=6, ge=0, le=60)
+    lead_time_months: Count = Field(default=6, ge=0, le=60)
     blackouts: list[Blackout] = Field(default_factory=list)
-    migration_weekly_capacity: int = Field(
+    migration_weekly_capacity: Count = Field(
         default=12, gt=0, description="systems the migration team can cut over per week"
     )
     transfer_efficiency: Fraction = Field(
@@ -440,6 +420,8 @@ class SourceOfTruth(Strict):
     departments: list[Department]
     systems: list[System]
     planning: Planning
+    #: What loading ignored (e.g. columns egov does not read), one line each: every output shows them.
+    warnings: tuple[str, ...] = ()
 
     def department(self, code: str) -> Department:
         for dept in self.departments:

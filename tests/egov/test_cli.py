@@ -31,8 +31,9 @@ def test_data_validate_bad_input_exits_2_naming_file_row_field(tmp_path: Path) -
     root = write_data(tmp_path / "data", systems=[system(ram="512"), system(id="AAA-0002", department="ZZZ")])
     result = runner.invoke(egov_app, ["data", "validate", str(root)])
     assert result.exit_code == 2
-    assert "systems.csv, row 2, field 'ram': '512' has no unit" in result.stderr
-    assert "systems.csv, row 3, field 'department': unknown department 'ZZZ'" in result.stderr
+    # a bare number under a header without a unit is one error of the header, not one per row
+    assert "systems.csv, row 1, column 'ram': 1 行只有数字（如第 2 行 '512'）" in result.stderr
+    assert "systems.csv, row 3, column 'department': unknown department 'ZZZ'" in result.stderr
     assert "nothing was written" in result.stderr
 
 
@@ -55,6 +56,20 @@ def test_check_json_has_the_required_fields(tmp_path: Path) -> None:
     )
 
 
+def test_an_ignored_column_is_a_warning_in_the_check_json_and_on_stderr(tmp_path: Path) -> None:
+    from cloudkit import SYSTEM_HEADER, systems_csv
+
+    keys = [*SYSTEM_HEADER, "备注"]
+    text = systems_csv([system(备注="先迁移数据库")], header=keys, keys=keys)
+    root = write_data(tmp_path / "data", systems_text=text)
+    result = runner.invoke(capacity_app, ["check", "--data", str(root), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (warning,) = json.loads(result.stdout)["warnings"]
+    assert "'备注'" in warning and "'备注'" in result.stderr
+    clean = runner.invoke(capacity_app, ["check", "--data", str(_short_cloud(tmp_path)), "--format", "json"])
+    assert json.loads(clean.stdout)["warnings"] == []
+
+
 def test_check_json_of_the_default_states_the_plan_totals() -> None:
     result = runner.invoke(capacity_app, ["check", "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -73,7 +88,7 @@ def test_check_on_bad_data_writes_nothing(tmp_path: Path) -> None:
             capacity_app, ["check", "--data", str(root), "--format", output_format, "--out", str(out)]
         )
         assert result.exit_code == 2
-        assert "field 'block_storage'" in result.stderr
+        assert "column 'block_storage'" in result.stderr
     assert not out.exists()
 
 
@@ -221,3 +236,10 @@ def test_data_validate_the_default_and_its_scenarios() -> None:
     result = runner.invoke(egov_app, ["data", "validate"])
     assert result.exit_code == 0, result.output
     assert "122 departments, 1050 systems" in result.stdout and "3 scenarios" in result.stdout
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(egov_app, ["--version"])
+    assert result.exit_code == 0 and result.stdout == f"egov {version('egov')}\n"

@@ -42,7 +42,10 @@ def test_missing_value(tmp_path: Path) -> None:
 def test_missing_required_column(tmp_path: Path) -> None:
     header = [c for c in SYSTEM_HEADER if c != "migration_month"]
     text = systems_csv([system()], header=header, keys=header)
-    _one(write_data(tmp_path, systems_text=text), "systems.csv", "missing value", 2, "migration_month")
+    # one error of the header, not one "missing value" per row
+    errors = _errors(write_data(tmp_path, systems_text=text))
+    assert [(e.row, e.field) for e in errors] == [(1, "migration_month")]
+    assert "missing column" in errors[0].message and "迁移月份" in errors[0].message
 
 
 def test_negative_size(tmp_path: Path) -> None:
@@ -58,8 +61,9 @@ def test_unknown_unit(tmp_path: Path) -> None:
 
 
 def test_bare_number_without_unit_is_refused(tmp_path: Path) -> None:
-    # GB vs GiB confusion: "512" alone could be either, so it is refused instead of guessed
-    _one(_systems(tmp_path, system(ram="512")), "systems.csv", "has no unit", 2, "ram")
+    # GB vs GiB confusion: "512" alone could be either, so it is refused instead of guessed — once, at the
+    # header that names no unit
+    _one(_systems(tmp_path, system(ram="512")), "systems.csv", "the header names no unit", 1, "ram")
 
 
 def test_unit_in_header_applies_to_bare_numbers(tmp_path: Path) -> None:
@@ -123,17 +127,21 @@ def test_bad_month(tmp_path: Path) -> None:
 
 def test_growth_rate_and_factors_together(tmp_path: Path) -> None:
     root = _systems(tmp_path, system(annual_growth="10%", yearly_factors="1;1.2"))
-    _one(root, "systems.csv", "not both", 2, "growth")
+    _one(root, "systems.csv", "not both", 2, "annual_growth/yearly_factors")
 
 
 def test_growth_factor_not_positive(tmp_path: Path) -> None:
     root = _systems(tmp_path, system(annual_growth="", yearly_factors="1;0"))
-    _one(root, "systems.csv", "positive", 2, "growth")
+    _one(root, "systems.csv", "positive", 2, "yearly_factors")
 
 
-def test_unknown_column(tmp_path: Path) -> None:
-    text = systems_csv([system()]).replace("annual_growth", "growth_rate_guess", 1)
-    _one(write_data(tmp_path, systems_text=text), "systems.csv", "unknown column 'growth_rate_guess'", 1)
+def test_unknown_column_is_ignored_with_one_notice(tmp_path: Path) -> None:
+    rows = [system(id=f"AAA-{n:04d}") for n in range(1, 4)]
+    text = systems_csv(rows).replace("annual_growth", "growth_rate_guess", 1)
+    source = load_source(write_data(tmp_path, systems_text=text))
+    assert len(source.systems) == 3
+    assert len(source.warnings) == 1
+    assert "ignored columns egov does not read: 'growth_rate_guess'" in source.warnings[0]
 
 
 def test_too_many_cells(tmp_path: Path) -> None:
@@ -141,10 +149,16 @@ def test_too_many_cells(tmp_path: Path) -> None:
     _one(write_data(tmp_path, systems_text=text), "systems.csv", "13 cells but 12 columns", 2)
 
 
-def test_not_utf8(tmp_path: Path) -> None:
+def test_gb18030_is_read(tmp_path: Path) -> None:
     root = write_data(tmp_path)
     (root / "systems.csv").write_bytes(systems_csv([system()]).encode("gb18030"))
-    _one(root, "systems.csv", "not UTF-8")
+    assert load_source(root).systems[0].name == "业务系统"
+
+
+def test_undecodable_bytes_name_the_encoding_problem(tmp_path: Path) -> None:
+    root = write_data(tmp_path)
+    (root / "systems.csv").write_bytes("id,name\n".encode("utf-16"))
+    _one(root, "systems.csv", "cannot tell the encoding")
 
 
 def test_bom_and_chinese_headers_are_accepted(tmp_path: Path) -> None:

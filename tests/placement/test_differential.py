@@ -142,7 +142,7 @@ def test_simulator_and_placement_agree_claim_by_claim(placement: Any) -> None:
         )
     # The simulator's hosts are read back from Placement: the ingestion path is under test too.
     directory = {AGGREGATE_UUIDS[k]: info for k, info in AGGREGATES.items()}
-    hosts, unmapped = live_hosts(read_providers(placement), directory, {"az-a": 0, "az-b": 0})
+    hosts, unmapped, _ = live_hosts(read_providers(placement), directory, {"az-a": 0, "az-b": 0})
     assert not unmapped and len(hosts) == len(designed)
     by_name = {h.name: h for h in designed}
     for host in hosts:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from capacity.fit import hosts_from_cloud
-from capacity.placement_source import call, read_live, register_cloud
+from capacity.placement_source import UnmappedProviders, call, read_live, register_cloud
 from capacity.supply import build_supply
 from egov.model import SourceOfTruth
 from egov.source import default_source
@@ -29,22 +29,9 @@ def test_cloud_of_100_hosts_ingested_into_the_same_supply(placement: Any, scaled
     source = scaled(default_source(), 0.4)
     assert sum(a.hosts for az in source.cloud.availability_zones for a in az.aggregates) >= 100
     register_cloud(placement, source.cloud)
-    # A provider Nova does not know as ours (no aggregate of the model) is reported, not counted.
-    call(placement, "POST", "/resource_providers", json={"name": "stray-host"})
-    stray = call(placement, "GET", "/resource_providers?name=stray-host").json()["resource_providers"][0]
-    call(
-        placement,
-        "PUT",
-        f"/resource_providers/{stray['uuid']}/inventories",
-        json={
-            "resource_provider_generation": 0,
-            "inventories": {"VCPU": {"total": 64}, "MEMORY_MB": {"total": 4096}},
-        },
-    )
 
     live = read_live(placement, source)
 
-    assert live.unmapped == ["stray-host"]
     expected, got = build_supply(source), build_supply(live.source)
     assert list(got.lines) == list(expected.lines)
     for key, line in expected.lines.items():
@@ -151,3 +138,103 @@ def test_check_and_fit_from_placement_through_clouds_yaml(
     )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["months"] == ["2027-01"]
+
+
+def _stray(placement: Any, name: str) -> None:
+    """A compute provider in no aggregate (64 VCPU, 4096 MiB at Placement's default ratio 1.0, no reserve)."""
+    call(placement, "POST", "/resource_providers", json={"name": name})
+    stray = call(placement, "GET", f"/resource_providers?name={name}").json()["resource_providers"][0]
+    call(
+        placement,
+        "PUT",
+        f"/resource_providers/{stray['uuid']}/inventories",
+        json={
+            "resource_provider_generation": 0,
+            "inventories": {"VCPU": {"total": 64}, "MEMORY_MB": {"total": 4096}},
+        },
+    )
+
+
+def test_compute_providers_in_no_known_aggregate_refuse_or_are_mapped(
+    placement: Any, scaled: Scaler, tmp_path: Path
+) -> None:
+    from capacity.placement_source import load_aggregate_map
+
+    source = scaled(default_source(), 0.0)  # 3 hosts per aggregate
+    register_cloud(placement, source.cloud)
+    _stray(placement, "gz1-extra-01")
+    _stray(placement, "gz1-extra-02")
+
+    # Without a map the answer would silently leave out 128 VCPU: refused, naming the providers.
+    with pytest.raises(UnmappedProviders) as refused:
+        read_live(placement, source)
+    assert refused.value.names == ["gz1-extra-01", "gz1-extra-02"]
+    assert "gz1-extra-01, gz1-extra-02" in str(refused.value) and "--aggregate-map" in str(refused.value)
+
+    mapping = tmp_path / "aggregates.yaml"
+    mapping.write_text("'gz1-extra-*': gz-1-general\n'*': gz-2-general\n")
+    live = read_live(placement, source, aggregate_map=load_aggregate_map(mapping, source.cloud))
+    assert live.mapped_by_file == ["gz1-extra-01 → gz-1-general", "gz1-extra-02 → gz-1-general"]
+    (warning,) = live.source.warnings
+    assert "2 compute providers" in warning and "gz1-extra-02 → gz-1-general" in warning
+    # Counted as Placement reports them: 2 × 64 VCPU × 1.0 and 2 × 4096 MiB more usable in gz-1 (the N+k
+    # reserve holds the zone's largest hosts, not these small ones).
+    expected, got = build_supply(source), build_supply(live.source)
+    from egov.model import ResourceClass
+
+    for (rc, az), line in expected.lines.items():
+        extra = {("VCPU", "gz-1"): 128, ("MEMORY_MB", "gz-1"): 8192}.get((rc.value, az), 0)
+        assert got.lines[(rc, az)].usable[0] == pytest.approx(line.usable[0] + extra), (rc, az)
+    assert ResourceClass.VCPU in {rc for rc, _ in got.lines}
+
+
+def test_check_from_placement_refuses_unmapped_then_lists_the_mapping_as_a_warning(
+    placement: Any, scaled: Scaler, small_data: Path, clouds_yaml: dict[str, str], tmp_path: Path
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from egov.cli import app
+
+    register_cloud(placement, scaled(default_source(), 0.0).cloud)
+    _stray(placement, "gz1-extra-01")
+    runner = CliRunner()
+    check = ["capacity", "check", "--data", str(small_data), "--from-placement", "lab", "--format", "json"]
+    result = runner.invoke(app, check, env=clouds_yaml)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "1 compute providers are in no aggregate egov knows" in result.stderr
+    assert "gz1-extra-01" in result.stderr
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("'gz1-*': gz-9-general\n")
+    result = runner.invoke(app, [*check, "--aggregate-map", str(bad)], env=clouds_yaml)
+    assert result.exit_code == 2
+    assert f"{bad}, field 'gz1-*': unknown aggregate 'gz-9-general'" in result.stderr
+
+    mapping = tmp_path / "aggregates.yaml"
+    mapping.write_text("'gz1-*': gz-1-legacy\n")
+    result = runner.invoke(app, [*check, "--aggregate-map", str(mapping)], env=clouds_yaml)
+    assert result.exit_code == 0, result.stderr
+    (warning,) = json.loads(result.stdout)["warnings"]
+    assert "gz1-extra-01 → gz-1-legacy" in warning and "gz1-extra-01 → gz-1-legacy" in result.stderr
+
+
+class _NovaDown:
+    """A connection whose catalogue has a compute endpoint that fails (mocked: no Nova in the suite)."""
+
+    def has_service(self, name: str) -> bool:
+        return name == "compute"
+
+    class compute:  # openstacksdk's compute proxy, as an attribute
+        @staticmethod
+        def aggregates() -> Any:
+            raise ConnectionError("compute endpoint unreachable")
+
+
+def test_a_failing_nova_is_a_warning_not_silence() -> None:
+    from capacity.placement_source import nova_directory
+
+    warnings: list[str] = []
+    assert nova_directory(_NovaDown(), warnings) is None
+    assert len(warnings) == 1 and "Nova os-aggregates could not be read" in warnings[0]
