@@ -50,7 +50,7 @@ DISPLAY_UNITS = {"vcpu": "vcpu", "MiB": "TiB", "GiB": "TiB", "GB": "TB"}
 CJK_FONT_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP")
 FONT_INSTALL = "sudo apt-get install -y fonts-noto-cjk   (or: bash scripts/deps.d/45-fonts.sh)"
 #: Colours shared by the charts, the page and the workbook.
-SHORT_RED, BELOW_YELLOW, SUPPLY_BLUE = "#c0392b", "#f1c40f", "#1f5fa8"
+SHORT_RED, BELOW_YELLOW, SUPPLY_BLUE, PLANNED_GREEN = "#c0392b", "#f1c40f", "#1f5fa8", "#1e8449"
 
 
 class MissingFont(RuntimeError):
@@ -277,12 +277,17 @@ def _chart_style() -> Iterator[Any]:
 
 
 def chart_png(
-    assessment: Assessment, line: LineHeadroom, lang: str | None = None, orders: Sequence[int] = ()
+    assessment: Assessment,
+    line: LineHeadroom,
+    lang: str | None = None,
+    orders: Sequence[int] = (),
+    planned: LineHeadroom | None = None,
 ) -> bytes:
     """Demand against usable supply of one line over the horizon, 1600 × 500 px: the headroom target, the
     months below target (yellow) and the shortfall (red, between demand and supply), the months that
     matter in the legend beside the plot (no label crosses the grid), and ``orders``: the order-by months of
-    the plan's tranches that lift this line (the only order-by dates the report shows)."""
+    the plan's tranches that lift this line (the only order-by dates the report shows), and ``planned``: the
+    same line with the plan bought (its usable supply, green)."""
     from matplotlib.ticker import StrMethodFormatter
 
     _ = translations(language(lang)).gettext
@@ -306,6 +311,11 @@ def chart_png(
                 label=_("most demand that keeps %(target)s free")
                 % {"target": f"{planning.headroom_target:.0%}"},
             )
+            if planned is not None:
+                ax.step(
+                    months, _in_display(line, planned.usable), where="mid", color=PLANNED_GREEN,
+                    linewidth=2.2, label=_("usable supply with the plan bought"),
+                )  # fmt: skip
             ax.plot(months, demand, color="#222222", linewidth=2.2, label=_("demand"))
             below = line.below_target & ~line.short
             if below.any():
@@ -829,7 +839,10 @@ def write_report(
                 for p in purchases or []
                 if p.az == line.az and (p.kind == "host") == (line.resource in HOST_RESOURCES)
             ]
-            (stage / name).write_bytes(chart_png(assessment, line, lang, orders))
+            planned = (
+                None if purchases is None or plan is None else plan.assessment.line(line.resource, line.az)
+            )
+            (stage / name).write_bytes(chart_png(assessment, line, lang, orders, planned))
             charts[line_slug(line)] = name.as_posix()
             written.append(name)
             if step is not None:

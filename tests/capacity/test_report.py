@@ -366,3 +366,24 @@ def test_a_cjk_font_installed_after_matplotlib_cached_its_fonts_is_found(monkeyp
     without = [font for font in font_manager.fontManager.ttflist if "CJK" not in font.name]
     monkeypatch.setattr(font_manager.fontManager, "ttflist", without)  # the cache before fonts-noto-cjk
     assert report.cjk_font() in report.CJK_FONT_FAMILIES
+
+
+def test_charts_show_the_plans_supply_and_its_order_months(
+    short_source, short_plan, tmp_path, monkeypatch
+) -> None:
+    """With a plan each chart gets the line with the plan bought (it keeps the target to the end) and the
+    order-by months of the tranches that lift it — host tranches for compute lines — and nothing else."""
+    seen = {}
+    real = report.chart_png
+
+    def spy(assessment, line, lang=None, orders=(), planned=None):  # type: ignore[no-untyped-def]
+        seen[(line.resource, line.az)] = (list(orders), planned)
+        return real(assessment, line, lang, orders, planned)
+
+    monkeypatch.setattr(report, "chart_png", spy)
+    report.write_report(tmp_path / "out", short_source, assess(short_source), plan=short_plan)
+    orders, planned = seen[(ResourceClass.VCPU, "az-a")]
+    assert orders == [t.order_by for t in short_plan.tranches if t.option.kind == "host"]
+    assert planned is not None and planned.first_below_target is None
+    assert planned.usable[-1] >= planned.demand[-1] / 0.8 > assess(short_source).lines[0].usable[-1]
+    assert seen[(ResourceClass.OBJECT_STORAGE, "region")][0] == []  # no disk tranche into the region
