@@ -147,6 +147,17 @@ def _building_or_exit(source: SourceOfTruth, data: Path | None) -> BuildingRepor
         exit_with_errors(exc)
 
 
+def _language_or_exit(lang: str) -> str:
+    """The catalog code of ``--lang``; an unknown language exits 2 naming it and the languages there are."""
+    from egov.i18n import UnknownLanguage, language
+
+    try:
+        return language(lang)
+    except UnknownLanguage as exc:
+        err_console.print(f"--lang {lang}: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
 def _emit(text: str, out: Path | None, name: str) -> None:
     from egov.atomic import write_text
 
@@ -169,6 +180,9 @@ def check(
     ] = None,
     from_placement: FromPlacementOption = None,
     aggregate_map: AggregateMapOption = None,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Language of the table: zh-CN (default) or en.")
+    ] = "zh-CN",
 ) -> None:
     """Will supply cover demand month by month for the whole horizon? What runs out first; when to order.
     The fit section places every system's VMs host by host, as Nova and Placement would (docs/fit.md)."""
@@ -180,6 +194,7 @@ def check(
     if output_format is Format.xlsx and out is None:
         err_console.print("[red]--format xlsx writes a workbook: give --out DIR[/]")
         raise typer.Exit(2)
+    code = _language_or_exit(lang)
     base = load_or_exit(data)
     live = (
         None if from_placement is None else _live_or_exit(from_placement, base, aggregate_map=aggregate_map)
@@ -196,7 +211,7 @@ def check(
     name = None if scenario is None else run.name
     if output_format is Format.table:
         console = Console(width=160) if out is None else Console(record=True, width=160, file=io.StringIO())
-        render_table(run.source, run.assessment, console, scenario=name)
+        render_table(run.source, run.assessment, console, scenario=name, lang=code)
         render_fit_table(planning, fit, console)
         if building is not None:
             from capacity.building_present import render_building
@@ -452,6 +467,9 @@ def plan_command(
         Path | None,
         typer.Option("--scenario-out", help="Write the tranches as a scenario file for `check --scenario`."),
     ] = None,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Language of the table: zh-CN (default) or en.")
+    ] = "zh-CN",
 ) -> None:
     """A staged, least-cost purchase plan: what to order by when, delivered when, into which aggregate or pool
     and which racks — proven by the check, the fit and the building (docs/planners.md)."""
@@ -469,6 +487,7 @@ def plan_command(
     if output_format is Format.xlsx and out is None:
         err_console.print("[red]--format xlsx writes a workbook: give --out DIR[/]")
         raise typer.Exit(2)
+    code = _language_or_exit(lang)
     base = load_or_exit(data)
     run = _scenario_or_exit(base, scenario, data)
     try:
@@ -491,7 +510,7 @@ def plan_command(
         err_console.print(f"wrote {out / 'capacity-plan.xlsx'}")
     else:
         console = Console(width=160) if out is None else Console(record=True, width=160, file=io.StringIO())
-        render_plan(plan, console)
+        render_plan(plan, console, lang=code)
         if out is not None:
             _emit(console.export_text(), out, "capacity-plan.txt")
     if scenario_out is not None:
@@ -519,11 +538,17 @@ def report(
     ] = "zh-CN",
 ) -> None:
     """An HTML report with PNG charts (demand vs usable per resource and zone) and an XLSX workbook, the
-    decision (what to order, where, by when) first, and the fit host by host."""
+    decision first — the procurement plan's tranches (what to order, where, by when, at what cost), or why
+    there is no plan — and the fit host by host."""
     from rich.progress import Progress
 
+    from capacity.building import load_building_of
+    from capacity.plan import make_plan
+    from capacity.prices import load_prices
     from capacity.report import MissingFont, cjk_font, write_report
-    from egov.i18n import UnknownLanguage, language
+    from egov.errors import SourceError, SourceErrors
+    from egov.i18n import UnknownLanguage, language, translations
+    from egov.source import DEFAULT_DATA_DIR
 
     try:
         code = language(lang)
@@ -534,7 +559,23 @@ def report(
     base = load_or_exit(data)
     run = _scenario_or_exit(base, scenario, data)
     name = None if scenario is None else run.name
+    prices_file = (data or DEFAULT_DATA_DIR) / "prices.yaml"
+    prices, building = None, None
+    try:
+        if prices_file.exists():
+            prices = load_prices(prices_file, run.source.cloud)
+        building = load_building_of(data)
+    except (SourceError, SourceErrors) as exc:
+        exit_with_errors(exc)
+    _building_or_exit(run.source, data)  # missing rack units or power: located errors before solving
+    no_plan = None
+    if prices is None:
+        no_plan = translations(code).gettext("there is no price list (%(file)s)") % {"file": prices_file}
     with Progress(console=err_console, transient=True) as progress:
+        plan = None
+        if prices is not None:
+            progress.add_task("planning: solve, prove by the fit, cut", total=None)
+            plan = make_plan(run.source, prices, building)
         result = None
         if risk_draws:
             from capacity.risk import simulate
@@ -554,5 +595,7 @@ def report(
             risk=result,
             lang=code,
             fit=fit,
+            plan=plan,
+            no_plan=no_plan,
         )
     err_console.print(f"wrote {len(files)} files into {out}: open {out / 'index.html'}")

@@ -68,6 +68,9 @@ class ZoneVerdict:
     binding: ResourceClass
     purchases: list[Purchase]  # empty when the zone keeps the target all horizon
     order_by: int | None  # month index to order them: first month below target − lead time
+    #: the binding resource's first month below the target (None: the zone keeps it all horizon). What the
+    #: check shows of the zone; the purchases and their order-by are the naive plan's (capacity.plan).
+    first_below_target: int | None = None
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,15 @@ def zone_verdicts(planning: Planning, lines: list[LineHeadroom], supply: Supply)
         order_by = None
         if binding.first_below_target is not None:
             order_by = binding.first_below_target - planning.lead_time_months
-        verdicts.append(ZoneVerdict(az=az, binding=binding.resource, purchases=purchases, order_by=order_by))
+        verdicts.append(
+            ZoneVerdict(
+                az=az,
+                binding=binding.resource,
+                purchases=purchases,
+                order_by=order_by,
+                first_below_target=binding.first_below_target,
+            )
+        )
     return verdicts
 
 

@@ -108,6 +108,8 @@ class Plan:
     #: months in which the fit leaves VMs without a host with the naive purchase bought instead (None: no
     #: naive purchase to test)
     naive_unplaced_months: int | None = None
+    #: why no plan could be solved at all: "budget", "building" or "prices" (None: a candidate was solved)
+    blocked_by: str | None = None
 
     @property
     def total_cost(self) -> float:
@@ -451,11 +453,13 @@ def make_plan(
     tranches: list[Tranche] = []
     applied, checked, fit, report = source, assess(source), None, base_building
     rounds = 0
+    blocked_by = None
     for number in range(1, max_rounds + 1):
         rounds = number
         solution = _solve(source, prices, options, problem, building, time_limit_s)
         if solution is None:
-            failures = [_why_infeasible(source, prices, options, problem, building, time_limit_s)]
+            blocked_by, why = _why_infeasible(source, prices, options, problem, building, time_limit_s)
+            failures = [why]
             break
         tranches = [
             Tranche(order_by=order, deliver=max(order + option.lead, 0), option=option, count=count)
@@ -492,6 +496,7 @@ def make_plan(
         fit=fit,
         building=report,
         failures=failures,
+        blocked_by=blocked_by,
     )
 
 
@@ -562,16 +567,22 @@ def _why_infeasible(
     problem: _Problem,
     building: Building | None,
     time_limit_s: float,
-) -> str:
+) -> tuple[str, str]:
     """Which constraint makes the requirements unreachable: the yearly budget cap, the building, or neither
-    (then the priced models cannot cover a line or class at all, e.g. one without a priced model)."""
+    (then the priced models cannot cover a line or class at all, e.g. one without a priced model): its kind
+    ("budget", "building", "prices") and the sentence."""
     if prices.yearly_budget is not None:
         uncapped = prices.model_copy(update={"yearly_budget": None})
         if _solve(source, uncapped, options, problem, building, time_limit_s) is not None:
-            return f"the yearly budget cap ({prices.yearly_budget:~}) is too small for the requirements"
+            cap = f"{prices.yearly_budget:~}"
+            return "budget", f"the yearly budget cap ({cap}) is too small for the requirements"
     if building is not None and _solve(source, prices, options, problem, None, time_limit_s) is not None:
-        return "the building's free rack units, power, feeds or cooling cannot take the purchases needed"
-    return "no priced model or pool can cover every requirement (a line or class without a priced option?)"
+        return "building", (
+            "the building's free rack units, power, feeds or cooling cannot take the purchases needed"
+        )
+    return "prices", (
+        "no priced model or pool can cover every requirement (a line or class without a priced option?)"
+    )
 
 
 def naive_unplaced_months(source: SourceOfTruth, weigher: Weigher = Weigher.spread) -> int | None:

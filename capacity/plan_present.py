@@ -12,6 +12,7 @@ from rich.table import Table
 
 from capacity.building_present import building_json
 from capacity.plan import Plan, Tranche, expansions_of
+from egov.i18n import language, translations
 from egov.months import month_label
 
 
@@ -72,25 +73,50 @@ def plan_json(plan: Plan, scenario: str | None = None) -> dict[str, Any]:
     }
 
 
-def render_plan(plan: Plan, console: Console) -> None:
-    """The tranches as a table, then the totals and the proof."""
+def render_plan(plan: Plan, console: Console, lang: str | None = None) -> None:
+    """The tranches as a table, then the totals and the proof, in ``lang`` (zh-CN by default)."""
+    _ = translations(language(lang)).gettext
     planning = plan.source.planning
-    sized = "the sums" if plan.confidence is None else f"the {plan.confidence:.0%} Monte Carlo demand"
-    console.print(
-        f"[bold]{plan.source.cloud.region}[/]: procurement plan for {month_label(planning.start_month)} → "
-        f"{month_label(planning.end_month)}, sized on {sized}, proven by the fit ({plan.fit.weigher.value}) "
-        f"in {plan.rounds} round(s)"
+    sized = (
+        _("the sums")
+        if plan.confidence is None
+        else _("the %(share)s Monte Carlo demand") % {"share": f"{plan.confidence:.0%}"}
     )
-    table = Table(title="Tranches (one order-by per tranche)")
-    for title in ("order by", "deliver", "kind", "model", "count", "into", "cost", "kW", "U", "racks"):
-        table.add_column(title, justify="right" if title in ("count", "cost", "kW", "U") else "left")
+    console.print(
+        f"[bold]{plan.source.cloud.region}[/]"
+        + _(
+            ": procurement plan for %(start)s → %(end)s, sized on %(sized)s, proven by the fit (%(weigher)s) "
+            "in %(rounds)s round(s)"
+        )
+        % {
+            "start": month_label(planning.start_month),
+            "end": month_label(planning.end_month),
+            "sized": sized,
+            "weigher": plan.fit.weigher.value,
+            "rounds": plan.rounds,
+        }
+    )
+    table = Table(title=_("Tranches (one order-by per tranche)"))
+    for title, right in (
+        (_("order by"), False),
+        (_("delivery"), False),
+        (_("kind"), False),
+        (_("model"), False),
+        (_("count"), True),
+        (_("into"), False),
+        (_("cost"), True),
+        ("kW", True),
+        ("U", True),
+        (_("racks"), False),
+    ):
+        table.add_column(title, justify="right" if right else "left")
     for t in plan.tranches:
         order = _month(plan, t.order_by)
         racks = ", ".join(t.racks[:3]) + (f" … (+{len(t.racks) - 3})" if len(t.racks) > 3 else "")
         table.add_row(
-            f"[bold red]{order} (overdue)[/]" if t.order_by < 0 else order,
+            f"[bold red]{order} ({_('overdue')})[/]" if t.order_by < 0 else order,
             _month(plan, t.deliver),
-            t.option.kind,
+            _("host") if t.option.kind == "host" else _("disk"),
             t.option.model,
             str(t.count),
             t.option.target,
@@ -100,20 +126,34 @@ def render_plan(plan: Plan, console: Console) -> None:
             racks,
         )
     console.print(table)
-    naive = "no price for every unit" if plan.naive_cost is None else cny(plan.naive_cost)
+    naive = _("no price for every unit") if plan.naive_cost is None else cny(plan.naive_cost)
     if plan.naive_unplaced_months:
-        naive += f", which leaves VMs without a host in {plan.naive_unplaced_months} months of the fit"
+        naive += _(", which leaves VMs without a host in %(months)s months of the fit") % {
+            "months": plan.naive_unplaced_months
+        }
     console.print(
-        f"Total {cny(plan.total_cost)} (present value at {plan.prices.discount_rate:.0%} a year: "
-        f"{cny(plan.present_value)}); the check's one-shot purchase on the sums: {naive}"
+        _(
+            "Total %(total)s (present value at %(rate)s a year: %(value)s); the check's one-shot purchase on "
+            "the sums: %(naive)s"
+        )
+        % {
+            "total": cny(plan.total_cost),
+            "rate": f"{plan.prices.discount_rate:.0%}",
+            "value": cny(plan.present_value),
+            "naive": naive,
+        }
     )
     if plan.proven:
         console.print(
-            "[green]Proven: with these tranches every resource line keeps the target in every month, every "
-            "VM finds a host in the fit, and no room crosses a limit.[/]"
+            "[green]"
+            + _(
+                "Proven: with these tranches every resource line keeps the target in every month, every VM "
+                "finds a host in the fit, and no room crosses a limit."
+            )
+            + "[/]"
         )
     else:
-        console.print("[bold red]Not proven:[/] " + "; ".join(plan.failures[:8]))
+        console.print("[bold red]" + _("Not proven:") + "[/] " + "; ".join(plan.failures[:8]))
 
 
 def scenario_text(plan: Plan, name: str = "plan", base: dict[str, Any] | None = None) -> str:

@@ -13,12 +13,17 @@ from rich.table import Table
 
 from capacity.headroom import Assessment, LineHeadroom
 from capacity.scenario import ScenarioRun, month_shift
+from egov.i18n import language, resource_name, translations
 from egov.model import Planning, SourceOfTruth
 from egov.months import month_label
 from egov.units import Q_, human
 
 if TYPE_CHECKING:
     from capacity.risk import RiskResult
+
+
+#: Where the check points for what to buy, when and where: the procurement plan.
+PLAN_COMMAND = "egov capacity plan"
 
 
 def month_text(assessment: Assessment, index: int | None) -> str | None:
@@ -70,15 +75,13 @@ def assessment_json(
             }
             for line in assessment.lines
         ],
+        # What to buy, when and where is the plan's alone (one order-by per tranche): a zone states its facts.
         "zones": [
             {
                 "az": zone.az,
                 "binding_resource": zone.binding.value,
-                "order_by": month_text(assessment, zone.order_by),
-                "purchases": [
-                    {"unit": p.unit.name, "kind": p.unit.kind, "size": p.unit.size, "count": p.count}
-                    for p in zone.purchases
-                ],
+                "first_below_target": month_text(assessment, zone.first_below_target),
+                "what_to_buy": PLAN_COMMAND if zone.first_below_target is not None else None,
             }
             for zone in assessment.zones
         ],
@@ -113,81 +116,109 @@ def monthly_csv(assessment: Assessment) -> str:
     return buffer.getvalue()
 
 
-def _flag(assessment: Assessment, index: int | None, style: str) -> str:
+def _flag(assessment: Assessment, index: int | None, style: str, lang: str | None = None) -> str:
     text = month_text(assessment, index)
     if text is None:
         return "[green]—[/]"
     if index is not None and index < 0:
-        return f"[bold red]{text} (overdue)[/]"
+        overdue = translations(language(lang)).gettext("overdue")
+        return f"[bold red]{text} ({overdue})[/]"
     return f"[{style}]{text}[/]"
 
 
 def render_table(
-    source: SourceOfTruth, assessment: Assessment, console: Console, scenario: str | None = None
+    source: SourceOfTruth,
+    assessment: Assessment,
+    console: Console,
+    scenario: str | None = None,
+    lang: str | None = None,
 ) -> None:
-    """The planners' view: one row per resource and zone, then per zone what to buy and by when."""
+    """The planners' view, in ``lang``: one row per resource and zone, then per zone that falls below the
+    target its binding resource and first month below target, and where to find what to buy (the plan)."""
+    _ = translations(language(lang)).gettext
     planning = assessment.planning
     physical = source.physical_summary()
+    target = f"{planning.headroom_target:.0%}"
+    values = {
+        "region": source.cloud.region,
+        "cores": physical["cores"],
+        "ram": physical["ram"],
+        "storage": physical["storage_raw"],
+        "systems": len(source.systems),
+        "departments": len(source.departments),
+        "start": month_label(planning.start_month),
+        "end": month_label(planning.end_month),
+        "months": planning.horizon_months,
+        "target": target,
+        "lead": planning.lead_time_months,
+    }
+    title = f"[bold]{source.cloud.region}[/]"
+    if scenario:
+        title += " " + _("(scenario %(name)s)") % {"name": scenario}
     console.print(
-        f"[bold]{source.cloud.region}[/]{f' (scenario {scenario})' if scenario else ''}: "
-        f"{physical['cores']}, {physical['ram']} RAM, "
-        f"{physical['storage_raw']} raw; "
-        f"{len(source.systems)} systems of {len(source.departments)} departments; "
-        f"{month_label(planning.start_month)} → {month_label(planning.end_month)} "
-        f"({planning.horizon_months} months), "
-        f"keep {planning.headroom_target:.0%} free, lead time {planning.lead_time_months} months"
+        title
+        + _(
+            ": %(cores)s, %(ram)s RAM, %(storage)s raw; %(systems)s systems of %(departments)s departments; "
+            "%(start)s → %(end)s (%(months)s months), keep %(target)s free, lead time %(lead)s months"
+        )
+        % values
     )
-    table = Table(title="Five-year headroom by resource and availability zone", show_lines=False)
-    for title in (
-        "resource",
-        "zone",
-        "usable (start → end)",
-        "demand (start → end)",
-        "min free",
-        f"below {planning.headroom_target:.0%}",
-        "shortfall",
-        "order by (shortfall − lead)",
+    table = Table(title=_("Five-year headroom by resource and availability zone"), show_lines=False)
+    for heading, right in (
+        (_("resource"), False),
+        (_("zone"), False),
+        (_("usable (start → end)"), True),
+        (_("demand (start → end)"), True),
+        (_("min free"), True),
+        (_("below %(target)s") % {"target": target}, False),
+        (_("shortfall"), False),
     ):
-        table.add_column(title, justify="right" if title.startswith(("usable", "demand", "min")) else "left")
+        table.add_column(heading, justify="right" if right else "left")
     for line in assessment.lines:
         low = line.min_percent_free
         free_style = "red" if low < 0 else "yellow" if low < planning.headroom_target * 100 else "green"
         table.add_row(
-            line.resource.value,
+            resource_name(line.resource, lang, placement=True),
             line.az,
             f"{amount(line, line.usable[0])} → {amount(line, line.usable[-1])}",
             f"{amount(line, line.demand[0])} → {amount(line, line.demand[-1])}",
             f"[{free_style}]{low:.1f} %[/]",
-            _flag(assessment, line.first_below_target, "yellow"),
-            _flag(assessment, line.first_shortfall, "red"),
-            _flag(assessment, line.order_by, "bold"),
+            _flag(assessment, line.first_below_target, "yellow", lang),
+            _flag(assessment, line.first_shortfall, "red", lang),
         )
     console.print(table)
     if assessment.keeps_target:
         console.print(
-            f"[green]The cloud keeps {planning.headroom_target:.0%} free in every zone for all "
-            f"{planning.horizon_months} months: nothing to order.[/]"
+            "[green]"
+            + _("The cloud keeps %(target)s free in every zone for all %(months)s months: nothing to order.")
+            % values
+            + "[/]"
         )
         return
-    verdict = (
-        "[yellow]Supply covers demand, but headroom falls below target.[/]"
-        if assessment.carries_horizon
-        else "[bold red]Supply does NOT cover demand for the whole horizon.[/]"
-    )
-    console.print(verdict)
-    console.print(
-        f"To keep {planning.headroom_target:.0%} free all horizon, order by (first month below target − "
-        f"{planning.lead_time_months} months of lead time), sized on the sums — the fit below shows which "
-        "aggregate class runs out first:"
-    )
+    if assessment.carries_horizon:
+        console.print("[yellow]" + _("Supply covers demand, but headroom falls below the target.") + "[/]")
+    else:
+        console.print("[bold red]" + _("Supply does not cover demand for the whole horizon.") + "[/]")
     for zone in assessment.zones:
-        if not zone.purchases:
+        if zone.first_below_target is None:
             continue
-        buys = "; ".join(
-            f"{p.count} × {p.unit.kind} {p.unit.size} into {p.unit.name}" for p in zone.purchases
+        console.print(
+            "  "
+            + _("%(zone)s: binding %(resource)s; below the %(target)s target from %(month)s")
+            % {
+                "zone": zone.az,
+                "resource": resource_name(zone.binding, lang, placement=True),
+                "target": f"{planning.headroom_target:.0%}",
+                "month": _flag(assessment, zone.first_below_target, "yellow", lang),
+            }
         )
-        when = _flag(assessment, zone.order_by, "bold")
-        console.print(f"  {zone.az}: binding {zone.binding.value}; order by {when}: {buys}")
+    console.print(
+        _(
+            "What to buy, when and where — one order-by per tranche, at the least cost, proven by the fit "
+            "and the building: %(command)s"
+        )
+        % {"command": f"[bold]{PLAN_COMMAND}[/]"}
+    )
 
 
 def _month_or_none(planning: Planning, index: int | None) -> str | None:
@@ -255,10 +286,10 @@ def render_comparison(runs: list[ScenarioRun], console: Console) -> None:
                 base_line.resource.value if position == 0 else "",
                 base_line.az if position == 0 else "",
                 run.name,
-                _flag(run.assessment, line.first_below_target, "yellow"),
-                _flag(run.assessment, line.first_shortfall, "red"),
+                _flag(run.assessment, line.first_below_target, "yellow", "en"),
+                _flag(run.assessment, line.first_shortfall, "red", "en"),
                 moved,
-                _flag(run.assessment, line.order_by, "bold"),
+                _flag(run.assessment, line.order_by, "bold", "en"),
                 f"[{free_style}]{low:.1f} %[/]",
                 end_section=position == len(runs) - 1 and index < len(base.lines) - 1,
             )

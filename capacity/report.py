@@ -3,8 +3,10 @@ with ``lang="en"``). Presents an Assessment and a fit simulation; computes nothi
 capacity.headroom and capacity.fit).
 
 The page and the workbook open with the decision — what to order, where, by when, at what cost — built by
-:func:`decision` from a list of :class:`PurchaseLine`. Today those lines come from the assessment's per-zone
-purchases (:func:`purchase_lines`); a procurement plan can feed the same section with its own lines.
+:func:`decision` from the procurement plan's tranches (capacity.plan, one :class:`PurchaseLine` and one
+order-by per tranche, priced from data/prices.yaml). Without a plan a planner can sign (no price list, a
+budget cap or a building that cannot take the purchases) the decision says so first, naming the cause, and
+gives each zone's facts (binding resource, first month below target) — never a second, sum-based order-by.
 
 Same input → byte-identical files: PNGs carry no software/date metadata, the workbook's document properties
 are fixed to the planning start month and its zip entries carry a fixed timestamp.
@@ -29,12 +31,13 @@ from capacity.headroom import Assessment, LineHeadroom
 from capacity.present import amount, assessment_json, month_text, percent_or_none, risk_json
 from egov.atomic import staged_directory
 from egov.i18n import HTML_LANG, language, resource_name, translations
-from egov.model import SourceOfTruth
+from egov.model import HOST_RESOURCES, SourceOfTruth
 from egov.months import month_label
-from egov.units import Q_
+from egov.units import Q_, magnitude_in
 
 if TYPE_CHECKING:
     from capacity.fit import FitReport
+    from capacity.plan import Plan
     from capacity.risk import RiskResult
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "report"
@@ -47,7 +50,7 @@ DISPLAY_UNITS = {"vcpu": "vcpu", "MiB": "TiB", "GiB": "TiB", "GB": "TB"}
 CJK_FONT_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP")
 FONT_INSTALL = "sudo apt-get install -y fonts-noto-cjk   (or: bash scripts/deps.d/45-fonts.sh)"
 #: Colours shared by the charts, the page and the workbook.
-SHORT_RED, BELOW_YELLOW, SUPPLY_BLUE = "#c0392b", "#f1c40f", "#1f5fa8"
+SHORT_RED, BELOW_YELLOW, SUPPLY_BLUE, PLANNED_GREEN = "#c0392b", "#f1c40f", "#1f5fa8", "#1e8449"
 
 
 class MissingFont(RuntimeError):
@@ -71,93 +74,161 @@ def _in_display(line: LineHeadroom, values: np.ndarray) -> np.ndarray:
     return values * _display_factor(line)
 
 
-# --- the decision --------------------------------------------------------------------------------------
+# --- the decision ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PurchaseLine:
-    """One thing to order: how many of what, into which zone, by which month, and what it costs (None when the
-    data has no unit price)."""
+    """One tranche of the procurement plan as the report shows it: how many of what, into which aggregate or
+    pool of which zone, ordered by and delivered in which month, at what cost (CNY, from data/prices.yaml)."""
 
     az: str
-    item: str  # the unit's name, e.g. "general-64c" or "gz-1-rbd"
+    item: str  # the host model or disk unit, e.g. "general-64c" or "16 TB disk"
     kind: str  # "host" or "disk"
-    size: str  # "64 core, 512 GB" or "16 TB"
+    target: str  # the aggregate or pool it goes into
     count: int
-    order_by: int | None  # month index; negative: before the start month (overdue)
-    needed_from: int | None  # month index of the first month the zone falls below the headroom target
-    cost: str | None = None  # a priced total with its currency, e.g. "¥ 12,000,000"
+    order_by: int  # month index; negative: before the start month (overdue)
+    deliver: int  # month index of the delivery
+    cost: float  # CNY
+    racks: tuple[str, ...] = ()  # "room/row/rack" the units stand in
 
 
-def purchase_lines(assessment: Assessment) -> list[PurchaseLine]:
-    """Today's purchase lines: each zone's smallest purchase (capacity.headroom), by order-by month."""
-    lines = []
+def purchase_lines(plan: Plan) -> list[PurchaseLine]:
+    """The plan's tranches, one line each (one order-by per tranche), in the plan's order."""
+    return [
+        PurchaseLine(
+            az=t.option.zone,
+            item=t.option.model,
+            kind=t.option.kind,
+            target=t.option.target,
+            count=t.count,
+            order_by=t.order_by,
+            deliver=t.deliver,
+            cost=t.cost,
+            racks=t.racks,
+        )
+        for t in plan.tranches
+    ]
+
+
+def no_plan_cause(plan: Plan, lang: str | None = None) -> str | None:
+    """Why ``plan`` is no plan a planner can sign, in ``lang``; None when it is proven."""
+    _ = translations(language(lang)).gettext
+    if plan.proven:
+        return None
+    if plan.blocked_by == "budget" and plan.prices.yearly_budget is not None:
+        cap = f"{round(magnitude_in(plan.prices.yearly_budget, 'CNY')):,}"
+        return _("the yearly budget cap of %(cap)s CNY is too small for the purchases needed") % {"cap": cap}
+    if plan.blocked_by == "building":
+        return _("the building's free rack units, power, feeds or cooling cannot take the purchases needed")
+    if plan.blocked_by == "prices":
+        return _("no priced host model or disk unit can cover every requirement (see data/prices.yaml)")
+    return _("no candidate passed the check, the fit and the building in %(rounds)s rounds: %(failure)s") % {
+        "rounds": plan.rounds,
+        "failure": "; ".join(plan.failures[:3]),
+    }
+
+
+def money(value: float, lang: str | None = None) -> str:
+    """A cost in whole yuan with thousands separators: '1,850,000 元' (zh_CN), '1,850,000 CNY' (en)."""
+    return translations(language(lang)).gettext("%(amount)s CNY") % {"amount": f"{round(value):,}"}
+
+
+def zone_facts(assessment: Assessment, lang: str | None = None) -> list[dict[str, Any]]:
+    """Per zone that falls below the target: its binding resource and the first month below target — the
+    facts the check states instead of a purchase (what to buy is the plan's)."""
+    facts = []
     for zone in assessment.zones:
-        needed = [
+        months = [
             line.first_below_target
             for line in assessment.lines
             if line.az == zone.az and line.first_below_target is not None
         ]
-        for purchase in zone.purchases:
-            lines.append(
-                PurchaseLine(
-                    az=zone.az,
-                    item=purchase.unit.name,
-                    kind=purchase.unit.kind,
-                    size=purchase.unit.size,
-                    count=purchase.count,
-                    order_by=zone.order_by,
-                    needed_from=min(needed) if needed else None,
-                )
+        if months:
+            facts.append(
+                {
+                    "az": zone.az,
+                    "binding": resource_name(zone.binding, lang, placement=True),
+                    "first_below_target": month_text(assessment, min(months)),
+                }
             )
-    return sorted(lines, key=lambda p: (p.order_by if p.order_by is not None else 10**6, p.az, p.item))
+    return facts
 
 
-def decision(assessment: Assessment, lines: list[PurchaseLine], lang: str | None = None) -> dict[str, Any]:
-    """The report's first screen: a headline sentence and one row per purchase line, in ``lang``."""
+def decision(
+    assessment: Assessment,
+    lines: list[PurchaseLine] | None,
+    lang: str | None = None,
+    no_plan: str | None = None,
+) -> dict[str, Any]:
+    """The report's first screen, in ``lang``: a headline sentence and one row per tranche of the plan.
+
+    ``lines`` None means there is no plan: ``no_plan`` names the cause (the report), or, when None, the
+    headline points to `egov capacity plan` (the check, which does not plan). Either way the zones' facts
+    (binding resource, first month below target) follow, never a second order-by date."""
     _ = translations(language(lang)).gettext
     target = f"{assessment.planning.headroom_target:.0%}"
+    facts = zone_facts(assessment, lang)
+    if lines is None:
+        if no_plan is not None:
+            headline = _("No procurement plan: %(cause)s.") % {"cause": no_plan}
+            status = "short"
+        elif assessment.keeps_target:
+            headline = _("Nothing to order: every zone keeps %(target)s free for the whole plan.") % {
+                "target": target
+            }
+            status = "ok"
+        else:
+            headline = _(
+                "What to buy, when and where: `egov capacity plan` (the check does not plan purchases)."
+            )
+            status = "short" if not assessment.carries_horizon else "below"
+        return {"headline": headline, "status": status, "rows": [], "facts": facts, "total": None}
     if not lines:
         return {
             "headline": _("Nothing to order: every zone keeps %(target)s free for the whole plan.")
             % {"target": target},
             "status": "ok",
             "rows": [],
-            "priced": True,
+            "facts": facts,
+            "total": money(0, lang),
         }
     rows = []
     for line in lines:
-        overdue = line.order_by is not None and line.order_by < 0
+        overdue = line.order_by < 0
         rows.append(
             {
                 "az": line.az,
                 "what": f"{line.count} × {line.item}",
                 "kind": _("host") if line.kind == "host" else _("disk") if line.kind == "disk" else line.kind,
-                "size": line.size,
-                "count": line.count,
                 "item": line.item,
+                "target": line.target,
+                "count": line.count,
                 "order_by": month_text(assessment, line.order_by),
                 "overdue": overdue,
-                "needed_from": month_text(assessment, line.needed_from),
-                "cost": line.cost,
+                "deliver": month_text(assessment, line.deliver),
+                "cost": money(line.cost, lang),
+                "racks": ", ".join(line.racks),
             }
         )
     first = rows[0]
-    values = {"what": first["what"], "zone": first["az"], "month": first["order_by"] or "—"}
+    values = {"what": first["what"], "zone": first["az"], "month": first["order_by"]}
     if first["overdue"]:
         headline = _("Order %(what)s for %(zone)s now: it was due by %(month)s.") % values
     else:
         headline = _("Order %(what)s for %(zone)s by %(month)s.") % values
     more = len(rows) - 1
     if more:
-        translations_ = translations(language(lang))
-        below = translations_.ngettext(
+        below = translations(language(lang)).ngettext(
             "%(num)s more purchase below.", "%(num)s more purchases below.", more
         ) % {"num": more}
         headline = _("%(first)s %(more)s") % {"first": headline, "more": below}
+    total = money(sum(line.cost for line in lines), lang)
+    headline = _("%(headline)s The plan costs %(total)s in all.") % {"headline": headline, "total": total}
     return {
         "headline": headline,
         "status": "short" if not assessment.carries_horizon or first["overdue"] else "below",
         "rows": rows,
-        "priced": all(row["cost"] is not None for row in rows),
+        "facts": facts,
+        "total": total,
     }
 
 
@@ -205,10 +276,18 @@ def _chart_style() -> Iterator[Any]:
         yield plt
 
 
-def chart_png(assessment: Assessment, line: LineHeadroom, lang: str | None = None) -> bytes:
+def chart_png(
+    assessment: Assessment,
+    line: LineHeadroom,
+    lang: str | None = None,
+    orders: Sequence[int] = (),
+    planned: LineHeadroom | None = None,
+) -> bytes:
     """Demand against usable supply of one line over the horizon, 1600 × 500 px: the headroom target, the
-    months below target (yellow) and the shortfall (red, between demand and supply), and the months that
-    matter in the legend beside the plot (no label crosses the grid)."""
+    months below target (yellow) and the shortfall (red, between demand and supply), the months that
+    matter in the legend beside the plot (no label crosses the grid), and ``orders``: the order-by months of
+    the plan's tranches that lift this line (the only order-by dates the report shows), and ``planned``: the
+    same line with the plan bought (its usable supply, green)."""
     from matplotlib.ticker import StrMethodFormatter
 
     _ = translations(language(lang)).gettext
@@ -232,6 +311,11 @@ def chart_png(assessment: Assessment, line: LineHeadroom, lang: str | None = Non
                 label=_("most demand that keeps %(target)s free")
                 % {"target": f"{planning.headroom_target:.0%}"},
             )
+            if planned is not None:
+                ax.step(
+                    months, _in_display(line, planned.usable), where="mid", color=PLANNED_GREEN,
+                    linewidth=2.2, label=_("usable supply with the plan bought"),
+                )  # fmt: skip
             ax.plot(months, demand, color="#222222", linewidth=2.2, label=_("demand"))
             below = line.below_target & ~line.short
             if below.any():
@@ -247,13 +331,18 @@ def chart_png(assessment: Assessment, line: LineHeadroom, lang: str | None = Non
             for index, text, color, style in (
                 (line.first_below_target, _("first below target"), "#b7950b", ":"),
                 (line.first_shortfall, _("first shortfall"), SHORT_RED, "-"),
-                (line.order_by, _("order by, before the shortfall"), "#000000", "--"),
             ):
                 if index is not None and 0 <= index < planning.horizon_months:
                     ax.axvline(
                         index, color=color, linestyle=style, linewidth=1.5,
                         label=f"{text}: {month_text(assessment, index)}",
                     )  # fmt: skip
+            shown = sorted({max(month, 0) for month in orders})
+            for n, month in enumerate(shown):
+                ax.axvline(
+                    month, color="#000000", linestyle="--", linewidth=1.2,
+                    label=_("the plan's order-by months (%(num)s)") % {"num": len(shown)} if n == 0 else None,
+                )  # fmt: skip
             ticks = list(range(0, planning.horizon_months, 6))
             ax.set_xticks(ticks, [month_label(planning.month(i)) for i in ticks])
             ax.set_axisbelow(True)
@@ -282,6 +371,11 @@ def _month_cell(assessment: Assessment, index: int | None) -> date | None:
     return None if index is None else assessment.planning.month(index)
 
 
+def _month_cell_text(month: str | None) -> date | None:
+    """A 'YYYY-MM' month as the first day of that month (a workbook cell formatted yyyy-mm)."""
+    return None if month is None else date.fromisoformat(month + "-01")
+
+
 def _shown(value: float, factor: float) -> float:
     """A figure in its display unit, rounded to what a planner reads (0.001 TiB ≈ 1 GiB)."""
     return round(float(value) * factor, 3)
@@ -299,6 +393,7 @@ def workbook_bytes(
     lang: str | None = None,
     fit: FitReport | None = None,
     purchases: list[PurchaseLine] | None = None,
+    no_plan: str | None = None,
 ) -> bytes:
     """The planners' workbook: the decision, an overview per resource and zone, the free share per month with
     one chart per zone, one monthly sheet per line, and the fit when given. Numbers are numbers in readable
@@ -351,36 +446,66 @@ def workbook_bytes(
         )
         sheet.conditional_formatting.add(cells, FormulaRule(formula=[f"{share}<{target!r}"], fill=yellow))
 
-    # 1. The decision: what to order, where, by when, at what cost.
-    lines = purchase_lines(assessment) if purchases is None else purchases
-    verdict = decision(assessment, lines, lang)
+    # 1. The decision: the plan's tranches — what to order, where, by when, at what cost — or why there is
+    # no plan; then the zones' facts.
+    verdict = decision(assessment, purchases, lang, no_plan)
     first = workbook.active
     assert first is not None
     first.title = _("Decision")
     first.cell(1, 1, verdict["headline"]).font = Font(bold=True, size=14)
-    decision_rows = [
-        [
-            row["az"],
-            row["item"],
-            row["kind"],
-            row["size"],
-            row["count"],
-            _month_cell(assessment, line.order_by),
-            _month_cell(assessment, line.needed_from),
-            row["cost"] if row["cost"] is not None else _("no unit price in the data"),
+    currency = _("CNY")
+    money_format = f'#,##0" {currency}"'
+    if purchases:
+        decision_rows: list[list[Any]] = [
+            [
+                line.az,
+                line.item,
+                row["kind"],
+                line.target,
+                line.count,
+                _month_cell(assessment, line.order_by),
+                _month_cell(assessment, line.deliver),
+                round(line.cost),
+                row["racks"],
+            ]
+            for row, line in zip(verdict["rows"], purchases, strict=True)
         ]
-        for row, line in zip(verdict["rows"], lines, strict=True)
-    ]
-    table(
-        first,
-        3,
-        [_("zone"), _("order"), _("kind"), _("size"), _("count"), _("order by"), _("needed from"), _("cost")],
-        decision_rows,
-        [None, None, None, None, "#,##0", "yyyy-mm", "yyyy-mm", None],
-    )
-    for row_number, row in enumerate(verdict["rows"], start=4):
-        if row["overdue"]:
-            first.cell(row_number, 6).fill = red
+        decision_rows.append(
+            [_("total"), None, None, None, None, None, None, round(sum(p.cost for p in purchases)), None]
+        )
+        table(
+            first,
+            3,
+            [
+                _("zone"),
+                _("order"),
+                _("kind"),
+                _("into"),
+                _("count"),
+                _("order by"),
+                _("delivery"),
+                _("cost"),
+                _("racks"),
+            ],
+            decision_rows,
+            [None, None, None, None, "#,##0", "yyyy-mm", "yyyy-mm", money_format, None],
+        )
+        for row_number, row in enumerate(verdict["rows"], start=4):
+            if row["overdue"]:
+                first.cell(row_number, 6).fill = red
+        first.cell(4 + len(verdict["rows"]), 1).font = bold
+    else:
+        decision_rows = [
+            [fact["az"], fact["binding"], _month_cell_text(fact["first_below_target"])]
+            for fact in verdict["facts"]
+        ]
+        table(
+            first,
+            3,
+            [_("zone"), _("binding resource"), _("first month below target")],
+            decision_rows,
+            [None, None, "yyyy-mm"],
+        )
     facts_top = 5 + len(decision_rows)
     totals = source.cloud.physical_totals()
     facts: list[tuple[str, Any, str | None]] = [
@@ -421,7 +546,6 @@ def workbook_bytes(
                 None if share is None else share / 100.0,
                 _month_cell(assessment, line.first_below_target),
                 _month_cell(assessment, line.first_shortfall),
-                _month_cell(assessment, line.order_by),
                 sheets[line_slug(line)],
             ]
         )
@@ -439,16 +563,15 @@ def workbook_bytes(
             _("lowest free share"),
             _("first below target"),
             _("first shortfall"),
-            _("order by, before the shortfall"),
             _("monthly sheet"),
         ],
         overview_rows,
-        [None, None, None, None, None, None, None, "0.0%", "yyyy-mm", "yyyy-mm", "yyyy-mm", None],
+        [None, None, None, None, None, None, None, "0.0%", "yyyy-mm", "yyyy-mm", None],
     )
     for row_number, line in enumerate(assessment.lines, start=2):
         for column in range(4, 8):  # each row in its own unit
             overview.cell(row_number, column).number_format = _number_format(display_unit(line))
-    shade(overview, f"A2:L{len(assessment.lines) + 1}", "$H2")
+    shade(overview, f"A2:K{len(assessment.lines) + 1}", "$H2")
 
     # 3. The free share per month, and one chart per zone.
     shares = workbook.create_sheet(_("Free share"))
@@ -642,6 +765,7 @@ def report_html(
     lang: str | None = None,
     fit: FitReport | None = None,
     purchases: list[PurchaseLine] | None = None,
+    no_plan: str | None = None,
 ) -> str:
     """The report page (templates/report/report.html.j2) in ``lang``: the decision first, then the fit, the
     table by resource and zone, the Monte Carlo section when ``risk`` is given, and the charts."""
@@ -668,12 +792,11 @@ def report_html(
         }
         for line, entry in zip(assessment.lines, document["resources"], strict=True)
     ]
-    lines = purchase_lines(assessment) if purchases is None else purchases
     return environment.get_template("report.html.j2").render(
         html_lang=HTML_LANG[code],
         doc=document,
         rows=rows,
-        decision=decision(assessment, lines, code),
+        decision=decision(assessment, purchases, code, no_plan),
         fit=None if fit is None else fit_section(assessment, fit, code),
         systems=len(source.systems),
         departments=len(source.departments),
@@ -692,10 +815,15 @@ def write_report(
     risk: RiskResult | None = None,
     lang: str | None = None,
     fit: FitReport | None = None,
+    plan: Plan | None = None,
+    no_plan: str | None = None,
 ) -> list[Path]:
     """Write index.html, charts/*.png, capacity-check.xlsx and capacity-check.json into ``out`` atomically
     (``out`` is replaced whole, or left as it was on failure). Returns the files written, relative to out."""
     cjk_font()  # fail before writing anything when the charts' font is missing
+    if plan is not None and no_plan is None:
+        no_plan = no_plan_cause(plan, lang)
+    purchases = None if plan is None or no_plan is not None else purchase_lines(plan)
     written: list[Path] = []
     with staged_directory(out) as stage:
         # the staging directory is private (mkdtemp); the report is for reading: usual permissions
@@ -706,13 +834,23 @@ def write_report(
         charts = {}
         for line in assessment.lines:
             name = Path("charts") / f"{line_slug(line)}.png"
-            (stage / name).write_bytes(chart_png(assessment, line, lang))
+            orders = [
+                p.order_by
+                for p in purchases or []
+                if p.az == line.az and (p.kind == "host") == (line.resource in HOST_RESOURCES)
+            ]
+            planned = (
+                None if purchases is None or plan is None else plan.assessment.line(line.resource, line.az)
+            )
+            (stage / name).write_bytes(chart_png(assessment, line, lang, orders, planned))
             charts[line_slug(line)] = name.as_posix()
             written.append(name)
             if step is not None:
                 step()
         (stage / "capacity-check.xlsx").write_bytes(
-            workbook_bytes(source, assessment, scenario, lang=lang, fit=fit)
+            workbook_bytes(
+                source, assessment, scenario, lang=lang, fit=fit, purchases=purchases, no_plan=no_plan
+            )
         )
         document = assessment_json(source, assessment, scenario=scenario)
         (stage / "capacity-check.json").write_text(
@@ -720,7 +858,17 @@ def write_report(
         )
         if step is not None:
             step()
-        html = report_html(source, assessment, charts, scenario, risk, lang=lang, fit=fit)
+        html = report_html(
+            source,
+            assessment,
+            charts,
+            scenario,
+            risk,
+            lang=lang,
+            fit=fit,
+            purchases=purchases,
+            no_plan=no_plan,
+        )
         (stage / "index.html").write_text(html, encoding="utf-8")
         if step is not None:
             step()

@@ -40,48 +40,132 @@ def test_report_files_and_same_bytes_twice(short_source, tmp_path: Path) -> None
     assert "供给无法在整个规划期内满足需求" in html
 
 
-def test_decision_from_purchase_lines_by_hand(short_source) -> None:
-    # VCPU: usable (56 − 8) × 4 × 3 = 576; demand 500 from 2027-01 > 80 % × 576 = 460.8: below target from
-    # month 0, so the zone's order-by is 0 − 6 months = 2026-07, overdue. Demand peaks at 500 × 1.2^(59/12)
-    # = 1,225.4 vCPU; keeping 20 % free needs 1,225.4 / 0.8 − 576 = 955.7 more, 192 a host → 5 hosts.
+PRICES = {"hosts": {"m56": {"price": "100000 CNY"}}}
+
+
+@pytest.fixture
+def short_plan(short_source):
+    from capacity.plan import make_plan
+    from capacity.prices import Prices
+
+    plan = make_plan(short_source, Prices.model_validate(PRICES))
+    assert plan.proven, plan.failures
+    return plan
+
+
+def test_decision_is_the_plans_tranches_one_order_by_each(short_source) -> None:
     assessment = assess(short_source)
-    lines = report.purchase_lines(assessment)
-    assert lines == [
-        report.PurchaseLine("az-a", "agg-a", "host", "m56 (56 core, 549.756 GB)", 5, -6, 0, None)
+    # month 7 of a plan starting 2027-01 is 2027-08, month 13 is 2028-02
+    lines = [
+        report.PurchaseLine("az-a", "m56", "host", "agg-a", 2, 7, 13, 200_000.0),
+        report.PurchaseLine("az-a", "10 TB disk", "disk", "rbd-a", 3, 9, 13, 90_000.0),
+    ]
+    en = report.decision(assessment, lines, "en")
+    assert en["headline"] == (
+        "Order 2 × m56 for az-a by 2027-08. 1 more purchase below. The plan costs 290,000 CNY in all."
+    )
+    rows = [(r["what"], r["target"], r["order_by"], r["deliver"], r["cost"]) for r in en["rows"]]
+    assert rows == [
+        ("2 × m56", "agg-a", "2027-08", "2028-02", "200,000 CNY"),
+        ("3 × 10 TB disk", "rbd-a", "2027-10", "2028-02", "90,000 CNY"),
     ]
     zh = report.decision(assessment, lines)
-    assert zh["headline"] == "立即为 az-a 订购 5 × agg-a：本应在 2026-07 前下单，已逾期。"
-    assert zh["rows"][0]["kind"] == "主机" and zh["rows"][0]["overdue"] and not zh["priced"]
-    en = report.decision(assessment, lines, "en")
-    assert en["headline"] == "Order 5 × agg-a for az-a now: it was due by 2026-07."
-    # A procurement plan feeds the same section with its own, priced lines.
-    planned = [
-        report.PurchaseLine("az-a", "agg-a", "host", "m56", 2, 7, 13, "¥ 1,600,000"),
-        report.PurchaseLine("az-a", "rbd-a", "disk", "10 TB", 3, 9, 15, "¥ 90,000"),
-    ]
-    two = report.decision(assessment, planned, "en")
-    assert two["headline"] == "Order 2 × agg-a for az-a by 2027-08. 1 more purchase below."
-    chinese = report.decision(assessment, planned)["headline"]
-    assert chinese == "在 2027-08 前为 az-a 订购 2 × agg-a。下方另有 1 项采购。"
-    assert two["priced"] and [row["cost"] for row in two["rows"]] == ["¥ 1,600,000", "¥ 90,000"]
     assert (
-        report.decision(assessment, [], "zh-CN")["headline"]
-        == "无需采购：所有可用区在整个规划期内均保持 20% 空闲。"
+        zh["headline"]
+        == "在 2027-08 前为 az-a 订购 2 × m56。下方另有 1 项采购。整个采购计划共计 290,000 元。"
+    )
+    assert zh["rows"][0]["kind"] == "主机" and zh["total"] == "290,000 元"
+    overdue = [report.PurchaseLine("az-a", "m56", "host", "agg-a", 5, -6, 0, 500_000.0)]
+    assert report.decision(assessment, overdue, "en")["headline"] == (
+        "Order 5 × m56 for az-a now: it was due by 2026-07. The plan costs 500,000 CNY in all."
+    )
+    assert report.decision(assessment, [], "zh-CN")["headline"] == (
+        "无需采购：所有可用区在整个规划期内均保持 20% 空闲。"
     )
 
 
-def test_report_first_screen_states_the_decision(short_source, tmp_path: Path) -> None:
+def test_without_a_plan_the_decision_names_the_cause_and_gives_no_sum_based_date(short_source) -> None:
+    # The sums put VCPU of az-a below target from 2027-01 (month 0): the old zone purchase said "order by
+    # 2026-07" (first below target − 6 months), the line's own order-by is 2027-05 (shortfall 2027-11 − 6).
+    # Without a plan neither date may appear: the cause, then the facts.
+    assessment = assess(short_source)
+    cause = "the yearly budget cap of 150,000 CNY is too small for the purchases needed"
+    blocked = report.decision(assessment, None, "en", cause)
+    assert blocked["headline"] == f"No procurement plan: {cause}." and blocked["status"] == "short"
+    facts = [{"az": "az-a", "binding": "virtual CPU (VCPU)", "first_below_target": "2027-01"}]
+    assert blocked["rows"] == [] and blocked["facts"] == facts
+    check = report.decision(assessment, None, "en")
+    assert check["headline"] == (
+        "What to buy, when and where: `egov capacity plan` (the check does not plan purchases)."
+    )
+    for verdict in (blocked, check):
+        assert "2026-07" not in str(verdict) and "2027-05" not in str(verdict)
+
+
+def test_report_decision_and_workbook_from_the_plan(short_source, short_plan, tmp_path: Path) -> None:
+    """Every tranche of the plan is one row of the page's decision and of the workbook's decision sheet, with
+    its own order-by and delivery month and its price from the list; nothing else gives a date to order."""
+    out = tmp_path / "report"
+    report.write_report(out, short_source, assess(short_source), plan=short_plan)
+    tranches = short_plan.tranches
+    assert len(tranches) >= 2 and tranches[0].order_by == -6  # below target from the start: overdue
+    html = (out / "index.html").read_text(encoding="utf-8")
+    section = html[html.index('id="decision"') : html.index("</section>")]
+    first = tranches[0]
+    assert f"立即为 az-a 订购 {first.count} × m56：本应在 2026-07 前下单，已逾期。" in section
+    assert f"整个采购计划共计 {round(short_plan.total_cost):,} 元。" in section
+    assert section.count("<tr>") == 1 + len(tranches) + 1  # header, one row per tranche, total
+    ordered = {short_source.planning.month(t.order_by).strftime("%Y-%m") for t in tranches}
+    assert all(month in section for month in ordered)
+    assert "2027-05" not in html  # the VCPU line's shortfall − lead time: no second order-by on the page
+    book = load_workbook(out / "capacity-check.xlsx")
+    sheet = book["决策"]
+    header = [c.value for c in sheet[3]]
+    assert header == ["可用区", "采购内容", "类型", "放入", "数量", "下单截止", "交付", "费用", "机柜"]
+    rows = [[c.value for c in row][:8] for row in sheet.iter_rows(min_row=4, max_row=3 + len(tranches))]
+    month = short_source.planning.month
+    assert rows == [
+        ["az-a", "m56", "主机", "agg-a", t.count, datetime.combine(month(t.order_by), datetime.min.time()),
+         datetime.combine(month(t.deliver), datetime.min.time()), 100_000 * t.count]
+        for t in tranches
+    ]  # fmt: skip
+    total = [c.value for c in sheet[4 + len(tranches)]]
+    assert total[0] == "合计" and total[7] == round(short_plan.total_cost)
+    assert total[7] == 100_000 * sum(t.count for t in tranches)
+    assert sheet["H4"].number_format == '#,##0" 元"' and sheet["F4"].fill.start_color.rgb.endswith("F5B7B1")
+    assert "下单截止" not in [c.value for c in book["总览"][1]]  # the overview's per-line order-by is gone
+
+
+def test_a_budget_cap_too_small_is_said_first(short_source, tmp_path: Path) -> None:
+    from capacity.plan import make_plan
+    from capacity.prices import Prices
+
+    capped = make_plan(short_source, Prices.model_validate({**PRICES, "yearly_budget": "150000 CNY"}))
+    assert not capped.proven and capped.blocked_by == "budget"
+    out = tmp_path / "report"
+    report.write_report(out, short_source, assess(short_source), plan=capped)
+    said = "无可签署的采购计划：年度预算上限 150,000 元不足以支付所需的采购。"
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert html.index(said) < html.index("<table>")
+    book = load_workbook(out / "capacity-check.xlsx")
+    assert book["决策"]["A1"].value == said
+    assert [c.value for c in book["决策"][4]] == ["az-a", "虚拟CPU (VCPU)", datetime(2027, 1, 1)]
+
+
+def test_report_first_screen_states_the_decision(short_source, short_plan) -> None:
     """The decision section comes before any other section of the page, in Chinese and in English."""
     assessment = assess(short_source)
     charts = {report.line_slug(line): f"charts/{report.line_slug(line)}.png" for line in assessment.lines}
-    html = report.report_html(short_source, assessment, charts)
+    lines = report.purchase_lines(short_plan)
+    html = report.report_html(short_source, assessment, charts, purchases=lines)
     body = html[html.index("<body>") :]
     decision_at, first_table = body.index('id="decision"'), body.index("<table>")
-    assert decision_at < first_table and body.index("立即为 az-a 订购 5 × agg-a") < first_table + 400
+    count = short_plan.tranches[0].count
+    assert decision_at < first_table and body.index(f"立即为 az-a 订购 {count} × m56") < first_table + 400
     assert body.count("<h2>") >= 3 and body.index("<h2>决策</h2>") == body.index("<h2>")
-    english = report.report_html(short_source, assessment, charts, lang="en")
+    english = report.report_html(short_source, assessment, charts, lang="en", purchases=lines)
     assert '<html lang="en">' in english and "<h2>Decision</h2>" in english
-    assert "Order 5 × agg-a for az-a now: it was due by 2026-07." in english
+    assert f"Order {count} × m56 for az-a now: it was due by 2026-07." in english
 
 
 def test_workbook_human_units_percent_formats_filters_colours_and_charts(short_source) -> None:
@@ -89,15 +173,16 @@ def test_workbook_human_units_percent_formats_filters_colours_and_charts(short_s
     book = load_workbook(io.BytesIO(report.workbook_bytes(short_source, assessment)))
     assert book.sheetnames[:3] == ["决策", "总览", "空闲率"]
     assert "虚拟CPU az-a" in book.sheetnames and "对象存储 region" in book.sheetnames
-    decision = book["决策"]
-    assert decision["A1"].value == "立即为 az-a 订购 5 × agg-a：本应在 2026-07 前下单，已逾期。"
-    assert [c.value for c in decision[4]][:6] == ["az-a", "agg-a", "主机", "m56 (56 core, 549.756 GB)", 5,
-                                                  datetime(2026, 7, 1)]  # fmt: skip
-    assert decision["F4"].number_format == "yyyy-mm"
-    assert decision["F4"].fill.start_color.rgb.endswith("F5B7B1")  # overdue in red
+    decision = book["决策"]  # the check's workbook: no plan, the zone's facts and where to find the plan
+    assert (
+        decision["A1"].value
+        == "买什么、何时买、放在哪里：见 `egov capacity plan`（容量核算不制定采购计划）。"
+    )
+    assert [c.value for c in decision[4]] == ["az-a", "虚拟CPU (VCPU)", datetime(2027, 1, 1)]
+    assert decision["C4"].number_format == "yyyy-mm"
 
     overview = book["总览"]
-    assert overview.freeze_panes == "A2" and overview.auto_filter.ref == "A1:L6"
+    assert overview.freeze_panes == "A2" and overview.auto_filter.ref == "A1:K6"
     header = [c.value for c in overview[1]]
     vcpu = dict(zip(header, [c for c in overview[2]], strict=True))
     names = (vcpu["资源"].value, vcpu["Placement 资源类"].value)
@@ -246,7 +331,9 @@ def test_chart_is_1600_px_wide_with_chinese_titles(short_source) -> None:
 
 
 @pytest.mark.browser
-def test_report_first_screen_in_chromium_states_the_decision_in_chinese(short_source, tmp_path: Path) -> None:
+def test_report_first_screen_in_chromium_states_the_decision_in_chinese(
+    short_source, short_plan, tmp_path: Path
+) -> None:
     """The report as a planner opens it: on the first screen (1400 × 900) the decision; Chinese glyphs, not
     boxes; a screenshot of the first screen and of a chart into the test's temp dir."""
     from browserkit import assert_cjk_renders, chromium
@@ -255,12 +342,13 @@ def test_report_first_screen_in_chromium_states_the_decision_in_chinese(short_so
     from capacity.fit import simulate
 
     out = tmp_path / "report"
-    report.write_report(out, short_source, assess(short_source), fit=simulate(short_source))
+    report.write_report(out, short_source, assess(short_source), fit=simulate(short_source), plan=short_plan)
     with chromium(tmp_path, size=(1400, 900)) as driver:
         driver.get((out / "index.html").as_uri())
         section = driver.find_element(By.ID, "decision")
         headline = section.find_element(By.CLASS_NAME, "headline")
-        assert headline.text == "立即为 az-a 订购 5 × agg-a：本应在 2026-07 前下单，已逾期。"
+        count = short_plan.tranches[0].count
+        assert headline.text.startswith(f"立即为 az-a 订购 {count} × m56：本应在 2026-07 前下单，已逾期。")
         inner_height = driver.execute_script("return window.innerHeight")
         assert section.rect["y"] + section.rect["height"] <= inner_height, "the decision is below the fold"
         assert_cjk_renders(driver, driver.find_element(By.TAG_NAME, "h1"))
@@ -278,3 +366,24 @@ def test_a_cjk_font_installed_after_matplotlib_cached_its_fonts_is_found(monkeyp
     without = [font for font in font_manager.fontManager.ttflist if "CJK" not in font.name]
     monkeypatch.setattr(font_manager.fontManager, "ttflist", without)  # the cache before fonts-noto-cjk
     assert report.cjk_font() in report.CJK_FONT_FAMILIES
+
+
+def test_charts_show_the_plans_supply_and_its_order_months(
+    short_source, short_plan, tmp_path, monkeypatch
+) -> None:
+    """With a plan each chart gets the line with the plan bought (it keeps the target to the end) and the
+    order-by months of the tranches that lift it — host tranches for compute lines — and nothing else."""
+    seen = {}
+    real = report.chart_png
+
+    def spy(assessment, line, lang=None, orders=(), planned=None):  # type: ignore[no-untyped-def]
+        seen[(line.resource, line.az)] = (list(orders), planned)
+        return real(assessment, line, lang, orders, planned)
+
+    monkeypatch.setattr(report, "chart_png", spy)
+    report.write_report(tmp_path / "out", short_source, assess(short_source), plan=short_plan)
+    orders, planned = seen[(ResourceClass.VCPU, "az-a")]
+    assert orders == [t.order_by for t in short_plan.tranches if t.option.kind == "host"]
+    assert planned is not None and planned.first_below_target is None
+    assert planned.usable[-1] >= planned.demand[-1] / 0.8 > assess(short_source).lines[0].usable[-1]
+    assert seen[(ResourceClass.OBJECT_STORAGE, "region")][0] == []  # no disk tranche into the region
