@@ -19,7 +19,7 @@ import numpy as np
 from capacity.demand import demand_lines
 from capacity.supply import LineKey, Supply, build_supply
 from egov.model import SourceOfTruth, System
-from slots.bandwidth import FreePath, PathCapacity, RoutedPaths
+from slots.bandwidth import FreePath, PathCapacity
 from slots.request import RequestSpec
 from slots.rules import RULES, AdmissionRule, Blocked, Constraint
 from slots.weeks import ONE_WEEK, WEEK_SECONDS, horizon_weeks, month_index, week_label, weeks
@@ -68,7 +68,7 @@ class Province:
     def __init__(
         self,
         source: SourceOfTruth,
-        paths: PathCapacity | None = None,
+        paths: PathCapacity,
         rules: Sequence[AdmissionRule] = RULES,
     ) -> None:
         self.source = source
@@ -79,9 +79,9 @@ class Province:
         self.supply: Supply = build_supply(source)
         self.by_id: dict[str, System] = {s.id: s for s in source.systems}
         self.first_week, self.last_week = horizon_weeks(source.planning)
-        #: free rate of each department's routed path to the cloud DC, month by month (slots.bandwidth);
-        #: by default the backbone of data/ — give RoutedPaths(the data dir) with another source of truth
-        self.paths: PathCapacity = paths if paths is not None else RoutedPaths()
+        #: free rate of each department's routed path to the cloud DC, month by month (slots.bandwidth):
+        #: RoutedPaths(the source of truth's own data directory), never a default that could be another's
+        self.paths = paths
         self.no_demand = np.zeros(source.planning.horizon_months)
         self._transfer_gb: dict[tuple[str, date], float] = {}
         self.line_order = {key: n for n, key in enumerate(self.supply.lines)}

@@ -146,7 +146,7 @@ class Ledger:
         source: SourceOfTruth,
         *,
         migrate: bool = True,
-        paths: PathCapacity | None = None,
+        paths: PathCapacity,
     ) -> None:
         self.url = url
         self.engine: Engine = make_engine(url)
