@@ -626,25 +626,36 @@ def unit_flow_to_dc(model: LoadModel, site: str, failure: Failure = NO_FAILURE) 
     return flow
 
 
+def free_capacity_to_dc(model: LoadModel, target: float, site: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per month of the horizon: the largest extra rate (bit/s) ``site`` (a department code or a router
+    hostname) can send to the cloud DC over its routed paths, ECMP shares included, with every arc it crosses
+    staying within ``target`` utilisation (0 when one is already over); and the arc that binds it (-1 when
+    the site reaches no arc). KeyError for a site the backbone does not know."""
+    flow = unit_flow_to_dc(model, site)
+    arcs = np.array(sorted(a for a, f in flow.items() if f > 0), dtype=int)
+    if not len(arcs):
+        return np.zeros(model.months), np.full(model.months, -1, dtype=int)
+    graph = model.graph
+    capacity = np.array([graph.circuits[graph.arcs[a].circuit].capacity for a in arcs])
+    share = np.array([flow[int(a)] for a in arcs])
+    room = (target * capacity[:, None] - model.nominal[arcs]) / share[:, None]  # arcs × months
+    binding = room.argmin(axis=0)
+    free = room[binding, np.arange(model.months)]
+    return np.maximum(free, 0.0), arcs[binding]
+
+
 def free_capacity_on_path(site: str, month: date, inputs: CapacityInputs | None = None) -> pint.Quantity:
-    """The largest extra rate ``site`` (a department code or a router hostname) can send to the cloud DC in
-    ``month`` over its routed paths, ECMP shares included, with every arc it crosses staying within the
-    target utilisation of data/traffic.yaml; 0 bit/s when one is already over. For the slot admission's
-    WAN rule: a department's transfer fits if its rate ≤ this. ``inputs`` default to data/ (loaded once)."""
+    """The free capacity of ``site``'s routed paths to the cloud DC in ``month`` (free_capacity_to_dc) at
+    the target utilisation of data/traffic.yaml. For the slot admission's WAN rule: a department's transfer
+    fits if its rate ≤ this. ``inputs`` default to data/ (loaded once)."""
     inputs = inputs or _default_inputs()
     model, params = inputs.model, inputs.params
     months = model.demand.months
     m = months_between(months[0], month)
     if not 0 <= m < len(months):
         raise ValueError(f"month {month_label(month)} is outside the horizon")
-    flow = unit_flow_to_dc(model, site)
-    free = float("inf") if flow else 0.0
-    for arc, f in flow.items():
-        if f <= 0:
-            continue
-        cap = model.graph.circuits[model.graph.arcs[arc].circuit].capacity
-        free = min(free, (params.target_utilisation * cap - model.nominal[arc, m]) / f)
-    return Q_(max(free, 0.0), "bit/s")
+    free, _ = free_capacity_to_dc(model, params.target_utilisation, site)
+    return Q_(float(free[m]), "bit/s")
 
 
 @lru_cache(maxsize=1)

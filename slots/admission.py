@@ -10,17 +10,16 @@ the ledger calls it inside its lock.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-import pint
 
 from capacity.demand import demand_lines
 from capacity.supply import LineKey, Supply, build_supply
 from egov.model import SourceOfTruth, System
-from slots.bandwidth import access_bandwidth
+from slots.bandwidth import FreePath, PathCapacity
 from slots.request import RequestSpec
 from slots.rules import RULES, AdmissionRule, Blocked, Constraint
 from slots.weeks import ONE_WEEK, WEEK_SECONDS, horizon_weeks, month_index, week_label, weeks
@@ -69,7 +68,7 @@ class Province:
     def __init__(
         self,
         source: SourceOfTruth,
-        bandwidth: Callable[[str], pint.Quantity] = access_bandwidth,
+        paths: PathCapacity,
         rules: Sequence[AdmissionRule] = RULES,
     ) -> None:
         self.source = source
@@ -80,24 +79,28 @@ class Province:
         self.supply: Supply = build_supply(source)
         self.by_id: dict[str, System] = {s.id: s for s in source.systems}
         self.first_week, self.last_week = horizon_weeks(source.planning)
-        self._bandwidth = bandwidth
+        #: free rate of each department's routed path to the cloud DC, month by month (slots.bandwidth):
+        #: RoutedPaths(the source of truth's own data directory), never a default that could be another's
+        self.paths = paths
         self.no_demand = np.zeros(source.planning.horizon_months)
-        self._transfer_gb: dict[str, float] = {}
+        self._transfer_gb: dict[tuple[str, date], float] = {}
         self.line_order = {key: n for n, key in enumerate(self.supply.lines)}
 
     def rank(self, blocked: Blocked) -> int:
         """How far down the list of rules a week got before ``blocked`` stopped it."""
         return self._rank[blocked.constraint]
 
-    def access(self, department: str) -> pint.Quantity:
-        return self._bandwidth(department)
+    def free_path(self, department: str, monday: date) -> FreePath:
+        """The free rate of the department's routed path to the cloud DC in the month of ``monday``."""
+        return self.paths.free(department, self.month_of(monday))
 
-    def transfer_capacity_gb(self, department: str) -> float:
-        """GB a department can move within one slot week over its access link at the transfer efficiency."""
-        if department not in self._transfer_gb:
-            rate = float(self.access(department).to("bit/s").magnitude) * self.planning.transfer_efficiency
-            self._transfer_gb[department] = rate * WEEK_SECONDS / 8 / 1e9
-        return self._transfer_gb[department]
+    def transfer_capacity_gb(self, department: str, monday: date) -> float:
+        """GB a department can move within the slot week of ``monday`` at its path's free rate that month
+        (computed once per department and month)."""
+        key = (department, self.month_of(monday))
+        if key not in self._transfer_gb:
+            self._transfer_gb[key] = self.free_path(department, monday).rate * WEEK_SECONDS / 8 / 1e9
+        return self._transfer_gb[key]
 
     def month_of(self, monday: date) -> date:
         return self.planning.month(month_index(self.planning, monday))

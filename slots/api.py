@@ -336,10 +336,13 @@ def from_env() -> FastAPI:
     gunicorn -w 4 -k uvicorn.workers.UvicornWorker 'slots.api:from_env()'
     """
     import os
+    from pathlib import Path
 
     from egov.source import load_source
+    from slots.bandwidth import RoutedPaths
     from slots.db import DEFAULT_URL
 
-    return create_app(
-        Ledger(os.environ.get("EGOV_SLOTS_DB", DEFAULT_URL), load_source(os.environ.get("EGOV_DATA")))
-    )
+    data = os.environ.get("EGOV_DATA")
+    paths = RoutedPaths(Path(data) if data else None)
+    paths.load()  # bad backbone data stops the worker now, not its first request
+    return create_app(Ledger(os.environ.get("EGOV_SLOTS_DB", DEFAULT_URL), load_source(data), paths=paths))

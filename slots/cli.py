@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from egov.clitools import DataOption, TableOrJson, err_console, load_or_exit
+from egov.clitools import DataOption, TableOrJson, err_console, exit_with_errors, load_or_exit
+from egov.errors import SourceError, SourceErrors
 from slots.states import RequestStatus
 
 if TYPE_CHECKING:
@@ -49,11 +50,13 @@ def _output(output_format: TableOrJson, as_json: bool) -> TableOrJson:
 def _ledger(db: str, data: Path | None) -> Ledger:
     from sqlalchemy.exc import SQLAlchemyError
 
+    from slots.bandwidth import RoutedPaths
     from slots.ledger import Ledger
 
     source = load_or_exit(data)
     try:
-        return Ledger(db, source)
+        # the transfer rule reads the backbone of the same data directory (loaded when first needed)
+        return Ledger(db, source, paths=RoutedPaths(data))
     except (SQLAlchemyError, ValueError) as exc:
         err_console.print(
             f"[red]error:[/] cannot open the ledger {_redact(db)}: {exc.__class__.__name__}: {exc}"
@@ -97,6 +100,10 @@ def serve(
     from slots.api import create_app
 
     ledger = _ledger(db, data)
+    try:
+        ledger.province.paths.load()  # bad backbone data stops the server now, not its first request
+    except (SourceError, SourceErrors) as exc:
+        exit_with_errors(exc)
     err_console.print(f"ledger {_redact(db)}; serving http://{host}:{port}/ (API docs at /docs)")
     uvicorn.run(create_app(ledger), host=host, port=port, log_level="warning", access_log=False)
 
@@ -248,6 +255,8 @@ def request(
         raise typer.Exit(2) from None
     except LedgerError as exc:
         raise _fail(exc) from None
+    except (SourceError, SourceErrors) as exc:  # the backbone of --data, read by the transfer rule
+        exit_with_errors(exc)
     if output is TableOrJson.json:
         typer.echo(json.dumps(view.__dict__, ensure_ascii=False, indent=2))
     else:
@@ -335,6 +344,8 @@ def plan(
             result = ledger.plan(_cli_principal(), apply=apply, time_limit=time_limit)
     except LedgerError as exc:
         raise _fail(exc) from None
+    except (SourceError, SourceErrors) as exc:  # the backbone of --data, read by the transfer rule
+        exit_with_errors(exc)
     if output is TableOrJson.json:
         typer.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:

@@ -12,18 +12,18 @@ import hashlib
 import json
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-import pint
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from egov.model import SourceOfTruth
 from slots.admission import Booked, Booking, Decision, Province, admit
+from slots.bandwidth import PathCapacity
 from slots.db import AuditEntry, LedgerLock, Request, Token, make_engine, upgrade
 from slots.request import RequestSpec, resolve
 from slots.states import RequestStatus
@@ -146,13 +146,13 @@ class Ledger:
         source: SourceOfTruth,
         *,
         migrate: bool = True,
-        bandwidth: Callable[[str], pint.Quantity] | None = None,
+        paths: PathCapacity,
     ) -> None:
         self.url = url
         self.engine: Engine = make_engine(url)
         # Reads (authentication, lists, the calendar, a plan not applied) do not queue behind admissions.
         self.reader: Engine = make_engine(url, writes=False) if url.startswith("sqlite") else self.engine
-        self.province = Province(source) if bandwidth is None else Province(source, bandwidth)
+        self.province = Province(source, paths)
         if migrate:
             upgrade(self.engine)
         self._cache_guard = threading.Lock()

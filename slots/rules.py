@@ -26,11 +26,11 @@ import numpy as np
 from capacity.headroom import line_headroom
 from capacity.supply import LineKey
 from egov.months import month_label
-from egov.units import Q_, human, show
+from egov.units import Q_, human
+from network.capacity_present import rate_text
 from slots.weeks import blackout_of, week_label
 
 if TYPE_CHECKING:
-    import pint
     from ortools.sat.python import cp_model
 
     from slots.admission import Booked, Candidate
@@ -203,31 +203,39 @@ class Throughput:
 
 
 class Transfer:
-    """The department's data booked in the week plus this request's, over its access link × the transfer
-    efficiency, finishes within the 7 days of the week."""
+    """The department's data booked in the week plus this request's crosses the backbone within the 7 days
+    of the week at the free rate of its routed path to the cloud DC in the week's month (slots.bandwidth:
+    the backbone's capacity left under the target utilisation by the steady traffic of that month)."""
 
     constraint = Constraint.TRANSFER
 
     def check(self, booked: Booked, candidate: Candidate, monday: date) -> Blocked | None:
         province, department = candidate.province, candidate.spec.department
         volume = booked.volume_per_week[(department, monday)] + candidate.data_volume_gb
-        if not (volume > 0 and volume > province.transfer_capacity_gb(department) * (1 + 1e-12)):
+        if not (volume > 0 and volume > province.transfer_capacity_gb(department, monday) * (1 + 1e-12)):
             return None
-        link = province.access(department)
-        efficiency = province.planning.transfer_efficiency
-        days = volume * 1e9 * 8 / (float(link.to("bit/s").magnitude) * efficiency) / 86400
+        path = province.free_path(department, monday)
+        month = month_label(province.month_of(monday))
+        need = f"data transfer: {human(Q_(volume, 'GB'))} for {department} in {week_label(monday)}"
+        if path.rate <= 0:
+            return Blocked(
+                monday,
+                self.constraint,
+                f"{need} finds no free capacity on its routed path to the cloud DC in {month}: "
+                f"{path.binding} is already full",
+            )
+        days = volume * 1e9 * 8 / path.rate / 86400
         return Blocked(
             monday,
             self.constraint,
-            f"data transfer: {human(Q_(volume, 'GB'))} for {department} in {week_label(monday)} needs "
-            f"{days:.1f} days over {show(link, 'Gbit/s', digits=_digits(link))} × {efficiency * 100:g} %, "
-            f"more than the 7-day slot",
+            f"{need} needs {days:.1f} days at the {rate_text(path.rate)} free on its routed path to the "
+            f"cloud DC in {month}, more than the 7-day slot; bound by {path.binding}",
         )
 
     def allows(self, plan: PlanModel, candidate: Candidate, monday: date) -> bool:
         department = candidate.spec.department
         volume = plan.fixed.volume_per_week[(department, monday)] + candidate.data_volume_gb
-        return not (volume > 0 and volume > plan.province.transfer_capacity_gb(department))
+        return not (volume > 0 and volume > plan.province.transfer_capacity_gb(department, monday))
 
     def constrain(self, plan: PlanModel) -> None:
         per_dept_week: dict[tuple[str, date], list[tuple[int, cp_model.IntVar]]] = {}
@@ -238,7 +246,7 @@ class Transfer:
                 per_dept_week.setdefault((spec.department, monday), []).append((gb, var))
         for (department, monday), terms in per_dept_week.items():
             room_gb = math.floor(
-                plan.province.transfer_capacity_gb(department)
+                plan.province.transfer_capacity_gb(department, monday)
                 - plan.fixed.volume_per_week[(department, monday)]
             )
             if sum(c for c, _ in terms) > room_gb:
@@ -327,8 +335,3 @@ RULES: tuple[AdmissionRule, ...] = (
 
 def _where(az: str) -> str:
     return "the region" if az == "region" else f"AZ {az}"
-
-
-def _digits(q: pint.Quantity) -> int:
-    value = float(q.to("Gbit/s").magnitude)
-    return 0 if value == round(value) else 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +17,8 @@ from typing import Any
 import httpx
 
 from egov.units import Q_
+from network.params import DATA_DIR
+from slots.bandwidth import FixedRate
 
 EGOV = str(Path(sys.executable).with_name("egov"))
 
@@ -65,8 +68,11 @@ TINY_SYSTEMS = [
     "BBB-1,BBB,乙一系统,az-1,1,1,10,0,0,2027-01,0%,",
     "BBB-2,BBB,乙二系统,az-1,1,1,10,0,0,2027-01,0%,",
 ]
-#: Access link the tests give every department: 1 Gbit/s × 50 % × 7 days = 37.8 TB per week.
-TINY_ACCESS = Q_(1, "Gbit/s")
+#: The province's backbone files write_tiny copies next to the tiny cloud (read by `egov slots serve`).
+BACKBONE_FILES = ("network.yaml", "divisions.csv", "traffic.yaml")
+#: Free rate the in-process tests give every department's path to the cloud DC, every month:
+#: 500 Mbit/s × 7 days = 37.8 TB per week.
+TINY_PATHS = FixedRate(Q_(500, "Mbit/s"), "the test link")
 
 
 def write_tiny(root: Path, *, weekly: int = 2, extra_cloud: str = "") -> Path:
@@ -77,6 +83,10 @@ def write_tiny(root: Path, *, weekly: int = 2, extra_cloud: str = "") -> Path:
     (root / "planning.yaml").write_text(TINY_PLANNING.format(weekly=weekly))
     (root / "departments.csv").write_text(TINY_DEPARTMENTS)
     (root / "systems.csv").write_text(HEADER + "\n".join(TINY_SYSTEMS) + "\n")
+    # The province's backbone, so that a server on this directory routes AAA's and BBB's transfers (the
+    # in-process tests give admission TINY_PATHS instead).
+    for name in BACKBONE_FILES:
+        shutil.copyfile(DATA_DIR / name, root / name)
     return root
 
 

@@ -168,9 +168,12 @@ def test_page_language_from_the_switch_or_the_browser(
 
     from egov.source import load_source
     from slots.api import create_app
+    from slots.bandwidth import RoutedPaths
     from slots.ledger import Ledger
 
-    app = create_app(Ledger(f"sqlite:///{tmp_path / 'page.sqlite'}", load_source(tiny_dir)))
+    url = f"sqlite:///{tmp_path / 'page.sqlite'}"
+    ledger = Ledger(url, load_source(tiny_dir), paths=RoutedPaths(tiny_dir))
+    app = create_app(ledger)
     response = TestClient(app).get("/" + query, headers={"Accept-Language": header} if header else {})
     assert response.status_code == 200
     assert response.headers["content-language"] == lang and "Accept-Language" in response.headers["vary"]

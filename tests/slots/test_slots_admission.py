@@ -1,8 +1,9 @@
 """Admission rules on the tiny cloud, one hand-computed case per rule, each the binding one.
 
 Tiny cloud (conftest): 80 vCPU and 80 000 GB of block storage may be used at the 20 % target; 2 systems a
-week; 1 Gbit/s × 50 % × 7 days = 37.8 TB of transfer per department and week; 春节 blacks out 2027-W06
-(Mon 2027-02-08 … Sun 02-14). ISO weeks of 2027: W01 starts Mon 01-04, W02 01-11, W03 01-18, W05 02-01.
+week; 500 Mbit/s free on every path × 7 days = 37.8 TB of transfer per department and week; 春节 blacks out
+2027-W06 (Mon 2027-02-08 … Sun 02-14). ISO weeks of 2027: W01 starts Mon 01-04, W02 01-11, W03 01-18,
+W05 02-01.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from slotkit import TINY_ACCESS, write_tiny
+from slotkit import TINY_PATHS, write_tiny
 
 from egov.model import SourceOfTruth
 from slots.admission import Booked, Booking, Constraint, Decision, Province, admit
@@ -19,7 +20,7 @@ from slots.weeks import parse_week, week_label
 
 
 def province(source: SourceOfTruth) -> Province:
-    return Province(source, bandwidth=lambda _code: TINY_ACCESS)
+    return Province(source, paths=TINY_PATHS)
 
 
 def ask(p: Province, booked: Booked, **fields: object) -> Decision:
@@ -135,16 +136,16 @@ def test_throughput(tiny: SourceOfTruth) -> None:
 
 
 def test_transfer(tiny: SourceOfTruth) -> None:
-    # 1 Gbit/s × 50 % = 62.5 MB/s → 37.8 TB a week. 40 TB needs 40e12 × 8 / 0.5e9 s = 7.41 days.
+    # 500 Mbit/s free = 62.5 MB/s → 37.8 TB a week. 40 TB needs 40e12 × 8 / 0.5e9 s = 7.41 days.
     p = province(tiny)
-    assert p.transfer_capacity_gb("AAA") == pytest.approx(37_800)
+    assert p.transfer_capacity_gb("AAA", parse_week("2027-W02")) == pytest.approx(37_800)
     refused = ask(
         p, Booked(), systems=["AAA-1"], earliest_week="2027-W02", latest_week="2027-W02", data_volume="40 TB"
     )
     assert refused.binding is not None and refused.binding.constraint is Constraint.TRANSFER
     assert refused.binding.message == (
-        "data transfer: 40.0 TB for AAA in 2027-W02 needs 7.4 days over 1 Gbit/s × 50 %, "
-        "more than the 7-day slot"
+        "data transfer: 40.0 TB for AAA in 2027-W02 needs 7.4 days at the 500 Mbit/s free on its routed "
+        "path to the cloud DC in 2027-01, more than the 7-day slot; bound by the test link"
     )
     assert refused.earliest_feasible_week is None  # no week carries 40 TB over this link
     # The link is the department's: 30 TB booked by AAA in W02 leaves 7.8 TB; BBB's link is its own.

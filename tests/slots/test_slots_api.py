@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
-from slotkit import TINY_ACCESS, bearer
+from slotkit import TINY_PATHS, bearer
 
 from egov.source import load_source
 from slots.api import create_app
@@ -24,9 +24,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 class Api:
     def __init__(self, tmp: Path, data: Path) -> None:
-        self.ledger = Ledger(
-            f"sqlite:///{tmp / 'api.sqlite'}", load_source(data), bandwidth=lambda _c: TINY_ACCESS
-        )
+        self.ledger = Ledger(f"sqlite:///{tmp / 'api.sqlite'}", load_source(data), paths=TINY_PATHS)
         self.app = create_app(self.ledger)
         self.client = TestClient(self.app)
         self.a = bearer(self.ledger.create_token("AAA"))

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from egov.cli import app
 from egov.source import load_source
+from slots.bandwidth import RoutedPaths
 from slots.db import Base, make_engine
 from slots.ledger import Ledger
 
@@ -31,7 +32,7 @@ def test_token_is_printed_once_and_authenticates(run, tiny_dir: Path) -> None:  
     assert result.exit_code == 0, result.output
     token = result.stdout.strip()
     assert len(token) == 43  # 32 random bytes, URL-safe base64
-    principal = Ledger(run.db, load_source(tiny_dir)).authenticate(token)
+    principal = Ledger(run.db, load_source(tiny_dir), paths=RoutedPaths(tiny_dir)).authenticate(token)
     assert principal is not None and principal.department == "AAA" and not principal.operator
     bad = run("token", "create", "--department", "ZZZ")
     assert bad.exit_code == 2 and "unknown department 'ZZZ'" in bad.stderr
@@ -84,7 +85,7 @@ def test_migrations_build_exactly_the_models(tmp_path: Path, tiny_dir: Path) -> 
     from alembic.migration import MigrationContext
 
     url = f"sqlite:///{tmp_path / 'schema.sqlite'}"
-    Ledger(url, load_source(tiny_dir)).close()
+    Ledger(url, load_source(tiny_dir), paths=RoutedPaths(tiny_dir)).close()
     engine = make_engine(url)
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
@@ -108,7 +109,7 @@ def test_adhoc_systems_and_token_revocation(run, tiny_dir: Path) -> None:  # typ
     bad = run("request", "--department", "BBB", "--adhoc", "name=x,az=az-1,vcpu=1,ram=64 parsecs", *window)
     assert bad.exit_code == 2 and "adhoc.0.ram" in bad.stderr
     secret = run("token", "create", "--department", "AAA").stdout.strip()
-    ledger = Ledger(run.db, load_source(tiny_dir))
+    ledger = Ledger(run.db, load_source(tiny_dir), paths=RoutedPaths(tiny_dir))
     assert ledger.authenticate(secret) is not None
     assert run("token", "revoke", "1").stdout.strip() == "token #1: revoked"
     assert ledger.authenticate(secret) is None

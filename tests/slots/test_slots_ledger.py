@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from slotkit import TINY_ACCESS, write_tiny
+from slotkit import TINY_PATHS, write_tiny
 
 from egov.source import load_source
 from slots.ledger import Conflict, Forbidden, Ledger, NotFound, Principal
@@ -20,7 +20,7 @@ B = Principal("token:b", department="BBB")
 
 
 def ledger_at(url: str, data: Path) -> Ledger:
-    return Ledger(url, load_source(data), bandwidth=lambda _code: TINY_ACCESS)
+    return Ledger(url, load_source(data), paths=TINY_PATHS)
 
 
 def spec(**fields: object) -> RequestSpec:
@@ -268,7 +268,7 @@ def test_every_solve_has_a_time_limit_and_says_when_it_stopped_there(tmp_path: P
     from slots.planner import MAX_TIME_LIMIT, PlanItem, PlanNotFound, first_come_first_served, replan
     from slots.request import resolve
 
-    province = Province(load_source(write_tiny(tmp_path / "d", weekly=3)), bandwidth=lambda _c: TINY_ACCESS)
+    province = Province(load_source(write_tiny(tmp_path / "d", weekly=3)), paths=TINY_PATHS)
     asked = []
     for n in range(60):
         request = spec(

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from slotkit import TINY_ACCESS, write_tiny
+from slotkit import TINY_PATHS, write_tiny
 
 from egov.source import load_source
 from slots.admission import Booked, Booking, Province, admit
@@ -33,7 +33,7 @@ request = st.fixed_dictionaries(
 @given(stream=st.lists(request, min_size=2, max_size=9))
 def test_grants_keep_every_rule_and_the_plan_beats_fcfs(tmp_path_factory, stream) -> None:  # type: ignore[no-untyped-def]
     data: Path = write_tiny(tmp_path_factory.mktemp("d"), weekly=2)
-    province = Province(load_source(data), bandwidth=lambda _c: TINY_ACCESS)
+    province = Province(load_source(data), paths=TINY_PATHS)
     booked = Booked()
     items = []
     for n, r in enumerate(stream, start=1):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from slotkit import TINY_ACCESS
+from slotkit import TINY_PATHS
 
 from egov.model import SourceOfTruth
 from slots.admission import Booked, Candidate, Province, admit
@@ -57,8 +57,8 @@ def items_of(p: Province, *ids: str) -> list[PlanItem]:
 
 
 def test_a_new_rule_object_is_honoured_by_admission_and_by_the_replan(tiny: SourceOfTruth) -> None:
-    plain = Province(tiny, bandwidth=lambda _c: TINY_ACCESS)
-    crewed = Province(tiny, bandwidth=lambda _c: TINY_ACCESS, rules=(*RULES, OneCrew()))
+    plain = Province(tiny, paths=TINY_PATHS)
+    crewed = Province(tiny, paths=TINY_PATHS, rules=(*RULES, OneCrew()))
     first = items_of(plain, "AAA-1")[0]
     second = items_of(plain, "AAA-1", "AAA-2")[1]
     for province, week in ((plain, "2027-W02"), (crewed, "2027-W03")):
@@ -93,7 +93,7 @@ def _booking(item: PlanItem, week: date):  # type: ignore[no-untyped-def]
 def test_a_plan_without_any_delay_to_weigh_is_solved(tiny: SourceOfTruth) -> None:
     """One week variable, of delay 0 (the other request's only week is blacked out): OR-Tools builds the delay
     as a constant that cannot be added to the admission penalty (a TypeError the stream property found)."""
-    province = Province(tiny, bandwidth=lambda _c: TINY_ACCESS)
+    province = Province(tiny, paths=TINY_PATHS)
     items = []
     for n, (system_id, week) in enumerate((("AAA-1", "2027-W02"), ("AAA-2", "2027-W06")), start=1):
         spec = RequestSpec.model_validate(

@@ -14,6 +14,7 @@ import pytest
 from slotkit import bearer, token, write_tiny
 
 from egov.source import load_source
+from slots.bandwidth import RoutedPaths
 from slots.ledger import Ledger, Principal
 
 OPERATOR = Principal("test", operator=True)
@@ -62,7 +63,7 @@ def hammer_then_kill(
 
 
 def check_nothing_acknowledged_was_lost(url: str, data: Path, acknowledged: list[dict[str, Any]]) -> None:
-    ledger = Ledger(url, load_source(data))
+    ledger = Ledger(url, load_source(data), paths=RoutedPaths(data))
     stored = {v.id: v for v in ledger.list_requests(OPERATOR)}
     for answer in acknowledged:
         row = stored.get(answer["id"])
