@@ -235,7 +235,7 @@ def inventory(
     exists only in NetBox). Exits 1 if the push stopped on an error (the report says what was done)."""
     from egov.atomic import staged_directory, write_text
     from network.departments import load_department_names
-    from network.netbox import inventory_rows, to_csv, to_json
+    from network.netbox import import_files, inventory_rows, to_json
 
     if out is None and push_url is None:
         errors.print("[red]error:[/] give --out PATH (export) or --push URL (sync into NetBox)")
@@ -254,8 +254,8 @@ def inventory(
             write_text(out, to_json(tables))
         else:
             with staged_directory(out) as stage:
-                for n, (name, rows) in enumerate(tables.items(), start=1):
-                    (stage / f"{n}-{name}.csv").write_text(to_csv(rows), encoding="utf-8")
+                for name, text in import_files(tables).items():
+                    (stage / name).write_text(text, encoding="utf-8")
         console.print(", ".join(f"{len(rows)} {name}" for name, rows in tables.items()) + f" → {out}")
     if push_url is not None:
         _push(push_url, token, tables, prune, fmt is InventoryFormat.json)

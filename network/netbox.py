@@ -462,7 +462,7 @@ class _Tables:
                     "role": ROLES[dev.tier],
                     "manufacturer": f.manufacturer,
                     "device_type": model,
-                    "platform": f.platform_slug,
+                    "platform": f.platform,
                     "site": site_name(dev),
                     "status": STATUS,
                     "description": f"{dev.tier} {dev.division_code} {dev.name}",
@@ -628,6 +628,41 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
         writer.writeheader()
         writer.writerows(rows)
     return buffer.getvalue()
+
+
+def import_files(tables: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
+    """{file name: text} for NetBox's bulk-import pages, numbered in import order.
+
+    Where the import pages differ from the tables: device types go as one YAML document each with their
+    interface templates (the page takes components in YAML only, as in NetBox's devicetype-library); the
+    interfaces CSV has no ``vrf`` column (the page names a VRF by its RD, and ours have one RD per PE; the
+    addresses keep their VRF, and ``--push`` sets the interface's); circuit terminations name their site where
+    the page wants its numeric id, so they land with ``--push`` only.
+    """
+    import yaml
+
+    files: dict[str, str] = {}
+    templates: dict[str, list[dict[str, Any]]] = {}
+    for t in tables["interface-templates"]:
+        templates.setdefault(t["device_type"], []).append({"name": t["name"], "type": t["type"]})
+    for n, (name, rows) in enumerate(tables.items(), start=1):
+        if name == "interface-templates":
+            continue
+        if name == "device-types":
+            docs = [
+                {
+                    **{k: v for k, v in row.items() if k != "is_full_depth"},
+                    "is_full_depth": row["is_full_depth"] == "true",
+                    "interfaces": templates.get(row["model"], []),
+                }
+                for row in rows
+            ]
+            files[f"{n:02d}-{name}.yaml"] = yaml.safe_dump_all(docs, allow_unicode=True, sort_keys=False)
+            continue
+        if name == "interfaces":
+            rows = [{k: v for k, v in row.items() if k != "vrf"} for row in rows]
+        files[f"{n:02d}-{name}.csv"] = to_csv(rows)
+    return files
 
 
 def to_json(tables: dict[str, list[dict[str, Any]]]) -> str:

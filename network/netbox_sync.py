@@ -205,7 +205,7 @@ SPECS: dict[str, Spec] = {
     "platforms": Spec(
         "dcim.platforms",
         ("slug",),
-        "slug",
+        "name",
         lambda row, r: {
             "name": row["name"],
             "slug": row["slug"],

@@ -40,7 +40,7 @@ def test_references_resolve_in_import_order(tables) -> None:
     assert all(p["vrf"] in vrfs or p["vrf"] == "" for p in tables["prefixes"])
     types = {t["model"] for t in tables["device-types"]}
     roles = {r["slug"] for r in tables["device-roles"]}
-    platforms = {p["slug"] for p in tables["platforms"]}
+    platforms = {p["name"] for p in tables["platforms"]}
     for d in tables["devices"]:
         assert d["site"] in sites and d["device_type"] in types
         assert d["role"] in roles and d["platform"] in platforms
@@ -159,3 +159,18 @@ def test_same_input_same_bytes(small, params) -> None:
     assert to_csv(inventory_rows(small, "iosxe", params)["circuits"]).splitlines()[0] == (
         "cid,provider,type,status,commit_rate,description"
     )
+
+
+def test_import_files_follow_netbox_import_pages(tables) -> None:
+    import yaml
+
+    from network.netbox import import_files
+
+    files = import_files(tables)
+    assert next(iter(files)) == "01-tenants.csv" and "15-interface-templates.csv" not in files
+    docs = list(yaml.safe_load_all(files["14-device-types.yaml"]))
+    town = next(d for d in docs if d["model"] == "AR6121E")
+    assert town["u_height"] == 1 and town["manufacturer"] == "Huawei"
+    assert {"name": "GigabitEthernet0/0/1", "type": "100base-tx"} in town["interfaces"]
+    header = files["17-interfaces.csv"].splitlines()[0].split(",")
+    assert "vrf" not in header and {"device", "name", "type", "speed", "cf_ospf_cost"} <= set(header)
