@@ -636,8 +636,10 @@ def import_files(tables: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
     Where the import pages differ from the tables: device types go as one YAML document each with their
     interface templates (the page takes components in YAML only, as in NetBox's devicetype-library); the
     interfaces CSV has no ``vrf`` column (the page names a VRF by its RD, and ours have one RD per PE; the
-    addresses keep their VRF, and ``--push`` sets the interface's); circuit terminations name their site where
-    the page wants its numeric id, so they land with ``--push`` only.
+    addresses keep their VRF, and ``--push`` sets the interface's) and no row for a port the device type's
+    templates create with the device (the page can only create; their speed and description come with
+    ``--push``); circuit terminations name their site where the page wants its numeric id, so they land with
+    ``--push`` only.
     """
     import yaml
 
@@ -660,7 +662,13 @@ def import_files(tables: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
             files[f"{n:02d}-{name}.yaml"] = yaml.safe_dump_all(docs, allow_unicode=True, sort_keys=False)
             continue
         if name == "interfaces":
-            rows = [{k: v for k, v in row.items() if k != "vrf"} for row in rows]
+            model = {d["name"]: d["device_type"] for d in tables["devices"]}
+            made = {(t["device_type"], t["name"]) for t in tables["interface-templates"]}
+            rows = [
+                {k: v for k, v in row.items() if k != "vrf"}
+                for row in rows
+                if (model[row["device"]], row["name"]) not in made
+            ]
         files[f"{n:02d}-{name}.csv"] = to_csv(rows)
     return files
 

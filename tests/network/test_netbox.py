@@ -168,6 +168,7 @@ def test_import_files_follow_netbox_import_pages(tables) -> None:
 
     files = import_files(tables)
     assert next(iter(files)) == "01-tenants.csv" and "15-interface-templates.csv" not in files
+    assert "GD-TOWN-440103001,LoopBack0," not in files["17-interfaces.csv"]  # made by its device type
     docs = list(yaml.safe_load_all(files["14-device-types.yaml"]))
     town = next(d for d in docs if d["model"] == "AR6121E")
     assert town["u_height"] == 1 and town["manufacturer"] == "Huawei"
