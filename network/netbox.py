@@ -35,6 +35,9 @@ from network.params import NetworkParams
 from network.routing import DEPARTMENT_VPN_BASE
 
 STATUS = "planned"  # nothing of the plan is deployed yet
+IPAM_STATUS = (
+    "reserved"  # NetBox's prefixes and addresses have no 'planned': reserved = allocated, not in use
+)
 
 #: The hardware class of each tier (the isolated domain runs on city- and county-class boxes).
 HARDWARE_CLASS = {
@@ -209,7 +212,7 @@ def _prefix_row(prefix: IPv4Network | IPv6Network, vrf: str, role: str, descript
         "prefix": str(prefix),
         "vrf": vrf,
         "tenant": extra.get("tenant", ""),
-        "status": extra.get("status", STATUS),
+        "status": extra.get("status", IPAM_STATUS),
         "role": PREFIX_ROLES[role],
         "description": description,
     }
@@ -513,7 +516,7 @@ class _Tables:
                         "address": address,
                         "vrf": in_vrf,
                         "tenant": self._tenant(_dept_of(in_vrf, self._codes)),
-                        "status": STATUS,
+                        "status": IPAM_STATUS,
                         "role": role,
                         "device": name,
                         "interface": port,

@@ -334,6 +334,17 @@ class _Push:
         spec = SPECS[table]
         self.progress(table)
         have = self.existing(table)
+        wanted: set[Key] = set()
+        self.resolver.ids[table] = {}
+        # a table that references itself (regions: a parent before its children) goes level by level
+        for level in _levels(rows) if table == "regions" else [rows]:
+            wanted |= self._level(table, spec, level, have)
+        extra = [key for key in have if key not in wanted]
+        if extra:
+            self.report.only_in_netbox[table] = [_show(k) for k in extra]
+            self.extras.append((table, [have[k]["id"] for k in extra]))
+
+    def _level(self, table: str, spec: Spec, rows: list[Row], have: dict[Key, dict[str, Any]]) -> set[Key]:
         want: dict[Key, Row] = {}
         names: dict[Key, Any] = {}
         for row in rows:
@@ -363,14 +374,13 @@ class _Push:
             chunk = update[start : start + CHUNK]
             _call(endpoint.update, chunk, table)
             self.report.updated[table] = self.report.updated.get(table, 0) + len(chunk)
-        self.report.unchanged[table] = len(want) - len(create) - len(update)
-        extra = [key for key in have if key not in want]
-        if extra:
-            self.report.only_in_netbox[table] = [_show(k) for k in extra]
-            self.extras.append((table, [have[k]["id"] for k in extra]))
-        self.resolver.ids[table] = {names[k]: i for k, i in ids.items()}
+        self.report.unchanged[table] = (
+            self.report.unchanged.get(table, 0) + len(want) - len(create) - len(update)
+        )
+        self.resolver.ids[table].update({names[k]: i for k, i in ids.items()})
         if table == "interfaces":
             self.resolver.extra["interfaces"] = {names[k]: i for k, i in ids.items()}
+        return set(want)
 
     def primary_addresses(self, rows: list[Row]) -> None:
         """Each device's primary IPv4 and IPv6: its loopback addresses (set once they exist)."""
@@ -400,6 +410,21 @@ class _Push:
                 chunk = ids[start : start + CHUNK]
                 _call(endpoint.delete, chunk, table)
                 self.report.deleted[table] = self.report.deleted.get(table, 0) + len(chunk)
+
+
+def _levels(rows: list[Row]) -> list[list[Row]]:
+    """Rows of a self-referencing table by depth: those without a parent, then their children, …"""
+    placed: set[str] = set()
+    levels: list[list[Row]] = []
+    pending = list(rows)
+    while pending:
+        level = [r for r in pending if not r["parent"] or r["parent"] in placed]
+        if not level:  # a parent that is nowhere in the table: let the resolver name it
+            level = pending
+        levels.append(level)
+        placed |= {r["name"] for r in level}
+        pending = [r for r in pending if r not in level]
+    return levels
 
 
 def _show(key: Key) -> str:
