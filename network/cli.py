@@ -220,26 +220,117 @@ def show(
 
 @app.command()
 def inventory(
-    out: Annotated[Path, typer.Option("--out", help="A .json file, or a directory of NetBox CSV files.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="A .json file, or a directory of NetBox CSV files.")
+    ] = None,
     fmt: Annotated[
-        InventoryFormat, typer.Option("--format", help="csv (a directory) or json.")
+        InventoryFormat, typer.Option("--format", help="csv (a directory) or json; with --push: the report.")
     ] = InventoryFormat.csv,
     vendor: VendorOption = DEFAULT_VENDOR,
+    cities: Annotated[
+        list[str] | None,
+        typer.Option("--city", help="Only this city (repeatable), with the core, access and exit routers."),
+    ] = None,
+    push_url: Annotated[
+        str | None, typer.Option("--push", help="Sync into the NetBox at this URL through its REST API.")
+    ] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option("--token-file", help="File holding the NetBox API token (else $EGOV_NETBOX_TOKEN)."),
+    ] = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="With --push: delete what exists only in NetBox.")
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Export sites, devices, interfaces, IP addresses and cables for NetBox's bulk import."""
+    """Export the backbone for NetBox's bulk import: regions, sites, device types, devices, interfaces,
+    VRFs, prefixes, addresses, providers and circuits (one CSV per object type, in import order); or, with
+    --push URL, sync it into a running NetBox (create what is missing, update what differs, report what
+    exists only in NetBox). Exits 1 if the push stopped on an error (the report says what was done)."""
     from egov.atomic import staged_directory, write_text
-    from network.netbox import inventory_rows, to_csv, to_json
+    from network.departments import load_department_names
+    from network.netbox import import_files, inventory_rows, to_json
 
-    backbone, _ = _load(data_dir)
-    tables = inventory_rows(backbone, vendor)
-    if fmt is InventoryFormat.json:
-        write_text(out, to_json(tables))
+    if out is None and push_url is None:
+        errors.print("[red]error:[/] give --out PATH (export) or --push URL (sync into NetBox)")
+        raise typer.Exit(2)
+    token = _netbox_token(token_file) if push_url is not None else ""
+    backbone, params = _load(data_dir)
+    if cities:
+        try:
+            backbone = backbone.slice(cities)
+        except KeyError as exc:
+            errors.print(f"[red]error:[/] --city: {escape(str(exc.args[0]))}")
+            raise typer.Exit(2) from None
+    tables = inventory_rows(backbone, vendor, params, load_department_names(data_dir))
+    if out is not None:
+        if fmt is InventoryFormat.json and push_url is None:
+            write_text(out, to_json(tables))
+        else:
+            with staged_directory(out) as stage:
+                for name, text in import_files(tables).items():
+                    (stage / name).write_text(text, encoding="utf-8")
+        console.print(", ".join(f"{len(rows)} {name}" for name, rows in tables.items()) + f" → {out}")
+    if push_url is not None:
+        _push(push_url, token, tables, prune, fmt is InventoryFormat.json)
+
+
+def _netbox_token(token_file: Path | None) -> str:
+    import os
+
+    if token_file is not None:
+        try:
+            token = token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            errors.print(
+                f"[red]error:[/] --token-file {escape(str(token_file))}: {escape(exc.strerror or '')}"
+            )
+            raise typer.Exit(2) from None
+        where = str(token_file)
     else:
-        with staged_directory(out) as stage:
-            for n, (name, rows) in enumerate(tables.items(), start=1):
-                (stage / f"{n}-{name}.csv").write_text(to_csv(rows), encoding="utf-8")
-    console.print(", ".join(f"{len(rows)} {name}" for name, rows in tables.items()) + f" → {out}")
+        token, where = os.environ.get("EGOV_NETBOX_TOKEN", "").strip(), "EGOV_NETBOX_TOKEN"
+    if not token:
+        errors.print(
+            f"[red]error:[/] no NetBox token: set EGOV_NETBOX_TOKEN or give --token-file ({where} is empty)"
+        )
+        raise typer.Exit(2)
+    return token
+
+
+def _push(url: str, token: str, tables, prune: bool, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    from network.netbox_sync import NetBoxError, connect, push
+
+    try:
+        api = connect(url, token)
+    except NetBoxError as exc:
+        errors.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    with _progress() as progress:
+        task = progress.add_task("push", total=len(tables))
+        report = push(api, tables, prune, lambda _: progress.advance(task))
+    if as_json:
+        console.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        table = Table("table", "created", "updated", "unchanged", "only in NetBox", title=f"push to {url}")
+        for name in tables:
+            if name in report.unchanged or name in report.created:
+                table.add_row(
+                    name,
+                    str(report.created.get(name, 0)),
+                    str(report.updated.get(name, 0)),
+                    str(report.unchanged.get(name, 0)),
+                    str(len(report.only_in_netbox.get(name, []))),
+                )
+        console.print(table)
+        for change in report.changes[:50]:
+            console.print(f"  {escape(change)}")
+        console.print(
+            f"{report.total_changes} change(s)"
+            + (f", {sum(report.deleted.values())} deleted" if prune else "")
+        )
+    if report.error is not None:
+        errors.print(f"[red]error:[/] push stopped: {escape(report.error)}", soft_wrap=True)
+        raise typer.Exit(1)
 
 
 class CapacityFormat(StrEnum):

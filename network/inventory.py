@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from network.vendors import get_vendor
+
 _GROUP_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -27,10 +29,6 @@ class InventoryHost:
     ping_source: str = ""
     ping_targets: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-#: ansible_network_os per production vendor (cli_config needs it); FRR boxes are plain Linux over SSH.
-NETWORK_OS = {"vrp": "community.network.ce", "iosxe": "cisco.ios.ios"}
 
 
 def group_name(kind: str, value: str) -> str:
@@ -53,9 +51,8 @@ def host_vars(host: InventoryHost) -> dict[str, Any]:
         hv["egov_city"] = host.city
     if host.ansible_host:
         hv["ansible_host"] = host.ansible_host
-    if host.vendor in NETWORK_OS:
-        hv["ansible_connection"] = "ansible.netcommon.network_cli"
-        hv["ansible_network_os"] = NETWORK_OS[host.vendor]
+    # connection, network_os and the playbooks' task family come from the vendor registry, nowhere else
+    hv.update(get_vendor(host.vendor).ansible_host_vars())
     hv.update(host.extra)
     return hv
 

@@ -1,21 +1,64 @@
-"""Inventory rows for NetBox's bulk import: the catalogue, sites, devices, interfaces, IP addresses, cables.
+"""The backbone as NetBox objects: one set of tables feeds the bulk-import CSV, the JSON export and the push.
 
-Column names are NetBox's CSV import headers (DCIM/IPAM), so each list imports as-is, in this order:
-manufacturers, platforms, device-roles, device-types, sites, devices, interfaces, ip-addresses (the loopback
-is marked ``is_primary``, which sets the device's primary IPv4/IPv6), cables.
+Each table is a list of rows in NetBox's CSV import spelling (references by name or slug, custom fields as
+``cf_<name>``), in an order where every reference points at a row of an earlier table:
+
+  tenants, regions, sites, rirs, asns, aggregates, route-targets, vrfs, roles, prefixes,
+  manufacturers, platforms, device-roles, device-types, interface-templates, devices, interfaces,
+  ip-addresses, providers, circuit-types, circuits, circuit-terminations
+
+What is modelled how: the division tree (province, cities, counties) becomes nested regions, each router's
+division a site under them (isolated-domain routers in a site of their own); every link of the model is a
+circuit of its plane's carrier with its committed rate and an A and a Z termination at the two ends' sites
+(no cables between sites); the L3VPNs are VRFs with their route targets, one tenant per department owning
+its VRF and cloud subnet; addresses sit in their VRF, loopbacks with the ``loopback`` role; everything is
+``planned``. Interface types follow the port's speed. The per-vendor hardware facts are in :data:`VENDORS`.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+from collections.abc import Mapping
+from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
 import pint
 
-from network.model import Backbone
-from network.naming import interface_name, lan_name, loopback_name
+from network.addressing import AddressPlan
+from network.model import Backbone, Device
+from network.naming import interface_name, lan_name, loopback_name, mbps
+from network.params import NetworkParams
+from network.routing import DEPARTMENT_VPN_BASE
+from network.vendors import HARDWARE_CLASS, VENDORS, get_vendor
+
+STATUS = "planned"  # nothing of the plan is deployed yet
+IPAM_STATUS = (
+    "reserved"  # NetBox's prefixes and addresses have no 'planned': reserved = allocated, not in use
+)
+
+#: NetBox interface type by port speed in Mbit/s (the largest not above the port's speed).
+INTERFACE_TYPES: tuple[tuple[float, str], ...] = (
+    (100_000, "100gbase-x-qsfp28"),
+    (40_000, "40gbase-x-qsfpp"),
+    (25_000, "25gbase-x-sfp28"),
+    (10_000, "10gbase-x-sfpp"),
+    (1_000, "1000base-x-sfp"),
+    (0, "100base-tx"),
+)
+
+# The primary plane's carrier is not (yet) in data/network.yaml (only backup.carrier is); until it is, this.
+PRIMARY_CARRIER = "中国电信"
+#: The isolated domain's circuits are dedicated fibre leased from the primary carrier.
+PLANE_CARRIER = {"primary": "primary", "isolated": "primary", "backup": "backup"}
+KNOWN_CARRIER_SLUGS = {"中国电信": "china-telecom", "中国联通": "china-unicom", "中国移动": "china-mobile"}
+CIRCUIT_TYPES = {
+    "primary": ("主用电路 primary", "backbone-primary"),
+    "backup": ("备份电路 backup", "backbone-backup"),
+    "isolated": ("物理隔离域电路 isolated", "isolated-domain"),
+}
 
 ROLES = {
     "core": "core-router",
@@ -26,134 +69,479 @@ ROLES = {
     "isolated-core": "isolated-core-router",
     "isolated": "isolated-router",
 }
-PLATFORMS = {"vrp": "huawei-vrp", "iosxe": "cisco-ios-xe", "frr": "frr"}
-MANUFACTURERS = {"vrp": "Huawei", "iosxe": "Cisco", "frr": "FRRouting"}
 ROLE_COLOURS = {"core": "f44336", "access": "ff9800", "city": "2196f3", "county": "4caf50", "town": "9e9e9e"}
 
+#: IPAM roles of prefixes.
+PREFIX_ROLES = {
+    "city-block": "city summary block",
+    "link": "point-to-point link",
+    "attachment": "customer attachment",
+    "lan": "site LAN",
+    "cloud-tenant": "cloud tenant subnet",
+}
+ISOLATED_VRF = "isolated"
+#: Custom fields the push and the bulk import fill; a NetBox administrator creates them once (see docs).
+CUSTOM_FIELDS = {
+    "ospf_cost": ("dcim.interface", "integer"),
+    "ospf_area": ("dcim.interface", "integer"),
+}
+TABLES = (
+    "tenants", "regions", "sites", "rirs", "asns", "aggregates", "route-targets", "vrfs", "roles",
+    "prefixes", "manufacturers", "platforms", "device-roles", "device-types", "interface-templates",
+    "devices", "interfaces", "ip-addresses", "providers", "circuit-types", "circuits",
+    "circuit-terminations",
+)  # fmt: skip
 
-def _catalogue(vendor: str) -> dict[str, list[dict[str, Any]]]:
-    maker = MANUFACTURERS[vendor]
-    maker_slug = maker.lower()
+
+def kbps(bandwidth: pint.Quantity) -> int:
+    """A bandwidth in kbit/s, NetBox's unit for interface speeds and committed rates."""
+    return round(mbps(bandwidth) * 1000)
+
+
+def interface_type(bandwidth: pint.Quantity) -> str:
+    speed = mbps(bandwidth)
+    return next(slug for floor, slug in INTERFACE_TYPES if speed >= floor)
+
+
+def carrier_slug(name: str) -> str:
+    """A provider slug: the known carriers by their English name, any other by a stable hash of its name."""
+    if name in KNOWN_CARRIER_SLUGS:
+        return KNOWN_CARRIER_SLUGS[name]
+    ascii_name = "".join(c if c.isascii() and c.isalnum() else "-" for c in name.lower()).strip("-")
+    return ascii_name or "carrier-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+
+
+def region_name(code: str, name: str) -> str:
+    return f"{code} {name}"
+
+
+def site_slug(dev: Device) -> str:
+    return f"gd-{dev.division_code}" + ("-iso" if dev.domain == "isolated" else "")
+
+
+def site_name(dev: Device) -> str:
+    return f"{dev.division_code} {dev.name}" + (" 物理隔离域" if dev.domain == "isolated" else "")
+
+
+def tenant_slug(code: str) -> str:
+    return f"dept-{code.lower()}"
+
+
+def _prefix_row(prefix: IPv4Network | IPv6Network, vrf: str, role: str, description: str, **extra: Any):
     return {
-        "manufacturers": [{"name": maker, "slug": maker_slug}],
-        "platforms": [{"name": PLATFORMS[vendor], "slug": PLATFORMS[vendor], "manufacturer": maker}],
-        "device-roles": [
-            {"name": role, "slug": role, "color": ROLE_COLOURS.get(tier.removeprefix("isolated-"), "000000")}
-            for tier, role in ROLES.items()
-        ],
-        "device-types": [
-            {
-                "manufacturer": maker,
-                "model": f"{PLATFORMS[vendor]}-router",
-                "slug": f"{PLATFORMS[vendor]}-router",
-            }
-        ],
+        "prefix": str(prefix),
+        "vrf": vrf,
+        "tenant": extra.get("tenant", ""),
+        "status": extra.get("status", IPAM_STATUS),
+        "role": PREFIX_ROLES[role],
+        "description": description,
     }
 
 
-def _kbps(bandwidth: pint.Quantity) -> int:
-    return int(bandwidth.to("kbit/s").magnitude)
+class _Tables:
+    """Builds the rows of every table from the model (one pass per concern)."""
 
+    def __init__(
+        self,
+        backbone: Backbone,
+        vendor: str,
+        params: NetworkParams,
+        department_names: Mapping[str, str],
+    ) -> None:
+        if vendor not in VENDORS:
+            raise ValueError(f"unknown vendor {vendor!r}; expected one of {', '.join(VENDORS)}")
+        # NetBox's facts of a vendor (maker, platform, device type per hardware class): the vendor registry
+        self.backbone = backbone
+        self.vendor = vendor
+        self.facts = get_vendor(vendor).netbox
+        self.params = params
+        self.plan = AddressPlan(params)
+        self.names = department_names
+        self.out: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
+        self._codes: set[str] = set()
 
-def _site(code: str) -> str:
-    return f"gd-{code}"
+    # -- organisation ------------------------------------------------------------------------------------
+    def departments(self) -> dict[str, int]:
+        """{department code: VPN id} of the departments attached at the access routers."""
+        found: dict[str, int] = {}
+        for dev in self.backbone.by_tier("access"):
+            for vrf in dev.vrfs:
+                if vrf.zone == "private":
+                    code = next(a.customer for a in dev.attachments if a.vrf == vrf.name)
+                    found[code] = vrf.vpn_id - DEPARTMENT_VPN_BASE
+        return dict(sorted(found.items()))
 
+    def tenants(self, departments: dict[str, int]) -> None:
+        for code in departments:
+            name = self.names.get(code, code)
+            self.out["tenants"].append(
+                {"name": f"{code} {name}", "slug": tenant_slug(code), "description": name}
+            )
 
-def inventory_rows(backbone: Backbone, vendor: str = "vrp") -> dict[str, list[dict[str, Any]]]:
-    """{object type: rows}, interface names spelled for ``vendor``; rows are sorted and deterministic."""
-    sites: dict[str, dict[str, Any]] = {}
-    devices, interfaces, addresses, cables = [], [], [], []
-    for name, dev in sorted(backbone.devices.items()):
-        sites.setdefault(
-            dev.division_code,
-            {"name": f"{dev.division_code} {dev.name}", "slug": _site(dev.division_code), "status": "active"},
+    def regions_and_sites(self) -> None:
+        divisions: dict[str, str] = {}  # code -> name, of every division that has a router
+        for dev in self.backbone.devices.values():
+            divisions.setdefault(dev.division_code, dev.name)
+        region_of: dict[str, str] = {}
+        for code in sorted(c for c in divisions if len(c) == 6):
+            parent = "" if code == "440000" else "440000" if code[4:] == "00" else code[:4] + "00"
+            region_of[code] = region_name(code, divisions[code])
+            self.out["regions"].append(
+                {
+                    "name": region_of[code],
+                    "slug": f"gd-{code}",
+                    "parent": region_of.get(parent, ""),
+                    "description": divisions[code],
+                }
+            )
+        sites: dict[str, dict[str, Any]] = {}
+        for dev in self.backbone.devices.values():
+            code = dev.division_code
+            region = next((region_of[c] for c in (code[:6], code[:4] + "00", "440000") if c in region_of), "")
+            sites.setdefault(
+                site_slug(dev),
+                {
+                    "name": site_name(dev),
+                    "slug": site_slug(dev),
+                    "status": STATUS,
+                    "region": region,
+                    "description": "物理隔离域" if dev.domain == "isolated" else "",
+                },
+            )
+        self.out["sites"] = sorted(sites.values(), key=lambda s: s["slug"])
+
+    # -- IPAM ---------------------------------------------------------------------------------------------
+    def ipam(self, departments: dict[str, int]) -> None:
+        p = self.params
+        rir = {"name": "RFC 1918 / RFC 4193", "slug": "private", "is_private": "true"}
+        asn_rir = {"name": "RFC 6996", "slug": "rfc-6996", "is_private": "true"}
+        self.out["rirs"] += [asn_rir, rir]
+        self.out["asns"].append(
+            {"asn": self.backbone.asn, "rir": asn_rir["name"], "description": "广东省电子政务外网 iBGP"}
         )
-        devices.append(
+        for prefix, what in (
+            (p.ipv4.backbone, "backbone infrastructure"),
+            (p.ipv4.cloud_tenants, "cloud tenant networks"),
+            (p.isolated.ipv4, "物理隔离域"),
+            (p.ipv6.infrastructure, "backbone infrastructure (IPv6 mirror)"),
+            (p.ipv6.lan, "site LANs (IPv6)"),
+            (p.isolated.ipv6, "物理隔离域 (IPv6)"),
+        ):
+            self.out["aggregates"].append({"prefix": str(prefix), "rir": rir["name"], "description": what})
+        vrfs: dict[str, dict[str, Any]] = {}
+        targets: dict[str, str] = {}
+        for dev in sorted(self.backbone.devices.values(), key=lambda d: d.hostname):
+            for vrf in dev.vrfs:
+                for rt in (*vrf.import_rt, *vrf.export_rt):
+                    targets.setdefault(rt, f"{vrf.name} ({vrf.description})")
+                code = next((c for c in departments if tenant_slug(c) == vrf.name), "")
+                vrfs.setdefault(
+                    vrf.name,
+                    {
+                        "name": vrf.name,
+                        "tenant": self._tenant(code),
+                        "enforce_unique": "true",
+                        "import_targets": ",".join(vrf.import_rt),
+                        "export_targets": ",".join(vrf.export_rt),
+                        # RDs are per PE (router-id:vpn), so NetBox's one-RD-per-VRF stays empty.
+                        "description": f"{vrf.description}; RD <router-id>:{vrf.vpn_id}",
+                    },
+                )
+        if any(d.domain == "isolated" for d in self.backbone.devices.values()):
+            vrfs[ISOLATED_VRF] = {
+                "name": ISOLATED_VRF,
+                "tenant": "",
+                "enforce_unique": "true",
+                "import_targets": "",
+                "export_targets": "",
+                "description": "物理隔离域: its own routers, circuits and addresses",
+            }
+        self.out["route-targets"] = [
+            {"name": rt, "description": what} for rt, what in sorted(targets.items(), key=_rt_order)
+        ]
+        self.out["vrfs"] = sorted(vrfs.values(), key=lambda v: v["name"])
+        self.out["roles"] = [{"name": name, "slug": slug} for slug, name in PREFIX_ROLES.items()]
+        rows = self.out["prefixes"]
+        for city in sorted(self.backbone.by_tier("city"), key=lambda d: d.hostname):
+            for r in city.area_ranges:
+                summaries: list[IPv4Network | IPv6Network] = [r.prefix, *r.prefixes_v6]
+                for net in summaries:
+                    rows.append(
+                        _prefix_row(net, "", "city-block", f"{city.name} summary", status="container")
+                    )
+        for link in self.backbone.links:
+            in_vrf = ISOLATED_VRF if link.plane == "isolated" else ""
+            for net in (link.subnet_v4, link.subnet_v6):
+                rows.append(_prefix_row(net, in_vrf, "link", f"{link.plane} {link.a} – {link.b}"))
+        for name, dev in sorted(self.backbone.devices.items()):
+            in_vrf = ISOLATED_VRF if dev.domain == "isolated" else ""
+            for lan in dev.lans:
+                for net in (lan.prefix_v4, lan.prefix_v6):
+                    rows.append(_prefix_row(net, in_vrf, "lan", f"{name} site LAN"))
+            for a in dev.attachments:
+                for net in (a.address_v4.network, a.address_v6.network):
+                    rows.append(
+                        _prefix_row(
+                            net,
+                            a.vrf,
+                            "attachment",
+                            f"{name} {a.customer}",
+                            tenant=self._tenant(a.customer),
+                        )
+                    )
+        for code, vpn_id in departments.items():
+            rows.append(
+                _prefix_row(
+                    self.plan.department_cloud_subnet(vpn_id),
+                    tenant_slug(code),
+                    "cloud-tenant",
+                    f"{self.names.get(code, code)} cloud tenant network",
+                    tenant=self._tenant(code),
+                )
+            )
+
+    def _tenant(self, code: str) -> str:
+        return f"{code} {self.names.get(code, code)}" if code and code in self._codes else ""
+
+    # -- DCIM ---------------------------------------------------------------------------------------------
+    def catalogue(self) -> None:
+        f = self.facts
+        self.out["manufacturers"].append({"name": f.manufacturer, "slug": f.manufacturer_slug})
+        self.out["platforms"].append(
             {
-                "name": name,
-                "role": ROLES[dev.tier],
-                "device_type": f"{PLATFORMS[vendor]}-router",
-                "manufacturer": MANUFACTURERS[vendor],
-                "platform": PLATFORMS[vendor],
-                "site": sites[dev.division_code]["name"],
-                "status": "active",
+                "name": f.platform_name,
+                "slug": f.platform_slug,
+                "manufacturer": f.platform_manufacturer,
             }
         )
-        ifaces: list[tuple[str, str, str, str, str, int | str]] = [
-            (loopback_name(vendor), "virtual", "loopback", f"{dev.loopback_v4}/32", str(dev.loopback_v6), "")
+        for tier, role in ROLES.items():
+            colour = ROLE_COLOURS[HARDWARE_CLASS[tier]] if not tier.startswith("isolated") else "673ab7"
+            self.out["device-roles"].append({"name": role, "slug": role, "color": colour})
+        used = sorted({HARDWARE_CLASS[d.tier] for d in self.backbone.devices.values()})
+        for hw in used:
+            m = f.device_types[hw]
+            self.out["device-types"].append(
+                {
+                    "manufacturer": f.manufacturer,
+                    "model": m.model,
+                    "slug": m.slug,
+                    "part_number": m.part_number,
+                    "u_height": m.u_height,
+                    "is_full_depth": "true" if m.full_depth else "false",
+                }
+            )
+
+    def ports(self, dev: Device) -> list[dict[str, Any]]:
+        """Every interface of a device, as rows of the interfaces table (without the device column)."""
+        v = self.vendor
+        vrf_default = ISOLATED_VRF if dev.domain == "isolated" else ""
+        rows = [
+            _iface(loopback_name(v), "virtual", "loopback", vrf_default),
         ]
         for i in dev.interfaces:
-            ifaces.append(
-                (
-                    interface_name(vendor, i),
-                    "other",
+            rows.append(
+                _iface(
+                    interface_name(v, i),
+                    interface_type(i.bandwidth),
                     f"{i.plane} to {i.peer}",
-                    str(i.address_v4),
-                    str(i.address_v6),
-                    _kbps(i.bandwidth),
+                    vrf_default,
+                    speed=kbps(i.bandwidth),
+                    mtu=i.mtu,
+                    ospf_cost=i.ospf_cost,
+                    ospf_area=i.ospf_area,
                 )
             )
         for a in dev.attachments:
-            ifaces.append(
-                (
-                    interface_name(vendor, a),
-                    "other",
+            rows.append(
+                _iface(
+                    interface_name(v, a),
+                    interface_type(a.bandwidth),
                     f"{a.vrf} {a.customer}",
-                    str(a.address_v4),
-                    str(a.address_v6),
-                    _kbps(a.bandwidth),
+                    a.vrf,
+                    speed=kbps(a.bandwidth),
+                    mtu=a.mtu,
                 )
             )
         for n, lan in enumerate(dev.lans):
-            ifaces.append(
-                (
-                    lan_name(vendor) + (str(n) if n else ""),
+            rows.append(
+                _iface(
+                    lan_name(v) + (str(n) if n else ""),
                     "virtual",
                     "site LAN",
-                    str(lan.gateway_v4),
-                    str(lan.gateway_v6),
-                    "",
+                    vrf_default,
+                    ospf_area=lan.ospf_area,
                 )
             )
-        for ifname, kind, desc, v4, v6, speed in ifaces:
-            interfaces.append(
-                {"device": name, "name": ifname, "type": kind, "description": desc, "speed": speed}
+        return rows
+
+    def devices(self) -> None:
+        f = self.facts
+        per_type: dict[str, list[set[tuple[str, str]]]] = {}
+        all_ports: dict[str, list[dict[str, Any]]] = {}
+        for name, dev in sorted(self.backbone.devices.items()):
+            model = f.device_types[HARDWARE_CLASS[dev.tier]].model
+            self.out["devices"].append(
+                {
+                    "name": name,
+                    "role": ROLES[dev.tier],
+                    "manufacturer": f.manufacturer,
+                    "device_type": model,
+                    "platform": f.platform_name,
+                    "site": site_name(dev),
+                    "status": STATUS,
+                    "description": f"{dev.tier} {dev.division_code} {dev.name}",
+                }
             )
-            primary = "true" if kind == "virtual" and desc == "loopback" else "false"
-            for addr in (v4, v6):
-                addresses.append(
+            all_ports[name] = self.ports(dev)
+            per_type.setdefault(model, []).append({(r["name"], r["type"]) for r in all_ports[name]})
+        # A device type's interface templates: the ports every device of that type has (NetBox creates
+        # them with the device; the interfaces table then fills in their speed, MTU, VRF and description).
+        for model, port_sets in sorted(per_type.items()):
+            for ifname, kind in sorted(set.intersection(*port_sets)):
+                self.out["interface-templates"].append(
+                    {"device_type": model, "manufacturer": f.manufacturer, "name": ifname, "type": kind}
+                )
+        for name, rows in all_ports.items():
+            for row in rows:
+                self.out["interfaces"].append({"device": name, **row})
+        self.addresses()
+
+    def addresses(self) -> None:
+        v = self.vendor
+        rows = self.out["ip-addresses"]
+        for name, dev in sorted(self.backbone.devices.items()):
+            vrf = ISOLATED_VRF if dev.domain == "isolated" else ""
+            entries: list[tuple[str, str, str, str, str]] = [
+                (loopback_name(v), f"{dev.loopback_v4}/32", vrf, "loopback", "true"),
+                (loopback_name(v), str(dev.loopback_v6), vrf, "loopback", "true"),
+            ]
+            for i in dev.interfaces:
+                entries += [
+                    (interface_name(v, i), str(i.address_v4), vrf, "", "false"),
+                    (interface_name(v, i), str(i.address_v6), vrf, "", "false"),
+                ]
+            for a in dev.attachments:
+                entries += [
+                    (interface_name(v, a), str(a.address_v4), a.vrf, "", "false"),
+                    (interface_name(v, a), str(a.address_v6), a.vrf, "", "false"),
+                ]
+            for n, lan in enumerate(dev.lans):
+                port = lan_name(v) + (str(n) if n else "")
+                entries += [
+                    (port, str(lan.gateway_v4), vrf, "", "false"),
+                    (port, str(lan.gateway_v6), vrf, "", "false"),
+                ]
+            for port, address, in_vrf, role, primary in entries:
+                rows.append(
                     {
-                        "address": addr,
-                        "status": "active",
+                        "address": address,
+                        "vrf": in_vrf,
+                        "tenant": self._tenant(_dept_of(in_vrf, self._codes)),
+                        "status": IPAM_STATUS,
+                        "role": role,
                         "device": name,
-                        "interface": ifname,
+                        "interface": port,
                         "is_primary": primary,
                     }
                 )
-    for link in backbone.links:
-        end_a = backbone.devices[link.a].interface(link.a_port)
-        end_b = backbone.devices[link.b].interface(link.b_port)
-        cables.append(
-            {
-                "side_a_device": link.a,
-                "side_a_type": "dcim.interface",
-                "side_a_name": interface_name(vendor, end_a),
-                "side_b_device": link.b,
-                "side_b_type": "dcim.interface",
-                "side_b_name": interface_name(vendor, end_b),
-                "type": "smf",
-                "status": "connected",
-                "label": f"{link.plane} {link.subnet_v4}",
-            }
-        )
+
+    # -- circuits -----------------------------------------------------------------------------------------
+    def circuits(self) -> None:
+        carriers = {"primary": PRIMARY_CARRIER, "backup": self.params.backup.carrier}
+        used_planes = sorted({link.plane for link in self.backbone.links})
+        providers = sorted({carriers[PLANE_CARRIER[p]] for p in used_planes})
+        self.out["providers"] = [{"name": c, "slug": carrier_slug(c)} for c in providers]
+        self.out["circuit-types"] = [
+            {"name": CIRCUIT_TYPES[p][0], "slug": CIRCUIT_TYPES[p][1]} for p in used_planes
+        ]
+        devices = self.backbone.devices
+        for link in self.backbone.links:
+            cid = circuit_id(link.plane, link.a, link.a_port, link.b, link.b_port)
+            provider = carriers[PLANE_CARRIER[link.plane]]
+            self.out["circuits"].append(
+                {
+                    "cid": cid,
+                    "provider": provider,
+                    "type": CIRCUIT_TYPES[link.plane][0],
+                    "status": STATUS,
+                    "commit_rate": kbps(link.bandwidth),
+                    "description": f"{link.plane} {link.subnet_v4} {link.subnet_v6}",
+                }
+            )
+            for side, host, port in (("A", link.a, link.a_port), ("Z", link.b, link.b_port)):
+                dev = devices[host]
+                self.out["circuit-terminations"].append(
+                    {
+                        "circuit": cid,
+                        "provider": provider,
+                        "term_side": side,
+                        "termination_type": "dcim.site",
+                        "site": site_name(dev),
+                        "port_speed": kbps(link.bandwidth),
+                        "description": f"{host} {interface_name(self.vendor, dev.interface(port))}",
+                    }
+                )
+
+    def build(self) -> dict[str, list[dict[str, Any]]]:
+        departments = self.departments()
+        self._codes = set(departments)
+        self.tenants(departments)
+        self.regions_and_sites()
+        self.ipam(departments)
+        self.catalogue()
+        self.devices()
+        self.circuits()
+        return self.out
+
+
+def _rt_order(item: tuple[str, str]) -> tuple[int, int]:
+    asn, number = item[0].split(":")
+    return int(asn), int(number)
+
+
+def _dept_of(vrf: str, codes: set[str]) -> str:
+    return next((c for c in codes if tenant_slug(c) == vrf), "")
+
+
+def _iface(
+    name: str,
+    kind: str,
+    description: str,
+    vrf: str,
+    speed: int | str = "",
+    mtu: int | str = "",
+    ospf_cost: int | str = "",
+    ospf_area: int | str = "",
+) -> dict[str, Any]:
     return {
-        **_catalogue(vendor),
-        "sites": sorted(sites.values(), key=lambda s: s["slug"]),
-        "devices": devices,
-        "interfaces": interfaces,
-        "ip-addresses": addresses,
-        "cables": cables,
+        "name": name,
+        "type": kind,
+        "speed": speed,
+        "mtu": mtu,
+        "vrf": vrf,
+        "description": description,
+        "cf_ospf_cost": ospf_cost,
+        "cf_ospf_area": ospf_area,
     }
+
+
+def circuit_id(plane: str, a: str, a_port: int, b: str, b_port: int) -> str:
+    """The circuit id of a link until the carrier's own is known: plane and both ends (stable, unique)."""
+    return f"{plane[:3].upper()} {a}:{a_port} {b}:{b_port}"
+
+
+def inventory_rows(
+    backbone: Backbone,
+    vendor: str = "vrp",
+    params: NetworkParams | None = None,
+    department_names: Mapping[str, str] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """{table: rows} in import order (:data:`TABLES`), names spelled for ``vendor``; deterministic."""
+    if params is None:
+        from network.params import load_params
+
+        params = load_params()
+    return _Tables(backbone, vendor, params, department_names or {}).build()
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
@@ -164,6 +552,49 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
         writer.writeheader()
         writer.writerows(rows)
     return buffer.getvalue()
+
+
+def import_files(tables: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
+    """{file name: text} for NetBox's bulk-import pages, numbered in import order.
+
+    Where the import pages differ from the tables: device types go as one YAML document each with their
+    interface templates (the page takes components in YAML only, as in NetBox's devicetype-library); the
+    interfaces CSV has no ``vrf`` column (the page names a VRF by its RD, and ours have one RD per PE; the
+    addresses keep their VRF, and ``--push`` sets the interface's) and no row for a port the device type's
+    templates create with the device (the page can only create; their speed and description come with
+    ``--push``); circuit terminations name their site where the page wants its numeric id, so they land with
+    ``--push`` only.
+    """
+    import yaml
+
+    files: dict[str, str] = {}
+    templates: dict[str, list[dict[str, Any]]] = {}
+    for t in tables["interface-templates"]:
+        templates.setdefault(t["device_type"], []).append({"name": t["name"], "type": t["type"]})
+    for n, (name, rows) in enumerate(tables.items(), start=1):
+        if name == "interface-templates":
+            continue
+        if name == "device-types":
+            docs = [
+                {
+                    **{k: v for k, v in row.items() if k != "is_full_depth"},
+                    "is_full_depth": row["is_full_depth"] == "true",
+                    "interfaces": templates.get(row["model"], []),
+                }
+                for row in rows
+            ]
+            files[f"{n:02d}-{name}.yaml"] = yaml.safe_dump_all(docs, allow_unicode=True, sort_keys=False)
+            continue
+        if name == "interfaces":
+            model = {d["name"]: d["device_type"] for d in tables["devices"]}
+            made = {(t["device_type"], t["name"]) for t in tables["interface-templates"]}
+            rows = [
+                {k: v for k, v in row.items() if k != "vrf"}
+                for row in rows
+                if (model[row["device"]], row["name"]) not in made
+            ]
+        files[f"{n:02d}-{name}.csv"] = to_csv(rows)
+    return files
 
 
 def to_json(tables: dict[str, list[dict[str, Any]]]) -> str:

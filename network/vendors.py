@@ -72,14 +72,27 @@ class PortFamily:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceModel:
+    """A NetBox device type: the maker's model name, part number and rack height (NetBox's devicetype-library
+    where it has the model)."""
+
+    model: str
+    slug: str
+    part_number: str
+    u_height: float
+    full_depth: bool
+
+
+@dataclass(frozen=True, slots=True)
 class NetBoxPlatform:
-    """What NetBox needs to know about a vendor: platform, hardware manufacturer, device type per role."""
+    """What NetBox needs to know about a vendor: who makes the boxes, what they run, which box per class."""
 
     platform_slug: str
     platform_name: str
-    platform_manufacturer: str  # who makes the software
+    platform_manufacturer: str  # who makes the software; "" when that is no hardware maker (FRRouting)
     manufacturer: str  # who makes the hardware the device types are of
-    device_types: Mapping[str, str]  # tier → device-type model
+    manufacturer_slug: str
+    device_types: Mapping[str, DeviceModel]  # hardware class (core, access, city, county, town) → model
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +183,19 @@ class Vendor:
 
 
 # -- the built-in vendors ------------------------------------------------------------------------------------
-_CHASSIS_TIERS = ("core", "access", "city", "county", "town", "isolated-core", "isolated")
+#: The hardware class a tier runs on, one device type per class (the isolated domain: city and county boxes).
+HARDWARE_CLASS = MappingProxyType(
+    {
+        "core": "core",
+        "access": "access",
+        "city": "city",
+        "county": "county",
+        "town": "town",
+        "isolated-core": "city",
+        "isolated": "county",
+    }
+)
+HARDWARE_CLASSES = ("core", "access", "city", "county", "town")
 
 # Parse-back templates read what a router would read: addresses, MTU, shaper, OSPF key and BFD per interface.
 _VRP_TTP = """
@@ -244,15 +269,14 @@ BUILTIN_VENDORS: tuple[Vendor, ...] = (
             platform_name="Huawei VRP",
             platform_manufacturer="Huawei",
             manufacturer="Huawei",
+            manufacturer_slug="huawei",
             device_types=MappingProxyType(
                 {
-                    "core": "NetEngine 40E-X16A",
-                    "access": "NetEngine 40E-X16A",
-                    "city": "NetEngine 40E-X8A",
-                    "county": "NetEngine 40E-X3A",
-                    "town": "NetEngine 8000 M8",
-                    "isolated-core": "NetEngine 40E-X8A",
-                    "isolated": "NetEngine 40E-X3A",
+                    "core": DeviceModel("NE8000-X8", "huawei-ne8000-x8", "02351930", 16, True),
+                    "access": DeviceModel("NE8000 M14 DC", "huawei-ne8000-m14-dc", "02353ABJ", 5, False),
+                    "city": DeviceModel("NE8000 M8 DC", "huawei-ne8000-m8-dc", "02353ANP", 3, False),
+                    "county": DeviceModel("NE40E-M2K-B", "huawei-ne40e-m2k-b", "", 2, False),
+                    "town": DeviceModel("AR6121E", "huawei-ar6121e", "02353TBH", 1, False),
                 }
             ),
         ),
@@ -273,15 +297,16 @@ BUILTIN_VENDORS: tuple[Vendor, ...] = (
             platform_name="Cisco IOS-XE",
             platform_manufacturer="Cisco",
             manufacturer="Cisco",
+            manufacturer_slug="cisco",
             device_types=MappingProxyType(
                 {
-                    "core": "ASR 1009-X",
-                    "access": "ASR 1009-X",
-                    "city": "ASR 1006-X",
-                    "county": "ASR 1002-HX",
-                    "town": "ASR 1001-HX",
-                    "isolated-core": "ASR 1006-X",
-                    "isolated": "ASR 1002-HX",
+                    "core": DeviceModel("ASR1006-X", "cisco-asr1006-x", "ASR1006-X", 6, True),
+                    "access": DeviceModel("C8500-12X4QC", "cisco-c8500-12x4qc", "C8500-12X4QC", 1, True),
+                    "city": DeviceModel("C8500-12X", "cisco-c8500-12x", "C8500-12X", 1, True),
+                    "county": DeviceModel(
+                        "C8300-2N2S-4T2X", "cisco-c8300-2n2s-4t2x", "C8300-2N2S-4T2X", 2, False
+                    ),
+                    "town": DeviceModel("C8200-1N-4T", "cisco-c8200-1n-4t", "C8200-1N-4T", 1, False),
                 }
             ),
         ),
@@ -300,9 +325,15 @@ BUILTIN_VENDORS: tuple[Vendor, ...] = (
         netbox=NetBoxPlatform(
             platform_slug="frr",
             platform_name="FRRouting",
-            platform_manufacturer="FRRouting",
+            platform_manufacturer="",  # FRRouting makes software, not the boxes: no manufacturer in NetBox
             manufacturer="Generic",
-            device_types=MappingProxyType({tier: "x86 server" for tier in _CHASSIS_TIERS}),
+            manufacturer_slug="generic",
+            device_types=MappingProxyType(
+                {
+                    tier: DeviceModel(f"x86 server ({tier})", f"generic-x86-{tier}", "", 1, True)
+                    for tier in HARDWARE_CLASSES
+                }
+            ),
         ),
         ansible=AnsibleTarget("ssh", None, "frr"),
         parseback=_FRR_TTP,

@@ -223,13 +223,9 @@ def _production_inventory(vendor: str, base: Path) -> Path:
     from egov.atomic import write_text
     from network.inventory import inventory_yaml, production_hosts
     from network.topology import build_backbone
-    from network.vendors import get_vendor
 
     path = base / "inventory" / f"{vendor}.yml"
-    hosts = production_hosts(build_backbone(), vendor)
-    for host in hosts:  # connection, network_os and task family come from the vendor registry
-        host.extra.update(get_vendor(vendor).ansible_host_vars())
-    write_text(path, inventory_yaml(hosts))
+    write_text(path, inventory_yaml(production_hosts(build_backbone(), vendor)))
     return path
 
 

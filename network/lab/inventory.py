@@ -6,7 +6,6 @@ from network.inventory import InventoryHost
 from network.lab.check import v6_expected
 from network.lab.engine import Management
 from network.lab.spec import LabSpec, namespace_name
-from network.vendors import get_vendor
 
 
 def lab_hosts(spec: LabSpec, prefix: str, mgmt: Management) -> list[InventoryHost]:
@@ -38,7 +37,6 @@ def lab_hosts(spec: LabSpec, prefix: str, mgmt: Management) -> list[InventoryHos
                 ping_source=v4[0] if v4 else "",
                 ping_targets=targets if v4 else [],
                 extra={
-                    **get_vendor("frr").ansible_host_vars(),
                     "frr_pathspace": ns,
                     "frr_vtysh": [*wrap, "/usr/bin/vtysh", "-N", ns],
                     "frr_reload": [*wrap, "/usr/lib/frr/frr-reload.py", "-N", ns],

@@ -127,7 +127,7 @@ def test_cli_check_json_and_inventory(tmp_path) -> None:
     result = runner.invoke(app, ["inventory", "--format", "json", "--out", str(tmp_path / "inv.json")])
     assert result.exit_code == 0, result.output
     tables = json.loads((tmp_path / "inv.json").read_text(encoding="utf-8"))
-    assert len(tables["devices"]) == 1762 and len(tables["cables"]) == doc["links"]
+    assert len(tables["devices"]) == 1762 and len(tables["circuits"]) == doc["links"]
     result = runner.invoke(app, ["show", "GD-CITY-440100"])
     assert result.exit_code == 0 and "10.0.3.1" in result.output
     assert runner.invoke(app, ["show", "GD-NOPE"]).exit_code == 2

@@ -1,36 +1,181 @@
-"""The NetBox export is internally consistent: every reference points at a row imported before it."""
+"""The NetBox export: every reference points at a row imported before it, and what lands is what the model
+says (interface types by speed, circuits per carrier, VRFs with route targets, regions from the divisions)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
-from network.netbox import inventory_rows, to_csv
+import pytest
+
+from network.netbox import TABLES, VENDORS, interface_type, inventory_rows, to_csv, to_json
+from network.params import NetworkParams
 
 
-def test_references_resolve_in_import_order(small) -> None:
-    tables = inventory_rows(small, "iosxe")
-    assert list(tables) == [
-        "manufacturers", "platforms", "device-roles", "device-types",
-        "sites", "devices", "interfaces", "ip-addresses", "cables",
-    ]  # fmt: skip
+@pytest.fixture(scope="module")
+def tables(small, params: NetworkParams) -> dict[str, list[dict[str, Any]]]:
+    return inventory_rows(small, "vrp", params, {"GAT": "省公安厅"})
+
+
+def by(rows: list[dict[str, Any]], *keys: str) -> dict[Any, dict[str, Any]]:
+    index = {tuple(r[k] for k in keys) if len(keys) > 1 else r[keys[0]]: r for r in rows}
+    assert len(index) == len(rows), f"duplicate {keys}"
+    return index
+
+
+def test_references_resolve_in_import_order(tables) -> None:
+    assert tuple(tables) == TABLES
+    regions = set()
+    for r in tables["regions"]:  # a parent comes before its children
+        assert r["parent"] in regions | {""}
+        regions.add(r["name"])
+    sites = by(tables["sites"], "name")
+    assert all(s["region"] in regions for s in sites.values())
+    tenants = {t["name"] for t in tables["tenants"]} | {""}
+    rts = {t["name"] for t in tables["route-targets"]}
+    vrfs = by(tables["vrfs"], "name")
+    for v in vrfs.values():
+        assert v["tenant"] in tenants
+        assert {t for t in v["import_targets"].split(",") if t} <= rts
+    assert all(p["vrf"] in vrfs or p["vrf"] == "" for p in tables["prefixes"])
+    types = {t["model"] for t in tables["device-types"]}
     roles = {r["slug"] for r in tables["device-roles"]}
-    sites = {s["name"] for s in tables["sites"]}
-    assert all(d["role"] in roles and d["site"] in sites for d in tables["devices"])
-    ports = {(i["device"], i["name"]) for i in tables["interfaces"]}
-    assert all((a["device"], a["interface"]) in ports for a in tables["ip-addresses"])
-    for c in tables["cables"]:
-        assert (c["side_a_device"], c["side_a_name"]) in ports and (
-            c["side_b_device"],
-            c["side_b_name"],
-        ) in ports
-    assert len(tables["cables"]) == len(small.links)
-    primaries = Counter(a["device"] for a in tables["ip-addresses"] if a["is_primary"] == "true")
-    assert set(primaries.values()) == {2}  # the loopback's IPv4 and IPv6
-    assert ("GD-CITY-440100", "TenGigabitEthernet1/0/1") in ports
+    platforms = {p["name"] for p in tables["platforms"]}
+    for d in tables["devices"]:
+        assert d["site"] in sites and d["device_type"] in types
+        assert d["role"] in roles and d["platform"] in platforms
+    ports = by(tables["interfaces"], "device", "name")
+    assert all((t["device_type"]) in types for t in tables["interface-templates"])
+    for a in tables["ip-addresses"]:
+        assert (a["device"], a["interface"]) in ports
+        assert a["vrf"] == ports[a["device"], a["interface"]]["vrf"]
+    circuits = by(tables["circuits"], "cid")
+    providers = {p["name"] for p in tables["providers"]}
+    ctypes = {t["name"] for t in tables["circuit-types"]}
+    assert all(c["provider"] in providers and c["type"] in ctypes for c in circuits.values())
+    ends = Counter(t["circuit"] for t in tables["circuit-terminations"])
+    assert set(ends) == set(circuits) and set(ends.values()) == {2}
+    assert all(t["site"] in sites for t in tables["circuit-terminations"])
 
 
-def test_csv_has_the_netbox_headers(small) -> None:
-    text = to_csv(inventory_rows(small)["cables"])
-    assert text.splitlines()[0] == (
-        "side_a_device,side_a_type,side_a_name,side_b_device,side_b_type,side_b_name,type,status,label"
+def test_interface_types_and_speeds_follow_the_port(tables) -> None:
+    ports = by(tables["interfaces"], "device", "name")
+    city_up = ports["GD-CITY-440100", "XGigabitEthernet1/0/1"]
+    assert (city_up["type"], city_up["speed"], city_up["mtu"]) == (
+        "10gbase-x-sfpp",
+        10_000_000,
+        9000,
+    )  # MPLS core MTU
+    assert city_up["description"] == "primary to GD-CORE-01"
+    core = ports["GD-CORE-01", "100GE1/4/1"]
+    assert (core["type"], core["speed"]) == ("100gbase-x-qsfp28", 100_000_000)
+    county = ports["GD-CNTY-440103", "GigabitEthernet1/1/1"]
+    assert (county["type"], county["speed"]) == ("1000base-x-sfp", 1_000_000)
+    town = ports["GD-TOWN-440103001", "GigabitEthernet1/1/1"]
+    assert (town["type"], town["speed"]) == ("100base-tx", 100_000)
+    assert ports["GD-TOWN-440103001", "LoopBack0"]["type"] == "virtual"
+    assert Counter(p["type"] for p in ports.values())["other"] == 0
+    assert interface_type(__import__("egov.units").units.ureg.Quantity(40, "Gbit/s")) == "40gbase-x-qsfpp"
+
+
+def test_circuits_have_carriers_rates_and_both_ends(tables, small, params) -> None:
+    circuits = tables["circuits"]
+    assert len(circuits) == len(small.links)
+    backup = [c for c in circuits if c["type"].startswith("备份")]
+    assert backup and {c["provider"] for c in backup} == {params.backup.carrier}
+    city_backup = next(c for c in backup if "GD-CITY-440100" in c["cid"])
+    assert city_backup["commit_rate"] == 10_000_000 and city_backup["status"] == "planned"
+    ends = {
+        (t["circuit"], t["term_side"]): t
+        for t in tables["circuit-terminations"]
+        if t["circuit"] == city_backup["cid"]
+    }
+    assert ends[city_backup["cid"], "A"]["site"] == "440000 广东省"
+    assert ends[city_backup["cid"], "Z"]["site"] == "440100 广州市"
+    assert ends[city_backup["cid"], "Z"]["description"] == "GD-CITY-440100 XGigabitEthernet1/0/2"
+    town = next(c for c in circuits if "GD-TOWN-440103001" in c["cid"])
+    assert town["commit_rate"] == 100_000
+
+
+def test_regions_sites_and_the_isolated_domain(tables) -> None:
+    regions = by(tables["regions"], "slug")
+    assert regions["gd-440000"]["parent"] == ""
+    assert regions["gd-440100"]["parent"] == "440000 广东省"
+    assert regions["gd-440103"]["parent"] == "440100 广州市"
+    sites = by(tables["sites"], "slug")
+    assert sites["gd-440103001"]["region"] == regions["gd-440103"]["name"]  # a town under its county
+    assert sites["gd-441900003"]["region"] == regions["gd-441900"]["name"]  # 东莞: towns under the city
+    assert sites["gd-440100-iso"]["region"] == regions["gd-440100"]["name"]
+    devices = by(tables["devices"], "name")
+    assert devices["GD-ISO-440100"]["site"] == sites["gd-440100-iso"]["name"]
+    assert devices["GD-CITY-440100"]["site"] == sites["gd-440100"]["name"]
+    assert {d["status"] for d in devices.values()} == {"planned"}
+    assert {s["status"] for s in sites.values()} == {"planned"}
+
+
+def test_vrfs_route_targets_tenants_and_addresses(tables, params) -> None:
+    vrfs = by(tables["vrfs"], "name")
+    gat = params.departments["GAT"].vpn_id
+    assert vrfs["dept-gat"]["import_targets"] == f"{params.bgp.asn}:{1000 + gat}"
+    assert vrfs["dept-gat"]["tenant"] == "GAT 省公安厅"
+    assert vrfs["public"]["export_targets"] == f"{params.bgp.asn}:1"
+    assert "isolated" in vrfs
+    assert tables["asns"] == [
+        {"asn": params.bgp.asn, "rir": "RFC 6996", "description": "广东省电子政务外网 iBGP"}
+    ]
+    addresses = tables["ip-addresses"]
+    assert len({(a["vrf"], a["address"]) for a in addresses}) == len(addresses)
+    loopbacks = [a for a in addresses if a["role"] == "loopback"]
+    assert all(a["is_primary"] == "true" and a["interface"] == "LoopBack0" for a in loopbacks)
+    assert Counter(a["device"] for a in loopbacks) == Counter({d["name"]: 2 for d in tables["devices"]})
+    gat_ports = [a for a in addresses if a["vrf"] == "dept-gat"]
+    assert len(gat_ports) == 4 and {a["tenant"] for a in gat_ports} == {"GAT 省公安厅"}  # 2 PEs × v4, v6
+    iso = [a for a in addresses if a["device"] == "GD-ISO-440100"]
+    assert iso and {a["vrf"] for a in iso} == {"isolated"}
+    prefixes = by(tables["prefixes"], "vrf", "prefix")
+    assert prefixes["dept-gat", f"172.16.{gat}.0/24"]["role"] == "cloud tenant subnet"
+    assert str(params.ipv4.backbone) in {a["prefix"] for a in tables["aggregates"]}
+
+
+def test_device_types_per_role_with_height_and_templates(tables, small) -> None:
+    types = by(tables["device-types"], "model")
+    devices = by(tables["devices"], "name")
+    assert devices["GD-CORE-01"]["device_type"] != devices["GD-TOWN-440103001"]["device_type"]
+    assert all(float(t["u_height"]) >= 1 for t in types.values())
+    templates = {(t["device_type"], t["name"]) for t in tables["interface-templates"]}
+    town_type = devices["GD-TOWN-440103001"]["device_type"]
+    assert {(town_type, "LoopBack0"), (town_type, "GigabitEthernet1/1/1")} <= templates
+    for d in devices.values():  # a template is a port every device of the type has
+        names = {i["name"] for i in tables["interfaces"] if i["device"] == d["name"]}
+        assert {n for t, n in templates if t == d["device_type"]} <= names
+
+
+def test_frr_is_a_platform_not_a_manufacturer(small, params) -> None:
+    tables = inventory_rows(small, "frr", params)
+    assert tables["platforms"] == [{"name": "FRRouting", "slug": "frr", "manufacturer": ""}]
+    assert "FRRouting" not in {m["name"] for m in tables["manufacturers"]}
+    assert set(VENDORS) == {"vrp", "iosxe", "frr"}
+
+
+def test_same_input_same_bytes(small, params) -> None:
+    one = to_json(inventory_rows(small, "iosxe", params))
+    assert one == to_json(inventory_rows(small, "iosxe", params))
+    assert to_csv(inventory_rows(small, "iosxe", params)["circuits"]).splitlines()[0] == (
+        "cid,provider,type,status,commit_rate,description"
     )
+
+
+def test_import_files_follow_netbox_import_pages(tables) -> None:
+    import yaml
+
+    from network.netbox import import_files
+
+    files = import_files(tables)
+    assert next(iter(files)) == "01-tenants.csv" and "15-interface-templates.csv" not in files
+    assert "GD-TOWN-440103001,LoopBack0," not in files["17-interfaces.csv"]  # made by its device type
+    docs = list(yaml.safe_load_all(files["14-device-types.yaml"]))
+    town = next(d for d in docs if d["model"] == "AR6121E")
+    assert town["u_height"] == 1 and town["manufacturer"] == "Huawei"
+    assert {"name": "GigabitEthernet1/1/1", "type": "100base-tx"} in town["interfaces"]
+    header = files["17-interfaces.csv"].splitlines()[0].split(",")
+    assert "vrf" not in header and {"device", "name", "type", "speed", "cf_ospf_cost"} <= set(header)

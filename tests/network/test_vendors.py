@@ -15,6 +15,8 @@ from egov.units import Q_
 from network.naming import interface_name
 from network.render import filename, render_device
 from network.vendors import (
+    HARDWARE_CLASS,
+    HARDWARE_CLASSES,
     SPEEDS_MBPS,
     VENDORS,
     AnsibleTarget,
@@ -93,8 +95,8 @@ def test_every_record_is_complete(vendor: str) -> None:
     record = get_vendor(vendor)
     assert (record.template_path / record.template).is_file()
     assert filename("GD-CORE-01", vendor) == "GD-CORE-01" + record.suffix
-    tiers = {"core", "access", "city", "county", "town", "isolated-core", "isolated"}
-    assert set(record.netbox.device_types) == tiers
+    assert set(record.netbox.device_types) == set(HARDWARE_CLASSES)
+    assert set(HARDWARE_CLASS.values()) <= set(HARDWARE_CLASSES)
     assert record.ansible.family in {"cli", "frr"}
     tasks = Path(__file__).parents[2] / "playbooks" / "tasks"
     assert (tasks / f"{record.ansible.family}_apply.yml").is_file()
@@ -104,7 +106,8 @@ def test_every_record_is_complete(vendor: str) -> None:
 
 def test_frr_hardware_is_not_frrouting() -> None:
     frr = get_vendor("frr").netbox
-    assert frr.manufacturer == "Generic" and frr.platform_manufacturer == "FRRouting"
+    assert frr.manufacturer == "Generic" and frr.platform_name == "FRRouting"
+    assert frr.platform_manufacturer == ""  # FRRouting makes no hardware: NetBox gets no manufacturer for it
 
 
 @pytest.mark.parametrize("vendor", list(VENDORS))
@@ -183,7 +186,7 @@ def fake_vendor(tmp_path: Path):
         loopback="lo0",
         lan="lan",
         capabilities=frozenset(),
-        netbox=NetBoxPlatform("toy", "Toy OS", "Toy", "Toy", MappingProxyType({})),
+        netbox=NetBoxPlatform("toy", "Toy OS", "Toy", "Toy", "toy", MappingProxyType({})),
         ansible=AnsibleTarget("ssh", None, "frr"),
         parseback=FAKE_TTP,
         template_dir=tmp_path,

@@ -1,0 +1,505 @@
+"""Push the export of :mod:`network.netbox` into a running NetBox via its REST API (pynetbox), idempotently.
+
+Table by table in import order: read what NetBox has, create what is missing (bulk), update the fields that
+differ (bulk), and report what exists only in NetBox (deleted only with ``prune``). A second push of the same
+model changes nothing. References (a site's region, a device's type, an address's interface …) are resolved to
+NetBox ids from the tables pushed before. A failure stops the push and the report says what was done up to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from network.netbox import CUSTOM_FIELDS
+
+CHUNK = 500  # objects per bulk request: NetBox handles each in one transaction
+
+Row = dict[str, Any]
+Key = tuple[Any, ...]
+
+
+class NetBoxError(RuntimeError):
+    """The push could not go on: unreachable, refused token, missing custom field, or a rejected object."""
+
+
+@dataclass
+class SyncReport:
+    """What one push did, per table: created, updated, unchanged, and what only NetBox has."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    only_in_netbox: dict[str, list[str]] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+    changes: list[str] = field(default_factory=list)  # "table key: field old → new" of every update
+    error: str | None = None
+
+    @property
+    def total_changes(self) -> int:
+        return sum(self.created.values()) + sum(self.updated.values()) + sum(self.deleted.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "only_in_netbox": {t: len(keys) for t, keys in self.only_in_netbox.items()},
+            "only_in_netbox_examples": {t: keys[:10] for t, keys in self.only_in_netbox.items()},
+            "changes": self.changes[:200],
+            "total_changes": self.total_changes,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How one table maps to a NetBox endpoint: its natural key and how a row becomes an API payload."""
+
+    endpoint: str  # "dcim.devices"
+    key: tuple[str, ...]  # payload fields that identify an object
+    ref_by: str  # the row field other tables name this table's objects by
+    payload: Callable[[Row, Resolver], Row]
+
+
+class Resolver:
+    """Ids of the objects pushed so far, by table and the name other rows use for them."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, dict[Any, int]] = {}
+        self.extra: dict[str, dict[Any, int]] = {}
+
+    def id(self, table: str, name: Any) -> int | None:
+        if name in ("", None):
+            return None
+        try:
+            return self.ids[table][name]
+        except KeyError:
+            raise NetBoxError(f"{table} {name!r} is referenced but was not pushed") from None
+
+    def ids_of(self, table: str, names: str) -> list[int]:
+        return sorted(i for n in names.split(",") if n and (i := self.id(table, n)) is not None)
+
+
+def _bool(value: str) -> bool:
+    return str(value).lower() == "true"
+
+
+def _int(value: Any) -> int | None:
+    return None if value in ("", None) else int(value)
+
+
+def _named(fields: Iterable[str]) -> Callable[[Row, Resolver], Row]:
+    names = tuple(fields)
+    return lambda row, _: {f: row[f] for f in names}
+
+
+def _interface_payload(row: Row, r: Resolver) -> Row:
+    return {
+        "device": r.id("devices", row["device"]),
+        "name": row["name"],
+        "type": row["type"],
+        "speed": _int(row["speed"]),
+        "mtu": _int(row["mtu"]),
+        "vrf": r.id("vrfs", row["vrf"]),
+        "description": row["description"],
+        "custom_fields": {"ospf_cost": _int(row["cf_ospf_cost"]), "ospf_area": _int(row["cf_ospf_area"])},
+    }
+
+
+def _address_payload(row: Row, r: Resolver) -> Row:
+    interface = r.extra["interfaces"][r.id("devices", row["device"]), row["interface"]]
+    return {
+        "address": row["address"],
+        "vrf": r.id("vrfs", row["vrf"]),
+        "tenant": r.id("tenants", row["tenant"]),
+        "status": row["status"],
+        "role": row["role"] or None,
+        "assigned_object_type": "dcim.interface",
+        "assigned_object_id": interface,
+    }
+
+
+SPECS: dict[str, Spec] = {
+    "tenants": Spec("tenancy.tenants", ("slug",), "name", _named(("name", "slug", "description"))),
+    "regions": Spec(
+        "dcim.regions",
+        ("slug",),
+        "name",
+        lambda row, r: {
+            "name": row["name"],
+            "slug": row["slug"],
+            "parent": r.id("regions", row["parent"]),
+            "description": row["description"],
+        },
+    ),
+    "sites": Spec(
+        "dcim.sites",
+        ("slug",),
+        "name",
+        lambda row, r: {
+            "name": row["name"],
+            "slug": row["slug"],
+            "status": row["status"],
+            "region": r.id("regions", row["region"]),
+            "description": row["description"],
+        },
+    ),
+    "rirs": Spec(
+        "ipam.rirs",
+        ("slug",),
+        "name",
+        lambda row, _: {"name": row["name"], "slug": row["slug"], "is_private": _bool(row["is_private"])},
+    ),
+    "asns": Spec(
+        "ipam.asns",
+        ("asn",),
+        "asn",
+        lambda row, r: {
+            "asn": int(row["asn"]),
+            "rir": r.id("rirs", row["rir"]),
+            "description": row["description"],
+        },
+    ),
+    "aggregates": Spec(
+        "ipam.aggregates",
+        ("prefix",),
+        "prefix",
+        lambda row, r: {
+            "prefix": row["prefix"],
+            "rir": r.id("rirs", row["rir"]),
+            "description": row["description"],
+        },
+    ),
+    "route-targets": Spec("ipam.route_targets", ("name",), "name", _named(("name", "description"))),
+    "vrfs": Spec(
+        "ipam.vrfs",
+        ("name",),
+        "name",
+        lambda row, r: {
+            "name": row["name"],
+            "tenant": r.id("tenants", row["tenant"]),
+            "enforce_unique": _bool(row["enforce_unique"]),
+            "import_targets": r.ids_of("route-targets", row["import_targets"]),
+            "export_targets": r.ids_of("route-targets", row["export_targets"]),
+            "description": row["description"],
+        },
+    ),
+    "roles": Spec("ipam.roles", ("slug",), "name", _named(("name", "slug"))),
+    "prefixes": Spec(
+        "ipam.prefixes",
+        ("vrf", "prefix"),
+        "prefix",
+        lambda row, r: {
+            "prefix": row["prefix"],
+            "vrf": r.id("vrfs", row["vrf"]),
+            "tenant": r.id("tenants", row["tenant"]),
+            "status": row["status"],
+            "role": r.id("roles", row["role"]),
+            "description": row["description"],
+        },
+    ),
+    "manufacturers": Spec("dcim.manufacturers", ("slug",), "name", _named(("name", "slug"))),
+    "platforms": Spec(
+        "dcim.platforms",
+        ("slug",),
+        "name",
+        lambda row, r: {
+            "name": row["name"],
+            "slug": row["slug"],
+            "manufacturer": r.id("manufacturers", row["manufacturer"]),
+        },
+    ),
+    "device-roles": Spec("dcim.device_roles", ("slug",), "slug", _named(("name", "slug", "color"))),
+    "device-types": Spec(
+        "dcim.device_types",
+        ("slug",),
+        "model",
+        lambda row, r: {
+            "manufacturer": r.id("manufacturers", row["manufacturer"]),
+            "model": row["model"],
+            "slug": row["slug"],
+            "part_number": row["part_number"],
+            "u_height": float(row["u_height"]),
+            "is_full_depth": _bool(row["is_full_depth"]),
+        },
+    ),
+    "interface-templates": Spec(
+        "dcim.interface_templates",
+        ("device_type", "name"),
+        "name",
+        lambda row, r: {
+            "device_type": r.id("device-types", row["device_type"]),
+            "name": row["name"],
+            "type": row["type"],
+        },
+    ),
+    "devices": Spec(
+        "dcim.devices",
+        ("name",),
+        "name",
+        lambda row, r: {
+            "name": row["name"],
+            "role": r.id("device-roles", row["role"]),
+            "device_type": r.id("device-types", row["device_type"]),
+            "platform": r.id("platforms", row["platform"]),
+            "site": r.id("sites", row["site"]),
+            "status": row["status"],
+            "description": row["description"],
+        },
+    ),
+    "interfaces": Spec("dcim.interfaces", ("device", "name"), "name", _interface_payload),
+    "ip-addresses": Spec("ipam.ip_addresses", ("vrf", "address"), "address", _address_payload),
+    "providers": Spec("circuits.providers", ("slug",), "name", _named(("name", "slug"))),
+    "circuit-types": Spec("circuits.circuit_types", ("slug",), "name", _named(("name", "slug"))),
+    "circuits": Spec(
+        "circuits.circuits",
+        ("provider", "cid"),
+        "cid",
+        lambda row, r: {
+            "cid": row["cid"],
+            "provider": r.id("providers", row["provider"]),
+            "type": r.id("circuit-types", row["type"]),
+            "status": row["status"],
+            "commit_rate": _int(row["commit_rate"]),
+            "description": row["description"],
+        },
+    ),
+    "circuit-terminations": Spec(
+        "circuits.circuit_terminations",
+        ("circuit", "term_side"),
+        "circuit",
+        lambda row, r: {
+            "circuit": r.id("circuits", row["circuit"]),
+            "term_side": row["term_side"],
+            "termination_type": row["termination_type"],
+            "termination_id": r.id("sites", row["site"]),
+            "port_speed": _int(row["port_speed"]),
+            "description": row["description"],
+        },
+    ),
+}
+
+
+def _comparable(value: Any) -> Any:
+    """A value as NetBox serialises it, reduced to what the payload holds (ids, choice values)."""
+    if isinstance(value, dict):
+        if "value" in value and "label" in value:
+            return value["value"]
+        if "id" in value:
+            return value["id"]
+        return {k: _comparable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return sorted(_comparable(v) for v in value)
+    return value
+
+
+def _same(want: Any, have: Any) -> bool:
+    if isinstance(want, dict):
+        have = have or {}
+        return all(_same(v, have.get(k)) for k, v in want.items())
+    if isinstance(want, float) or isinstance(have, float):
+        return have is not None and want is not None and float(want) == float(have)
+    if want in ("", None) and have in ("", None):
+        return True
+    return bool(want == have)
+
+
+class _Push:
+    def __init__(self, api: Any, report: SyncReport, prune: bool, progress: Callable[[str], None]):
+        self.api = api
+        self.report = report
+        self.prune = prune
+        self.progress = progress
+        self.resolver = Resolver()
+        self.extras: list[tuple[str, list[int]]] = []
+
+    def endpoint(self, table: str) -> Any:
+        app, name = SPECS[table].endpoint.split(".")
+        return getattr(getattr(self.api, app), name)
+
+    def existing(self, table: str) -> dict[Key, dict[str, Any]]:
+        spec = SPECS[table]
+        found: dict[Key, dict[str, Any]] = {}
+        for record in self.endpoint(table).all(limit=1000):
+            data = {k: _comparable(v) for k, v in dict(record).items()}
+            if table == "circuit-terminations" and data.get("termination_type") is None:
+                continue
+            found[tuple(data.get(k) for k in spec.key)] = data
+        return found
+
+    def table(self, table: str, rows: list[Row]) -> None:
+        spec = SPECS[table]
+        self.progress(table)
+        have = self.existing(table)
+        wanted: set[Key] = set()
+        self.resolver.ids[table] = {}
+        # a table that references itself (regions: a parent before its children) goes level by level
+        for level in _levels(rows) if table == "regions" else [rows]:
+            wanted |= self._level(table, spec, level, have)
+        extra = [key for key in have if key not in wanted]
+        if extra:
+            self.report.only_in_netbox[table] = [_show(k) for k in extra]
+            self.extras.append((table, [have[k]["id"] for k in extra]))
+
+    def _level(self, table: str, spec: Spec, rows: list[Row], have: dict[Key, dict[str, Any]]) -> set[Key]:
+        want: dict[Key, Row] = {}
+        names: dict[Key, Any] = {}
+        for row in rows:
+            payload = spec.payload(row, self.resolver)
+            key = tuple(payload[k] for k in spec.key)
+            want[key] = payload
+            names[key] = row[spec.ref_by] if table != "interfaces" else (payload["device"], row["name"])
+        create = [p for k, p in want.items() if k not in have]
+        update = []
+        for key, payload in want.items():
+            if key in have:
+                old = have[key]
+                diff = {f: v for f, v in payload.items() if not _same(v, old.get(f))}
+                if diff:
+                    update.append({"id": old["id"], **diff})
+                    for f, v in diff.items():
+                        self.report.changes.append(f"{table} {_show(key)}: {f} {old.get(f)!r} → {v!r}")
+        ids = {key: have[key]["id"] for key in want if key in have}
+        endpoint = self.endpoint(table)
+        for start in range(0, len(create), CHUNK):
+            chunk = create[start : start + CHUNK]
+            made = _call(endpoint.create, chunk, table)
+            for payload, record in zip(chunk, made, strict=True):
+                ids[tuple(payload[k] for k in spec.key)] = record.id
+            self.report.created[table] = self.report.created.get(table, 0) + len(chunk)
+        for start in range(0, len(update), CHUNK):
+            chunk = update[start : start + CHUNK]
+            _call(endpoint.update, chunk, table)
+            self.report.updated[table] = self.report.updated.get(table, 0) + len(chunk)
+        self.report.unchanged[table] = (
+            self.report.unchanged.get(table, 0) + len(want) - len(create) - len(update)
+        )
+        self.resolver.ids[table].update({names[k]: i for k, i in ids.items()})
+        if table == "interfaces":
+            self.resolver.extra["interfaces"] = {names[k]: i for k, i in ids.items()}
+        return set(want)
+
+    def primary_addresses(self, rows: list[Row]) -> None:
+        """Each device's primary IPv4 and IPv6: its loopback addresses (set once they exist)."""
+        addresses = self.resolver.ids["ip-addresses"]
+        want: dict[int, dict[str, int]] = {}
+        for row in rows:
+            if row["is_primary"] == "true":
+                device = self.resolver.id("devices", row["device"])
+                family = "primary_ip6" if ":" in row["address"] else "primary_ip4"
+                want.setdefault(device or 0, {})[family] = addresses[row["address"]]
+        have = self.existing("devices")
+        update = []
+        for old in have.values():
+            target = want.get(old["id"])
+            if target and any(old.get(f) != v for f, v in target.items()):
+                update.append({"id": old["id"], **target})
+        for start in range(0, len(update), CHUNK):
+            chunk = update[start : start + CHUNK]
+            _call(self.endpoint("devices").update, chunk, "devices")
+        if update:
+            self.report.updated["devices"] = self.report.updated.get("devices", 0) + len(update)
+
+    def delete_extras(self) -> None:
+        for table, ids in reversed(self.extras):
+            endpoint = self.endpoint(table)
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start : start + CHUNK]
+                _call(endpoint.delete, chunk, table)
+                self.report.deleted[table] = self.report.deleted.get(table, 0) + len(chunk)
+
+
+def _levels(rows: list[Row]) -> list[list[Row]]:
+    """Rows of a self-referencing table by depth: those without a parent, then their children, …"""
+    placed: set[str] = set()
+    levels: list[list[Row]] = []
+    pending = list(rows)
+    while pending:
+        level = [r for r in pending if not r["parent"] or r["parent"] in placed]
+        if not level:  # a parent that is nowhere in the table: let the resolver name it
+            level = pending
+        levels.append(level)
+        placed |= {r["name"] for r in level}
+        pending = [r for r in pending if r not in level]
+    return levels
+
+
+def _show(key: Key) -> str:
+    return " ".join(str(k) for k in key)
+
+
+def _call(action: Callable[[Any], Any], objects: list[Any], table: str) -> Any:
+    import pynetbox
+
+    try:
+        return action(objects)
+    except pynetbox.RequestError as exc:
+        raise NetBoxError(f"NetBox refused {table}: {_request_error(exc)}") from None
+
+
+def _request_error(exc: Any) -> str:
+    try:
+        detail = exc.error
+    except AttributeError:
+        detail = str(exc)
+    return f"HTTP {getattr(exc.req, 'status_code', '?')}: {str(detail)[:1500]}"
+
+
+def connect(url: str, token: str) -> Any:
+    """A pynetbox API for ``url`` after checking it answers, accepts the token and has our custom fields."""
+    import pynetbox
+    import requests
+
+    api = pynetbox.api(url.rstrip("/"), token=token)
+    api.http_session.headers["Accept-Language"] = "en"
+    try:
+        fields = {f.name: f for f in api.extras.custom_fields.all()}
+    except requests.exceptions.RequestException as exc:
+        raise NetBoxError(f"cannot reach NetBox at {url}: {type(exc).__name__}: {exc}") from None
+    except pynetbox.RequestError as exc:
+        status = getattr(exc.req, "status_code", None)
+        if status in (401, 403):
+            raise NetBoxError(
+                f"NetBox at {url} refused the token (HTTP {status}); check EGOV_NETBOX_TOKEN or --token-file"
+            ) from None
+        raise NetBoxError(f"NetBox at {url} answered {_request_error(exc)}") from None
+    except ValueError as exc:  # an answer that is not NetBox's JSON (a proxy page, another service)
+        raise NetBoxError(f"{url} does not answer like a NetBox API: {exc}") from None
+    missing = []
+    for name, (object_type, kind) in CUSTOM_FIELDS.items():
+        found = fields.get(name)
+        if found is None or object_type not in (found.object_types or []):
+            missing.append(f"{name} ({kind}, on {object_type})")
+    if missing:
+        raise NetBoxError(
+            f"NetBox at {url} lacks the custom field(s) the push fills: {', '.join(missing)}; "
+            "an administrator creates them under Customization → Custom Fields (nothing was pushed)"
+        )
+    return api
+
+
+def push(
+    api: Any,
+    tables: dict[str, list[Row]],
+    prune: bool = False,
+    progress: Callable[[str], None] = lambda _: None,
+) -> SyncReport:
+    """Sync ``tables`` (from :func:`network.netbox.inventory_rows`) into NetBox; never raises for a NetBox
+    refusal: the report's ``error`` says where it stopped, and its counts say what was done before."""
+    report = SyncReport()
+    run = _Push(api, report, prune, progress)
+    try:
+        for table, rows in tables.items():
+            run.table(table, rows)
+            if table == "ip-addresses":
+                run.primary_addresses(rows)
+        if prune:
+            run.delete_extras()
+    except NetBoxError as exc:
+        report.error = str(exc)
+    except Exception as exc:  # a dropped connection half-way: say so, with what was done
+        report.error = f"{type(exc).__name__}: {exc}"
+    return report

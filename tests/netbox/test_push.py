@@ -1,0 +1,162 @@
+"""`egov network inventory --push` into a real NetBox: the slice lands, reads back as the model says, a second
+push changes nothing, a changed rate is updated in place, and every failure is a clear error."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from conftest import SLICE_CITY, create_custom_fields
+from typer.testing import CliRunner
+
+from network.cli import app
+from network.netbox import inventory_rows
+from network.netbox_sync import NetBoxError, connect, push
+from network.params import load_params
+
+pytestmark = [pytest.mark.netbox, pytest.mark.xdist_group("netbox")]
+
+
+@pytest.fixture(scope="module")
+def tables(slice_backbone) -> dict[str, list[dict[str, Any]]]:
+    from network.departments import load_department_names
+
+    return inventory_rows(slice_backbone, "vrp", load_params(), load_department_names())
+
+
+@pytest.fixture(scope="module")
+def first_push(netbox, api) -> dict[str, Any]:
+    """The slice pushed through the CLI, as a user would (token from the environment)."""
+    result = CliRunner().invoke(
+        app,
+        ["inventory", "--push", netbox.url, "--city", SLICE_CITY, "--format", "json"],
+        env={"EGOV_NETBOX_TOKEN": netbox.token},
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_the_slice_lands_with_every_row(first_push, tables) -> None:
+    assert first_push["error"] is None
+    for table, rows in tables.items():
+        landed = sum(first_push[k].get(table, 0) for k in ("created", "updated", "unchanged"))
+        assert landed >= len(rows), (table, landed, len(rows))
+    # the ports the device types' templates made with each device are filled in, not created again
+    templated = sum(
+        1
+        for t in tables["interface-templates"]
+        for d in tables["devices"]
+        if d["device_type"] == t["device_type"]
+    )
+    assert first_push["created"]["interfaces"] == len(tables["interfaces"]) - templated
+
+
+def test_reads_back_as_the_model_says(first_push, api, tables, slice_backbone) -> None:
+    params = load_params()
+    gat = api.ipam.vrfs.get(name="dept-gat")
+    assert [rt.name for rt in gat.import_targets] == [
+        f"{params.bgp.asn}:{1000 + params.departments['GAT'].vpn_id}"
+    ]
+    assert gat.tenant.name.startswith("GAT ")
+    assert api.ipam.prefixes.count() == len(tables["prefixes"])
+    cloud = api.ipam.prefixes.get(prefix=f"172.16.{params.departments['GAT'].vpn_id}.0/24", vrf_id=gat.id)
+    assert cloud.role.name == "cloud tenant subnet" and cloud.tenant.id == gat.tenant.id
+    assert api.circuits.circuits.count() == len(slice_backbone.links)
+    backup = api.circuits.circuits.get(cid=f"BAC GD-CORE-02:{10 + 53} GD-CITY-{SLICE_CITY}:2")
+    assert backup.provider.name == params.backup.carrier and backup.commit_rate == 10_000_000
+    ends = {t.term_side: t for t in api.circuits.circuit_terminations.filter(circuit_id=backup.id)}
+    assert set(ends) == {"A", "Z"}
+    assert ends["Z"].termination_type == "dcim.site" and ends["Z"].termination.name.startswith(SLICE_CITY)
+    city_region = api.dcim.regions.get(slug=f"gd-{SLICE_CITY}")
+    assert city_region.parent.slug == "gd-440000"
+    county = api.dcim.regions.get(slug="gd-445302")
+    assert county.parent.id == city_region.id
+    assert api.dcim.sites.get(slug="gd-445302").region.id == county.id
+    uplink = api.dcim.interfaces.get(device="GD-CITY-445300", name="XGigabitEthernet1/0/1")
+    assert (uplink.type.value, uplink.speed, uplink.custom_fields["ospf_area"]) == (
+        "10gbase-x-sfpp",
+        10_000_000,
+        0,
+    )
+    town = next(d for d in slice_backbone.by_tier("town"))
+    town_up = api.dcim.interfaces.get(device=town.hostname, name="GigabitEthernet1/1/1")
+    assert (town_up.type.value, town_up.speed) == ("100base-tx", 100_000)
+    device = api.dcim.devices.get(name="GD-CITY-445300")
+    assert device.status.value == "planned" and device.device_type.model == "NE8000 M8 DC"
+    assert device.primary_ip4.address == f"{slice_backbone.devices['GD-CITY-445300'].loopback_v4}/32"
+    loopback = api.ipam.ip_addresses.get(id=device.primary_ip4.id)
+    assert loopback.role.value == "loopback" and loopback.assigned_object.name == "LoopBack0"
+    dept_port = api.ipam.ip_addresses.filter(vrf_id=gat.id)
+    assert len(list(dept_port)) == 4  # two access routers, IPv4 and IPv6
+
+
+def test_second_push_changes_nothing_and_a_rate_changes_in_place(first_push, api, tables) -> None:
+    again = push(api, tables)
+    assert again.error is None and again.total_changes == 0, again.changes[:5]
+    changed = copy.deepcopy(tables)
+    circuit = next(c for c in changed["circuits"] if c["cid"].startswith("PRI GD-CORE-01"))
+    before = api.circuits.circuits.get(cid=circuit["cid"])
+    circuit["commit_rate"] = 20_000_000
+    report = push(api, changed)
+    assert report.error is None and report.updated == {"circuits": 1} and report.created == {}
+    after = api.circuits.circuits.get(cid=circuit["cid"])
+    assert after.id == before.id and after.commit_rate == 20_000_000
+    assert push(api, tables).updated == {"circuits": 1}  # and back
+
+
+def test_what_only_netbox_has_is_reported_and_kept_unless_pruned(first_push, api, tables) -> None:
+    extra = api.dcim.sites.create(name="not in the model", slug="not-in-the-model", status="active")
+    report = push(api, tables)
+    assert "not-in-the-model" in report.only_in_netbox["sites"] and report.total_changes == 0
+    assert api.dcim.sites.get(extra.id) is not None
+    pruned = push(api, tables, prune=True)  # also whatever other tests left (the bulk-import city)
+    assert pruned.error is None and pruned.deleted["sites"] >= 1 and api.dcim.sites.get(extra.id) is None
+    after = push(api, tables)
+    assert after.only_in_netbox == {} and after.total_changes == 0
+
+
+def test_unreachable_netbox_is_a_clear_error() -> None:
+    from slots.localpg import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(NetBoxError, match=f"cannot reach NetBox at {url}"):
+        connect(url, "nbt_x.y")
+
+
+def test_a_bad_token_is_a_clear_error(netbox, tmp_path) -> None:
+    with pytest.raises(NetBoxError, match="refused the token"):
+        connect(netbox.url, "nbt_nosuchkey.nosuchtoken")
+    token_file = tmp_path / "token"
+    token_file.write_text("nbt_nosuchkey.nosuchtoken\n")
+    result = CliRunner().invoke(
+        app, ["inventory", "--push", netbox.url, "--city", SLICE_CITY, "--token-file", str(token_file)]
+    )
+    assert result.exit_code == 1 and "refused the token" in result.output
+    result = CliRunner().invoke(app, ["inventory", "--push", netbox.url], env={"EGOV_NETBOX_TOKEN": ""})
+    assert result.exit_code == 2 and "EGOV_NETBOX_TOKEN" in result.output
+
+
+def test_a_missing_custom_field_stops_before_anything_is_pushed(netbox, api, tables) -> None:
+    api.extras.custom_fields.get(name="ospf_cost").delete()
+    try:
+        with pytest.raises(NetBoxError, match=r"lacks the custom field\(s\) the push fills: ospf_cost"):
+            connect(netbox.url, netbox.token)
+    finally:
+        create_custom_fields(api)
+
+
+def test_a_refused_object_stops_the_push_and_the_report_says_what_was_done(first_push, api, tables) -> None:
+    broken = copy.deepcopy(tables)
+    broken["sites"].append({**broken["sites"][0], "name": "new site", "slug": "egov-new-site"})
+    broken["interfaces"][0] = {**broken["interfaces"][0], "type": "no-such-type"}
+    report = push(api, broken)
+    assert report.created == {"sites": 1}
+    assert (
+        report.error is not None
+        and "NetBox refused interfaces" in report.error
+        and "no-such-type" in report.error
+    )
+    assert "ip-addresses" not in report.unchanged  # stopped there
+    api.dcim.sites.get(slug="egov-new-site").delete()
