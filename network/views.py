@@ -7,7 +7,7 @@ same context renders through our jinja2 environment and through Ansible's ``temp
 from __future__ import annotations
 
 from functools import lru_cache
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
 from typing import Any, NamedTuple
 
 import pint
@@ -120,6 +120,8 @@ def device_view(
         ],
         "qos_classes": _qos_classes(params) if record.supports("qos") else [],
         "mgmt": _management(mgmt),
+        "iacl": _iacl(backbone, device, params) if record.supports("iacl") else None,
+        "copp": _copp(params) if record.supports("copp") else None,
     }
 
 
@@ -308,6 +310,58 @@ def _management(mgmt: ManagementPlane) -> dict[str, Any]:
         "ssh_allowed_v6": [
             {"cidr": str(n), "net": str(n.network_address), "len": n.prefixlen} for n in mgmt.acl_v6
         ],
+    }
+
+
+def _prefix(net: IPv4Network | IPv6Network | None) -> dict[str, Any] | None:
+    if net is None:
+        return None
+    if net.version == 4:
+        return {**_net(net), "host": net.prefixlen == 32}  # type: ignore[arg-type]
+    return {
+        "cidr": str(net),
+        "net": str(net.network_address),
+        "len": net.prefixlen,
+        "host": net.prefixlen == 128,
+    }
+
+
+def _iacl(backbone: Backbone, device: Device, params: NetworkParams) -> dict[str, Any]:
+    """The infrastructure ACL (network/protection.py) of the backbone-facing ports, IPv4 and IPv6."""
+    from network.protection import iacl
+
+    def spell(version: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "permit": r.permit,
+                "protocol": r.protocol,
+                "source": _prefix(r.source),
+                "destination": _prefix(r.destination),
+                "port": r.port,
+                "source_port": r.source_port,
+            }
+            for r in iacl(backbone, device, params, version)
+        ]
+
+    return {"name": "GD-IACL", "name_v6": "GD-IACL6", "v4": spell(4), "v6": spell(6)}
+
+
+def _copp(params: NetworkParams) -> dict[str, Any]:
+    """Control-plane policing: one class per protected protocol at its rate, the rest at the default rate."""
+    return {
+        "name": "GD-COPP",
+        "classes": [
+            {
+                "name": p.name,
+                "protocol": p.protocol,
+                "port": p.port,
+                "bps": rate(p.rate)[0],
+                "kbps": rate(p.rate)[0] // 1000,
+            }
+            for p in params.protection.protocols
+        ],
+        "default_bps": rate(params.protection.default_rate)[0],
+        "default_kbps": rate(params.protection.default_rate)[0] // 1000,
     }
 
 
