@@ -4,10 +4,14 @@ decided in the model (network/protection.py, rates from data/network.yaml), spel
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+import yaml
+
+from egov.errors import SourceError
 from network.model import Backbone
-from network.params import NetworkParams
+from network.params import DATA_DIR, PARAMS_FILE, NetworkParams, load_params
 from network.render import render_device
 from network.verify import check_rendered
 
@@ -115,3 +119,13 @@ def test_check_catches_a_port_without_its_iacl(small: Backbone, vendor: str, dro
 def test_check_catches_a_missing_definition_or_copp(small: Backbone, vendor: str, cut: str) -> None:
     planted = render_device(small, COUNTY, vendor).replace(cut, "", 1)
     assert [v.check for v in check_rendered(small, vendor, COUNTY, planted)] in (["iacl"], ["copp"])
+
+
+def test_bad_protection_data_names_file_and_field(tmp_path: Path) -> None:
+    raw = yaml.safe_load((DATA_DIR / PARAMS_FILE).read_text("utf-8"))
+    raw["protection"]["protocols"][1] = {"name": "BGP", "protocol": "tcp", "rate": "4 Mbit/s"}
+    path = tmp_path / "network.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(SourceError, match=r"protection\.protocols\.1.*tcp and udp need a port") as caught:
+        load_params(path)
+    assert str(path) in str(caught.value)
