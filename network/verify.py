@@ -451,6 +451,40 @@ def check_protection(backbone: Backbone, vendor: str, hostname: str, text: str) 
     return out
 
 
+#: how each vendor sources its AAA, NTP, syslog and SNMP traffic from the loopback, by the capability that
+#: brings the service (syslog: every chassis that has AAA); {lo} the loopback's name, {v4} its address
+MGMT_SOURCE_SPELLING = {
+    "vrp": (
+        ("aaa", " hwtacacs-server source-ip {v4}"),
+        ("ntp-auth", "ntp-service source-interface {lo}"),
+        ("aaa", "info-center loghost source {lo}"),
+        ("snmp", "snmp-agent trap source {lo}"),
+    ),
+    "iosxe": (
+        ("aaa", " ip tacacs source-interface {lo}"),
+        ("ntp-auth", "ntp source {lo}"),
+        ("aaa", "logging source-interface {lo}"),
+        ("snmp", "snmp-server trap-source {lo}"),
+    ),
+}
+
+
+def check_management_sources(backbone: Backbone, vendor: str, hostname: str, text: str) -> list[Violation]:
+    """AAA, NTP, syslog and SNMP leave from the loopback (the address the servers and the iACL know), not
+    from whichever port the route happens to use."""
+    from network.vendors import get_vendor
+
+    record = get_vendor(vendor)
+    device = backbone.devices[hostname]
+    lines = set(text.splitlines())
+    out = []
+    for capability, spelling in MGMT_SOURCE_SPELLING.get(vendor, ()):
+        want = spelling.format(lo=record.loopback, v4=device.loopback_v4)
+        if record.supports(capability) and want not in lines:
+            out.append(Violation("mgmt-source", hostname, record.loopback, f"{want.strip()!r} missing"))
+    return out
+
+
 def check_rendered(backbone: Backbone, vendor: str, hostname: str, text: str) -> list[Violation]:
     """Parse-back of one rendered config against the model: addresses; port names, shapers, MTU, BFD and
     OSPF keys; default routes and references across routing domains."""
@@ -467,4 +501,5 @@ def check_rendered(backbone: Backbone, vendor: str, hostname: str, text: str) ->
         + compare_references(backbone, device, text)
     ]
     out += check_protection(backbone, vendor, hostname, text)
+    out += check_management_sources(backbone, vendor, hostname, text)
     return out
