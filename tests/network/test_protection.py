@@ -72,6 +72,12 @@ def test_iosxe_iacl_and_copp_by_hand(small: Backbone) -> None:
         " class class-default\n  police cir 1000000 conform-action transmit exceed-action drop\n!\n" in policy
     )
     assert "control-plane\n service-policy input GD-COPP\n!\n" in text
+    # each class matches the protocol over IPv4 and IPv6
+    assert (
+        "ipv6 access-list GD-COPP-BGP6\n permit tcp any any eq 179\nexit\n"
+        "class-map match-any GD-COPP-BGP\n match access-group name GD-COPP-BGP\n"
+        " match access-group name GD-COPP-BGP6\n!\n"
+    ) in text
 
 
 def test_vrp_copp_rates_from_data(small: Backbone, params: NetworkParams) -> None:
