@@ -65,6 +65,20 @@ def _load(data_dir: Path | None):  # type: ignore[no-untyped-def]
         raise typer.Exit(2) from None
 
 
+def _zone_filters(backbone, vendor: str, params, data_dir: Path | None):  # type: ignore[no-untyped-def]
+    """The zone policy rendered for ``vendor``; a bad data/zones.yaml stops with its location (status 2)."""
+    from egov.errors import SourceError, SourceErrors
+    from network.params import DATA_DIR
+    from network.render import zone_filters
+    from network.zonepolicy.intents import ZONES_FILE
+
+    try:
+        return zone_filters(backbone, vendor, params, (data_dir or DATA_DIR) / ZONES_FILE)
+    except (SourceError, SourceErrors) as exc:
+        errors.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
 DataDir = Annotated[
     Path | None,
     typer.Option(
@@ -88,10 +102,12 @@ def render(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Render every router's config into OUT, one file per device named by hostname."""
+    """Render every router's config into OUT, one file per device named by hostname, with its zone filters
+    (data/zones.yaml) bound on its ports; for FRR the filters are each device's nftables file HOSTNAME.nft."""
     from network.render import render_all
 
     backbone, params = _load(data_dir)
+    zone = _zone_filters(backbone, vendor, params, data_dir)
     names = sorted(backbone.devices)
     if only is not None:
         names = [n for n in names if backbone.devices[n].city_code == only]
@@ -100,7 +116,7 @@ def render(
             raise typer.Exit(2)
     with _progress() as progress:
         task = progress.add_task(f"render {vendor}", total=len(names))
-        render_all(backbone, vendor, out, params, lambda _: progress.advance(task), names)
+        render_all(backbone, vendor, out, params, lambda _: progress.advance(task), names, zone)
     console.print(f"{len(names)} {vendor} configs in {out}")
 
 
@@ -126,9 +142,10 @@ def check(
         names = sorted(backbone.devices)
         with _progress() as progress:
             for vendor in vendors or list(VENDORS):
+                zone = _zone_filters(backbone, vendor, params, data_dir)
                 task = progress.add_task(f"parse-back {vendor}", total=len(names))
                 for name in names:
-                    text = render_device(backbone, name, vendor, params)
+                    text = render_device(backbone, name, vendor, params, zone)
                     violations += check_rendered(backbone, vendor, name, text)
                     progress.advance(task)
     unpinned = sorted(set(_department_ids(backbone)) - set(params.departments))
@@ -182,7 +199,8 @@ def show(
         )
         raise typer.Exit(2)
     if config:
-        typer.echo(render_device(backbone, device, vendor, params), nl=False)
+        zone = _zone_filters(backbone, vendor, params, data_dir)
+        typer.echo(render_device(backbone, device, vendor, params, zone), nl=False)
         return
     if not console.is_terminal:
         console.width = max(console.width, 160)  # piped: keep whole names and addresses

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pint
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from egov.errors import SourceError
 from egov.source import read_yaml, validation_errors
-from egov.units import parse_quantity
+from egov.units import parse_quantity, ureg
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 PARAMS_FILE = "network.yaml"
@@ -73,6 +81,33 @@ class QosClass(_Strict):
             if name not in known:
                 raise ValueError(f"{name!r} is not a DSCP name ({', '.join(sorted(known))})")
         return v
+
+
+class ProtectedProtocol(_Strict):
+    """A routing or management protocol the infrastructure ACL lets in from the infrastructure prefixes, and
+    the rate control-plane policing holds it to."""
+
+    name: str = Field(pattern=r"^[A-Z][A-Z0-9-]{1,20}$")
+    protocol: Literal["ospf", "tcp", "udp"]
+    port: int | None = Field(default=None, ge=1, le=65535)
+    rate: Bandwidth
+
+    @model_validator(mode="after")
+    def _port_matches_protocol(self) -> ProtectedProtocol:
+        if (self.protocol == "ospf") != (self.port is None):
+            raise ValueError("tcp and udp need a port; ospf takes none")
+        if not 8 * ureg.kbit / ureg.s <= self.rate <= 100 * ureg.Mbit / ureg.s:
+            raise ValueError(f"rate {self.rate} is not between 8 kbit/s and 100 Mbit/s")
+        return self
+
+
+class Protection(_Strict):
+    """Infrastructure protection: what backbone-facing ports accept for the routers themselves (iACL), and
+    control-plane policing of the same protocols."""
+
+    protocols: tuple[ProtectedProtocol, ...] = Field(min_length=1)
+    #: every other packet to the control plane (management from the management LANs included)
+    default_rate: Bandwidth
 
 
 class Qos(_Strict):
@@ -249,6 +284,7 @@ class NetworkParams(_Strict):
     mpls: Mpls
     bfd: Bfd
     qos: Qos
+    protection: Protection
     department_access: Bandwidth
     departments: dict[str, DepartmentNetwork] = {}
     management: Management

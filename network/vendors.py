@@ -47,6 +47,8 @@ CAPABILITIES = frozenset(
         "snmp",  # SNMPv3
         "qos",  # shapers and DSCP classes
         "mgmt-acl",  # vty and SNMP ACLs (IPv4 and IPv6)
+        "iacl",  # infrastructure ACL (IPv4 and IPv6) on backbone-facing ports
+        "copp",  # control-plane policing
     }
 )
 

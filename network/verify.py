@@ -381,6 +381,110 @@ def check_model(backbone: Backbone, params: NetworkParams) -> list[Violation]:
     return sorted(out)
 
 
+#: how each vendor's rendered config defines and binds the infrastructure ACL (IPv4, IPv6) and applies CoPP
+IACL_SPELLING = {
+    "vrp": (
+        ("acl name GD-IACL advance", "acl ipv6 name GD-IACL6 advance"),
+        (" traffic-filter inbound acl name GD-IACL", " traffic-filter inbound ipv6 acl name GD-IACL6"),
+    ),
+    "iosxe": (
+        ("ip access-list extended GD-IACL", "ipv6 access-list GD-IACL6"),
+        (" ip access-group GD-IACL in", " ipv6 traffic-filter GD-IACL6 in"),
+    ),
+}
+COPP_SPELLING = {
+    "vrp": ("cpu-defend policy GD-COPP", "cpu-defend-policy GD-COPP global"),
+    "iosxe": ("policy-map GD-COPP", "control-plane\n service-policy input GD-COPP\n"),
+}
+
+
+def _stanzas(text: str) -> dict[str, list[str]]:
+    """Interface name → the lines of its ``interface`` stanza (all stanzas of that name together)."""
+    out: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("interface "):
+            current = out.setdefault(line.split(maxsplit=1)[1], [])
+        elif line in ("#", "!", "exit") or not line.startswith(" "):
+            current = None
+        elif current is not None:
+            current.append(line)
+    return out
+
+
+def check_protection(backbone: Backbone, vendor: str, hostname: str, text: str) -> list[Violation]:
+    """Every backbone-facing port binds the infrastructure ACL, IPv4 and IPv6, both defined; CoPP is defined
+    and applied on every device of a vendor with the capability."""
+    from network.naming import interface_name
+    from network.vendors import get_vendor
+
+    record = get_vendor(vendor)
+    device = backbone.devices[hostname]
+    lines = set(text.splitlines())
+    out = []
+    if record.supports("iacl"):
+        if vendor not in IACL_SPELLING:
+            return [Violation("iacl", hostname, "", f"no infrastructure ACL spelling known for {vendor}")]
+        definitions, bindings = IACL_SPELLING[vendor]
+        out += [
+            Violation("iacl", hostname, "", f"infrastructure ACL not defined: {d!r} missing")
+            for d in definitions
+            if d not in lines
+        ]
+        stanzas = _stanzas(text)
+        for iface in device.interfaces:
+            name = interface_name(vendor, iface)
+            got = set(stanzas.get(name, []))
+            out += [
+                Violation("iacl", hostname, name, f"backbone-facing port without {b.strip()!r}")
+                for b in bindings
+                if b not in got
+            ]
+    if record.supports("copp"):
+        if vendor not in COPP_SPELLING:
+            return [*out, Violation("copp", hostname, "", f"no CoPP spelling known for {vendor}")]
+        out += [
+            Violation("copp", hostname, "", f"control-plane policing missing: {c.strip()!r}")
+            for c in COPP_SPELLING[vendor]
+            if c not in text
+        ]
+    return out
+
+
+#: how each vendor sources its AAA, NTP, syslog and SNMP traffic from the loopback, by the capability that
+#: brings the service (syslog: every chassis that has AAA); {lo} the loopback's name, {v4} its address
+MGMT_SOURCE_SPELLING = {
+    "vrp": (
+        ("aaa", " hwtacacs-server source-ip {v4}"),
+        ("ntp-auth", "ntp-service source-interface {lo}"),
+        ("aaa", "info-center loghost source {lo}"),
+        ("snmp", "snmp-agent trap source {lo}"),
+    ),
+    "iosxe": (
+        ("aaa", " ip tacacs source-interface {lo}"),
+        ("ntp-auth", "ntp source {lo}"),
+        ("aaa", "logging source-interface {lo}"),
+        ("snmp", "snmp-server trap-source {lo}"),
+    ),
+}
+
+
+def check_management_sources(backbone: Backbone, vendor: str, hostname: str, text: str) -> list[Violation]:
+    """AAA, NTP, syslog and SNMP leave from the loopback (the address the servers and the iACL know), not
+    from whichever port the route happens to use."""
+    from network.vendors import get_vendor
+
+    record = get_vendor(vendor)
+    device = backbone.devices[hostname]
+    lines = set(text.splitlines())
+    out = []
+    for capability, spelling in MGMT_SOURCE_SPELLING.get(vendor, ()):
+        want = spelling.format(lo=record.loopback, v4=device.loopback_v4)
+        if record.supports(capability) and want not in lines:
+            out.append(Violation("mgmt-source", hostname, record.loopback, f"{want.strip()!r} missing"))
+    return out
+
+
 def check_rendered(backbone: Backbone, vendor: str, hostname: str, text: str) -> list[Violation]:
     """Parse-back of one rendered config against the model: addresses; port names, shapers, MTU, BFD and
     OSPF keys; default routes and references across routing domains."""
@@ -396,4 +500,6 @@ def check_rendered(backbone: Backbone, vendor: str, hostname: str, text: str) ->
         for check, iface, problem in compare_ports(backbone, device, vendor, text)
         + compare_references(backbone, device, text)
     ]
+    out += check_protection(backbone, vendor, hostname, text)
+    out += check_management_sources(backbone, vendor, hostname, text)
     return out

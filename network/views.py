@@ -7,7 +7,7 @@ same context renders through our jinja2 environment and through Ansible's ``temp
 from __future__ import annotations
 
 from functools import lru_cache
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
 from typing import Any, NamedTuple
 
 import pint
@@ -17,6 +17,7 @@ from network.model import Attachment, Backbone, Device, ManagementPlane, Vrf
 from network.naming import interface_name, lan_name, mbps
 from network.params import NetworkParams
 from network.vendors import get_vendor
+from network.zonepolicy.render import Rendered, binding_line
 
 
 class _Port(NamedTuple):
@@ -62,16 +63,26 @@ def _net(prefix: IPv4Network) -> dict[str, Any]:
     }
 
 
-def device_view(backbone: Backbone, device: Device, vendor: str, params: NetworkParams) -> dict[str, Any]:
+def device_view(
+    backbone: Backbone,
+    device: Device,
+    vendor: str,
+    params: NetworkParams,
+    zone: Rendered | None = None,
+) -> dict[str, Any]:
     """The template context of ``device`` for ``vendor`` (a name of the vendor registry).
 
     What a platform cannot do (its record's capabilities) is left out here, so a template never asks.
+    ``zone`` is the zone policy rendered for ``vendor`` (network/zonepolicy): its ACL text for this device
+    goes in verbatim (``zone_acls``), its bindings into the ``filters`` of the interfaces they name.
     """
     record = get_vendor(vendor)
     mgmt = backbone.management[device.domain]
     shapes: dict[str, int] = {}
     interfaces = _interfaces(device, vendor, shapes, mgmt)
     attachments = _attachments(device, vendor, shapes) if record.supports("vrf") else []
+    lans = _lans(device, vendor)
+    zone_acls = _bind_zone_filters(device.hostname, vendor, zone, [*interfaces, *attachments, *lans])
     loop = IPv4Interface((device.loopback_v4, 32))
     bfd = [i for i in device.interfaces if i.bfd_ms]
     return {
@@ -92,7 +103,8 @@ def device_view(backbone: Backbone, device: Device, vendor: str, params: Network
         "default_routes": [_default_route(a) for a in device.attachments if a.default_route]
         if record.supports("vrf")
         else [],
-        "lans": _lans(device, vendor),
+        "lans": lans,
+        "zone_acls": zone_acls,
         "ospf": _ospf(device, params, mgmt, record.supports("ospf-auth")),
         "bgp": _bgp(
             backbone, device, mgmt, record.supports("bgp-auth"), bool(bfd) and record.supports("bfd")
@@ -108,7 +120,28 @@ def device_view(backbone: Backbone, device: Device, vendor: str, params: Network
         ],
         "qos_classes": _qos_classes(params) if record.supports("qos") else [],
         "mgmt": _management(mgmt),
+        "iacl": _iacl(backbone, device, params) if record.supports("iacl") else None,
+        "copp": _copp(params) if record.supports("copp") else None,
     }
+
+
+def _bind_zone_filters(hostname: str, vendor: str, zone: Rendered | None, ports: list[dict[str, Any]]) -> str:
+    """Give every port its zone-filter binding lines (``filters``); the device's ACL text.
+
+    A binding naming a port this device's config does not have is an error, never a silently lost filter.
+    """
+    for port in ports:
+        port["filters"] = []
+    if zone is None or not zone.bindings.get(hostname):
+        return ""
+    if zone.vendor != vendor:
+        raise ValueError(f"zone policy rendered for {zone.vendor}, device config for {vendor}")
+    by_name = {p["name"]: p for p in ports}
+    for ifname, direction, name in zone.bindings[hostname]:
+        if ifname not in by_name:
+            raise ValueError(f"{hostname}: zone filter {name} is bound to {ifname}, which its config lacks")
+        by_name[ifname]["filters"].append(binding_line(vendor, direction, name))
+    return zone.acls[hostname]
 
 
 def area_id(area: int) -> str:
@@ -277,6 +310,58 @@ def _management(mgmt: ManagementPlane) -> dict[str, Any]:
         "ssh_allowed_v6": [
             {"cidr": str(n), "net": str(n.network_address), "len": n.prefixlen} for n in mgmt.acl_v6
         ],
+    }
+
+
+def _prefix(net: IPv4Network | IPv6Network | None) -> dict[str, Any] | None:
+    if net is None:
+        return None
+    if net.version == 4:
+        return {**_net(net), "host": net.prefixlen == 32}  # type: ignore[arg-type]
+    return {
+        "cidr": str(net),
+        "net": str(net.network_address),
+        "len": net.prefixlen,
+        "host": net.prefixlen == 128,
+    }
+
+
+def _iacl(backbone: Backbone, device: Device, params: NetworkParams) -> dict[str, Any]:
+    """The infrastructure ACL (network/protection.py) of the backbone-facing ports, IPv4 and IPv6."""
+    from network.protection import iacl
+
+    def spell(version: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "permit": r.permit,
+                "protocol": r.protocol,
+                "source": _prefix(r.source),
+                "destination": _prefix(r.destination),
+                "port": r.port,
+                "source_port": r.source_port,
+            }
+            for r in iacl(backbone, device, params, version)
+        ]
+
+    return {"name": "GD-IACL", "name_v6": "GD-IACL6", "v4": spell(4), "v6": spell(6)}
+
+
+def _copp(params: NetworkParams) -> dict[str, Any]:
+    """Control-plane policing: one class per protected protocol at its rate, the rest at the default rate."""
+    return {
+        "name": "GD-COPP",
+        "classes": [
+            {
+                "name": p.name,
+                "protocol": p.protocol,
+                "port": p.port,
+                "bps": rate(p.rate)[0],
+                "kbps": rate(p.rate)[0] // 1000,
+            }
+            for p in params.protection.protocols
+        ],
+        "default_bps": rate(params.protection.default_rate)[0],
+        "default_kbps": rate(params.protection.default_rate)[0] // 1000,
     }
 
 

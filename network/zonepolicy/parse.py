@@ -20,7 +20,7 @@ from ipaddress import IPv4Address, IPv4Network
 ANY_PROTO = (0, 255)
 ANY_ADDR = (0, (1 << 32) - 1)
 ANY_PORT = (0, 65535)
-PROTOCOLS = {"ip": ANY_PROTO, "icmp": (1, 1), "tcp": (6, 6), "udp": (17, 17)}
+PROTOCOLS = {"ip": ANY_PROTO, "icmp": (1, 1), "tcp": (6, 6), "udp": (17, 17), "ospf": (89, 89)}
 
 Interval = tuple[int, int]
 #: (protocol, source, destination, destination port)
@@ -91,21 +91,25 @@ def _cisco_address(tokens: list[str], i: int) -> tuple[Interval, int]:
     return _span(_wildcard_net(tokens[i], tokens[i + 1])), i + 2
 
 
-def parse_cisco(text: str) -> dict[str, ParsedFilter]:
-    """``ip access-list extended NAME`` blocks; remarks and the ``no ip access-list`` line are skipped."""
+def parse_cisco(text: str, only: set[str] | None = None) -> dict[str, ParsedFilter]:
+    """``ip access-list extended NAME`` blocks; remarks and the ``no ip access-list`` line are skipped.
+    With ``only``, ACLs of other names (a full device config's infrastructure ACL and CoPP) are skipped."""
     filters: dict[str, ParsedFilter] = {}
     current: ParsedFilter | None = None
     n = 0
     for raw in text.splitlines():
         line = raw.strip()
         if line.startswith("ip access-list extended "):
-            current = filters[line.split()[3]] = ParsedFilter(line.split()[3], [], default_permit=False)
+            name = line.split()[3]
+            current = None
+            if only is None or name in only:
+                current = filters[name] = ParsedFilter(name, [], default_permit=False)
             n = 0
-            continue
-        if current is None or not line or line.startswith(("remark", "!")):
             continue
         if line == "exit":
             current = None
+            continue
+        if current is None or not line or line.startswith(("remark", "!")):
             continue
         n += 1
         tokens = line.split()
@@ -145,7 +149,7 @@ def parse_cisco_bindings(text: str) -> dict[tuple[str, str], str]:
 _VRP_RULE = re.compile(r"^rule (\d+) (permit|deny) (\S+)(.*)$")
 
 
-def parse_vrp(text: str) -> dict[str, ParsedFilter]:
+def parse_vrp(text: str, only: set[str] | None = None) -> dict[str, ParsedFilter]:
     """``acl name NAME advance`` blocks of ``rule N permit|deny PROTO [source A W] [destination A W]
     [destination-port eq N|range A B]``, matched in rule-number order (a rule's ``line`` is its number).
     Unmatched packets are permitted (VRP traffic-filter)."""
@@ -156,7 +160,9 @@ def parse_vrp(text: str) -> dict[str, ParsedFilter]:
         line = raw.strip()
         if raw.startswith("acl name "):
             name = raw.split()[2]
-            current = filters[name] = ParsedFilter(name, [], default_permit=True)
+            current = None
+            if only is None or name in only:  # with ``only``: skip the infrastructure ACL and the like
+                current = filters[name] = ParsedFilter(name, [], default_permit=True)
             n = 0
             continue
         if current is None or line.startswith("description") or not line:
@@ -203,8 +209,8 @@ def parse_vrp_bindings(text: str) -> dict[tuple[str, str], str]:
     for raw in text.splitlines():
         if raw.startswith("interface "):
             iface = raw.split(maxsplit=1)[1]
-        elif iface and raw.startswith(" traffic-filter "):
-            tokens = raw.split()
+        elif iface and raw.startswith(" traffic-filter ") and raw.split()[2] != "ipv6":
+            tokens = raw.split()  # IPv6 filters (the infrastructure ACL's) are not zone filters
             out[(iface, "in" if tokens[1] == "inbound" else "out")] = tokens[4]
     return out
 

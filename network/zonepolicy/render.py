@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,10 @@ class Rendered:
     vendor: str
     devices: dict[str, str]
     extra: dict[str, str]
+    #: VRP and IOS-XE: per device, the ACL definitions alone, and its bindings (interface, direction, filter)
+    #: — the two halves of ``devices[name]`` that the device config places in its ACL and interface sections
+    acls: dict[str, str] = field(default_factory=dict)
+    bindings: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
 
     def files(self) -> dict[str, str]:
         from network.vendors import get_vendor
@@ -150,22 +154,27 @@ def render_vendor(
     else:
         text = _generate_cached(vendor, aerleon_policy(filters, spec, {target: "{name}"}), defs)
         blocks = _split_blocks(text, _vrp_start, "#")
-    devices = {}
+    devices, acls, bindings = {}, {}, {}
     for device, attaches in sorted(by_device.items()):
         names = sorted({a.filter for a in attaches})
-        lines = [blocks[n] for n in names]
-        for a in attaches:
-            ifname = port_name(backbone, vendor, a.port)
-            if vendor == "iosxe":
-                lines.append(f"interface {ifname}\n ip access-group {a.filter} {a.direction}\n!\n")
-            else:
-                bound = "inbound" if a.direction == "in" else "outbound"
-                lines.append(f"interface {ifname}\n traffic-filter {bound} acl name {a.filter}\n#\n")
-        devices[device] = "".join(lines)
+        acls[device] = "".join(blocks[n] for n in names)
+        bindings[device] = [(port_name(backbone, vendor, a.port), a.direction, a.filter) for a in attaches]
+        end = "!" if vendor == "iosxe" else "#"
+        devices[device] = acls[device] + "".join(
+            f"interface {ifname}\n {binding_line(vendor, direction, name)}\n{end}\n"
+            for ifname, direction, name in bindings[device]
+        )
     extra = {}
     if vendor == "vrp":
         extra[f"{EXIT_FIREWALL}.cfg"] = _exit_firewall(spec, filters, defs)
-    return Rendered(vendor, devices, extra)
+    return Rendered(vendor, devices, extra, acls, bindings)
+
+
+def binding_line(vendor: str, direction: str, name: str) -> str:
+    """The interface line that binds filter ``name`` in ``direction`` ('in' or 'out') on ``vendor``."""
+    if vendor == "iosxe":
+        return f"ip access-group {name} {direction}"
+    return f"traffic-filter {'inbound' if direction == 'in' else 'outbound'} acl name {name}"
 
 
 def _exit_firewall(spec: ZonePolicyInput, filters: list[Filter], defs: dict[str, Any]) -> str:

@@ -112,7 +112,10 @@ def test_cli_render_only_one_city_twice_identical(tmp_path) -> None:
         )
         assert result.exit_code == 0, result.output
     a = sorted((tmp_path / "a").iterdir())
-    assert len(a) == 1 + 5 + 63  # 云浮: the city, 5 counties, 63 towns (counted in divisions.csv)
+    confs = [p for p in a if p.suffix == ".conf"]
+    assert len(confs) == 1 + 5 + 63  # 云浮: the city, 5 counties, 63 towns (counted in divisions.csv)
+    # and each one's zone filters as its companion nftables ruleset
+    assert sorted(p.stem for p in a if p.suffix == ".nft") == sorted(p.stem for p in confs)
     assert all(p.read_bytes() == (tmp_path / "b" / p.name).read_bytes() for p in a)
 
 
