@@ -48,10 +48,14 @@ def _scenario_or_exit(source: SourceOfTruth, scenario: str | None, data: Path | 
 
     try:
         if scenario is None:
-            return base_run(source)
-        return scenario_run(source, resolve_scenario_path(scenario, data))
+            run = base_run(source)
+        else:
+            run = scenario_run(source, resolve_scenario_path(scenario, data))
     except (SourceError, SourceErrors) as exc:
         exit_with_errors(exc)
+    for warning in run.source.warnings[len(source.warnings) :]:  # what the scenario left out (also in JSON)
+        err_console.print(f"warning: {warning}", markup=False, soft_wrap=True)
+    return run
 
 
 FromPlacementOption = Annotated[

@@ -22,6 +22,7 @@ no-op.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,9 @@ from egov.model import (
     Cloud,
     Expansion,
     Fraction,
+    Planning,
     SourceOfTruth,
+    System,
 )
 from egov.months import add_months
 
@@ -271,7 +274,23 @@ def apply_scenario(source: SourceOfTruth, scenario: Scenario) -> SourceOfTruth:
     planning_changes = scenario.planning.model_dump(exclude_none=True)
     planning = source.planning.model_copy(update=planning_changes) if planning_changes else source.planning
     cloud = _apply_cloud(source.cloud, scenario)
-    return source.model_copy(update={"cloud": cloud, "systems": systems, "planning": planning})
+    warnings = (*source.warnings, *_after_the_horizon(systems, planning, scenario.name))
+    return source.model_copy(
+        update={"cloud": cloud, "systems": systems, "planning": planning, "warnings": warnings}
+    )
+
+
+def _after_the_horizon(systems: Sequence[System], planning: Planning, scenario: str) -> list[str]:
+    """A delay may push a system past the horizon, where the check cannot count it: say so, naming them
+    (the source's own migration months are refused at loading; a scenario's shift is said, not refused)."""
+    late = [s.id for s in systems if s.migration_month > planning.end_month]
+    if not late:
+        return []
+    shown = ", ".join(late[:10]) + (f" and {len(late) - 10} more" if len(late) > 10 else "")
+    return [
+        f"scenario {scenario!r}: {len(late)} system(s) migrate after the horizon "
+        f"({planning.end_month:%Y-%m}) and are not counted: {shown}"
+    ]
 
 
 @dataclass(frozen=True)

@@ -170,3 +170,31 @@ def test_unknown_department_code_suggests_the_closest(small: SourceOfTruth, tmp_
     error = caught.value.errors[0]
     assert error.field == "departments" and error.path == str(path)
     assert "unknown department code 'AAB'" in error.message and "did you mean 'AAA'" in error.message
+
+
+def test_a_delay_past_the_horizon_is_said_in_the_json_and_on_stderr(tmp_path: Path) -> None:
+    """AAA's system moved 60 months later migrates in 2032-01, after the 60-month horizon from 2027-01: the
+    check cannot count it, and says so (JSON `warnings`, stderr) rather than answer as if it did not exist."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from capacity.cli import app
+
+    rows = [system(id="AAA-0001"), system(id="BBB-0001", department="BBB", migration_month="2027-03")]
+    data = write_data(tmp_path / "data", systems=rows)
+    scenario = _scenario(tmp_path, "migration_delays:\n  - {department: AAA, months: 60}\n", "late.yaml")
+    result = CliRunner().invoke(
+        app, ["check", "--data", str(data), "--scenario", str(scenario), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    (warning,) = doc["warnings"]
+    assert "after the horizon (2031-12)" in warning and "AAA-0001" in warning and "BBB-0001" not in warning
+    assert "warning: scenario 'late'" in result.stderr
+
+    on_time = _scenario(tmp_path, "migration_delays:\n  - {department: AAA, months: 59}\n", "on-time.yaml")
+    result = CliRunner().invoke(
+        app, ["check", "--data", str(data), "--scenario", str(on_time), "--format", "json"]
+    )
+    assert json.loads(result.stdout)["warnings"] == []
