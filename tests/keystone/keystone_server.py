@@ -20,11 +20,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from servicekit import stop, wait_until_serving
 
 INSTALL = "install it with:  .venv/bin/pip install -e '.[test]'   (keystone is in the test extra)"
 #: The admin password bootstrap gives the test Keystone's ``admin`` user (a throwaway, local only).
@@ -132,35 +133,12 @@ def running_keystone(home: Path) -> Iterator[Keystone]:
                 [_bin("gunicorn")], env=env, cwd=home, stdout=log, stderr=subprocess.STDOUT
             )
             try:
-                _wait_until_serving(f"{url}/v3", server, log_path)
+                wait_until_serving(f"{url}/v3", server, log_path, name="Keystone", error=KeystoneUnavailable)
                 yield Keystone(auth_url=f"{url}/v3")
             finally:
-                server.terminate()
-                try:
-                    server.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
+                stop(server)
     finally:
         shutil.rmtree(db_dir, ignore_errors=True)
-
-
-def _wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise KeystoneUnavailable(
-                f"Keystone (gunicorn) exited with {server.returncode}:\n{log.read_text()[-3000:]}"
-            )
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise KeystoneUnavailable(f"Keystone did not answer on {url} within 120 s:\n{log.read_text()[-3000:]}")
 
 
 def connect(keystone: Keystone) -> object:

@@ -18,11 +18,12 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from servicekit import stop, wait_until_serving
 
 from slots.localpg import LocalPostgres, free_port
 
@@ -204,37 +205,22 @@ def running_netbox(home: Path, pg: LocalPostgres | None = None, workers: int = 2
                 )  # fmt: skip
                 url = f"http://127.0.0.1:{port}"
                 try:
-                    _wait_until_serving(url, server, log_path)
+                    wait_until_serving(
+                        url + "/api/status/",
+                        server,
+                        log_path,
+                        name="NetBox",
+                        error=NetBoxUnavailable,
+                        seconds=180,
+                        ok=(200, 403),
+                    )
                     (home / "database.txt").write_text(f"{name} ({how})\n")
                     yield RunningNetBox(url, f"nbt_{key}.{plaintext}", ADMIN, password, home)
                 finally:
-                    server.terminate()
-                    try:
-                        server.wait(timeout=20)
-                    except subprocess.TimeoutExpired:
-                        server.kill()
-                        server.wait()
+                    stop(server)
     finally:
         if own_pg:
             pg.stop()
-
-
-def _wait_until_serving(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise NetBoxUnavailable(
-                f"NetBox (gunicorn) exited with {server.returncode}:\n{log.read_text()[-3000:]}"
-            )
-        try:
-            if httpx.get(url + "/api/status/", timeout=5).status_code in (200, 403):
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise NetBoxUnavailable(f"NetBox did not answer on {url} within 180 s:\n{log.read_text()[-3000:]}")
 
 
 def tempdir() -> Path:

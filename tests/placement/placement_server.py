@@ -13,10 +13,11 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from servicekit import stop, wait_until_serving
 
 INSTALL = "install it with:  .venv/bin/pip install -e '.[test]'   (openstack-placement is in the test extra)"
 
@@ -87,37 +88,14 @@ def running_placement(home: Path) -> Iterator[str]:
             )
             endpoint = f"http://127.0.0.1:{port}"
             try:
-                _wait_until_serving(endpoint, server, log_path)
+                wait_until_serving(
+                    endpoint + "/", server, log_path, name="Placement", error=PlacementUnavailable
+                )
                 yield endpoint
             finally:
-                server.terminate()
-                try:
-                    server.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
+                stop(server)
     finally:
         shutil.rmtree(db_dir, ignore_errors=True)
-
-
-def _wait_until_serving(endpoint: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise PlacementUnavailable(
-                f"Placement (gunicorn) exited with {server.returncode}:\n{log.read_text()[-3000:]}"
-            )
-        try:
-            if httpx.get(endpoint + "/", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise PlacementUnavailable(
-        f"Placement did not answer on {endpoint} within 120 s:\n{log.read_text()[-3000:]}"
-    )
 
 
 def connect(endpoint: str) -> object:
