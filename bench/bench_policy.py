@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchkit import median_times  # noqa: E402
 
 from network.addressing import AddressPlan  # noqa: E402
 from network.params import load_params  # noqa: E402
@@ -31,17 +30,6 @@ from network.zonepolicy.compile import VENDORS, check_policy, compile_policy  # 
 from network.zonepolicy.render import clear_cache  # noqa: E402
 
 BUDGET_S = 5.0
-
-
-def median_times(fn: Callable[[], object], repeat: int) -> tuple[float, float, object]:
-    wall, cpu = [], []
-    result: object = None
-    for _ in range(repeat):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        result = fn()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return statistics.median(wall), statistics.median(cpu), result
 
 
 def main() -> int:

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchkit import median_times  # noqa: E402
 
 from network.linkload import (  # noqa: E402
     capacity_report,
@@ -31,17 +30,6 @@ from network.linkload import (  # noqa: E402
 )
 
 BUDGET_S = 10.0
-
-
-def median_times(fn: Callable[[], object], repeat: int) -> tuple[float, float, object]:
-    wall, cpu = [], []
-    result: object = None
-    for _ in range(repeat):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        result = fn()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return statistics.median(wall), statistics.median(cpu), result
 
 
 def main() -> int:
