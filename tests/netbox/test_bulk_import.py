@@ -109,5 +109,10 @@ def test_the_import_files_land_through_the_import_pages(netbox, api, city_tables
         have = {(i.name, i.type.value) for i in api.dcim.interfaces.filter(device_id=device.id)}
         assert have == want, row["name"]
     county = next(r for r in city_tables["devices"] if r["role"] == "county-router")
-    uplink = api.dcim.interfaces.get(device=county["name"], name="GigabitEthernet1/0/1")
-    assert uplink.type.value == "1000base-x-sfp"
+    (port,) = (  # the county's 1G uplink to its city, named as the vendor registry numbers it
+        i["name"]
+        for i in city_tables["interfaces"]
+        if i["device"] == county["name"] and i["description"].startswith("primary to GD-CITY-")
+    )
+    uplink = api.dcim.interfaces.get(device=county["name"], name=port)
+    assert uplink is not None and uplink.type.value == "1000base-x-sfp", port
