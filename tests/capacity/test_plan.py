@@ -221,8 +221,11 @@ def test_a_plan_made_on_a_scenario_writes_that_scenario_with_the_tranches(tmp_pa
     assert scenario_run(source, written).assessment.keeps_target
 
 
-def _trim(source: SourceOfTruth, bought: list[tuple[str, int, int]], max_proofs: int = 50) -> Any:
-    """``bought`` — (aggregate, count, order month) — trimmed by the plan's trim pass, with its prover."""
+def _trim(
+    source: SourceOfTruth, bought: list[tuple[str, int, int]], max_proofs: int = 50, lines: bool = True
+) -> Any:
+    """``bought`` — (aggregate, count, order month) — trimmed by the plan's trim pass, with its prover
+    (``lines=False``: no line to keep above target, the fit alone proves)."""
     from capacity.demand import demand_lines
     from capacity.fit import Weigher
     from capacity.plan import Tranche, _Prover, options_of, trim
@@ -231,7 +234,7 @@ def _trim(source: SourceOfTruth, bought: list[tuple[str, int, int]], max_proofs:
     options = {o.target: o for o in options_of(source, prices)}
     tranches = [Tranche(m, m + options[a].lead, options[a], n) for a, n, m in bought]
     need = {key: d / (1 - source.planning.headroom_target) for key, d in demand_lines(source).items()}
-    prover = _Prover(source, prices, need, None, None, Weigher.spread, max_proofs)
+    prover = _Prover(source, prices, need if lines else {}, None, None, Weigher.spread, max_proofs)
     kept = trim(tranches, prover, prices, source.planning.horizon_months)
     return [(t.option.target, t.count, t.order_by, t.deliver) for t in kept], prover
 
@@ -263,3 +266,10 @@ def test_the_trim_stops_at_its_proof_cap_and_keeps_only_proven_steps(tmp_path: P
 def test_a_plan_records_its_trim(tmp_path: Path) -> None:
     plan = make_plan(_source(tmp_path), Prices.model_validate(PRICES))
     assert plan.trim is not None and plan.trim.cost_before >= plan.total_cost and not plan.trim.capped
+
+
+def test_the_trim_keeps_what_the_fit_needs_when_no_line_asks_for_it(tmp_path: Path) -> None:
+    # no line target at all: only the fit proves. From 2029-01 the 175 m1.large VMs (700 vCPU) exceed the
+    # 3 m56 (576 vCPU: 144 VMs), so the m112 stays, and stays delivered in 2029-01.
+    kept, prover = _trim(_source(tmp_path), [("agg-b", 1, 18)], lines=False)
+    assert kept == [("agg-b", 1, 18, 24)] and prover.proofs == 2
