@@ -24,8 +24,14 @@ that flavor to start, so the fit's factor for the general class of the default e
 under-buy, and the naive one-shot purchase of the check (sized on the sums, of the model that lifts the
 lines with the fewest hosts) may be cheaper and still leave VMs without a host.
 
-The plan is the first candidate that passes every proof; after ``max_rounds`` the last candidate is returned
-with its failures listed (``Plan.proven`` is False).
+4. **Trim** the first candidate that passes every proof (``trim``): the cuts over-shoot to save rounds, so
+   each tranche, largest cost first, is cut to the fewest units that still pass the proof, then ordered as
+   late as the proof allows; every step is proven (lines, building, budget cap, and the fit of the class a
+   host tranche goes to) and undone when it fails, at most ``TRIM_MAX_PROOFS`` proofs. The trimmed plan
+   passes the whole proof once more, or the untrimmed one is kept.
+
+After ``max_rounds`` without a proven candidate the last candidate is returned with its failures listed
+(``Plan.proven`` is False).
 """
 
 from __future__ import annotations

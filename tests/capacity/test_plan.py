@@ -160,6 +160,8 @@ def test_the_default_plan_applied_keeps_every_line_every_vm_and_the_building(tmp
     # check says, it leaves VMs without a host (on the default: highmem hosts for general VMs)
     total, naive = (int(plan[k].split()[0]) for k in ("total_cost", "naive_cost"))
     assert total <= naive or plan["naive_vms_unplaced_months"] > 0
+    # the trim pass ran to its end and did not raise the cost of the first proven plan
+    assert not plan["trim"]["capped"] and total <= int(plan["trim"]["cost_before"].split()[0])
     # the written scenario, run through the check as a planner would
     run = scenario_run(load_source(None), scenario)
     assert run.assessment.keeps_target
