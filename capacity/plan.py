@@ -24,8 +24,14 @@ that flavor to start, so the fit's factor for the general class of the default e
 under-buy, and the naive one-shot purchase of the check (sized on the sums, of the model that lifts the
 lines with the fewest hosts) may be cheaper and still leave VMs without a host.
 
-The plan is the first candidate that passes every proof; after ``max_rounds`` the last candidate is returned
-with its failures listed (``Plan.proven`` is False).
+4. **Trim** the first candidate that passes every proof (``trim``): the cuts over-shoot to save rounds, so
+   each tranche, largest cost first, is cut to the fewest units that still pass the proof, then ordered as
+   late as the proof allows; every step is proven (lines, building, budget cap, and the fit of the class a
+   host tranche goes to) and undone when it fails, at most ``TRIM_MAX_PROOFS`` proofs. The trimmed plan
+   passes the whole proof once more, or the untrimmed one is kept.
+
+After ``max_rounds`` without a proven candidate the last candidate is returned with its failures listed
+(``Plan.proven`` is False).
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ import numpy as np
 
 from capacity.building import BuildingReport, assess_building
 from capacity.demand import demand_lines
-from capacity.fit import FitReport, Weigher, simulate, vm_counts
+from capacity.fit import FitReport, Fleet, Weigher, hosts_from_cloud, simulate, vm_counts
 from capacity.headroom import Assessment, assess
 from capacity.prices import Prices
 from capacity.supply import LineKey, build_supply, host_inventories, pool_usable_gb
@@ -51,6 +57,10 @@ ClassKey = tuple[str, str]
 #: How much more than the VMs without a host asked for a fit cut demands: host-by-host placement strands some
 #: of any capacity added (spread weigher), so asking for exactly the missing amount takes many more rounds.
 CUT_MARGIN = 1.5
+
+#: The trim pass's bound: at most this many proofs (each a check of the lines, the building and, for a host
+#: tranche, the fit of its class) — the plan then keeps what was trimmed so far and says the cap was hit.
+TRIM_MAX_PROOFS = 120
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,9 @@ class Plan:
     naive_unplaced_months: int | None = None
     #: why no plan could be solved at all: "budget", "building" or "prices" (None: a candidate was solved)
     blocked_by: str | None = None
+    #: the trim pass after the first proven plan (None: no proven plan to trim, or the trimmed plan failed the
+    #: whole proof and the untrimmed one was kept)
+    trim: Trim | None = None
 
     @property
     def total_cost(self) -> float:
@@ -405,6 +418,7 @@ def make_plan(
     max_rounds: int = 15,
     weigher: Weigher = Weigher.spread,
     time_limit_s: float = 20.0,
+    max_trim_proofs: int = TRIM_MAX_PROOFS,
 ) -> Plan:
     """The least-cost staged purchase plan for ``source`` (module docstring), proven by check, fit and
     building."""
@@ -477,6 +491,23 @@ def make_plan(
             failures += _building_cuts(report, base_building, building, problem, planning)
         if not failures:
             break
+    trimmed = None
+    if not failures and tranches:
+        need = {key: demand.get(key, zero) / target for key in supply.lines}
+        prover = _Prover(source, prices, need, building, base_building, weigher, max_trim_proofs)
+        cost_before = sum(t.cost for t in tranches)
+        candidate = trim(tranches, prover, prices, horizon)
+        # the whole proof once more, as the rounds ran it: the trimmed plan is kept only if it passes
+        trial = apply_tranches(source, candidate)
+        trial_check, trial_fit = assess(trial), simulate(trial, weigher)
+        trial_report = None if building is None else assess_building(trial, building)
+        trial_failures = _line_cuts(trial_check, problem, target) if confidence is None else []
+        trial_failures += _fit_cuts(trial_fit, vm_demand, dict(factor), planning)
+        if trial_report is not None and building is not None:
+            trial_failures += _building_cuts(trial_report, base_building, building, problem, planning)
+        if not trial_failures:
+            tranches, applied, checked, fit, report = candidate, trial, trial_check, trial_fit, trial_report
+            trimmed = Trim(cost_before, prover.proofs, prover.exhausted)
     if fit is None:
         fit = simulate(applied, weigher)
     tranches = sorted(
@@ -497,7 +528,148 @@ def make_plan(
         building=report,
         failures=failures,
         blocked_by=blocked_by,
+        trim=trimmed,
     )
+
+
+@dataclass(frozen=True)
+class Trim:
+    """What the trim pass did: the cost before it, how many proofs it spent, whether it hit the cap."""
+
+    cost_before: float
+    proofs: int
+    capped: bool
+
+
+class _Prover:
+    """The proof of a candidate set of tranches, as the solve's rounds use it, made cheap enough to run once
+    per trim step: every line keeps the target on ``need`` (the demand the plan was sized on ÷ (1 − target)),
+    no building limit is crossed that the base had not crossed, the yearly budget cap holds, and — when a
+    host tranche changed — every VM of that (zone, class) finds a host, month by month, in the same Fleet
+    (same N+k hold-out, same weigher) as capacity.fit.simulate. Classes do not share hosts, so the fit of the
+    other classes cannot change."""
+
+    def __init__(
+        self,
+        source: SourceOfTruth,
+        prices: Prices,
+        need: dict[LineKey, np.ndarray],
+        building: Building | None,
+        base_building: BuildingReport | None,
+        weigher: Weigher,
+        max_proofs: int,
+    ) -> None:
+        self.source, self.prices, self.need = source, prices, need
+        self.building, self.base_building, self.weigher = building, base_building, weigher
+        self.vms = vm_counts(source)
+        self.proofs, self.max_proofs = 0, max_proofs
+
+    @property
+    def exhausted(self) -> bool:
+        return self.proofs >= self.max_proofs
+
+    def holds(self, tranches: list[Tranche], changed: Tranche) -> bool:
+        self.proofs += 1
+        applied = apply_tranches(self.source, tranches)
+        usable = build_supply(applied).lines
+        for key, need in self.need.items():
+            if (need > usable[key].usable + 1e-6).any():
+                return False
+        if not self._within_budget(tranches):
+            return False
+        if self.building is not None:
+            report = assess_building(applied, self.building)
+            for r, room in enumerate(report.rooms):
+                for limit, month in room.first_exhausted.items():
+                    base = None if self.base_building is None else self.base_building.rooms[r]
+                    if month is not None and (base is None or base.first_exhausted.get(limit) is None):
+                        return False
+        option = changed.option
+        return option.kind != "host" or self._places_every_vm(applied, (option.zone, option.klass or ""))
+
+    def _within_budget(self, tranches: list[Tranche]) -> bool:
+        if self.prices.yearly_budget is None:
+            return True
+        cap = magnitude_in(self.prices.yearly_budget, "CNY")
+        years: dict[int, float] = {}
+        for t in tranches:
+            year = self.source.planning.month(max(t.order_by, 0)).year
+            years[year] = years.get(year, 0.0) + t.cost
+        return all(spent <= cap + 1e-6 for spent in years.values())
+
+    def _places_every_vm(self, applied: SourceOfTruth, group: ClassKey) -> bool:
+        planning = applied.planning
+        ha_reserve = {az.name: az.ha_reserve_hosts for az in applied.cloud.availability_zones}
+        fleet = Fleet(hosts_from_cloud(applied.cloud, planning.start_month), None, ha_reserve)
+        mine = [vms for vms in self.vms if vms.group == group]
+        placed: list[list[int]] = [[] for _ in mine]
+        for m in range(planning.horizon_months):
+            fleet.open_month(m)
+            for stack, vms in zip(placed, mine, strict=True):
+                target = int(vms.counts[m])
+                while len(stack) > target:
+                    fleet.release(stack.pop(), vms.request)
+                while len(stack) < target:
+                    pick = fleet.schedule(vms.group, vms.request, self.weigher)
+                    if pick is None:
+                        return False
+                    stack.append(pick)
+        return True
+
+
+def trim(tranches: list[Tranche], prover: _Prover, prices: Prices, horizon: int) -> list[Tranche]:
+    """Take out what a proven plan does not need: tranche by tranche, largest cost first, the fewest units
+    that still pass the proof (one unit less; if that holds, twice as many less, then halving the gap); then
+    each tranche, again largest cost first, ordered one tender window later while the proof holds and it
+    still delivers within the horizon. Only changes that pass the proof are kept, so the result is as proven
+    as the input; at most ``prover.max_proofs`` proofs."""
+    plan = list(tranches)
+
+    def by_cost(items: list[Tranche]) -> list[Tranche]:
+        return sorted(items, key=lambda t: (-t.cost, t.order_by, t.option.zone, t.option.target))
+
+    def replace(old: Tranche, new: Tranche | None) -> list[Tranche]:
+        i = plan.index(old)
+        return plan[:i] + ([] if new is None else [new]) + plan[i + 1 :]
+
+    for tranche in by_cost(plan):
+        # the fewest units: ``ok`` a count known to hold, ``bad`` one known to fail
+        current: Tranche | None = tranche
+        ok, bad, step = tranche.count, None, 1
+        while ok > 0 and current is not None and not prover.exhausted:
+            if bad is not None and ok - bad <= 1:
+                break
+            lower = max(ok - step, 0) if bad is None else (ok + bad) // 2
+            fewer = None if lower == 0 else Tranche(tranche.order_by, tranche.deliver, tranche.option, lower)
+            candidate = replace(current, fewer)
+            if prover.holds(candidate, tranche):
+                plan, ok, current, step = candidate, lower, fewer, step * 2
+            else:
+                bad = lower
+    for tranche in by_cost(plan):
+        current = tranche
+        while not prover.exhausted:
+            later = current.order_by + prices.order_window_months
+            if current.order_by < 0:  # an overdue order moves to the first window
+                later = 0
+            if later + current.option.lead >= horizon:
+                break
+            moved = Tranche(later, later + current.option.lead, current.option, current.count)
+            candidate = replace(current, moved)
+            if not prover.holds(candidate, moved):
+                break
+            plan, current = candidate, moved
+    return _merged(plan)
+
+
+def _merged(tranches: list[Tranche]) -> list[Tranche]:
+    """One tranche per option and order month."""
+    merged: dict[tuple[str, str, str, int], Tranche] = {}
+    for t in tranches:
+        key = (t.option.kind, t.option.target, t.option.model, t.order_by)
+        was = merged.get(key)
+        merged[key] = t if was is None else Tranche(t.order_by, t.deliver, t.option, was.count + t.count)
+    return list(merged.values())
 
 
 def _line_cuts(checked: Assessment, problem: _Problem, target: float) -> list[str]:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from capacity.building_present import building_json
-from capacity.plan import Plan, Tranche, expansions_of
+from capacity.plan import Plan, Tranche, Trim, expansions_of
 from egov.i18n import language, translations
 from egov.months import month_label
 
@@ -62,6 +62,14 @@ def plan_json(plan: Plan, scenario: str | None = None) -> dict[str, Any]:
         "discount_rate": plan.prices.discount_rate,
         "naive_cost": None if plan.naive_cost is None else cny(plan.naive_cost),
         "naive_vms_unplaced_months": plan.naive_unplaced_months,
+        # the trim pass (capacity.plan.trim): the cost before it, proofs spent, whether its cap cut it short
+        "trim": None
+        if plan.trim is None
+        else {
+            "cost_before": cny(plan.trim.cost_before),
+            "proofs": plan.trim.proofs,
+            "capped": plan.trim.capped,
+        },
         "proof": {
             "lines_below_target": sum(line.first_below_target is not None for line in plan.assessment.lines),
             "vms_unplaced_months": sum(any(m.vms_unplaced.values()) for m in plan.fit.months),
@@ -71,6 +79,10 @@ def plan_json(plan: Plan, scenario: str | None = None) -> dict[str, Any]:
         },
         "building": [] if plan.building is None else building_json(plan.building, plan.applied),
     }
+
+
+def trim_json(trim: Trim) -> dict[str, Any]:
+    return {"cost_before": cny(trim.cost_before), "proofs": trim.proofs, "capped": trim.capped}
 
 
 def render_plan(plan: Plan, console: Console, lang: str | None = None) -> None:

@@ -160,6 +160,8 @@ def test_the_default_plan_applied_keeps_every_line_every_vm_and_the_building(tmp
     # check says, it leaves VMs without a host (on the default: highmem hosts for general VMs)
     total, naive = (int(plan[k].split()[0]) for k in ("total_cost", "naive_cost"))
     assert total <= naive or plan["naive_vms_unplaced_months"] > 0
+    # the trim pass ran to its end and did not raise the cost of the first proven plan
+    assert not plan["trim"]["capped"] and total <= int(plan["trim"]["cost_before"].split()[0])
     # the written scenario, run through the check as a planner would
     run = scenario_run(load_source(None), scenario)
     assert run.assessment.keeps_target
@@ -219,3 +221,57 @@ def test_a_plan_made_on_a_scenario_writes_that_scenario_with_the_tranches(tmp_pa
     document = yaml.safe_load(written.read_text(encoding="utf-8"))
     assert document["growth_multiplier"] == 1.5 and document["expansions"]
     assert scenario_run(source, written).assessment.keeps_target
+
+
+def _trim(
+    source: SourceOfTruth, bought: list[tuple[str, int, int]], max_proofs: int = 50, lines: bool = True
+) -> Any:
+    """``bought`` — (aggregate, count, order month) — trimmed by the plan's trim pass, with its prover
+    (``lines=False``: no line to keep above target, the fit alone proves)."""
+    from capacity.demand import demand_lines
+    from capacity.fit import Weigher
+    from capacity.plan import Tranche, _Prover, options_of, trim
+
+    prices = Prices.model_validate(PRICES)
+    options = {o.target: o for o in options_of(source, prices)}
+    tranches = [Tranche(m, m + options[a].lead, options[a], n) for a, n, m in bought]
+    need = {key: d / (1 - source.planning.headroom_target) for key, d in demand_lines(source).items()}
+    prover = _Prover(source, prices, need if lines else {}, None, None, Weigher.spread, max_proofs)
+    kept = trim(tranches, prover, prices, source.planning.horizon_months)
+    return [(t.option.target, t.count, t.order_by, t.deliver) for t in kept], prover
+
+
+def test_the_trim_takes_out_exactly_what_was_over_bought(tmp_path: Path) -> None:
+    source = _source(tmp_path)
+    # Over-bought by hand: three m56 from 2027-07 (none is needed: 576 vCPU carry 400 ÷ 0.8 = 500) and a
+    # second m112 a year early. Largest cost first: 3 m56 → 2 holds, → 0 holds (2 proofs); the m112 of 2027-07
+    # → 0 holds, the 2028-07 one still delivers in 2029-01 (1 proof); the last m112 → 0 fails: 299 vCPU
+    # short from 2029-01 (1 proof); one window later it would deliver in 2029-07, too late (1 proof).
+    kept, prover = _trim(source, [("agg-a", 3, 0), ("agg-b", 1, 6), ("agg-b", 1, 18)])
+    assert kept == [("agg-b", 1, 18, 24)]
+    assert prover.proofs == 5 and not prover.exhausted
+
+
+def test_the_trim_postpones_an_order_to_the_last_window_that_delivers_in_time(tmp_path: Path) -> None:
+    # the one m112 is needed from 2029-01 (month 24); ordered at the start, it moves 0 → 6 → 12 → 18 and no
+    # further: ordered in 2029-01 it would deliver in 2029-07
+    kept, prover = _trim(_source(tmp_path), [("agg-b", 1, 0)])
+    assert kept == [("agg-b", 1, 18, 24)] and prover.proofs == 5
+
+
+def test_the_trim_stops_at_its_proof_cap_and_keeps_only_proven_steps(tmp_path: Path) -> None:
+    kept, prover = _trim(_source(tmp_path), [("agg-a", 3, 0), ("agg-b", 1, 18)], max_proofs=1)
+    # one proof: 3 m56 → 2 holds, then the cap; everything else as it was
+    assert kept == [("agg-a", 2, 0, 6), ("agg-b", 1, 18, 24)] and prover.exhausted
+
+
+def test_a_plan_records_its_trim(tmp_path: Path) -> None:
+    plan = make_plan(_source(tmp_path), Prices.model_validate(PRICES))
+    assert plan.trim is not None and plan.trim.cost_before >= plan.total_cost and not plan.trim.capped
+
+
+def test_the_trim_keeps_what_the_fit_needs_when_no_line_asks_for_it(tmp_path: Path) -> None:
+    # no line target at all: only the fit proves. From 2029-01 the 175 m1.large VMs (700 vCPU) exceed the
+    # 3 m56 (576 vCPU: 144 VMs), so the m112 stays, and stays delivered in 2029-01.
+    kept, prover = _trim(_source(tmp_path), [("agg-b", 1, 18)], lines=False)
+    assert kept == [("agg-b", 1, 18, 24)] and prover.proofs == 2
