@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from egov.clitools import TableOrJson, progress_bar
+from egov.clitools import TableOrJson, print_error, progress_bar
 from network.lab.cli import deploy, lab_app
 from network.vendors import VENDORS
 from network.zonepolicy.cli import policy_app
@@ -61,7 +61,7 @@ def _load(data_dir: Path | None):  # type: ignore[no-untyped-def]
         params = load_params((data_dir or DATA_DIR) / "network.yaml")
         return build_backbone(data_dir=data_dir, params=params), params
     except (SourceError, SourceErrors, AddressPlanError) as exc:
-        errors.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        print_error(str(exc))
         raise typer.Exit(2) from None
 
 
@@ -75,7 +75,7 @@ def _zone_filters(backbone, vendor: str, params, data_dir: Path | None):  # type
     try:
         return zone_filters(backbone, vendor, params, (data_dir or DATA_DIR) / ZONES_FILE)
     except (SourceError, SourceErrors) as exc:
-        errors.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        print_error(str(exc))
         raise typer.Exit(2) from None
 
 
@@ -321,7 +321,7 @@ def _push(url: str, token: str, tables, prune: bool, as_json: bool) -> None:  # 
     try:
         api = connect(url, token)
     except NetBoxError as exc:
-        errors.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        print_error(str(exc))
         raise typer.Exit(1) from None
     with _progress() as progress:
         task = progress.add_task("push", total=len(tables))
