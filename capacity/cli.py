@@ -89,7 +89,7 @@ def _connect_or_exit(cloud: str) -> Any:
     try:
         return connect(cloud)
     except Exception as exc:  # openstacksdk: unknown cloud, bad clouds.yaml
-        err_console.print(f"[red]error:[/] cloud {cloud!r}: {type(exc).__name__}: {exc}", highlight=False)
+        print_error(f"cloud {cloud!r}: {type(exc).__name__}: {exc}")
         raise typer.Exit(2) from None
 
 
@@ -122,7 +122,7 @@ def _live_or_exit(
         err_console.print(message, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except Exception as exc:  # openstacksdk: unreachable endpoint, bad credentials
-        err_console.print(f"[red]error:[/] cloud {cloud!r}: {type(exc).__name__}: {exc}", highlight=False)
+        print_error(f"cloud {cloud!r}: {type(exc).__name__}: {exc}")
         raise typer.Exit(2) from None
     for warning in live.source.warnings[len(source.warnings) :]:
         print_warning(warning)
