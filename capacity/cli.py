@@ -19,6 +19,8 @@ from egov.clitools import (
     err_console,
     exit_with_errors,
     load_or_exit,
+    print_error,
+    print_warning,
     progress_bar,
     require_table_or_json,
 )
@@ -54,7 +56,7 @@ def _scenario_or_exit(source: SourceOfTruth, scenario: str | None, data: Path | 
     except (SourceError, SourceErrors) as exc:
         exit_with_errors(exc)
     for warning in run.source.warnings[len(source.warnings) :]:  # what the scenario left out (also in JSON)
-        err_console.print(f"warning: {warning}", markup=False, soft_wrap=True)
+        print_warning(warning)
     return run
 
 
@@ -87,7 +89,7 @@ def _connect_or_exit(cloud: str) -> Any:
     try:
         return connect(cloud)
     except Exception as exc:  # openstacksdk: unknown cloud, bad clouds.yaml
-        err_console.print(f"[red]error:[/] cloud {cloud!r}: {type(exc).__name__}: {exc}", highlight=False)
+        print_error(f"cloud {cloud!r}: {type(exc).__name__}: {exc}")
         raise typer.Exit(2) from None
 
 
@@ -120,10 +122,10 @@ def _live_or_exit(
         err_console.print(message, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except Exception as exc:  # openstacksdk: unreachable endpoint, bad credentials
-        err_console.print(f"[red]error:[/] cloud {cloud!r}: {type(exc).__name__}: {exc}", highlight=False)
+        print_error(f"cloud {cloud!r}: {type(exc).__name__}: {exc}")
         raise typer.Exit(2) from None
     for warning in live.source.warnings[len(source.warnings) :]:
-        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+        print_warning(warning)
     return live
 
 
@@ -324,7 +326,7 @@ def hold(
 
     source = load_or_exit(data)
     if system not in {s.id for s in source.systems}:
-        err_console.print(f"[red]error:[/] system {system!r} is not in the source of truth", highlight=False)
+        print_error(f"system {system!r} is not in the source of truth")
         raise typer.Exit(2)
     conn = _connect_or_exit(cloud)
     region = source.cloud.region
@@ -336,7 +338,7 @@ def hold(
         live = _live_or_exit(cloud, source, conn, aggregate_map)
         held = place_hold(conn, region, system, plan_hold(live, system))
     except (PlacementError, KeyError) as exc:
-        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        print_error(str(exc))
         raise typer.Exit(1) from None
     totals: dict[str, int] = {}
     for resources in held.allocations.values():

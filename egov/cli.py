@@ -33,8 +33,33 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _remember_language(context: typer.Context, value: str | None) -> str | None:
+    """Resolve the CLI language once per invocation — ``--lang``, else EGOV_LANG, else the POSIX locale
+    (LC_ALL, LC_MESSAGES, LANG), else zh-CN — and keep it for egov.clitools' messages; an unknown --lang or
+    EGOV_LANG is a usage error naming the languages there are."""
+    from egov.i18n import CHOSEN_CLI_LANGUAGE, UnknownLanguage, language, language_from_environment
+
+    try:
+        chosen = language(value) if value is not None else language_from_environment()
+    except UnknownLanguage as exc:
+        raise typer.BadParameter(str(exc)) from None  # names EGOV_LANG when that was the bad value
+    token = CHOSEN_CLI_LANGUAGE.set(chosen)
+    context.call_on_close(lambda: CHOSEN_CLI_LANGUAGE.reset(token))
+    return value
+
+
 @app.callback()
 def main(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            callback=_remember_language,
+            is_eager=True,
+            metavar="zh-CN|en",
+            help="Language of egov's messages (else EGOV_LANG, then LC_ALL/LC_MESSAGES/LANG, then zh-CN).",
+        ),
+    ] = None,
     show_version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print egov's version and exit."),

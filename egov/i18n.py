@@ -6,11 +6,17 @@ LC_MESSAGES/egov.po and compiled to egov.mo (committed; tests/i18n checks that t
 standard library's gettext reads the .mo files; Babel formats dates for a locale.
 
 A language is chosen by a CLI flag (``--lang en``), a page's ``?lang=`` or the browser's Accept-Language.
+The CLI's own messages (``error:``, ``warning:``, "nothing was written", usage errors) follow `cli_language`:
+``egov --lang``, then ``EGOV_LANG``, then the POSIX locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``), then
+zh_CN.
 """
 
 from __future__ import annotations
 
 import gettext as _gettext
+import os
+from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -76,6 +82,56 @@ def negotiate(query: str | None, accept_language: str | None) -> str:
         except UnknownLanguage:
             continue
     return DEFAULT_LANGUAGE
+
+
+#: The CLI language chosen by ``egov --lang`` (or resolved from the environment) for one invocation: egov's
+#: callback sets it and resets it when the invocation ends, so it never leaks into the next (tests run many
+#: in one process).
+CHOSEN_CLI_LANGUAGE: ContextVar[str | None] = ContextVar("egov_cli_language", default=None)
+#: The POSIX locale variables in their order of precedence; C/POSIX or a language without a catalog: the
+#: default.
+LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def language_from_environment(environ: Mapping[str, str] | None = None) -> str:
+    """The CLI language when no ``--lang`` was given: ``EGOV_LANG`` (an unknown value is refused naming the
+    variable), else the first POSIX locale variable that names a language with a catalog
+    ('en_US.UTF-8' → en; 'C.UTF-8' says nothing), else the default (zh_CN)."""
+    env = os.environ if environ is None else environ
+    chosen = env.get("EGOV_LANG", "")
+    if chosen.strip():
+        try:
+            return language(chosen)
+        except UnknownLanguage as exc:
+            raise UnknownLanguage(f"EGOV_LANG: {exc}") from None
+    for variable in LOCALE_VARIABLES:
+        value = env.get(variable, "")
+        if not value:
+            continue
+        tag = value.split(".")[0].split("@")[0]  # zh_CN.UTF-8@pinyin → zh_CN
+        try:
+            return language(tag) if tag not in ("C", "POSIX") else DEFAULT_LANGUAGE
+        except UnknownLanguage:
+            return DEFAULT_LANGUAGE  # the first set variable decides, as in POSIX; ja_JP has no catalog
+    return DEFAULT_LANGUAGE
+
+
+def cli_language() -> str:
+    """The language of the running command's own messages: what ``egov --lang`` (or the environment, read
+    once by egov's callback) chose, else — a sub-app invoked on its own — the environment, where an unknown
+    EGOV_LANG counts as unset (this is asked while printing an error: it must not raise another)."""
+    chosen = CHOSEN_CLI_LANGUAGE.get()
+    if chosen is not None:
+        return chosen
+    try:
+        return language_from_environment()
+    except UnknownLanguage:
+        return DEFAULT_LANGUAGE
+
+
+def cli_gettext(message: str) -> str:
+    """``message`` (an English msgid) in the CLI language."""
+    return translations(cli_language()).gettext(message)
 
 
 @cache

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from egov.clitools import TableOrJson, progress_bar
+from egov.clitools import TableOrJson, print_error, progress_bar
 from network.lab.cli import deploy, lab_app
 from network.vendors import VENDORS
 from network.zonepolicy.cli import policy_app
@@ -61,7 +61,7 @@ def _load(data_dir: Path | None):  # type: ignore[no-untyped-def]
         params = load_params((data_dir or DATA_DIR) / "network.yaml")
         return build_backbone(data_dir=data_dir, params=params), params
     except (SourceError, SourceErrors, AddressPlanError) as exc:
-        errors.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        print_error(str(exc))
         raise typer.Exit(2) from None
 
 
@@ -75,7 +75,7 @@ def _zone_filters(backbone, vendor: str, params, data_dir: Path | None):  # type
     try:
         return zone_filters(backbone, vendor, params, (data_dir or DATA_DIR) / ZONES_FILE)
     except (SourceError, SourceErrors) as exc:
-        errors.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        print_error(str(exc))
         raise typer.Exit(2) from None
 
 
@@ -112,7 +112,7 @@ def render(
     if only is not None:
         names = [n for n in names if backbone.devices[n].city_code == only]
         if not names:
-            errors.print(f"[red]error:[/] no device in city {escape(only)!r}")
+            print_error(f"no device in city {only!r}")
             raise typer.Exit(2)
     with _progress() as progress:
         task = progress.add_task(f"render {vendor}", total=len(names))
@@ -270,7 +270,7 @@ def inventory(
     from network.netbox import import_files, inventory_rows, to_json
 
     if out is None and push_url is None:
-        errors.print("[red]error:[/] give --out PATH (export) or --push URL (sync into NetBox)")
+        print_error("give --out PATH (export) or --push URL (sync into NetBox)")
         raise typer.Exit(2)
     token = _netbox_token(token_file) if push_url is not None else ""
     backbone, params = _load(data_dir)
@@ -278,7 +278,7 @@ def inventory(
         try:
             backbone = backbone.slice(cities)
         except KeyError as exc:
-            errors.print(f"[red]error:[/] --city: {escape(str(exc.args[0]))}")
+            print_error(f"--city: {exc.args[0]}")
             raise typer.Exit(2) from None
     tables = inventory_rows(backbone, vendor, params, load_department_names(data_dir))
     if out is not None:
@@ -321,7 +321,7 @@ def _push(url: str, token: str, tables, prune: bool, as_json: bool) -> None:  # 
     try:
         api = connect(url, token)
     except NetBoxError as exc:
-        errors.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        print_error(str(exc))
         raise typer.Exit(1) from None
     with _progress() as progress:
         task = progress.add_task("push", total=len(tables))
@@ -347,7 +347,7 @@ def _push(url: str, token: str, tables, prune: bool, as_json: bool) -> None:  # 
             + (f", {sum(report.deleted.values())} deleted" if prune else "")
         )
     if report.error is not None:
-        errors.print(f"[red]error:[/] push stopped: {escape(report.error)}", soft_wrap=True)
+        print_error(f"push stopped: {report.error}")
         raise typer.Exit(1)
 
 
@@ -392,10 +392,10 @@ def capacity(
     from network.linkload import backbone_capacity, report_json
 
     if lang not in present.LABELS:
-        errors.print(f"error: --lang must be zh or en, not {lang!r}")
+        print_error(f"--lang must be zh or en, not {lang!r}")
         raise typer.Exit(2)
     if fmt in (CapacityFormat.xlsx, CapacityFormat.png) and out is None:
-        errors.print(f"error: --format {fmt.value} needs --out FILE")
+        print_error(f"--format {fmt.value} needs --out FILE")
         raise typer.Exit(2)
     try:
         chosen = parse_month(month) if month is not None else None
@@ -406,7 +406,7 @@ def capacity(
     except (SourceError, SourceErrors) as exc:
         exit_with_errors(exc)
     except ValueError as exc:
-        errors.print(f"error: {exc}", soft_wrap=True)
+        print_error(str(exc))
         raise typer.Exit(2) from None
     doc = report_json(report)
     if fmt is CapacityFormat.json:
@@ -424,7 +424,7 @@ def capacity(
         try:
             present.write_png(report, inputs.graph, coordinates, out, lang)
         except present.MissingFont as exc:
-            errors.print(f"error: {exc}", soft_wrap=True)
+            print_error(str(exc))
             raise typer.Exit(2) from None
     else:
         if not console.is_terminal:

@@ -12,7 +12,15 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from egov.clitools import DataOption, TableOrJson, err_console, exit_with_errors, load_or_exit
+from egov.clitools import (
+    DataOption,
+    TableOrJson,
+    err_console,
+    exit_with_errors,
+    load_or_exit,
+    print_error,
+    print_warning,
+)
 from egov.errors import SourceError, SourceErrors
 from slots.states import RequestStatus
 
@@ -42,7 +50,7 @@ JsonOption = Annotated[bool, typer.Option("--json", hidden=True, help="Deprecate
 def _output(output_format: TableOrJson, as_json: bool) -> TableOrJson:
     """The output asked for: ``--json`` still means ``--format json``, with a warning on stderr."""
     if as_json:
-        err_console.print("[yellow]warning:[/] --json is deprecated; use --format json", highlight=False)
+        print_warning("--json is deprecated; use --format json")
         return TableOrJson.json
     return output_format
 
@@ -83,7 +91,7 @@ def _cli_principal() -> Principal:
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+    print_error(str(exc))
     return typer.Exit(1)
 
 
@@ -122,13 +130,13 @@ def token_create(
 ) -> None:
     """Create an API token and print it ONCE (only its sha256 is stored)."""
     if department is None and not operator:
-        err_console.print("[red]error:[/] give --department CODE, or --operator")
+        print_error("give --department CODE, or --operator")
         raise typer.Exit(2)
     ledger = _ledger(db, data)
     try:
         token = ledger.create_token(department, operator=operator, label=label)
     except KeyError:
-        err_console.print(f"[red]error:[/] --department: unknown department {department!r}")
+        print_error(f"--department: unknown department {department!r}")
         raise typer.Exit(2) from None
     err_console.print("The token is shown once; store it now:")
     typer.echo(token)
@@ -251,7 +259,7 @@ def request(
     try:
         view, created = ledger.submit(_cli_principal(), spec, key)
     except SpecError as exc:
-        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        print_error(str(exc))
         raise typer.Exit(2) from None
     except LedgerError as exc:
         raise _fail(exc) from None

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from egov.clitools import TableOrJson, err_console
+from egov.clitools import TableOrJson, err_console, print_error
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -67,7 +67,7 @@ def plan(
 
             review = review_stack(stack.value, project_dir or PROJECT_DIR, on_register=progress)
     except (SourceError, SourceErrors, KeyError, ValueError) as exc:
-        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
+        print_error(str(exc))
         raise typer.Exit(2) from None
     if output_format is TableOrJson.json:
         sys.stdout.write(json.dumps(review_json(review), ensure_ascii=False, indent=2) + "\n")
@@ -126,7 +126,7 @@ def import_file(
             plan = stack_import_plan(stack.value, from_cloud, project_dir or PROJECT_DIR, on_lookup=advance)
         written = write_import_files(plan, out)
     except (SourceError, SourceErrors, KeyError, ValueError, OSError) as exc:
-        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
+        print_error(str(exc))
         raise typer.Exit(2) from None
     except Exception as exc:  # openstacksdk / keystoneauth: an unreachable or refusing cloud
         if type(exc).__module__.split(".")[0] not in ("openstack", "keystoneauth1"):

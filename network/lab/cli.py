@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from egov.clitools import progress_bar
+from egov.clitools import print_error, print_warning, progress_bar
 
 lab_app = typer.Typer(no_args_is_help=True, help="The FRR router lab in network namespaces.")
 console = Console(emoji=False, highlight=False)
@@ -30,7 +30,7 @@ def _progress() -> Progress:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    errors.print(f"[red]error:[/] {message}")
+    print_error(message)
     return typer.Exit(code)
 
 
@@ -77,7 +77,7 @@ def up(
     except KeyError as exc:
         raise _fail(str(exc)) from None
     for problem in range_pitfalls(backbone):
-        errors.print(f"[yellow]warning:[/] {problem} (FRR 8.4 will not announce it into area 0)")
+        print_warning(f"{problem} (FRR 8.4 will not announce it into area 0)")
     with _progress() as progress:
         task = progress.add_task("render frr", total=len(backbone.devices))
         configs = {}

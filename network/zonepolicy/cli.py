@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from egov.clitools import TableOrJson
+from egov.clitools import TableOrJson, print_error
 
 policy_app = typer.Typer(no_args_is_help=True, help="Zone policy (安全区域策略): render, check, evidence.")
 console = Console(emoji=False, highlight=False)
@@ -98,7 +98,7 @@ def _compile(data_dir: Path | None, vendors: tuple[str, ...]):  # type: ignore[n
         backbone = build_backbone(data_dir=data_dir, params=params)
         return compile_policy(backbone, AddressPlan(params), vendors=vendors, zones_file=root / ZONES_FILE)
     except (SourceError, SourceErrors, AddressPlanError) as exc:
-        errors.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        print_error(str(exc))
         raise typer.Exit(2) from None
 
 
