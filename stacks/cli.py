@@ -22,6 +22,16 @@ class StackName(StrEnum):
     staging = "staging"
 
 
+#: The options every stack command takes, spelled once.
+StackOption = Annotated[StackName, typer.Option("--stack", help="Stack file Pulumi.<stack>.yaml.")]
+ProjectDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--project-dir", help="Pulumi project holding the stack files (default: stacks/egov-cloud)."
+    ),
+]
+
+
 @app.callback()
 def stack() -> None:
     """The Pulumi stacks of stacks/egov-cloud."""
@@ -36,18 +46,11 @@ PLAN_HELP = (
 
 @app.command("plan", help=PLAN_HELP)
 def plan(
-    stack: Annotated[
-        StackName, typer.Option("--stack", help="Stack file Pulumi.<stack>.yaml.")
-    ] = StackName.prod,
+    stack: StackOption = StackName.prod,
     output_format: Annotated[
         TableOrJson, typer.Option("--format", help="table or json.")
     ] = TableOrJson.table,
-    project_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--project-dir", help="Pulumi project holding the stack files (default: stacks/egov-cloud)."
-        ),
-    ] = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """What `pulumi up` would create, under Pulumi's mocks (see PLAN_HELP)."""
     from egov.clitools import progress_bar
@@ -89,9 +92,7 @@ IMPORT_HELP = (
 
 @app.command("import-file", help=IMPORT_HELP)
 def import_file(
-    stack: Annotated[
-        StackName, typer.Option("--stack", help="Stack file Pulumi.<stack>.yaml.")
-    ] = StackName.prod,
+    stack: StackOption = StackName.prod,
     from_cloud: Annotated[
         str | None,
         typer.Option(
@@ -102,12 +103,7 @@ def import_file(
     output_format: Annotated[
         TableOrJson, typer.Option("--format", help="Summary as a table or json.")
     ] = TableOrJson.table,
-    project_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--project-dir", help="Pulumi project holding the stack files (default: stacks/egov-cloud)."
-        ),
-    ] = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """Write the import files of a stack (see IMPORT_HELP)."""
     from egov.clitools import progress_bar
