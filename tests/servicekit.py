@@ -3,7 +3,9 @@ answers — or say why it never will, with its log — and stop it whatever stat
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Collection
 from pathlib import Path
@@ -44,3 +46,12 @@ def stop(server: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         server.kill()
         server.wait()
+
+
+def venv_bin(name: str, error: type[Exception], install: str) -> str:
+    """The console script ``name`` of this venv (else on PATH); ``error`` naming how to install it."""
+    path = Path(sys.executable).parent / name
+    found = str(path) if path.exists() else shutil.which(name)
+    if found is None:
+        raise error(f"{name} not found next to {sys.executable}; {install}")
+    return found

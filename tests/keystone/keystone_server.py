@@ -16,16 +16,16 @@ import grp
 import os
 import pwd
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from servicekit import stop, wait_until_serving
+from servicekit import stop, venv_bin, wait_until_serving
+
+from slots.localpg import free_port
 
 INSTALL = "install it with:  .venv/bin/pip install -e '.[test]'   (keystone is in the test extra)"
 #: The admin password bootstrap gives the test Keystone's ``admin`` user (a throwaway, local only).
@@ -55,17 +55,7 @@ class Keystone:
 
 
 def _bin(name: str) -> str:
-    path = Path(sys.executable).parent / name
-    found = str(path) if path.exists() else shutil.which(name)
-    if found is None:
-        raise KeystoneUnavailable(f"{name} not found next to {sys.executable}; {INSTALL}")
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return venv_bin(name, KeystoneUnavailable, INSTALL)
 
 
 def _manage(home: Path, env: dict[str, str], *args: str) -> None:
@@ -90,7 +80,7 @@ def running_keystone(home: Path) -> Iterator[Keystone]:
         raise KeystoneUnavailable(f"keystone is not installed; {INSTALL}") from None
     shm = Path("/dev/shm")
     db_dir = Path(tempfile.mkdtemp(prefix="egov-keystone-", dir=shm if shm.is_dir() else home))
-    port = _free_port()  # before bootstrap: the endpoint URL goes into the catalog
+    port = free_port()  # before bootstrap: the endpoint URL goes into the catalog
     url = f"http://127.0.0.1:{port}"
     (home / "keystone.conf").write_text(
         "[DEFAULT]\ndebug = False\n"

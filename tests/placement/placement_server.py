@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from servicekit import stop, wait_until_serving
+from servicekit import stop, venv_bin, wait_until_serving
+
+from slots.localpg import free_port
 
 INSTALL = "install it with:  .venv/bin/pip install -e '.[test]'   (openstack-placement is in the test extra)"
 
@@ -27,17 +27,7 @@ class PlacementUnavailable(RuntimeError):
 
 
 def _bin(name: str) -> str:
-    path = Path(sys.executable).parent / name
-    found = str(path) if path.exists() else shutil.which(name)
-    if found is None:
-        raise PlacementUnavailable(f"{name} not found next to {sys.executable}; {INSTALL}")
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return venv_bin(name, PlacementUnavailable, INSTALL)
 
 
 @contextmanager
@@ -66,7 +56,7 @@ def running_placement(home: Path) -> Iterator[str]:
         )
         if sync.returncode != 0:
             raise PlacementUnavailable(f"placement-manage db sync failed:\n{sync.stderr[-2000:]}")
-        port = _free_port()
+        port = free_port()
         log_path = home / "gunicorn.log"
         with log_path.open("w") as log:
             server = subprocess.Popen(
