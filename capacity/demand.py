@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from capacity.supply import LineKey
-from egov.model import RESOURCE_UNITS, Growth, Planning, ResourceClass, SourceOfTruth, StorageKind, System
+from egov.model import Growth, Planning, ResourceClass, SourceOfTruth, System
 from egov.months import months_between
+from egov.resources import Provider, ResourceTable
 from egov.units import magnitude_in
 
 
@@ -38,27 +39,21 @@ def scaled_growth(growth: Growth, multiplier: float) -> Growth:
     return growth.model_copy(update={"yearly_factors": factors})
 
 
-def system_base(system: System) -> dict[ResourceClass, float]:
+def system_base(table: ResourceTable, system: System) -> dict[ResourceClass, float]:
     """A system's size at migration, in each resource class's unit."""
-    return {
-        ResourceClass.VCPU: float(system.vcpu),
-        ResourceClass.MEMORY_MB: magnitude_in(system.ram, RESOURCE_UNITS[ResourceClass.MEMORY_MB]),
-        ResourceClass.DISK_GB: magnitude_in(system.disk, RESOURCE_UNITS[ResourceClass.DISK_GB]),
-        ResourceClass.BLOCK_STORAGE: magnitude_in(system.block_storage, "GB"),
-        ResourceClass.OBJECT_STORAGE: magnitude_in(system.object_storage, "GB"),
-    }
+    return {rc: magnitude_in(q, table.unit(rc)) for rc, q in system.resources.items()}
 
 
 def line_of(source: SourceOfTruth, system: System, resource: ResourceClass) -> LineKey:
     """The supply line a system's resource lands on: its AZ, or the region for a region-wide storage pool."""
-    if resource in (ResourceClass.BLOCK_STORAGE, ResourceClass.OBJECT_STORAGE):
-        kind = StorageKind.block if resource is ResourceClass.BLOCK_STORAGE else StorageKind.object
-        zones = {p.az for p in source.cloud.storage_pools if p.kind is kind}
+    provider = source.cloud.resource_classes[resource].provider
+    if provider is not Provider.host:
+        zones = {p.az for p in source.cloud.storage_pools if p.kind.value == provider.value}
         if system.az in zones:
             return (resource, system.az)
         if "region" in zones:
             return (resource, "region")
-        raise ValueError(f"no {kind.value} storage pool serves availability zone {system.az!r}")
+        raise ValueError(f"no {provider.value} storage pool serves availability zone {system.az!r}")
     return (resource, system.az)
 
 
@@ -78,7 +73,7 @@ def system_matrix(source: SourceOfTruth, systems: list[System]) -> tuple[list[Li
     keys: dict[LineKey, int] = {}
     rows: list[tuple[int, int, float]] = []
     for i, system in enumerate(systems):
-        for resource, amount in system_base(system).items():
+        for resource, amount in system_base(source.cloud.resource_classes, system).items():
             if amount == 0:
                 continue
             key = line_of(source, system, resource)
@@ -104,7 +99,7 @@ def demand_lines(source: SourceOfTruth, systems: list[System] | None = None) -> 
 def department_peak_demand(source: SourceOfTruth, department: str) -> dict[ResourceClass, float]:
     """A department's highest monthly demand over the horizon per resource class, summed over zones."""
     systems = [s for s in source.systems if s.department == department]
-    peak: dict[ResourceClass, float] = dict.fromkeys(ResourceClass, 0.0)
+    peak: dict[ResourceClass, float] = dict.fromkeys(source.cloud.resource_classes.names, 0.0)
     if not systems:
         return peak
     total: dict[ResourceClass, np.ndarray] = {}

@@ -40,13 +40,40 @@ import numpy as np
 from capacity.demand import system_curves
 from capacity.inventory import Inventory, InventoryArrays
 from capacity.supply import host_inventories
-from egov.model import HOST_RESOURCES, Cloud, Flavor, ResourceClass, SourceOfTruth, System
+from egov.model import Cloud, Flavor, ResourceClass, SourceOfTruth, System
 from egov.months import months_between
+from egov.resources import MEMORY_MB, VCPU, ResourceTable, standard_table
 from egov.units import magnitude_in
 
-#: Row order of every per-resource array here: VCPU, MEMORY_MB, DISK_GB.
-RESOURCES = HOST_RESOURCES
-MEMORY_ROW = 1
+
+def default_resources() -> tuple[ResourceClass, ...]:
+    """The host classes of the standard table (VCPU, MEMORY_MB, DISK_GB, VGPU)."""
+    return standard_table().host_classes
+
+
+def flavor_classes(table: ResourceTable | None = None) -> tuple[ResourceClass, ...]:
+    """The classes a Nova flavor carries in its own fields (VCPU, MEMORY_MB, DISK_GB): the rows of a request
+    when none are given."""
+    table = table or standard_table()
+    return tuple(c.name for c in table if c.flavor_field and c.name in table.host_classes)
+
+
+def cloud_resources(cloud: Cloud) -> tuple[ResourceClass, ...]:
+    """The rows of the fit's arrays for ``cloud``: the table's host classes some host model offers or some
+    flavor asks for (a GPU flavor without GPU hosts still needs its VGPU row, to find no host)."""
+    models = cloud.host_models.values()
+    return tuple(
+        rc
+        for rc in cloud.resource_classes.host_classes
+        if any(rc in m.resources for m in models) or any(rc in f.resources for f in cloud.flavors)
+    )
+
+
+def _offered(hosts: Sequence[Host]) -> tuple[ResourceClass, ...]:
+    """The classes ``hosts`` offer: the standard table's order, then any other in first-seen order."""
+    seen = dict.fromkeys(rc for h in hosts for rc in h.inventories)
+    known = [rc for rc in default_resources() if rc in seen]
+    return (*known, *(rc for rc in seen if rc not in known))
 
 
 class Weigher(StrEnum):
@@ -71,9 +98,15 @@ class Host:
     traits: tuple[str, ...] = ()
 
 
-def flavor_request(flavor: Flavor) -> tuple[int, int, int]:
-    """What one VM of ``flavor`` claims: VCPU, MEMORY_MB (MiB), DISK_GB (GiB), as Nova's request spec."""
-    return (flavor.vcpus, flavor.ram_mib, flavor.disk_gib)
+def flavor_request(
+    flavor: Flavor, resources: Sequence[ResourceClass] | None = None, table: ResourceTable | None = None
+) -> tuple[int, ...]:
+    """What one VM of ``flavor`` claims per row of ``resources`` (default: the flavor's own fields, VCPU,
+    MEMORY_MB in MiB, DISK_GB in GiB), in Placement units as Nova's request spec; 0 for a class it does
+    not ask for."""
+    table = table or standard_table()
+    claims = flavor.request(table)
+    return tuple(claims.get(rc, 0) for rc in (resources or flavor_classes(table)))
 
 
 def hosts_from_cloud(cloud: Cloud, start_month: date | None = None) -> list[Host]:
@@ -135,18 +168,26 @@ class Fleet:
     """
 
     def __init__(
-        self, hosts: Sequence[Host], used: np.ndarray | None = None, ha_reserve: dict[str, int] | None = None
+        self,
+        hosts: Sequence[Host],
+        used: np.ndarray | None = None,
+        ha_reserve: dict[str, int] | None = None,
+        resources: Sequence[ResourceClass] | None = None,
     ) -> None:
         """``ha_reserve``: k of N+k per availability zone, kept per aggregate class month by month (see the
-        module docstring); without it, each host's static ``held_out`` flag is used."""
+        module docstring); without it, each host's static ``held_out`` flag is used. ``resources``: the
+        rows of the arrays (default: the classes the hosts offer); a host without a class has none of it."""
+        self.resources: tuple[ResourceClass, ...] = tuple(resources or _offered(hosts))
+        resources = self.resources
         order = sorted(range(len(hosts)), key=lambda i: (hosts[i].az, hosts[i].aggregate_class))
         self.hosts: list[Host] = [hosts[i] for i in order]
         self.inventories = {
             rc: InventoryArrays.of([h.inventories.get(rc, Inventory(total=0)) for h in self.hosts])
-            for rc in RESOURCES
+            for rc in resources
         }
-        self.capacity = np.vstack([self.inventories[rc].capacity for rc in RESOURCES])
-        self.used = np.zeros((len(RESOURCES), len(self.hosts)), dtype=np.int64)
+        self.capacity = np.vstack([self.inventories[rc].capacity for rc in resources])
+        self.memory_row = resources.index(MEMORY_MB)
+        self.used = np.zeros((len(resources), len(self.hosts)), dtype=np.int64)
         if used is not None:
             self.used[:] = used[:, order]
         self.active_from = np.array([h.active_from for h in self.hosts], dtype=np.int64)
@@ -159,19 +200,24 @@ class Fleet:
             self.groups[key] = slice(start, i + 1)
         #: per group, per resource row: the group's inventories as views (inventory.py does the arithmetic)
         self.group_inventories = {
-            group: [self.inventories[rc].part(sl) for rc in RESOURCES] for group, sl in self.groups.items()
+            group: [self.inventories[rc].part(sl) for rc in self.resources]
+            for group, sl in self.groups.items()
         }
         self._admits: dict[tuple[tuple[str, str], tuple[int, ...]], np.ndarray] = {}
         self.ha_reserve = ha_reserve
         # Rank of each host within its group for the N+k hold-out: largest RAM, vCPU, disk first, then newest.
+        disk = (
+            self.capacity[resources.index("DISK_GB")] if "DISK_GB" in resources else np.zeros(len(self.hosts))
+        )
+        vcpu = self.capacity[resources.index(VCPU)]
         self._ha_order = {
             group: sl.start
             + np.lexsort(
                 (
                     -np.arange(sl.stop - sl.start),
-                    -self.capacity[2, sl],
-                    -self.capacity[0, sl],
-                    -self.capacity[MEMORY_ROW, sl],
+                    -disk[sl],
+                    -vcpu[sl],
+                    -self.capacity[self.memory_row, sl],
                 )
             )
             for group, sl in self.groups.items()
@@ -215,7 +261,7 @@ class Fleet:
     def fits_on(self, host: int, request: tuple[int, ...]) -> bool:
         """Whether Placement would accept ``request`` on ``host`` now (scalar, via capacity.inventory)."""
         inventories = self.hosts[host].inventories
-        for row, rc in enumerate(RESOURCES):
+        for row, rc in enumerate(self.resources):
             if request[row] > 0:
                 inv = inventories.get(rc)
                 if inv is None or not inv.fits(int(self.used[row, host]), request[row]):
@@ -241,7 +287,7 @@ class Fleet:
         mask = self.fitting(group, request)
         if not mask.any():
             return None
-        free_ram = self.capacity[MEMORY_ROW, sl] - self.used[MEMORY_ROW, sl]
+        free_ram = self.capacity[self.memory_row, sl] - self.used[self.memory_row, sl]
         if weigher is Weigher.spread:
             pick = int(np.argmax(np.where(mask, free_ram, -np.inf)))
         else:
@@ -267,12 +313,23 @@ class Fleet:
         return np.where(self.enabled[sl], counts, 0)
 
 
-def choose_flavor(
-    cloud: Cloud, system: System, requests: dict[str, tuple[int, int, int]] | None = None
-) -> Flavor:
-    """The flavor a system's VMs use: its own, or the catalogue rule of the module docstring."""
+def _extra_classes(table: ResourceTable, resources: dict[ResourceClass, object]) -> frozenset[ResourceClass]:
+    """The classes beyond vCPU and RAM that size VMs and that ``resources`` has (VGPU for a GPU system or
+    flavor): a flavor serves a system only when both ask for the same ones."""
+    return frozenset(
+        rc
+        for rc in resources
+        if rc not in (VCPU, MEMORY_MB) and table[rc].sizes_vms and rc in table.host_classes
+    )
+
+
+def choose_flavor(cloud: Cloud, system: System, requests: dict[str, tuple[int, ...]] | None = None) -> Flavor:
+    """The flavor a system's VMs use: its own, or the catalogue rule of the module docstring (among the
+    flavors asking for the same classes beyond vCPU and RAM as the system has, e.g. VGPU)."""
+    table = cloud.resource_classes
+    resources = cloud_resources(cloud)
     if requests is None:
-        requests = {f.name: flavor_request(f) for f in cloud.flavors}
+        requests = {f.name: flavor_request(f, resources, table) for f in cloud.flavors}
     if system.flavor is not None:
         for flavor in cloud.flavors:
             if flavor.name == system.flavor:
@@ -286,11 +343,17 @@ def choose_flavor(
         if az.name == system.az
         for agg in az.aggregates
     }
-    candidates = [f for f in cloud.flavors if f.aggregate_class in classes]
+    wanted = _extra_classes(table, {rc: q for rc, q in system.resources.items() if q.magnitude > 0})
+    candidates = [
+        f
+        for f in cloud.flavors
+        if f.aggregate_class in classes and _extra_classes(table, dict(f.resources)) == wanted
+    ]
     if not candidates:
         raise ValueError(f"no flavor of the catalogue runs in availability zone {system.az!r} ({system.id})")
     need = magnitude_in(system.ram, "MiB") / system.vcpu
-    ratio_of = {f.name: requests[f.name][1] / f.vcpus for f in candidates}
+    memory = resources.index(MEMORY_MB)
+    ratio_of = {f.name: requests[f.name][memory] / f.vcpus for f in candidates}
     ratios = sorted(set(ratio_of.values()))
     covering = [r for r in ratios if r >= need - 1e-9]
     ratio = covering[0] if covering else ratios[-1]
@@ -302,14 +365,14 @@ def choose_flavor(
     first_class = min(same_ratio, key=lambda f: class_rank[f.aggregate_class]).aggregate_class
     family = sorted(
         (f for f in same_ratio if f.aggregate_class == first_class),
-        key=lambda f: (f.vcpus, requests[f.name][1], f.name),
+        key=lambda f: (f.vcpus, requests[f.name][memory], f.name),
     )
     # The flavor that allocates the least for the system at migration (VMs round up, so a 10-vCPU system
     # takes 3 × 4 vCPU rather than 2 × 8); among equals, the one with the fewest VMs.
     need_ram = magnitude_in(system.ram, "MiB")
 
     def allocated(flavor: Flavor) -> tuple[float, int]:
-        vcpus, ram = flavor.vcpus, requests[flavor.name][1]
+        vcpus, ram = flavor.vcpus, requests[flavor.name][memory]
         count = max(math.ceil(system.vcpu / vcpus - 1e-9), math.ceil(need_ram / ram - 1e-9), 1)
         return count * ram, count
 
@@ -323,7 +386,7 @@ class SystemVms:
     system: System
     flavor: Flavor
     counts: np.ndarray  # int per month
-    request: tuple[int, int, int]  # flavor_request(flavor), computed once: pint conversions are slow
+    request: tuple[int, ...]  # flavor_request(flavor), computed once: pint conversions are slow
 
     @property
     def group(self) -> tuple[str, str]:
@@ -331,18 +394,23 @@ class SystemVms:
 
 
 def vm_counts(source: SourceOfTruth) -> list[SystemVms]:
-    """Expand every system with vCPUs into VMs of one flavor, month by month (growth included)."""
+    """Expand every system with vCPUs into VMs of one flavor, month by month (growth included): as many VMs
+    as the most demanding class that sizes VMs needs (vCPU, RAM, vGPU; not local disk)."""
     systems = [s for s in source.systems if s.vcpu > 0]
     curves = system_curves(source.planning, systems)
-    requests = {f.name: flavor_request(f) for f in source.cloud.flavors}
+    table = source.cloud.resource_classes
+    resources = cloud_resources(source.cloud)
+    requests = {f.name: flavor_request(f, resources, table) for f in source.cloud.flavors}
+    sizing = [(row, rc) for row, rc in enumerate(resources) if table[rc].sizes_vms]
     out = []
     for system, curve in zip(systems, curves, strict=True):
         flavor = choose_flavor(source.cloud, system, requests)
         request = requests[flavor.name]
-        vcpu = system.vcpu * curve / request[0]
-        ram = magnitude_in(system.ram, "MiB") * curve / request[1]
+        needed = [
+            system.size(rc, table.unit(rc)) * curve / request[row] for row, rc in sizing if request[row] > 0
+        ]
         # 1e-9 keeps 8.000000001 VMs (float noise of the growth curve) at 8.
-        counts = np.ceil(np.maximum(vcpu, ram) - 1e-9).astype(np.int64)
+        counts = np.ceil(np.maximum.reduce(needed) - 1e-9).astype(np.int64)
         out.append(SystemVms(system, flavor, np.maximum(counts, 0), request))
     return out
 
@@ -364,8 +432,8 @@ class MonthFit:
     hosts_lower_bound: dict[str, int] = field(default_factory=dict)
     vms_placed: dict[str, int] = field(default_factory=dict)
     vms_unplaced: dict[str, int] = field(default_factory=dict)
-    #: (az, aggregate class) → what the VMs without a host asked for: VCPU, MEMORY_MB, DISK_GB
-    missing: dict[tuple[str, str], tuple[int, int, int]] = field(default_factory=dict)
+    #: (az, aggregate class) → what the VMs without a host asked for, per row of the fleet's resources
+    missing: dict[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -388,6 +456,18 @@ class FitReport:
     flavors: list[Flavor]
     months: list[MonthFit]
     unplaced: list[Unplaced]
+    #: the rows of every per-resource tuple (MonthFit.missing): the source's host classes
+    resources: tuple[ResourceClass, ...] = field(default_factory=default_resources)
+    #: each resource class's unit (egov.resources)
+    units: dict[ResourceClass, str] = field(default_factory=dict)
+    #: per zone, the classes some host of it offers (a zone without GPU hosts shows no VGPU)
+    zone_resources: dict[str, tuple[ResourceClass, ...]] = field(default_factory=dict)
+
+    def unit(self, resource: ResourceClass) -> str:
+        return self.units.get(resource) or standard_table().unit(resource)
+
+    def resources_of(self, az: str) -> tuple[ResourceClass, ...]:
+        return self.zone_resources.get(az, self.resources)
 
     def first_unplaced_month(self, az: str) -> int | None:
         """The first month a VM of ``az`` found no host, or None."""
@@ -410,19 +490,20 @@ def snapshot(
     fleet: Fleet,
     flavors: Sequence[Flavor],
     zones: Sequence[str],
-    requests: dict[str, tuple[int, int, int]] | None = None,
+    requests: dict[str, tuple[int, ...]] | None = None,
 ) -> MonthFit:
     """Free capacity per flavor, stranded capacity and hosts used of the fleet as it stands."""
+    resources = fleet.resources
     if requests is None:
         requests = {f.name: flavor_request(f) for f in flavors}
     month = MonthFit()
     free = np.where(fleet.enabled, np.maximum(fleet.capacity - fleet.used, 0.0), 0.0)
     for az in zones:
-        best = {rc: 0.0 for rc in RESOURCES}
+        best = {rc: 0.0 for rc in resources}
         for (group_az, klass), sl in fleet.groups.items():
             if group_az != az:
                 continue
-            usable = np.zeros((len(RESOURCES), sl.stop - sl.start))
+            usable = np.zeros((len(resources), sl.stop - sl.start))
             for flavor in flavors:
                 if flavor.aggregate_class != klass:
                     continue
@@ -431,15 +512,15 @@ def snapshot(
                 month.flavor_fits[(az, flavor.name)] = int(counts.sum())
                 sums = min(
                     math.floor(free[row, sl].sum() / request[row] + 1e-9)
-                    for row in range(len(RESOURCES))
+                    for row in range(len(resources))
                     if request[row] > 0
                 )
                 month.flavor_sums[(az, flavor.name)] = sums
                 usable = np.maximum(usable, counts * np.array(request)[:, None])
-            for row, rc in enumerate(RESOURCES):
+            for row, rc in enumerate(resources):
                 best[rc] += float(np.minimum(usable[row], free[row, sl]).sum())
         in_az = np.array([h.az == az for h in fleet.hosts], dtype=bool)
-        for row, rc in enumerate(RESOURCES):
+        for row, rc in enumerate(resources):
             total_free = float(free[row, in_az].sum())
             month.free[(az, rc)] = total_free
             month.stranded[(az, rc)] = total_free - best[rc]
@@ -449,7 +530,9 @@ def snapshot(
         for (group_az, _klass), sl in fleet.groups.items():
             if group_az == az:
                 demand = fleet.used[:, sl].sum(axis=1).astype(float)
-                per_host = fleet.capacity[:, sl].max(axis=1) if sl.stop > sl.start else np.zeros(3)
+                per_host = (
+                    fleet.capacity[:, sl].max(axis=1) if sl.stop > sl.start else np.zeros(len(resources))
+                )
                 bound += lower_bound_hosts(demand, per_host)
         month.hosts_lower_bound[az] = bound
     for flavor in flavors:
@@ -467,16 +550,20 @@ def simulate(
 ) -> FitReport:
     """Place every system's VMs month by month; ``hosts``/``used`` replace the model's fleet (live cloud)."""
     planning = source.planning
+    table = source.cloud.resource_classes
     ha_reserve = {az.name: az.ha_reserve_hosts for az in source.cloud.availability_zones}
     fleet = Fleet(
-        hosts if hosts is not None else hosts_from_cloud(source.cloud, planning.start_month), used, ha_reserve
+        hosts if hosts is not None else hosts_from_cloud(source.cloud, planning.start_month),
+        used,
+        ha_reserve,
+        cloud_resources(source.cloud),
     )
     zones = [az.name for az in source.cloud.availability_zones]
     for host in fleet.hosts:
         if host.az not in zones:
             zones.append(host.az)
     demand = vm_counts(source)
-    requests = {f.name: flavor_request(f) for f in source.cloud.flavors}
+    requests = {f.name: flavor_request(f, fleet.resources, table) for f in source.cloud.flavors}
     placed: list[list[int]] = [[] for _ in demand]
     months: list[MonthFit] = []
     unplaced: list[Unplaced] = []
@@ -485,7 +572,7 @@ def simulate(
         fleet.open_month(m)
         vms_placed = dict.fromkeys(zones, 0)
         vms_unplaced = dict.fromkeys(zones, 0)
-        missing_by_group: dict[tuple[str, str], tuple[int, int, int]] = {}
+        missing_by_group: dict[tuple[str, str], tuple[int, ...]] = {}
         for k, vms in enumerate(demand):
             target = int(vms.counts[m])
             stack = placed[k]
@@ -503,11 +590,9 @@ def simulate(
             vms_placed[az] = vms_placed.get(az, 0) + len(stack)
             vms_unplaced[az] = vms_unplaced.get(az, 0) + missing
             if missing:
-                was = missing_by_group.get(vms.group, (0, 0, 0))
-                missing_by_group[vms.group] = (
-                    was[0] + missing * request[0],
-                    was[1] + missing * request[1],
-                    was[2] + missing * request[2],
+                was = missing_by_group.get(vms.group, (0,) * len(request))
+                missing_by_group[vms.group] = tuple(
+                    w + missing * r for w, r in zip(was, request, strict=True)
                 )
             if missing and vms.system.id not in reported:
                 reported.add(vms.system.id)
@@ -516,4 +601,21 @@ def simulate(
         month.vms_placed, month.vms_unplaced = vms_placed, vms_unplaced
         month.missing = missing_by_group
         months.append(month)
-    return FitReport(weigher, zones, list(source.cloud.flavors), months, unplaced)
+    offered = {
+        az: tuple(
+            rc
+            for rc in fleet.resources
+            if any(h.az == az and h.inventories.get(rc, Inventory(total=0)).total > 0 for h in fleet.hosts)
+        )
+        for az in zones
+    }
+    return FitReport(
+        weigher,
+        zones,
+        list(source.cloud.flavors),
+        months,
+        unplaced,
+        fleet.resources,
+        {rc: table.unit(rc) for rc in fleet.resources},
+        offered,
+    )

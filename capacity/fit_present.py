@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from capacity.fit import FitReport, MonthFit
-from egov.model import HOST_RESOURCES, RESOURCE_UNITS, Planning, ResourceClass
+from egov.model import Planning, ResourceClass
 from egov.months import month_label
 from egov.units import Q_, human
 
@@ -17,11 +17,11 @@ if TYPE_CHECKING:
     from capacity.fit_risk import FitRisk
 
 
-def resource_text(resource: ResourceClass, value: float) -> str:
-    """A free or stranded amount with its unit ('412 vcpu', '1.3 TiB')."""
-    if resource is ResourceClass.VCPU:
+def resource_text(resource: ResourceClass, value: float, unit: str) -> str:
+    """A free or stranded amount with its unit ('412 vcpu', '1.3 TiB', '8 vgpu')."""
+    if resource == "VCPU":
         return f"{round(value)} vcpu"
-    return human(Q_(value, RESOURCE_UNITS[resource]))
+    return human(Q_(value, unit))
 
 
 def _months(planning: Planning, report: FitReport, month: int | None) -> list[int]:
@@ -52,12 +52,12 @@ def fit_json(
                 "vms_unplaced": [m.vms_unplaced.get(az, 0) for m in series],
                 "resources": [
                     {
-                        "resource": rc.value,
-                        "unit": RESOURCE_UNITS[rc],
+                        "resource": rc,
+                        "unit": report.unit(rc),
                         "free": [round(m.free[(az, rc)], 3) for m in series],
                         "stranded": [round(m.stranded[(az, rc)], 3) for m in series],
                     }
-                    for rc in HOST_RESOURCES
+                    for rc in report.resources_of(az)
                 ],
                 "flavors": [
                     {
@@ -144,14 +144,14 @@ def _render_zones(planning: Planning, report: FitReport, console: Console, index
     for title in ("zone", "resource", "free", "stranded", "hosts used", "lower bound", "VMs", "no host"):
         table.add_column(title, justify="left" if title in ("zone", "resource") else "right")
     for az in report.zones:
-        for k, rc in enumerate(HOST_RESOURCES):
+        for k, rc in enumerate(report.resources_of(az)):
             first = k == 0
             unplaced = m.vms_unplaced.get(az, 0)
             table.add_row(
                 az if first else "",
-                rc.value,
-                resource_text(rc, m.free[(az, rc)]),
-                resource_text(rc, m.stranded[(az, rc)]),
+                rc,
+                resource_text(rc, m.free[(az, rc)], report.unit(rc)),
+                resource_text(rc, m.stranded[(az, rc)], report.unit(rc)),
                 f"{m.hosts_used[az]} of {m.hosts_enabled[az]}" if first else "",
                 str(m.hosts_lower_bound[az]) if first else "",
                 str(m.vms_placed.get(az, 0)) if first else "",

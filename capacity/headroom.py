@@ -10,7 +10,7 @@ import numpy as np
 
 from capacity.demand import demand_lines
 from capacity.supply import ExpansionUnit, LineKey, Supply, build_supply
-from egov.model import HOST_RESOURCES, RESOURCE_UNITS, Planning, ResourceClass, SourceOfTruth
+from egov.model import Planning, ResourceClass, SourceOfTruth
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,7 @@ class LineHeadroom:
     first_shortfall: int | None
     order_by: int | None  # month index; negative means earlier than the start month (overdue)
     headroom_target: float = 0.0  # share of usable to keep free
-
-    @property
-    def unit(self) -> str:
-        return RESOURCE_UNITS[self.resource]
+    unit: str = ""  # the resource class's (egov.resources)
 
     @property
     def below_target(self) -> np.ndarray:
@@ -90,7 +87,7 @@ class Assessment:
 
     def line(self, resource: ResourceClass, az: str) -> LineHeadroom:
         for line in self.lines:
-            if line.resource is resource and line.az == az:
+            if line.resource == resource and line.az == az:
                 return line
         raise KeyError((resource, az))
 
@@ -101,9 +98,11 @@ def first_month(condition: np.ndarray) -> int | None:
     return int(hits[0]) if hits.size else None
 
 
-def line_headroom(planning: Planning, key: LineKey, usable: np.ndarray, demand: np.ndarray) -> LineHeadroom:
-    """Headroom figures of one (resource, AZ) line."""
-    line = LineHeadroom(key[0], key[1], usable, demand, None, None, None, planning.headroom_target)
+def line_headroom(
+    planning: Planning, key: LineKey, usable: np.ndarray, demand: np.ndarray, unit: str = ""
+) -> LineHeadroom:
+    """Headroom figures of one (resource, AZ) line, counted in ``unit``."""
+    line = LineHeadroom(key[0], key[1], usable, demand, None, None, None, planning.headroom_target, unit)
     first_short = first_month(line.short)
     return replace(
         line,
@@ -137,9 +136,12 @@ def smallest_purchase(
     return best
 
 
-def zone_verdicts(planning: Planning, lines: list[LineHeadroom], supply: Supply) -> list[ZoneVerdict]:
+def zone_verdicts(
+    planning: Planning, lines: list[LineHeadroom], supply: Supply, hosted: tuple[ResourceClass, ...]
+) -> list[ZoneVerdict]:
     """For each zone: the binding resource and the smallest purchases that keep the whole horizon above the
-    target — hosts for the compute lines (a host adds to all of them at once), disks for each storage line."""
+    target — hosts for the compute lines (``hosted`` classes: a host adds to all of them at once), disks for
+    each storage line."""
     verdicts = []
     for az in dict.fromkeys(line.az for line in lines):
         zone_lines = [ln for ln in lines if ln.az == az]
@@ -152,15 +154,13 @@ def zone_verdicts(planning: Planning, lines: list[LineHeadroom], supply: Supply)
         )
         units = supply.expansion_units.get(az, [])
         purchases = []
-        compute = [
-            ln for ln in zone_lines if ln.resource in HOST_RESOURCES and ln.first_below_target is not None
-        ]
+        compute = [ln for ln in zone_lines if ln.resource in hosted and ln.first_below_target is not None]
         if compute:
             hosts = smallest_purchase(planning, compute, [u for u in units if u.kind == "host"])
             if hosts is not None:
                 purchases.append(hosts)
         for ln in zone_lines:
-            if ln.resource not in HOST_RESOURCES and ln.first_below_target is not None:
+            if ln.resource not in hosted and ln.first_below_target is not None:
                 disks = smallest_purchase(planning, [ln], [u for u in units if u.kind == "disk"])
                 if disks is not None:
                     purchases.append(disks)
@@ -189,8 +189,9 @@ def assess(
     zero = np.zeros(planning.horizon_months)
     lines = []
     for key, line in supply.lines.items():
-        lines.append(line_headroom(planning, key, line.usable, demand.get(key, zero)))
+        lines.append(line_headroom(planning, key, line.usable, demand.get(key, zero), line.unit))
     missing = set(demand) - set(supply.lines)
     if missing:
         raise ValueError(f"demand on lines with no supply: {sorted(missing)}")
-    return Assessment(planning=planning, lines=lines, zones=zone_verdicts(planning, lines, supply))
+    hosted = source.cloud.resource_classes.host_classes
+    return Assessment(planning=planning, lines=lines, zones=zone_verdicts(planning, lines, supply, hosted))

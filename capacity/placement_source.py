@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from capacity.fit import RESOURCES, Host, expansion_hosts, hosts_from_cloud
+from capacity.fit import Host, cloud_resources, default_resources, expansion_hosts, hosts_from_cloud
 from capacity.inventory import PLACEMENT_MAX_UNIT, Inventory
 from capacity.placement_client import (
     READ_MICROVERSION,
@@ -40,11 +40,9 @@ from capacity.placement_client import (
 from capacity.supply import LineKey
 from egov.model import (
     Aggregate,
-    AllocationRatios,
     AvailabilityZone,
     Cloud,
     HostModel,
-    Reserved,
     SourceOfTruth,
 )
 
@@ -250,9 +248,12 @@ def live_hosts(
     directory: dict[str, AggregateInfo],
     ha_reserve: dict[str, int],
     aggregate_map: AggregateMap | None = None,
+    resources: tuple[str, ...] | None = None,
 ) -> tuple[list[Host], list[str], list[str]]:
     """Compute providers as fit.Host (sorted by name), N+k held out per aggregate; the unmapped ones; and the
-    ones placed by ``aggregate_map`` ("host → aggregate")."""
+    ones placed by ``aggregate_map`` ("host → aggregate"). ``resources``: the classes read (default: the
+    standard table's host classes, VGPU included)."""
+    resources = resources or default_resources()
     hosts, unmapped, by_map = [], [], []
     by_aggregate: dict[str, int] = defaultdict(int)
     mapped: list[tuple[Provider, AggregateInfo]] = []
@@ -278,7 +279,7 @@ def live_hosts(
                 az=info.az,
                 aggregate=info.name,
                 aggregate_class=info.aggregate_class,
-                inventories={rc: rp.inventories[rc.value] for rc in RESOURCES if rc.value in rp.inventories},
+                inventories={rc: rp.inventories[rc] for rc in resources if rc in rp.inventories},
                 held_out=seen[info.name] > by_aggregate[info.name] - ha_reserve.get(info.az, 1),
                 uuid=rp.uuid,
                 traits=rp.traits,
@@ -288,16 +289,16 @@ def live_hosts(
 
 
 def _signature(host: Host) -> tuple[Any, ...]:
-    return tuple(
-        (inv.total, inv.reserved, inv.allocation_ratio)
-        for inv in (host.inventories.get(rc, Inventory(total=0)) for rc in RESOURCES)
-    )
+    """A host's inventories as (class, total, reserved, ratio), in the host's (table) order."""
+    return tuple((rc, inv.total, inv.reserved, inv.allocation_ratio) for rc, inv in host.inventories.items())
 
 
 def cloud_from_hosts(base: Cloud, hosts: list[Host]) -> Cloud:
     """``base`` with its aggregates' host counts and host models replaced by the live hosts: one host model
     (and, beyond the first, one extra aggregate) per distinct inventory in an aggregate."""
     models: dict[str, HostModel] = {}
+    table = base.resource_classes
+    context = {"resource_classes": table}
     groups: dict[tuple[str, str], dict[tuple[Any, ...], list[Host]]] = defaultdict(lambda: defaultdict(list))
     for host in hosts:
         groups[(host.az, host.aggregate)][_signature(host)].append(host)
@@ -319,11 +320,9 @@ def cloud_from_hosts(base: Cloud, hosts: list[Host]) -> Cloud:
                 continue
             for k, (signature, members) in enumerate(shapes):
                 model_name = f"{name}@placement" if k == 0 else f"{name}@placement~{k + 1}"
-                (vcpu, vcpu_res, vcpu_ratio), (mem, mem_res, mem_ratio), (disk, disk_res, disk_ratio) = (
-                    signature
-                )
                 models[model_name] = HostModel.model_validate(
-                    {"cores": f"{vcpu} core", "ram": f"{mem} MiB", "local_disk": f"{disk} GiB"}
+                    {"resources": {rc: f"{total} {table.unit(rc)}" for rc, total, _, _ in signature}},
+                    context=context,
                 )
                 aggregates.append(
                     Aggregate(
@@ -333,15 +332,9 @@ def cloud_from_hosts(base: Cloud, hosts: list[Host]) -> Cloud:
                         metadata=dict(template.metadata)
                         if template
                         else {"class": members[0].aggregate_class},
-                        allocation_ratios=AllocationRatios(
-                            VCPU=vcpu_ratio, MEMORY_MB=mem_ratio, DISK_GB=disk_ratio
-                        ),
-                        reserved=Reserved.model_validate(
-                            {
-                                "VCPU": f"{vcpu_res} core",
-                                "MEMORY_MB": f"{mem_res} MiB",
-                                "DISK_GB": f"{disk_res} GiB",
-                            }
+                        allocation_ratios={rc: ratio for rc, _, _, ratio in signature},
+                        reserved=table.parse_amounts(
+                            {rc: f"{reserved} {table.unit(rc)}" for rc, _, reserved, _ in signature}, name
                         ),
                     )
                 )
@@ -352,7 +345,9 @@ def cloud_from_hosts(base: Cloud, hosts: list[Host]) -> Cloud:
     for az in base.availability_zones:
         for agg in az.aggregates:
             models.setdefault(agg.host_model, base.host_models[agg.host_model])
-    return Cloud.model_validate({**dict(base), "host_models": models, "availability_zones": zones})
+    return Cloud.model_validate(
+        {**dict(base), "host_models": models, "availability_zones": zones}, context=context
+    )
 
 
 def hold_consumers(providers: Iterable[Provider], holds: set[str]) -> dict[str, int]:
@@ -382,7 +377,8 @@ def read_live(
     warnings: list[str] = []
     directory = nova_directory(conn, warnings) or model_directory(source.cloud)
     ha_reserve = {az.name: az.ha_reserve_hosts for az in source.cloud.availability_zones}
-    hosts, unmapped, by_map = live_hosts(providers, directory, ha_reserve, aggregate_map)
+    resources = source.cloud.resource_classes.host_classes
+    hosts, unmapped, by_map = live_hosts(providers, directory, ha_reserve, aggregate_map, resources)
     if unmapped:
         raise UnmappedProviders(unmapped)
     if by_map and aggregate_map is not None:
@@ -392,17 +388,18 @@ def read_live(
         )
     holds = hold_ids if hold_ids is not None else hold_consumer_ids(source)
     by_uuid = {rp.uuid: rp for rp in providers}
-    used = np.zeros((len(RESOURCES), len(hosts)), dtype=np.int64)
+    cloud = cloud_from_hosts(source.cloud, hosts)
+    resources = cloud_resources(cloud)  # the fit's rows (capacity.fit)
+    used = np.zeros((len(resources), len(hosts)), dtype=np.int64)
     held = np.zeros_like(used)
     for j, host in enumerate(hosts):
         rp = by_uuid[str(host.uuid)]
-        for row, rc in enumerate(RESOURCES):
-            held[row, j] = sum(alloc.get(rc.value, 0) for c, alloc in rp.allocations.items() if c in holds)
-            used[row, j] = rp.usages.get(rc.value, 0) - held[row, j]
-    cloud = cloud_from_hosts(source.cloud, hosts)
+        for row, rc in enumerate(resources):
+            held[row, j] = sum(alloc.get(rc, 0) for c, alloc in rp.allocations.items() if c in holds)
+            used[row, j] = rp.usages.get(rc, 0) - held[row, j]
     planned = expansion_hosts(cloud, source.planning.start_month)
     all_hosts = hosts + planned
-    padding = np.zeros((len(RESOURCES), len(planned)), dtype=np.int64)
+    padding = np.zeros((len(resources), len(planned)), dtype=np.int64)
     return LiveCloud(
         source=source.model_copy(update={"cloud": cloud, "warnings": (*source.warnings, *warnings)}),
         hosts=all_hosts,
@@ -419,7 +416,7 @@ def existing_demand(live: LiveCloud) -> dict[LineKey, np.ndarray]:
     months = live.source.planning.horizon_months
     lines: dict[LineKey, np.ndarray] = {}
     for j, host in enumerate(live.hosts):
-        for row, rc in enumerate(RESOURCES):
+        for row, rc in enumerate(cloud_resources(live.source.cloud)):
             if live.used[row, j]:
                 key = (rc, host.az)
                 lines[key] = lines.get(key, np.zeros(months)) + float(live.used[row, j])
@@ -455,7 +452,7 @@ def register_host(
     """Create one host's resource provider with inventories, aggregate and class trait (lab and tests);
     ``traits`` remembers the custom traits already created."""
     call(conn, "POST", "/resource_providers", WRITE_MICROVERSION, json={"name": host.name, "uuid": provider})
-    body = provider_body({rc.value: inv for rc, inv in host.inventories.items()}, 0)
+    body = provider_body({rc: inv for rc, inv in host.inventories.items()}, 0)
     call(conn, "PUT", f"/resource_providers/{provider}/inventories", WRITE_MICROVERSION, json=body)
     call(
         conn,

@@ -44,12 +44,12 @@ import numpy as np
 
 from capacity.building import BuildingReport, assess_building
 from capacity.demand import demand_lines
-from capacity.fit import FitReport, Fleet, Weigher, hosts_from_cloud, simulate, vm_counts
+from capacity.fit import FitReport, Fleet, Weigher, cloud_resources, hosts_from_cloud, simulate, vm_counts
 from capacity.headroom import Assessment, assess
 from capacity.prices import Prices
 from capacity.supply import LineKey, build_supply, host_inventories, pool_usable_gb
 from egov.building import Building
-from egov.model import HOST_RESOURCES, Expansion, Planning, ResourceClass, SourceOfTruth
+from egov.model import Expansion, Planning, ResourceClass, SourceOfTruth
 from egov.months import month_label
 from egov.units import magnitude_in
 
@@ -169,7 +169,7 @@ def options_of(source: SourceOfTruth, prices: Prices) -> list[Option]:
                     target=agg.name,
                     zone=az.name,
                     klass=agg.metadata.get("class", "general"),
-                    line_adds={(rc, az.name): per_host[rc] for rc in HOST_RESOURCES},
+                    line_adds={(rc, az.name): adds for rc, adds in per_host.items()},
                     price=price.cny,
                     lead=planning.lead_time_months
                     if price.lead_time_months is None
@@ -195,7 +195,11 @@ def options_of(source: SourceOfTruth, prices: Prices) -> list[Option]:
                 target=pool.name,
                 zone=pool.az,
                 klass=None,
-                line_adds={(pool.resource, pool.az): pool_usable_gb(pool, disk_gb)},
+                line_adds={
+                    (cloud.resource_classes.pool_class(pool.kind.value), pool.az): pool_usable_gb(
+                        pool, disk_gb
+                    )
+                },
                 price=price.cny,
                 lead=planning.lead_time_months if price.lead_time_months is None else price.lead_time_months,
                 rack_units=0.0 if enclosure is None else enclosure.rack_units * share,
@@ -221,9 +225,10 @@ def order_windows(option: Option, prices: Prices, horizon: int) -> list[int]:
 def class_demand(source: SourceOfTruth) -> dict[ClassKey, dict[ResourceClass, np.ndarray]]:
     """Per (zone, aggregate class), per host resource: Σ VMs × flavor size each month (the fit's VMs)."""
     out: dict[ClassKey, dict[ResourceClass, np.ndarray]] = {}
+    hosted = cloud_resources(source.cloud)  # the rows of the VMs' requests
     for vms in vm_counts(source):
-        group = out.setdefault(vms.group, {rc: np.zeros(len(vms.counts)) for rc in HOST_RESOURCES})
-        for row, rc in enumerate(HOST_RESOURCES):
+        group = out.setdefault(vms.group, {rc: np.zeros(len(vms.counts)) for rc in hosted})
+        for row, rc in enumerate(hosted):
             group[rc] = group[rc] + vms.counts * vms.request[row]
     return out
 
@@ -445,7 +450,7 @@ def make_plan(
 
     def class_needs(group: ClassKey) -> dict[ResourceClass, np.ndarray]:
         zone = group[0]
-        usable = supply.classes.get(group, {rc: zero for rc in HOST_RESOURCES})
+        usable = supply.classes.get(group, {rc: zero for rc in source.cloud.resource_classes.host_classes})
         needs = {}
         for rc, need in vm_demand[group].items():
             line, drawn = nominal.get((rc, zone), zero), demand.get((rc, zone), zero)
@@ -679,7 +684,7 @@ def _line_cuts(checked: Assessment, problem: _Problem, target: float) -> list[st
         if line.first_below_target is None:
             continue
         month = month_label(checked.planning.month(line.first_below_target))
-        failures.append(f"{line.resource.value} {line.az}: below target from {month}")
+        failures.append(f"{line.resource} {line.az}: below target from {month}")
         key = (line.resource, line.az)
         problem.lines[key] = problem.lines[key] + np.maximum(line.demand / target - line.usable, 0.0)
     return failures
@@ -697,7 +702,7 @@ def _fit_cuts(
     for m, month in enumerate(fit.months):
         for group, missing in month.missing.items():
             first.setdefault(group, m)
-            for row, rc in enumerate(HOST_RESOURCES):
+            for row, rc in enumerate(fit.resources):
                 asked = float(vm_demand[group][rc][m]) if group in vm_demand else 0.0
                 if missing[row] > 0 and asked > 0:
                     worst[group] = max(worst.get(group, 0.0), missing[row] * CUT_MARGIN / asked)

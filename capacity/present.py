@@ -61,7 +61,7 @@ def assessment_json(
         "warnings": list(source.warnings),  # what loading ignored or guessed: never a silent partial answer
         "resources": [
             {
-                "resource": line.resource.value,
+                "resource": line.resource,
                 "az": line.az,
                 "unit": line.unit,
                 "usable": round(float(line.usable[0]), 3),
@@ -79,7 +79,7 @@ def assessment_json(
         "zones": [
             {
                 "az": zone.az,
-                "binding_resource": zone.binding.value,
+                "binding_resource": zone.binding,
                 "first_below_target": month_text(assessment, zone.first_below_target),
                 "what_to_buy": PLAN_COMMAND if zone.first_below_target is not None else None,
             }
@@ -97,7 +97,7 @@ def monthly_rows(assessment: Assessment) -> list[list[str]]:
             rows.append(
                 [
                     month_label(assessment.planning.month(i)),
-                    line.resource.value,
+                    line.resource,
                     line.az,
                     line.unit,
                     f"{line.usable[i]:.3f}",
@@ -243,7 +243,7 @@ def comparison_json(runs: list[ScenarioRun]) -> dict[str, Any]:
         ],
         "lines": [
             {
-                "resource": line.resource.value,
+                "resource": line.resource,
                 "az": line.az,
                 "unit": line.unit,
                 "runs": [_compared_line(run, line) for run in runs],
@@ -283,7 +283,7 @@ def render_comparison(runs: list[ScenarioRun], console: Console) -> None:
             target = run.assessment.planning.headroom_target * 100
             free_style = "red" if low < 0 else "yellow" if low < target else "green"
             table.add_row(
-                base_line.resource.value if position == 0 else "",
+                base_line.resource if position == 0 else "",
                 base_line.az if position == 0 else "",
                 run.name,
                 _flag(run.assessment, line.first_below_target, "yellow", "en"),
@@ -324,7 +324,7 @@ def risk_json(source: SourceOfTruth, result: RiskResult, scenario: str | None = 
         "probability_mandate": round(result.probability_mandate, 6),
         "resources": [
             {
-                "resource": line.resource.value,
+                "resource": line.resource,
                 "az": line.az,
                 "unit": line.unit,
                 "probability_short": round(line.probability_short, 6),
@@ -354,7 +354,7 @@ def render_risk(source: SourceOfTruth, result: RiskResult, console: Console) -> 
         chance = line.probability_short
         style = "red" if chance >= 0.5 else "yellow" if chance > 0 else "green"
         table.add_row(
-            line.resource.value,
+            line.resource,
             line.az,
             f"[{style}]{line.probability_short:.1%}[/]",
             p50 or "[green]beyond horizon[/]",

@@ -31,7 +31,7 @@ from capacity.headroom import Assessment, LineHeadroom
 from capacity.present import amount, assessment_json, month_text, percent_or_none, risk_json
 from egov.atomic import staged_directory
 from egov.i18n import HTML_LANG, language, resource_name, translations
-from egov.model import HOST_RESOURCES, SourceOfTruth
+from egov.model import SourceOfTruth
 from egov.months import month_label
 from egov.units import Q_, magnitude_in
 
@@ -45,7 +45,7 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "report"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 #: Units the charts and the workbook's display columns use for each resource unit: large numbers in a readable
 #: magnitude of the same family (binary stays binary, decimal stays decimal).
-DISPLAY_UNITS = {"vcpu": "vcpu", "MiB": "TiB", "GiB": "TiB", "GB": "TB"}
+DISPLAY_UNITS = {"vcpu": "vcpu", "vgpu": "vgpu", "MiB": "TiB", "GiB": "TiB", "GB": "TB"}
 #: The CJK font every chart uses (Debian fonts-noto-cjk); the Latin glyphs come from it too.
 CJK_FONT_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP")
 FONT_INSTALL = "sudo apt-get install -y fonts-noto-cjk   (or: bash scripts/deps.d/45-fonts.sh)"
@@ -59,7 +59,7 @@ class MissingFont(RuntimeError):
 
 def line_slug(line: LineHeadroom) -> str:
     """A file-name-safe name of a line, e.g. 'memory_mb-gz-1'."""
-    return f"{line.resource.value.lower()}-{line.az}"
+    return f"{line.resource.lower()}-{line.az}"
 
 
 def display_unit(line: LineHeadroom) -> str:
@@ -537,7 +537,7 @@ def workbook_bytes(
         overview_rows.append(
             [
                 resource_name(line.resource, lang),
-                line.resource.value,
+                line.resource,
                 line.az,
                 _shown(line.usable[0], factor),
                 _shown(line.usable[-1], factor),
@@ -802,7 +802,7 @@ def report_html(
         departments=len(source.departments),
         target_percent=f"{assessment.planning.headroom_target:.0%}",
         risk=None if risk is None else risk_json(source, risk, scenario),
-        risk_names={line.resource.value: resource_name(line.resource, code) for line in assessment.lines},
+        risk_names={line.resource: resource_name(line.resource, code) for line in assessment.lines},
     )
 
 
@@ -832,12 +832,13 @@ def write_report(
         stage.chmod(0o777 & ~umask)
         (stage / "charts").mkdir()
         charts = {}
+        hosted = source.cloud.resource_classes.host_classes
         for line in assessment.lines:
             name = Path("charts") / f"{line_slug(line)}.png"
             orders = [
                 p.order_by
                 for p in purchases or []
-                if p.az == line.az and (p.kind == "host") == (line.resource in HOST_RESOURCES)
+                if p.az == line.az and (p.kind == "host") == (line.resource in hosted)
             ]
             planned = (
                 None if purchases is None or plan is None else plan.assessment.line(line.resource, line.az)

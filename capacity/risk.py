@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from capacity.demand import system_matrix
 from capacity.supply import LineKey, build_supply
-from egov.model import RESOURCE_UNITS, Planning, ResourceClass, SourceOfTruth
+from egov.model import Planning, ResourceClass, SourceOfTruth
 from egov.months import months_between
 
 #: Draws per block of random numbers (see simulate).
@@ -66,10 +66,7 @@ class LineRisk:
     probability_short: float  # share of draws with a shortfall within the horizon
     p50_shortfall: int | None  # month index; None: beyond the horizon
     p90_shortfall: int | None  # month index 90 % of the draws last until; None: beyond the horizon
-
-    @property
-    def unit(self) -> str:
-        return RESOURCE_UNITS[self.resource]
+    unit: str = ""  # the resource class's (egov.resources)
 
 
 @dataclass(frozen=True)
@@ -97,6 +94,7 @@ def shortfall_quantile(first_short: np.ndarray, horizon: int, share_lasting: flo
 @dataclass(frozen=True)
 class _Inputs:
     keys: list[LineKey]
+    units: list[str]  # each line's unit
     usable: np.ndarray  # (months, lines) float32
     base: np.ndarray  # (systems, lines) float32, annual-rate systems first
     migration: np.ndarray  # (systems,) month index
@@ -129,6 +127,7 @@ def _inputs(source: SourceOfTruth) -> _Inputs:
         factors[i, len(row) :] = row[-1]
     return _Inputs(
         keys=keys,
+        units=[supply.lines[key].unit for key in keys],
         usable=usable,
         base=base,
         migration=np.array([months_between(start, s.migration_month) for s in systems], dtype=np.int32),
@@ -280,6 +279,7 @@ def simulate(
             probability_short=float(np.mean(first_short[:, k] < horizon)),
             p50_shortfall=shortfall_quantile(first_short[:, k], horizon, 0.5),
             p90_shortfall=shortfall_quantile(first_short[:, k], horizon, 0.9),
+            unit=data.units[k],
         )
         for k, key in enumerate(data.keys)
     ]

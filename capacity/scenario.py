@@ -32,16 +32,16 @@ from pydantic import model_validator as _model_validator
 
 from egov.errors import SourceError
 from egov.model import (
-    HOST_RESOURCES,
-    AllocationRatios,
     Cloud,
     Expansion,
     Fraction,
     Planning,
     SourceOfTruth,
     System,
+    parse_ratios,
 )
 from egov.months import add_months
+from egov.resources import standard_table
 
 if TYPE_CHECKING:
     from capacity.headroom import Assessment
@@ -72,24 +72,35 @@ def _check_aggregate(cls: type, value: str | None, info: ValidationInfo) -> str 
     return value
 
 
+#: The largest allocation ratio a scenario may set (Placement accepts more; no cloud runs above it).
+MAX_RATIO = 64.0
+
+
 class RatioOverride(_Strict):
-    """Allocation ratios for one aggregate, or for every aggregate when ``aggregate`` is omitted."""
+    """Allocation ratios keyed by resource class (``{VCPU: 3.0}``, ``{VGPU: 1.0}``) for one aggregate, or
+    for every aggregate when ``aggregate`` is omitted."""
 
     aggregate: str | None = None
-    VCPU: float | None = Field(default=None, gt=0, le=64)
-    MEMORY_MB: float | None = Field(default=None, gt=0, le=4)
-    DISK_GB: float | None = Field(default=None, gt=0, le=16)
+    by_class: dict[str, float] = Field(default_factory=dict)
 
     _known_aggregate = field_validator("aggregate")(_check_aggregate)
 
-    @_model_validator(mode="after")
-    def _some_ratio(self) -> RatioOverride:
-        if not self.ratios():
-            raise ValueError("give at least one of VCPU, MEMORY_MB, DISK_GB")
-        return self
+    @_model_validator(mode="before")
+    @classmethod
+    def _gather(cls, data: Any, info: ValidationInfo) -> Any:
+        """Every key but ``aggregate`` names a host resource class of the source's table."""
+        if not isinstance(data, dict):
+            return data
+        source = _source(info)
+        table = source.cloud.resource_classes if source is not None else standard_table()
+        ratios = {k: v for k, v in data.items() if k != "aggregate"}
+        by_class = parse_ratios(ratios, table, table.host_classes, MAX_RATIO)
+        if not by_class:
+            raise ValueError(f"give at least one ratio by resource class, e.g. {list(table.host_classes)}")
+        return {"aggregate": data.get("aggregate"), "by_class": by_class}
 
     def ratios(self) -> dict[str, float]:
-        return {rc.value: v for rc in HOST_RESOURCES if (v := getattr(self, rc.value)) is not None}
+        return dict(self.by_class)
 
 
 class MigrationDelay(_Strict):
@@ -214,13 +225,13 @@ def load_scenario(path: Path, source: SourceOfTruth) -> Scenario:
         raise validation_errors(path, exc) from None
 
 
-def _override_ratios(ratios: AllocationRatios, changes: dict[str, float]) -> AllocationRatios:
-    return ratios.model_copy(update=changes)
+def _override_ratios(ratios: dict[str, float], changes: dict[str, float]) -> dict[str, float]:
+    return {**ratios, **changes}
 
 
 def _apply_cloud(cloud: Cloud, scenario: Scenario) -> Cloud:
     default_ratios = cloud.allocation_ratios
-    own: dict[str, AllocationRatios | None] = {
+    own: dict[str, dict[str, float] | None] = {
         agg.name: agg.allocation_ratios for az in cloud.availability_zones for agg in az.aggregates
     }
     for override in scenario.allocation_ratios:

@@ -19,8 +19,6 @@ import numpy as np
 
 from capacity.inventory import Inventory
 from egov.model import (
-    HOST_RESOURCES,
-    RESOURCE_UNITS,
     Aggregate,
     Cloud,
     HostModel,
@@ -30,34 +28,44 @@ from egov.model import (
     StoragePool,
 )
 from egov.months import months_between
+from egov.resources import MEMORY_MB, VCPU, ResourceTable
+from egov.units import Q_
 
 LineKey = tuple[ResourceClass, str]
 
 
 def host_inventories(cloud: Cloud, aggregate: Aggregate) -> dict[ResourceClass, Inventory]:
-    """Placement inventories of one host of ``aggregate`` (VCPU, MEMORY_MB in MiB, DISK_GB in GiB)."""
-    model = cloud.host_models[aggregate.host_model]
-    ratios = cloud.ratios_for(aggregate)
-    reserved = cloud.reserved_for(aggregate)
-    totals = host_totals(model)
-    reserved_units = {
-        ResourceClass.VCPU: int(reserved.VCPU.to("core").magnitude),
-        ResourceClass.MEMORY_MB: int(reserved.MEMORY_MB.to("MiB").magnitude),
-        ResourceClass.DISK_GB: int(reserved.DISK_GB.to("GiB").magnitude),
-    }
-    return {
-        rc: Inventory(total=totals[rc], reserved=reserved_units[rc], allocation_ratio=ratios.get(rc))
-        for rc in HOST_RESOURCES
-    }
+    """Placement inventories of one host of ``aggregate``: one per resource class its host model offers, in
+    the class's unit (MEMORY_MB in MiB, DISK_GB in GiB, VGPU in vGPUs), reserved and ratio as configured."""
+    table = cloud.resource_classes
+    totals = host_totals(table, cloud.host_models[aggregate.host_model])
+    inventories = {}
+    for rc, total in totals.items():
+        reserved = cloud.reserved(aggregate, rc)
+        inventories[rc] = Inventory(
+            total=total,
+            reserved=0 if reserved is None else int(table[rc].amount(reserved)),
+            allocation_ratio=cloud.ratio(aggregate, rc),
+        )
+    return inventories
 
 
-def host_totals(model: HostModel) -> dict[ResourceClass, int]:
+def host_totals(table: ResourceTable, model: HostModel) -> dict[ResourceClass, int]:
     """A host model's totals in Placement units, rounded down as the virt driver reports them."""
-    return {
-        ResourceClass.VCPU: int(model.cores.to("core").magnitude),
-        ResourceClass.MEMORY_MB: int(model.ram.to("MiB").magnitude),
-        ResourceClass.DISK_GB: int(model.local_disk.to("GiB").magnitude),
-    }
+    return {rc: int(table[rc].amount(q)) for rc, q in model.resources.items() if rc in table.host_classes}
+
+
+def host_size(table: ResourceTable, name: str, model: HostModel) -> str:
+    """'general-64c (64 core, 512 GB)'; a class beyond cores, RAM and disk is named too (', 8 vgpu')."""
+    extra = "".join(
+        f", {table[rc].amount(q):g} {table[rc].unit}"
+        for rc, q in model.resources.items()
+        if rc not in (VCPU, MEMORY_MB, "DISK_GB") and rc in table.host_classes
+    )
+    return (
+        f"{name} ({int(model.resources[VCPU].to('core').magnitude)} core, "
+        f"{model.resources[MEMORY_MB].to('GB').magnitude:g} GB{extra})"
+    )
 
 
 def pool_usable_gb(pool: StoragePool, raw_gb: Any) -> Any:
@@ -79,11 +87,8 @@ class ExpansionUnit:
 class SupplyLine:
     resource: ResourceClass
     az: str
-    usable: np.ndarray  # per month, in RESOURCE_UNITS[resource]
-
-    @property
-    def unit(self) -> str:
-        return RESOURCE_UNITS[self.resource]
+    usable: np.ndarray  # per month, in ``unit``
+    unit: str  # the resource class's (egov.resources)
 
 
 ClassKey = tuple[str, str]  # (availability zone, aggregate class)
@@ -126,16 +131,24 @@ def _from_month(planning: Planning, month_index: int) -> np.ndarray:
 def build_supply(source: SourceOfTruth) -> Supply:
     """Usable supply of every (resource class, AZ) line over the horizon, and the units that expand it."""
     cloud, planning = source.cloud, source.planning
+    table = cloud.resource_classes
     months = planning.horizon_months
     lines: dict[LineKey, SupplyLine] = {}
     units: dict[str, list[ExpansionUnit]] = {}
     classes: dict[ClassKey, dict[ResourceClass, np.ndarray]] = {}
     for az in cloud.availability_zones:
-        usable = {rc: np.zeros(months) for rc in HOST_RESOURCES}
+        # the classes some host of the zone offers (a zone without GPU hosts has no VGPU line)
+        offered = tuple(
+            rc
+            for rc in table.host_classes
+            if any(rc in cloud.host_models[a.host_model].resources for a in az.aggregates)
+        )
+        usable = {rc: np.zeros(months) for rc in offered}
         members: dict[str, dict[ResourceClass, list[tuple[np.ndarray, float]]]] = {}
         az_units: dict[str, ExpansionUnit] = {}
         for agg in az.aggregates:
-            per_host = {rc: inv.capacity for rc, inv in host_inventories(cloud, agg).items()}
+            inventories = host_inventories(cloud, agg)
+            per_host = {rc: inventories[rc].capacity if rc in inventories else 0.0 for rc in offered}
             hosts = np.full(months, float(agg.hosts))
             for exp in cloud.expansions:
                 if exp.aggregate == agg.name and exp.hosts:
@@ -143,8 +156,8 @@ def build_supply(source: SourceOfTruth) -> Supply:
                         planning, months_between(planning.start_month, exp.month)
                     )
             klass_name = agg.metadata.get("class", "general")
-            klass = members.setdefault(klass_name, {rc: [] for rc in HOST_RESOURCES})
-            for rc in HOST_RESOURCES:
+            klass = members.setdefault(klass_name, {rc: [] for rc in offered})
+            for rc in offered:
                 usable[rc] += hosts * per_host[rc]
                 klass[rc].append((hosts, per_host[rc]))
             model = cloud.host_models[agg.host_model]
@@ -153,22 +166,23 @@ def build_supply(source: SourceOfTruth) -> Supply:
                 ExpansionUnit(
                     name=agg.name,
                     kind="host",
-                    size=f"{agg.host_model} ({int(model.cores.to('core').magnitude)} core, "
-                    f"{model.ram.to('GB').magnitude:g} GB)",
+                    size=host_size(table, agg.host_model, model),
                     adds=per_host,
                 ),
             )
-        reserve = {rc: np.zeros(months) for rc in HOST_RESOURCES}
+        reserve = {rc: np.zeros(months) for rc in offered}
         for name, by_resource in members.items():
             net: dict[ResourceClass, np.ndarray] = {}
-            for rc in HOST_RESOURCES:
+            for rc in offered:
                 kept = ha_reserve(by_resource[rc], az.ha_reserve_hosts)
                 reserve[rc] += kept
                 gross = np.sum([hosts * capacity for hosts, capacity in by_resource[rc]], axis=0)
                 net[rc] = np.maximum(gross - kept, 0.0)
             classes[(az.name, name)] = net
-        for rc in HOST_RESOURCES:
-            lines[(rc, az.name)] = SupplyLine(rc, az.name, np.maximum(usable[rc] - reserve[rc], 0.0))
+        for rc in offered:
+            lines[(rc, az.name)] = SupplyLine(
+                rc, az.name, np.maximum(usable[rc] - reserve[rc], 0.0), table.unit(rc)
+            )
         units[az.name] = list(az_units.values())
     for pool in cloud.storage_pools:
         raw_gb = np.full(months, float(pool.raw.to("GB").magnitude))
@@ -176,20 +190,23 @@ def build_supply(source: SourceOfTruth) -> Supply:
             if exp.pool == pool.name and exp.raw is not None:
                 start = months_between(planning.start_month, exp.month)
                 raw_gb += float(exp.raw.to("GB").magnitude) * _from_month(planning, start)
-        key = (pool.resource, pool.az)
+        resource = table.pool_class(pool.kind.value)
+        key = (resource, pool.az)
         previous = lines[key].usable if key in lines else np.zeros(months)
-        lines[key] = SupplyLine(pool.resource, pool.az, previous + pool_usable_gb(pool, raw_gb))
+        per_gb = table[resource].amount(Q_(1.0, "GB"))  # 1.0 for the standard classes, counted in GB
+        usable = previous + per_gb * pool_usable_gb(pool, raw_gb)
+        lines[key] = SupplyLine(resource, pool.az, usable, table.unit(resource))
         disk_gb = float(pool.disk_unit.to("GB").magnitude)
         units.setdefault(pool.az, []).append(
             ExpansionUnit(
                 name=pool.name,
                 kind="disk",
                 size=f"{pool.disk_unit.to('TB').magnitude:g} TB",
-                adds={pool.resource: pool_usable_gb(pool, disk_gb)},
+                adds={resource: per_gb * pool_usable_gb(pool, disk_gb)},
             )
         )
     return Supply(
-        lines=dict(sorted(lines.items(), key=lambda kv: (kv[0][1], list(ResourceClass).index(kv[0][0])))),
+        lines=dict(sorted(lines.items(), key=lambda kv: (kv[0][1], table.index(kv[0][0])))),
         expansion_units=units,
         classes=classes,
     )

@@ -157,18 +157,21 @@ def gettext_for(lang: str | None) -> _gettext.NullTranslations:
 
 #: Resources as users name them; the Placement resource class stays beside it where operators need it.
 RESOURCE_NAMES: dict[ResourceClass, str] = {
-    ResourceClass.VCPU: N_("virtual CPU"),
-    ResourceClass.MEMORY_MB: N_("memory"),
-    ResourceClass.DISK_GB: N_("local disk"),
-    ResourceClass.BLOCK_STORAGE: N_("block storage"),
-    ResourceClass.OBJECT_STORAGE: N_("object storage"),
+    "VCPU": N_("virtual CPU"),
+    "MEMORY_MB": N_("memory"),
+    "DISK_GB": N_("local disk"),
+    "BLOCK_STORAGE": N_("block storage"),
+    "OBJECT_STORAGE": N_("object storage"),
+    "VGPU": N_("virtual GPU"),
 }
 
 
 def resource_name(resource: ResourceClass, lang: str | None = None, placement: bool = False) -> str:
     """'内存' or, with ``placement``, '内存 (MEMORY_MB)'; in English 'memory (MEMORY_MB)'."""
-    name = translations(language(lang)).gettext(RESOURCE_NAMES[resource])
-    return f"{name} ({resource.value})" if placement else name
+    known = RESOURCE_NAMES.get(resource)
+    # a class added by data alone (CUSTOM_FPGA) has no translated name yet: users see Placement's
+    name = translations(language(lang)).gettext(known) if known is not None else resource
+    return f"{name} ({resource})" if placement and known is not None else name
 
 
 def day_month(day: date, lang: str | None = None) -> str:

@@ -5,6 +5,7 @@ Everything downstream (capacity, network, stacks, slots) reads these objects and
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
@@ -16,12 +17,16 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from egov.months import add_months, month_label, parse_month
-from egov.units import parse_fraction, parse_number, parse_quantity, show
+from egov.resources import MEMORY_MB, VCPU, ResourceClass, ResourceTable, located, standard_table, table_in
+from egov.units import magnitude_in, parse_fraction, parse_number, parse_quantity, show
 
 
 def _quantity_text(q: pint.Quantity) -> str:
@@ -59,71 +64,118 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
 
 
-class ResourceClass(StrEnum):
-    """Placement resource classes and the two storage services counted beside them."""
+#: Amounts keyed by resource class (egov.resources: the table in data/resource_classes.yaml), in table order.
+Amounts = Annotated[
+    dict[str, pint.Quantity],
+    PlainSerializer(lambda d: {k: _quantity_text(q) for k, q in d.items()}, return_type=dict),
+]
+#: Allocation ratios keyed by resource class.
+Ratios = dict[str, float]
 
-    VCPU = "VCPU"
-    MEMORY_MB = "MEMORY_MB"
-    DISK_GB = "DISK_GB"
-    BLOCK_STORAGE = "BLOCK_STORAGE"
-    OBJECT_STORAGE = "OBJECT_STORAGE"
+
+def _fold_amounts(data: Any, info: ValidationInfo, named: frozenset[str], where: str) -> Any:
+    """A host model's, flavor's or system's mapping with its resource keys (a class's name or alias:
+    ``cores``, ``ram``, ``VGPU``) gathered into ``resources``, each parsed in its class's unit; other keys
+    stay (an unknown one is refused as an extra field)."""
+    if not isinstance(data, dict):
+        return data
+    table = table_in(info.context)
+    amounts: dict[str, Any] = dict(data.get("resources") or {})
+    rest: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "resources":
+            continue
+        if key in named or table.resolve(str(key)) is None:
+            rest[key] = value
+        else:
+            amounts[key] = value
+    rest["resources"] = table.parse_amounts(amounts, where)
+    return rest
 
 
-#: The unit each resource class is counted in, as Nova and Placement count it: MEMORY_MB is MiB,
-#: DISK_GB is GiB (Nova's flavor disk is GiB despite the name), storage services in decimal GB.
-RESOURCE_UNITS: dict[ResourceClass, str] = {
-    ResourceClass.VCPU: "vcpu",
-    ResourceClass.MEMORY_MB: "MiB",
-    ResourceClass.DISK_GB: "GiB",
-    ResourceClass.BLOCK_STORAGE: "GB",
-    ResourceClass.OBJECT_STORAGE: "GB",
-}
-HOST_RESOURCES = (ResourceClass.VCPU, ResourceClass.MEMORY_MB, ResourceClass.DISK_GB)
+def _check_amounts(
+    resources: dict[str, pint.Quantity], info: ValidationInfo, required: tuple[str, ...]
+) -> None:
+    """The ``required`` classes given (each amount was checked as it was parsed: ResourceClassSpec.parse)."""
+    table = table_in(info.context)
+    for name in required:
+        if name not in resources:
+            raise ValueError(f"{name} is missing (a key named one of {[name, *table[name].aliases]})")
+
+
+def parse_ratios(
+    value: dict[str, Any],
+    table: ResourceTable,
+    classes: tuple[str, ...] | None = None,
+    maximum: float = math.inf,
+) -> dict[str, float]:
+    """``{class or alias: ratio}`` as ``{class: ratio}``, each a number in (0, maximum] by the quantity
+    grammar, the classes among ``classes`` (default: all the table's); every error is located at its key."""
+    allowed = table.names if classes is None else classes
+    out: dict[str, float] = {}
+    problems: list[InitErrorDetails] = []
+    for key, ratio in value.items():
+        name = table.resolve(str(key))
+        problem: Any = None
+        if name is None or name not in allowed:
+            problem = PydanticCustomError(
+                "value_error", "unknown resource class; known: {known}", {"known": list(allowed)}
+            )
+        else:
+            try:
+                number = float(parse_number(ratio))
+            except ValueError as exc:
+                problem = PydanticCustomError("value_error", "{reason}", {"reason": str(exc)})
+            else:
+                if number <= 0:
+                    problem = ("greater_than", {"gt": 0})
+                elif number > maximum:
+                    problem = ("less_than_equal", {"le": maximum})
+                else:
+                    out[name] = number
+        if problem is not None:
+            problems.append(located(problem, key, ratio))
+    if problems:
+        raise ValidationError.from_exception_data("allocation_ratios", problems)
+    return out
+
+
+def _ratios(cls: type, value: Any, info: ValidationInfo) -> Any:
+    return parse_ratios(value, table_in(info.context)) if isinstance(value, dict) else value
+
+
+def _reserved(cls: type, value: Any, info: ValidationInfo) -> Any:
+    if not isinstance(value, dict):
+        return value
+    return table_in(info.context).parse_amounts(value, "reserved")
+
+
+HOST_MODEL_FIELDS = frozenset({"description", "rack_units", "power_typical", "power_max"})
 
 
 class HostModel(Strict):
-    """A server model bought for the cloud."""
+    """A server model bought for the cloud: what each host offers, keyed by resource class
+    (``cores``/``ram``/``local_disk`` are the aliases of VCPU, MEMORY_MB, DISK_GB; a GPU host adds VGPU)."""
 
-    cores: Cores
-    ram: Bytes
-    local_disk: Bytes
+    resources: Amounts
     description: str = ""
     # What the building needs to know (capacity.building): height and power draw, typical and nameplate.
     rack_units: int | None = Field(default=None, gt=0, le=10)
     power_typical: Power | None = None
     power_max: Power | None = None
 
-    @model_validator(mode="after")
-    def _power_order(self) -> HostModel:
-        _typical_below_max(self.power_typical, self.power_max)
-        return self
-
-    @field_validator("cores")
+    @model_validator(mode="before")
     @classmethod
-    def _whole_cores(cls, v: pint.Quantity) -> pint.Quantity:
-        if v.to("core").magnitude != int(v.to("core").magnitude) or v.magnitude <= 0:
+    def _by_class(cls, data: Any, info: ValidationInfo) -> Any:
+        return _fold_amounts(data, info, HOST_MODEL_FIELDS, "host model")
+
+    @model_validator(mode="after")
+    def _checks(self, info: ValidationInfo) -> HostModel:
+        _typical_below_max(self.power_typical, self.power_max)
+        _check_amounts(self.resources, info, (VCPU, MEMORY_MB))
+        if self.resources[VCPU].magnitude <= 0:
             raise ValueError("cores must be a positive whole number")
-        return v
-
-
-class Reserved(Strict):
-    """Reserved host resources (Nova's reserved_host_cpus / _memory_mb / _disk_mb), with units."""
-
-    VCPU: Cores = Field(default_factory=lambda: parse_quantity(0, "core", default_unit="core"))
-    MEMORY_MB: Bytes = Field(default_factory=lambda: parse_quantity("0 MiB", "byte"))
-    DISK_GB: Bytes = Field(default_factory=lambda: parse_quantity("0 GiB", "byte"))
-
-    def get(self, rc: ResourceClass) -> pint.Quantity:
-        return getattr(self, rc.value)
-
-
-class AllocationRatios(Strict):
-    VCPU: Number = Field(default=4.0, gt=0)
-    MEMORY_MB: Number = Field(default=1.0, gt=0)
-    DISK_GB: Number = Field(default=1.0, gt=0)
-
-    def get(self, rc: ResourceClass) -> float:
-        return float(getattr(self, rc.value))
+        return self
 
 
 class Aggregate(Strict):
@@ -133,8 +185,12 @@ class Aggregate(Strict):
     host_model: str
     hosts: Count = Field(ge=0)
     metadata: dict[str, str] = Field(default_factory=dict)
-    allocation_ratios: AllocationRatios | None = None
-    reserved: Reserved | None = None
+    #: overrides of the cloud's, per resource class
+    allocation_ratios: Ratios | None = None
+    reserved: Amounts | None = None
+
+    _ratios = field_validator("allocation_ratios", mode="before")(_ratios)
+    _reserved = field_validator("reserved", mode="before")(_reserved)
 
 
 class AvailabilityZone(Strict):
@@ -208,10 +264,6 @@ class StoragePool(Strict):
     disk_unit: Bytes = Field(description="raw size of one disk bought to expand the pool")
     enclosure: StorageEnclosure | None = None
 
-    @property
-    def resource(self) -> ResourceClass:
-        return ResourceClass.BLOCK_STORAGE if self.kind is StorageKind.block else ResourceClass.OBJECT_STORAGE
-
 
 class Expansion(Strict):
     """A planned purchase that becomes usable from ``month``: hosts into an aggregate or raw into a pool."""
@@ -237,33 +289,67 @@ class Expansion(Strict):
 
 
 class Flavor(Strict):
-    """A Nova flavor of the catalogue; ``aggregate_class`` ties it to aggregates whose metadata match."""
+    """A Nova flavor of the catalogue, what one VM of it claims keyed by resource class (``vcpus``/``ram``/
+    ``disk`` are aliases of VCPU, MEMORY_MB, DISK_GB; a GPU flavor adds VGPU). ``aggregate_class`` ties it
+    to aggregates whose metadata match."""
 
     name: str
-    vcpus: Count = Field(gt=0)
-    ram: Bytes
-    disk: Bytes
+    resources: Amounts
     aggregate_class: str = "general"
     description: str = ""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _by_class(cls, data: Any, info: ValidationInfo) -> Any:
+        return _fold_amounts(data, info, frozenset({"name", "aggregate_class", "description"}), "flavor")
+
+    @model_validator(mode="after")
+    def _checks(self, info: ValidationInfo) -> Flavor:
+        _check_amounts(self.resources, info, (VCPU, MEMORY_MB))
+        if self.resources[VCPU].magnitude <= 0:
+            raise ValueError(f"flavor {self.name!r}: vcpus must be greater than 0")
+        return self
+
+    def request(self, table: ResourceTable) -> dict[str, int]:
+        """What one VM claims, in Placement's integer units, per resource class (as Nova's request spec)."""
+        return {rc: round(table[rc].amount(q)) for rc, q in self.resources.items() if table[rc].amount(q) > 0}
+
+    @property
+    def vcpus(self) -> int:
+        return round(magnitude_in(self.resources[VCPU], "vcpu"))
+
     @property
     def ram_mib(self) -> int:
-        return round(self.ram.to("MiB").magnitude)
+        return round(magnitude_in(self.resources[MEMORY_MB], "MiB"))
 
     @property
     def disk_gib(self) -> int:
-        return round(self.disk.to("GiB").magnitude)
+        disk = self.resources.get("DISK_GB")
+        return 0 if disk is None else round(magnitude_in(disk, "GiB"))
 
 
 class Cloud(Strict):
     region: str
+    #: the resource classes (egov.resources), from the data directory or the standard table
+    resource_classes: ResourceTable = Field(default_factory=standard_table, exclude=True)
     host_models: dict[str, HostModel]
-    allocation_ratios: AllocationRatios = Field(default_factory=AllocationRatios)
-    reserved_per_host: Reserved = Field(default_factory=Reserved)
+    #: Placement defaults per resource class; a class not named takes the table's
+    allocation_ratios: Ratios = Field(default_factory=dict)
+    reserved_per_host: Amounts = Field(default_factory=dict)
     availability_zones: list[AvailabilityZone]
     storage_pools: list[StoragePool]
     expansions: list[Expansion] = Field(default_factory=list)
     flavors: list[Flavor] = Field(default_factory=list)
+
+    _ratios = field_validator("allocation_ratios", mode="before")(_ratios)
+    _reserved = field_validator("reserved_per_host", mode="before")(_reserved)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _table(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and "resource_classes" not in data:
+            return {**data, "resource_classes": table_in(info.context)}
+        return data
 
     @model_validator(mode="after")
     def _references(self) -> Cloud:
@@ -297,30 +383,37 @@ class Cloud(Strict):
                     return az, agg
         raise KeyError(name)
 
-    def ratios_for(self, aggregate: Aggregate) -> AllocationRatios:
-        return aggregate.allocation_ratios or self.allocation_ratios
+    def ratio(self, aggregate: Aggregate, rc: ResourceClass) -> float:
+        """The allocation ratio of ``rc`` on ``aggregate``'s hosts: the aggregate's, else the cloud's, else
+        the table's."""
+        for ratios in (aggregate.allocation_ratios or {}, self.allocation_ratios):
+            if rc in ratios:
+                return ratios[rc]
+        return self.resource_classes[rc].allocation_ratio
 
-    def reserved_for(self, aggregate: Aggregate) -> Reserved:
-        return aggregate.reserved or self.reserved_per_host
+    def reserved(self, aggregate: Aggregate, rc: ResourceClass) -> pint.Quantity | None:
+        """What each of ``aggregate``'s hosts reserves of ``rc``: the aggregate's, else the cloud's, else
+        the table's."""
+        for reserved in (aggregate.reserved or {}, self.reserved_per_host):
+            if rc in reserved:
+                return reserved[rc]
+        return self.resource_classes[rc].reserved
 
     def physical_totals(self) -> dict[str, pint.Quantity]:
         """Installed cores, RAM and raw storage at the start (expansions excluded)."""
-        cores = sum(
-            (
-                self.host_models[a.host_model].cores * a.hosts
-                for az in self.availability_zones
-                for a in az.aggregates
-            ),
-            start=parse_quantity(0, "core", default_unit="core"),
-        )
-        ram = sum(
-            (
-                self.host_models[a.host_model].ram * a.hosts
-                for az in self.availability_zones
-                for a in az.aggregates
-            ),
-            start=parse_quantity("0 GB", "byte"),
-        )
+
+        def installed(rc: ResourceClass, zero: pint.Quantity) -> pint.Quantity:
+            return sum(
+                (
+                    self.host_models[a.host_model].resources.get(rc, zero) * a.hosts
+                    for az in self.availability_zones
+                    for a in az.aggregates
+                ),
+                start=zero,
+            )
+
+        cores = installed(VCPU, parse_quantity(0, "core", default_unit="core"))
+        ram = installed(MEMORY_MB, parse_quantity("0 GB", "byte"))
         raw = sum((p.raw for p in self.storage_pools), start=parse_quantity("0 PB", "byte"))
         return {"cores": cores, "ram": ram, "storage_raw": raw}
 
@@ -359,20 +452,61 @@ class Growth(Strict):
 
 
 class System(Strict):
-    """A department's business system (业务信息系统) to migrate into the cloud."""
+    """A department's business system (业务信息系统) to migrate into the cloud: its size at migration keyed by
+    resource class (``vcpu``, ``ram``, ``block_storage`` … are aliases, as in systems.csv's headers)."""
 
     id: str = Field(min_length=1)
     department: str
     name: str
     az: str
-    vcpu: Count = Field(ge=0)
-    ram: Bytes
-    disk: Bytes
-    block_storage: Bytes
-    object_storage: Bytes
+    resources: Amounts
     migration_month: Month
     growth: Growth
     flavor: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _by_class(cls, data: Any, info: ValidationInfo) -> Any:
+        return _fold_amounts(data, info, SYSTEM_FIELDS, "system")
+
+    @model_validator(mode="after")
+    def _checks(self, info: ValidationInfo) -> System:
+        table = table_in(info.context)
+        _check_amounts(self.resources, info, tuple(c.name for c in table if c.required))
+        return self
+
+    def size(self, rc: ResourceClass, unit: str) -> float:
+        """The system's ``rc`` at migration in ``unit`` (0 when it has none)."""
+        quantity = self.resources.get(rc)
+        return 0.0 if quantity is None else magnitude_in(quantity, unit)
+
+    @property
+    def vcpu(self) -> int:
+        return round(self.size(VCPU, "vcpu"))
+
+    @property
+    def ram(self) -> pint.Quantity:
+        return self.resources[MEMORY_MB]
+
+    def bytes_of(self, rc: ResourceClass) -> pint.Quantity:
+        """The system's ``rc`` in bytes (0 GB when it has none): for callers that add sizes up."""
+        return self.resources.get(rc, _ZERO_BYTES)
+
+    @property
+    def disk(self) -> pint.Quantity:
+        return self.bytes_of("DISK_GB")
+
+    @property
+    def block_storage(self) -> pint.Quantity:
+        return self.bytes_of("BLOCK_STORAGE")
+
+    @property
+    def object_storage(self) -> pint.Quantity:
+        return self.bytes_of("OBJECT_STORAGE")
+
+
+_ZERO_BYTES = parse_quantity("0 GB", "byte")
+SYSTEM_FIELDS = frozenset({"id", "department", "name", "az", "migration_month", "growth", "flavor"})
 
 
 class Blackout(Strict):

@@ -24,15 +24,20 @@ from pydantic import BaseModel, ValidationError
 from egov.errors import SourceError, SourceErrors
 from egov.model import Cloud, Department, Planning, SourceOfTruth, System
 from egov.months import month_label
+from egov.resources import (
+    DEFAULT_DATA_DIR,
+    TABLE_FILE,
+    ResourceTable,
+    standard_table,
+    table_from,
+)
 from egov.units import UnitError, is_plain_number, parse_fraction, parse_number, parse_quantity
 
 M = TypeVar("M", bound=BaseModel)
 
-#: The embedded Guangdong default.
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-
-#: Accepted column headers for systems.csv, English and Chinese, mapped to model fields.
-SYSTEM_COLUMNS: dict[str, str] = {
+#: Accepted column headers for systems.csv, English and Chinese, mapped to model fields; the resource
+#: columns come from the resource-class table (a class's name and aliases, see :func:`system_columns`).
+FIXED_SYSTEM_COLUMNS: dict[str, str] = {
     "id": "id",
     "system_id": "id",
     "系统编号": "id",
@@ -48,24 +53,6 @@ SYSTEM_COLUMNS: dict[str, str] = {
     "az": "az",
     "availability_zone": "az",
     "可用区": "az",
-    "vcpu": "vcpu",
-    "vcpus": "vcpu",
-    "虚拟cpu": "vcpu",
-    "cpu": "vcpu",
-    "vcpu数": "vcpu",
-    "ram": "ram",
-    "memory": "ram",
-    "内存": "ram",
-    "disk": "disk",
-    "local_disk": "disk",
-    "本地盘": "disk",
-    "本地磁盘": "disk",
-    "block_storage": "block_storage",
-    "block": "block_storage",
-    "块存储": "block_storage",
-    "object_storage": "object_storage",
-    "object": "object_storage",
-    "对象存储": "object_storage",
     "migration_month": "migration_month",
     "迁移月份": "migration_month",
     "计划迁移月份": "migration_month",
@@ -78,6 +65,18 @@ SYSTEM_COLUMNS: dict[str, str] = {
     "规格": "flavor",
     "云主机规格": "flavor",
 }
+
+
+def system_columns(table: ResourceTable) -> dict[str, str]:
+    """Every accepted systems.csv header → its field: the fixed columns, and per resource class its name and
+    aliases → the class (``vcpu`` → VCPU, ``内存`` → MEMORY_MB)."""
+    columns = dict(FIXED_SYSTEM_COLUMNS)
+    for spec in table:
+        for alias in (spec.name, *spec.aliases):
+            columns.setdefault(alias.lower(), spec.name)
+    return columns
+
+
 DEPARTMENT_COLUMNS: dict[str, str] = {
     "code": "code",
     "部门编码": "code",
@@ -88,16 +87,14 @@ DEPARTMENT_COLUMNS: dict[str, str] = {
     "name_en": "name_en",
     "英文名称": "name_en",
 }
-_REQUIRED_SYSTEM_FIELDS = (
-    "id",
-    "department",
-    "name",
-    "az",
-    "vcpu",
-    "ram",
-    "block_storage",
-    "migration_month",
-)
+_FIXED_REQUIRED = ("id", "department", "name", "az", "migration_month")
+
+
+def _required_fields(table: ResourceTable) -> tuple[str, ...]:
+    """The columns systems.csv must have: the fixed ones and the required resource classes."""
+    return (*_FIXED_REQUIRED[:4], *(c.name for c in table if c.required), _FIXED_REQUIRED[4])
+
+
 #: A unit in a header, e.g. "内存(GB)", "ram [GiB]", "block_storage (TB)".
 _HEADER_UNIT = re.compile(r"^(?P<name>.*?)\s*[\(\[（](?P<unit>[^\)\]）]+)[\)\]）]\s*$")
 
@@ -110,10 +107,11 @@ def load_source(data_dir: Path | str | None = None) -> SourceOfTruth:
         raise SourceErrors([SourceError(root, "not a directory")])
     errors: list[SourceError] = []
     warnings: list[str] = []
-    cloud = _collect(errors, lambda: load_cloud(root / "cloud.yaml"))
+    table = _collect(errors, lambda: load_table(root)) or standard_table()
+    cloud = _collect(errors, lambda: load_cloud(root / "cloud.yaml", table))
     planning = _collect(errors, lambda: load_planning(root / "planning.yaml"))
     departments = _collect(errors, lambda: _read_departments(root / "departments.csv", warnings))
-    inventory = _collect(errors, lambda: _read_systems(root / "systems.csv", errors, warnings))
+    inventory = _collect(errors, lambda: _read_systems(root / "systems.csv", errors, warnings, table))
     if cloud is not None and departments is not None and inventory is not None:
         # rows that loaded are cross-checked even when others did not: one pass shows every error
         errors.extend(_cross_check(root / "systems.csv", cloud, departments, inventory, planning))
@@ -255,19 +253,33 @@ def _columns(loc: tuple[str, ...], headers: dict[str, str]) -> list[str]:
     return [loc[0]]
 
 
-def _load_mapping(path: Path, model: type[M]) -> M:
+def _load_mapping(path: Path, model: type[M], context: dict[str, Any] | None = None) -> M:
     """A YAML file whose top level is a mapping, validated into ``model``; errors name file and field."""
     raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise SourceError(path, "expected a mapping at the top level")
     try:
-        return model.model_validate(raw)
+        return model.model_validate(raw, context=context)
     except ValidationError as exc:
         raise validation_errors(path, exc) from None
 
 
-def load_cloud(path: Path) -> Cloud:
-    return _load_mapping(path, Cloud)
+def load_table(root: Path) -> ResourceTable:
+    """The resource-class table of a data directory (its resource_classes.yaml), else the standard one."""
+    path = root / TABLE_FILE
+    if not path.exists():
+        return standard_table()
+    raw = read_yaml(path)
+    try:
+        return table_from(raw)
+    except ValidationError as exc:
+        raise validation_errors(path, exc) from None
+    except ValueError as exc:
+        raise SourceError(path, str(exc)) from None
+
+
+def load_cloud(path: Path, table: ResourceTable | None = None) -> Cloud:
+    return _load_mapping(path, Cloud, {"resource_classes": table or standard_table()})
 
 
 def load_planning(path: Path) -> Planning:
@@ -402,15 +414,20 @@ def _repeated(
     return None
 
 
-_SIZE_FIELDS = ("ram", "disk", "block_storage", "object_storage")
 _GROWTH_FIELDS = ("annual_growth", "yearly_factors")
-#: Examples of a size header with its unit, for the one error of a size column without one.
-_SIZE_EXAMPLE = {
-    "ram": "内存(GiB)",
-    "disk": "本地盘(GiB)",
-    "block_storage": "块存储(TB)",
-    "object_storage": "对象存储(TB)",
-}
+
+
+def _size_fields(table: ResourceTable) -> tuple[str, ...]:
+    """The resource columns given in bytes (a bare number there is the GB/GiB confusion)."""
+    return tuple(c.name for c in table if not c.counted)
+
+
+def _size_example(table: ResourceTable, rc: str) -> str:
+    """A size header with its unit for the error of a size column without one: 内存(GiB), 块存储(TB)."""
+    spec = table[rc]
+    chinese = [a for a in spec.aliases if not a.isascii()]
+    name = chinese[0] if chinese else (spec.aliases[0] if spec.aliases else spec.name)
+    return f"{name}({'GiB' if spec.unit in ('MiB', 'GiB') else 'TB'})"
 
 
 def _with_unit(text: str, unit: str | None) -> str:
@@ -428,26 +445,26 @@ class _Inventory:
     headers: dict[str, str]
 
 
-def _header_errors(path: Path, table: CsvTable) -> tuple[list[SourceError], set[str]]:
+def _header_errors(path: Path, table: CsvTable, classes: ResourceTable) -> tuple[list[SourceError], set[str]]:
     """Problems of the header itself, one error each (never one per row): a required column missing, a unit
     in a header that is no size, a size column of bare numbers with no unit in its header. Also the fields
     whose cells those errors already cover."""
     errors: list[SourceError] = []
     covered: set[str] = set()
-    for field in _REQUIRED_SYSTEM_FIELDS:
+    for field in _required_fields(classes):
         if field not in table.headers:
-            names = [h for h, f in SYSTEM_COLUMNS.items() if f == field]
+            names = [h for h, f in system_columns(classes).items() if f == field]
             errors.append(
                 SourceError(
                     path,
                     f"缺少列 / missing column; name it one of {names}",
                     row=1,
-                    field=field,
+                    field=names[0],
                     kind="column",
                 )
             )
             covered.add(field)
-    for field in _SIZE_FIELDS:
+    for field in _size_fields(classes):
         header = table.headers.get(field)
         if header is None:
             continue
@@ -460,7 +477,7 @@ def _header_errors(path: Path, table: CsvTable) -> tuple[list[SourceError], set[
                     SourceError(
                         path,
                         "表头单位不是容量单位 / the unit in the header is no size; "
-                        f"write e.g. {_SIZE_EXAMPLE[field]}",
+                        f"write e.g. {_size_example(classes, field)}",
                         row=1,
                         field=header,
                         value=unit,
@@ -472,7 +489,7 @@ def _header_errors(path: Path, table: CsvTable) -> tuple[list[SourceError], set[
         bare = [(n, r[field]) for n, r in table.rows if is_plain_number(r.get(field, ""))]
         if bare:
             first_row, first_value = bare[0]
-            units = ("GiB", "GB") if field == "ram" else ("TB", "TiB")
+            units = ("GiB", "GB") if field == "MEMORY_MB" else ("TB", "TiB")
             examples = f"'{header}({units[0]})' / '{header}({units[1]})'"
             errors.append(
                 SourceError(
@@ -491,16 +508,19 @@ def _header_errors(path: Path, table: CsvTable) -> tuple[list[SourceError], set[
     return errors, covered
 
 
-def _system_record(record: dict[str, str], units: dict[str, str], headers: dict[str, str]) -> dict[str, Any]:
+def _system_record(
+    record: dict[str, str], units: dict[str, str], headers: dict[str, str], table: ResourceTable
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for field in ("id", "department", "name", "az", "migration_month"):
         out[field] = record.get(field, "")
-    out["vcpu"] = record.get("vcpu", "")
-    for field in _SIZE_FIELDS:
-        value = record.get(field, "")
-        if field in ("disk", "object_storage") and value == "":
-            value = "0 GB"
-        out[field] = _with_unit(value, units.get(field))
+    resources: dict[str, Any] = {}
+    for spec in table:
+        value = record.get(spec.name, "")
+        if value == "" and not spec.required:
+            continue  # an empty optional cell is none of that class
+        resources[spec.name] = _with_unit(value, units.get(spec.name))
+    out["resources"] = resources
     out["flavor"] = record.get("flavor") or None
     rate, factors = record.get("annual_growth", ""), record.get("yearly_factors", "")
     growth: dict[str, Any] = {}
@@ -517,21 +537,26 @@ def _system_record(record: dict[str, str], units: dict[str, str], headers: dict[
     return out
 
 
-def _read_systems(path: Path, errors: list[SourceError], warnings: list[str]) -> _Inventory:
+def _read_systems(
+    path: Path, errors: list[SourceError], warnings: list[str], classes: ResourceTable | None = None
+) -> _Inventory:
     """The systems that load, each with its row number; the errors of the others go into ``errors``."""
-    table = read_csv_table(path, SYSTEM_COLUMNS)
+    classes = classes or standard_table()
+    required = _required_fields(classes)
+    context = {"resource_classes": classes}
+    table = read_csv_table(path, system_columns(classes))
     warnings.extend(table.notices)
-    header_errors, covered = _header_errors(path, table)
+    header_errors, covered = _header_errors(path, table, classes)
     errors.extend(header_errors)
     headers = table.headers
     systems: list[tuple[int, System]] = []
     seen: dict[str, int] = {}
-    if any(f not in headers for f in _REQUIRED_SYSTEM_FIELDS):
+    if any(f not in headers for f in required):
         return _Inventory([], headers)  # no row can load; the header's one error says why
     for number, record in table.rows:
         if any(is_plain_number(record.get(f, "")) for f in covered):
             continue  # the header's one error covers this cell
-        missing = [f for f in _REQUIRED_SYSTEM_FIELDS if not record.get(f)]
+        missing = [f for f in required if not record.get(f)]
         if missing:
             errors.extend(
                 SourceError(path, "缺少值 / missing value", row=number, field=headers[f], kind="column")
@@ -539,8 +564,10 @@ def _read_systems(path: Path, errors: list[SourceError], warnings: list[str]) ->
             )
             continue
         try:
-            system = System.model_validate(_system_record(record, table.units, headers))
-        except UnitError as exc:  # a growth cell, read before the model
+            system = System.model_validate(
+                _system_record(record, table.units, headers, classes), context=context
+            )
+        except UnitError as exc:  # a growth or resource cell, read before the model
             errors.append(
                 SourceError(
                     path,
@@ -565,9 +592,10 @@ def _read_systems(path: Path, errors: list[SourceError], warnings: list[str]) ->
 
 
 def _growth_column(exc: UnitError, headers: dict[str, str]) -> str:
-    for field in ("annual_growth", "yearly_factors"):
-        if field in headers and str(exc).startswith(f"{headers[field]}: "):
-            return headers[field]
+    """The column a cell's UnitError names (growth or a resource class)."""
+    for header in headers.values():
+        if str(exc).startswith(f"{header}: "):
+            return header
     return "growth"
 
 

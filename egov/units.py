@@ -50,6 +50,9 @@ ureg: pint.UnitRegistry = _registry()
 ureg.define("core = [cpu] = _ = cores")
 ureg.define("vcpu = core = _ = vCPU = vcpus")
 ureg.define("host = [host] = _ = hosts")
+# Accelerators: a virtual GPU (Placement's VGPU), and a device of a custom class (CUSTOM_FPGA, …).
+ureg.define("vgpu = [vgpu] = _ = vGPU = vgpus")
+ureg.define("device = [device] = _ = devices")
 ureg.define("disk_unit = [disk] = _ = disk_units")
 # Money: prices and plan costs are quantities in yuan, never bare numbers.
 ureg.define("CNY = [currency] = _ = yuan")
@@ -58,6 +61,10 @@ Q_ = ureg.Quantity
 
 class UnitError(ValueError):
     """A quantity could not be parsed, has the wrong dimension or lies out of bounds."""
+
+
+class NegativeQuantity(UnitError):
+    """A quantity below zero where only zero or more makes sense (a size, a count)."""
 
 
 # The one quantity grammar of every input (CSV cells, YAML values, API payloads, CLI flags):
@@ -194,7 +201,7 @@ def _parse(value: Any, expected: str, default_unit: str | None) -> pint.Quantity
         )
     magnitude = _checked_magnitude(quantity.magnitude, where, value)
     if magnitude < 0:
-        raise UnitError(f"{where}{value!r} is negative")
+        raise NegativeQuantity(f"{where}{value!r} is negative")
     limit, limit_text = _LIMITS.get(expected, (_DEFAULT_LIMIT, f"{_DEFAULT_LIMIT:g} {expected}"))
     if float(magnitude) * _factor(quantity.units, expected) > limit:
         raise UnitError(f"{where}{value!r} is out of range: at most {limit_text}")

@@ -221,18 +221,24 @@ def resolve(
         if adhoc.az not in zones:
             raise SpecError(f"adhoc[{index}].az", f"unknown availability zone {adhoc.az!r}")
         systems.append(
-            System(
-                id=adhoc_id(request_id, index),
-                department=spec.department,
-                name=adhoc.name,
-                az=adhoc.az,
-                vcpu=adhoc.vcpu,
-                ram=adhoc.ram,
-                disk=adhoc.disk,
-                block_storage=adhoc.block_storage,
-                object_storage=adhoc.object_storage,
-                migration_month=source.planning.start_month,
-                growth=Growth(annual_rate=adhoc.annual_growth),
+            System.model_validate(
+                {
+                    "id": adhoc_id(request_id, index),
+                    "department": spec.department,
+                    "name": adhoc.name,
+                    "az": adhoc.az,
+                    # sizes keyed by resource class (egov.resources)
+                    "resources": {
+                        "VCPU": adhoc.vcpu,
+                        "MEMORY_MB": adhoc.ram,
+                        "DISK_GB": adhoc.disk,
+                        "BLOCK_STORAGE": adhoc.block_storage,
+                        "OBJECT_STORAGE": adhoc.object_storage,
+                    },
+                    "migration_month": source.planning.start_month,
+                    "growth": Growth(annual_rate=adhoc.annual_growth),
+                },
+                context={"resource_classes": source.cloud.resource_classes},
             )
         )
     first, last = horizon_weeks(source.planning)

@@ -47,9 +47,9 @@ def host_sizes(cloud: Cloud) -> list[HostSize]:
             sizes.append(
                 HostSize(
                     aggregate=agg.name,
-                    vcpus=single(ResourceClass.VCPU),
-                    ram_mib=single(ResourceClass.MEMORY_MB),
-                    disk_gib=single(ResourceClass.DISK_GB),
+                    vcpus=single("VCPU"),
+                    ram_mib=single("MEMORY_MB"),
+                    disk_gib=single("DISK_GB"),
                 )
             )
     return sizes

@@ -20,6 +20,7 @@ from enum import StrEnum
 from capacity.demand import department_peak_demand
 from capacity.supply import build_supply
 from egov.model import ResourceClass, SourceOfTruth
+from egov.resources import ResourceTable, standard_table
 from egov.units import Q_
 
 
@@ -34,17 +35,10 @@ class QuotaKey(StrEnum):
 
 #: The capacity model's resource class behind each quota, and the unit the quota counts in.
 QUOTA_SOURCES: dict[QuotaKey, tuple[ResourceClass, str]] = {
-    QuotaKey.cores: (ResourceClass.VCPU, "vcpu"),
-    QuotaKey.ram_mib: (ResourceClass.MEMORY_MB, "MiB"),
-    QuotaKey.volume_gib: (ResourceClass.BLOCK_STORAGE, "GiB"),
-    QuotaKey.object_bytes: (ResourceClass.OBJECT_STORAGE, "B"),
-}
-#: Unit the capacity model counts each of those resource classes in (egov.model.RESOURCE_UNITS).
-_MODEL_UNITS = {
-    ResourceClass.VCPU: "vcpu",
-    ResourceClass.MEMORY_MB: "MiB",
-    ResourceClass.BLOCK_STORAGE: "GB",
-    ResourceClass.OBJECT_STORAGE: "GB",
+    QuotaKey.cores: ("VCPU", "vcpu"),
+    QuotaKey.ram_mib: ("MEMORY_MB", "MiB"),
+    QuotaKey.volume_gib: ("BLOCK_STORAGE", "GiB"),
+    QuotaKey.object_bytes: ("OBJECT_STORAGE", "B"),
 }
 
 
@@ -70,9 +64,12 @@ def round_up(value: float) -> int:
     return math.ceil(round(value, 6))
 
 
-def to_quota_unit(resource: ResourceClass, amount: float, unit: str) -> float:
-    """Convert an amount of the capacity model's unit to a quota's unit through the one pint registry."""
-    return float(Q_(amount, _MODEL_UNITS[resource]).to(unit).magnitude)
+def to_quota_unit(
+    resource: ResourceClass, amount: float, unit: str, table: ResourceTable | None = None
+) -> float:
+    """Convert an amount of the capacity model's unit (the resource class's, egov.resources) to a quota's
+    unit through the one pint registry."""
+    return float(Q_(amount, (table or standard_table()).unit(resource)).to(unit).magnitude)
 
 
 def department_quota(
@@ -80,8 +77,10 @@ def department_quota(
 ) -> DepartmentQuota:
     """The quota of department ``code``: five-year peak demand × ``factor``, rounded up per service unit."""
     peak = department_peak_demand(source, code)
+    table = source.cloud.resource_classes
     amounts = {
-        key: round_up(to_quota_unit(rc, peak[rc] * factor, unit)) for key, (rc, unit) in QUOTA_SOURCES.items()
+        key: round_up(to_quota_unit(rc, peak[rc] * factor, unit, table))
+        for key, (rc, unit) in QUOTA_SOURCES.items()
     }
     instances = math.ceil(amounts[QuotaKey.cores] / vcpus_per_instance)
     return DepartmentQuota(
@@ -107,9 +106,9 @@ def usable_totals(source: SourceOfTruth) -> dict[QuotaKey, float]:
     totals: dict[QuotaKey, float] = {}
     for key, (rc, unit) in QUOTA_SOURCES.items():
         amount = sum(
-            float(line.usable[-1]) for (resource, _az), line in supply.lines.items() if resource is rc
+            float(line.usable[-1]) for (resource, _az), line in supply.lines.items() if resource == rc
         )
-        totals[key] = to_quota_unit(rc, amount, unit)
+        totals[key] = to_quota_unit(rc, amount, unit, source.cloud.resource_classes)
     return totals
 
 

@@ -17,11 +17,11 @@ from capacity.fit import (
     vm_counts,
 )
 from capacity.inventory import Inventory
-from egov.model import Flavor, ResourceClass, SourceOfTruth
+from egov.model import Flavor, SourceOfTruth
 from egov.source import default_source
 from egov.units import Q_
 
-VCPU, MEM, DISK = ResourceClass.VCPU, ResourceClass.MEMORY_MB, ResourceClass.DISK_GB
+VCPU, MEM, DISK = "VCPU", "MEMORY_MB", "DISK_GB"
 
 
 def host(name: str, vcpu: int, ram_mib: int, disk_gib: int = 1000, **extra: int) -> Host:
@@ -109,7 +109,8 @@ def test_flavor_rule_by_hand() -> None:
     base = source.systems[0]
 
     def sized(vcpu: int, ram_gib: float, flavor_name: str | None = None) -> str:
-        s = base.model_copy(update={"vcpu": vcpu, "ram": Q_(ram_gib, "GiB"), "flavor": flavor_name})
+        resources = {**base.resources, "VCPU": Q_(vcpu, "vcpu"), "MEMORY_MB": Q_(ram_gib, "GiB")}
+        s = base.model_copy(update={"resources": resources, "flavor": flavor_name})
         return choose_flavor(cloud, s).name
 
     assert sized(16, 32) == "m1.2xlarge"  # 2 GiB per vCPU: the m1 family, largest ≤ 16 vCPU

@@ -15,10 +15,10 @@ from cloudkit import cloud, system, write_data
 
 from capacity.fit import Weigher, simulate
 from capacity.supply import build_supply, ha_reserve
-from egov.model import ResourceClass, SourceOfTruth
+from egov.model import SourceOfTruth
 from egov.source import load_source
 
-VCPU, RAM = ResourceClass.VCPU, ResourceClass.MEMORY_MB
+VCPU, RAM = "VCPU", "MEMORY_MB"
 M56_VCPU, M56_RAM = 192, 524288
 BIG_VCPU, BIG_RAM = 416, 1048576
 

@@ -78,7 +78,7 @@ def test_more_growth_spread_makes_the_early_tail_earlier(growing: SourceOfTruth)
     vcpu = [
         (n.p90_shortfall, w.p90_shortfall)
         for n, w in zip(narrow.lines, wide.lines, strict=True)
-        if n.resource.value == "VCPU"
+        if n.resource == "VCPU"
     ]
     ((narrow_p90, wide_p90),) = vcpu
     assert narrow_p90 is not None and wide_p90 is not None and wide_p90 < narrow_p90

@@ -17,10 +17,10 @@ from capacity.scenario import (
 )
 from capacity.supply import build_supply
 from egov.errors import SourceErrors
-from egov.model import ResourceClass, SourceOfTruth
+from egov.model import SourceOfTruth
 from egov.source import DEFAULT_DATA_DIR, default_source, load_source
 
-VCPU, RAM, BLOCK = ResourceClass.VCPU, ResourceClass.MEMORY_MB, ResourceClass.BLOCK_STORAGE
+VCPU, RAM, BLOCK = "VCPU", "MEMORY_MB", "BLOCK_STORAGE"
 
 
 def _scenario(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:

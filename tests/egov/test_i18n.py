@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from egov import i18n
-from egov.model import ResourceClass
+from egov.resources import standard_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,11 +55,12 @@ def test_week_dates_as_chinese_readers_write_them() -> None:
 
 
 def test_resource_names_chinese_first_with_the_placement_class() -> None:
-    assert i18n.resource_name(ResourceClass.MEMORY_MB) == "内存"
-    assert i18n.resource_name(ResourceClass.VCPU, placement=True) == "虚拟CPU (VCPU)"
-    assert i18n.resource_name(ResourceClass.DISK_GB, "zh-CN", placement=True) == "本地磁盘 (DISK_GB)"
-    assert i18n.resource_name(ResourceClass.MEMORY_MB, "en", placement=True) == "memory (MEMORY_MB)"
-    assert len({i18n.resource_name(rc) for rc in ResourceClass}) == len(ResourceClass)
+    assert i18n.resource_name("MEMORY_MB") == "内存"
+    assert i18n.resource_name("VCPU", placement=True) == "虚拟CPU (VCPU)"
+    assert i18n.resource_name("DISK_GB", "zh-CN", placement=True) == "本地磁盘 (DISK_GB)"
+    assert i18n.resource_name("MEMORY_MB", "en", placement=True) == "memory (MEMORY_MB)"
+    names = standard_table().names
+    assert len({i18n.resource_name(rc) for rc in names}) == len(names)
 
 
 def _catalog(path: Path):  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from capacity.holds import (
     release_hold,
 )
 from capacity.placement_source import PlacementError, call, read_live, register_cloud
-from egov.model import ResourceClass, SourceOfTruth
+from egov.model import SourceOfTruth
 from egov.source import default_source
 
 Scaler = Callable[[SourceOfTruth, float], SourceOfTruth]
@@ -138,7 +138,7 @@ def test_a_hold_that_does_not_fit_holds_nothing(placement: Any, scaled: Scaler) 
     uuids = register_cloud(placement, source.cloud)
     live = read_live(placement, source)
     # One more MiB than the second host can give (within max_unit): Placement refuses the whole hold.
-    second = next(h for h in live.hosts if h.uuid == uuids[1]).inventories[ResourceClass.MEMORY_MB]
+    second = next(h for h in live.hosts if h.uuid == uuids[1]).inventories["MEMORY_MB"]
     too_much = {"VCPU": 2, "MEMORY_MB": int(second.capacity) + 1}
     assert too_much["MEMORY_MB"] <= second.total
     with pytest.raises(PlacementError, match="409"):

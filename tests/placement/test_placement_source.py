@@ -180,12 +180,11 @@ def test_compute_providers_in_no_known_aggregate_refuse_or_are_mapped(
     # Counted as Placement reports them: 2 × 64 VCPU × 1.0 and 2 × 4096 MiB more usable in gz-1 (the N+k
     # reserve holds the zone's largest hosts, not these small ones).
     expected, got = build_supply(source), build_supply(live.source)
-    from egov.model import ResourceClass
 
     for (rc, az), line in expected.lines.items():
-        extra = {("VCPU", "gz-1"): 128, ("MEMORY_MB", "gz-1"): 8192}.get((rc.value, az), 0)
+        extra = {("VCPU", "gz-1"): 128, ("MEMORY_MB", "gz-1"): 8192}.get((rc, az), 0)
         assert got.lines[(rc, az)].usable[0] == pytest.approx(line.usable[0] + extra), (rc, az)
-    assert ResourceClass.VCPU in {rc for rc, _ in got.lines}
+    assert "VCPU" in {rc for rc, _ in got.lines}
 
 
 def test_check_from_placement_refuses_unmapped_then_lists_the_mapping_as_a_warning(
