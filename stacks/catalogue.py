@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from capacity.inventory import Inventory
 from capacity.supply import host_inventories
-from egov.model import Cloud, ResourceClass
+from egov.model import Cloud, Flavor, ResourceClass
 
 #: The flavor extra spec Nova's AggregateInstanceExtraSpecsFilter matches against aggregate metadata.
 CLASS_SPEC = "aggregate_instance_extra_specs:class"
@@ -53,6 +53,17 @@ def host_sizes(cloud: Cloud) -> list[HostSize]:
                 )
             )
     return sizes
+
+
+def flavor_extra_specs(cloud: Cloud, flavor: Flavor) -> dict[str, str]:
+    """A flavor's extra specs: its aggregate class, and every class it asks for beyond Nova's own fields
+    (vcpus, ram, disk) as ``resources:<class>=<amount>`` (e.g. ``resources:VGPU=1``), as Nova requests it."""
+    table = cloud.resource_classes
+    specs = {CLASS_SPEC: flavor.aggregate_class}
+    for rc, amount in flavor.request(table).items():
+        if table[rc].flavor_field is None:
+            specs[f"resources:{rc}"] = str(amount)
+    return specs
 
 
 def aggregate_classes(cloud: Cloud) -> set[str]:

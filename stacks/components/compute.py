@@ -8,7 +8,7 @@ import pulumi
 import pulumi_openstack as openstack
 
 from egov.model import Cloud
-from stacks.catalogue import CLASS_SPEC
+from stacks.catalogue import flavor_extra_specs
 from stacks.protection import COMPUTE_QUOTA, DepartmentNames, kept
 from stacks.quotas import DepartmentQuota
 
@@ -56,7 +56,7 @@ class Compute(pulumi.ComponentResource):
                 disk=flavor.disk_gib,
                 is_public=True,
                 description=flavor.description or None,
-                extra_specs={CLASS_SPEC: flavor.aggregate_class},
+                extra_specs=flavor_extra_specs(cloud, flavor),
                 opts=child,
             )
             for flavor in cloud.flavors
