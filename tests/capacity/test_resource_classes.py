@@ -127,3 +127,18 @@ def test_without_a_table_a_data_directory_uses_the_standard_one(tmp_path: Path) 
         load_source(root).cloud.resource_classes.names
         == load_source(tmp_path / "b").cloud.resource_classes.names
     )
+
+
+def test_a_gpu_flavor_asks_for_its_vgpus_in_extra_specs(tmp_path: Path) -> None:
+    from stacks.catalogue import flavor_extra_specs
+
+    cloud_model = load_source(_gpu_data(tmp_path, vgpu=6)).cloud
+    flavors = {f.name: f for f in cloud_model.flavors}
+    assert flavor_extra_specs(cloud_model, flavors["g.2x"]) == {
+        "aggregate_instance_extra_specs:class": "gpu",
+        "resources:VGPU": "2",
+    }
+    # a class with a Nova flavor field (vcpus, ram, disk) never rides in extra_specs
+    assert flavor_extra_specs(cloud_model, flavors["m1.large"]) == {
+        "aggregate_instance_extra_specs:class": "general"
+    }
