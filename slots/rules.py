@@ -228,13 +228,14 @@ class Transfer:
         terms: dict[tuple[str, date], list[tuple[int, cp_model.IntVar]]] = {}
         free: dict[tuple[str, date], float] = {}
         for (rid, monday), var in plan.week.items():
-            spec = plan.items[rid].spec
-            if spec.data_volume_gb <= 0:
+            candidate = plan.candidates[rid]
+            volume = candidate.data_volume_gb  # converted once per request: pint conversions are slow
+            if volume <= 0:
                 continue
-            for link in plan.province.path_links(spec.department, monday):
+            for link in plan.province.path_links(candidate.spec.department, monday):
                 key = (link.key, monday)
                 free[key] = link.free
-                gb = math.ceil(spec.data_volume_gb * link.share * SCALE - 1e-9)
+                gb = math.ceil(volume * link.share * SCALE - 1e-9)
                 terms.setdefault(key, []).append((gb, var))
         for key, link_terms in terms.items():
             fixed = sum(plan.fixed.volume_on_link.get(key, {}).values())
