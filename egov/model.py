@@ -532,9 +532,6 @@ class Planning(Strict):
     migration_weekly_capacity: Count = Field(
         default=12, gt=0, description="systems the migration team can cut over per week"
     )
-    transfer_efficiency: Fraction = Field(
-        default=0.6, gt=0, le=1, description="share of an access link's bandwidth a data transfer can use"
-    )
     target_pue: float = Field(
         default=1.25, ge=1.0, le=3.0, description="the building's PUE target (Guangdong's national hub: 1.25)"
     )

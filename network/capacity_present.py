@@ -62,6 +62,14 @@ LABELS = {
         "isolations": "使站点失联的故障",
         "cut_sites": "失联站点",
         "cut_users": "失联用户",
+        "end_a": "端点 A",
+        "end_b": "端点 B",
+        "demand_peak": "峰值需求",
+        "sheet_links": "链路",
+        "sheet_upgrades": "扩容建议",
+        "sheet_sites": "站点",
+        "sheet_isolations": "失联故障",
+        "sheet_summary": "汇总",
     },
     "en": {
         "title": "Backbone capacity",
@@ -87,6 +95,14 @@ LABELS = {
         "isolations": "failures that cut sites off",
         "cut_sites": "sites cut off",
         "cut_users": "users cut off",
+        "end_a": "a",
+        "end_b": "b",
+        "demand_peak": "demand_peak",
+        "sheet_links": "links",
+        "sheet_upgrades": "upgrades",
+        "sheet_sites": "sites",
+        "sheet_isolations": "isolations",
+        "sheet_summary": "summary",
     },
 }
 
@@ -156,7 +172,8 @@ def render_table(report, lang: str = "zh", limit: int = 30):  # type: ignore[no-
 
 
 def write_xlsx(report, doc: dict, out: Path, lang: str = "zh") -> None:  # type: ignore[no-untyped-def]
-    """One workbook: links, upgrades, sites (the JSON document's rows, with translated headers)."""
+    """One workbook: links, upgrades, sites, isolations, summary (the JSON document's rows), sheet names and
+    headers in ``lang`` (zh-CN by default)."""
     from openpyxl import Workbook
 
     from egov.atomic import write_bytes
@@ -164,8 +181,19 @@ def write_xlsx(report, doc: dict, out: Path, lang: str = "zh") -> None:  # type:
     t = LABELS[lang]
     book = Workbook()
     sheet = book.active
-    sheet.title = "links"
-    sheet.append(["a", "b", t["tier"], t["capacity"], t["peak"], t["worst"], t["failure"], t["first_over"]])
+    sheet.title = t["sheet_links"]
+    sheet.append(
+        [
+            t["end_a"],
+            t["end_b"],
+            t["tier"],
+            t["capacity"],
+            t["peak"],
+            t["worst"],
+            t["failure"],
+            t["first_over"],
+        ]
+    )
     for row in doc["links"]:
         sheet.append(
             [
@@ -179,8 +207,19 @@ def write_xlsx(report, doc: dict, out: Path, lang: str = "zh") -> None:  # type:
                 row["first_over_target"] or "",
             ]
         )
-    ups = book.create_sheet("upgrades")
-    ups.append(["a", "b", t["tier"], t["capacity"], t["to"], t["first_over"], t["order_by"], t["overdue"]])
+    ups = book.create_sheet(t["sheet_upgrades"])
+    ups.append(
+        [
+            t["end_a"],
+            t["end_b"],
+            t["tier"],
+            t["capacity"],
+            t["to"],
+            t["first_over"],
+            t["order_by"],
+            t["overdue"],
+        ]
+    )
     for row in doc["upgrades"]:
         ups.append(
             [
@@ -194,15 +233,15 @@ def write_xlsx(report, doc: dict, out: Path, lang: str = "zh") -> None:  # type:
                 "✓" if row["overdue"] else "",
             ]
         )
-    sites = book.create_sheet("sites")
-    sites.append([t["sites"], "demand_peak"])
+    sites = book.create_sheet(t["sheet_sites"])
+    sites.append([t["sites"], t["demand_peak"]])
     for row in doc["sites"]:
         sites.append([row["site"], row["demand_peak"]])
-    cut = book.create_sheet("isolations")
+    cut = book.create_sheet(t["sheet_isolations"])
     cut.append([t["failure"], t["cut_sites"], t["cut_users"]])
     for isolation in report.isolations:
         cut.append([isolation.failure, isolation.sites, isolation.users])
-    meta = book.create_sheet("summary")
+    meta = book.create_sheet(t["sheet_summary"])
     meta.append([t["failures"], doc["failures_evaluated"]])
     meta.append([t["target"], report.target])
     buffer = io.BytesIO()

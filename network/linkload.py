@@ -635,13 +635,18 @@ def free_capacity_to_dc(model: LoadModel, target: float, site: str) -> tuple[np.
     arcs = np.array(sorted(a for a, f in flow.items() if f > 0), dtype=int)
     if not len(arcs):
         return np.zeros(model.months), np.full(model.months, -1, dtype=int)
-    graph = model.graph
-    capacity = np.array([graph.circuits[graph.arcs[a].circuit].capacity for a in arcs])
     share = np.array([flow[int(a)] for a in arcs])
-    room = (target * capacity[:, None] - model.nominal[arcs]) / share[:, None]  # arcs × months
+    room = free_rate_on_arcs(model, target, arcs) / share[:, None]  # arcs × months
     binding = room.argmin(axis=0)
-    free = room[binding, np.arange(model.months)]
-    return np.maximum(free, 0.0), arcs[binding]
+    return room[binding, np.arange(model.months)], arcs[binding]
+
+
+def free_rate_on_arcs(model: LoadModel, target: float, arcs: np.ndarray) -> np.ndarray:
+    """Per arc of ``arcs`` and month: the rate (bit/s) the arc carries on top of the intact steady load
+    before it passes ``target`` utilisation (0 when it already has)."""
+    graph = model.graph
+    capacity = np.array([graph.circuits[graph.arcs[int(a)].circuit].capacity for a in arcs])
+    return np.maximum(target * capacity[:, None] - model.nominal[arcs], 0.0)
 
 
 def free_capacity_on_path(site: str, month: date, inputs: CapacityInputs | None = None) -> pint.Quantity:

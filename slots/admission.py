@@ -19,10 +19,10 @@ import numpy as np
 from capacity.demand import demand_lines
 from capacity.supply import LineKey, Supply, build_supply
 from egov.model import SourceOfTruth, System
-from slots.bandwidth import FreePath, PathCapacity
+from slots.bandwidth import FreePath, PathCapacity, PathLink
 from slots.request import RequestSpec
 from slots.rules import RULES, AdmissionRule, Blocked, Constraint
-from slots.weeks import ONE_WEEK, WEEK_SECONDS, horizon_weeks, month_index, week_label, weeks
+from slots.weeks import ONE_WEEK, horizon_weeks, month_index, week_gb, week_label, weeks
 
 __all__ = ["Blocked", "Booked", "Booking", "Candidate", "Constraint", "Decision", "Province", "admit"]
 
@@ -79,28 +79,28 @@ class Province:
         self.supply: Supply = build_supply(source)
         self.by_id: dict[str, System] = {s.id: s for s in source.systems}
         self.first_week, self.last_week = horizon_weeks(source.planning)
-        #: free rate of each department's routed path to the cloud DC, month by month (slots.bandwidth):
+        #: the links of each department's routed paths to the cloud DC, month by month (slots.bandwidth):
         #: RoutedPaths(the source of truth's own data directory), never a default that could be another's
         self.paths = paths
         self.no_demand = np.zeros(source.planning.horizon_months)
-        self._transfer_gb: dict[tuple[str, date], float] = {}
         self.line_order = {key: n for n, key in enumerate(self.supply.lines)}
 
     def rank(self, blocked: Blocked) -> int:
         """How far down the list of rules a week got before ``blocked`` stopped it."""
         return self._rank[blocked.constraint]
 
+    def path_links(self, department: str, monday: date) -> tuple[PathLink, ...]:
+        """The links the department's transfer crosses to the cloud DC in the month of ``monday``."""
+        return self.paths.links(department, self.month_of(monday))
+
     def free_path(self, department: str, monday: date) -> FreePath:
-        """The free rate of the department's routed path to the cloud DC in the month of ``monday``."""
-        return self.paths.free(department, self.month_of(monday))
+        """The free rate of the department's routed paths to the cloud DC in the month of ``monday``, were it
+        alone on them."""
+        return FreePath.of(self.path_links(department, monday))
 
     def transfer_capacity_gb(self, department: str, monday: date) -> float:
-        """GB a department can move within the slot week of ``monday`` at its path's free rate that month
-        (computed once per department and month)."""
-        key = (department, self.month_of(monday))
-        if key not in self._transfer_gb:
-            self._transfer_gb[key] = self.free_path(department, monday).rate * WEEK_SECONDS / 8 / 1e9
-        return self._transfer_gb[key]
+        """GB a department alone can move within the slot week of ``monday`` at its paths' free rate."""
+        return week_gb(self.free_path(department, monday).rate)
 
     def month_of(self, monday: date) -> date:
         return self.planning.month(month_index(self.planning, monday))
@@ -113,11 +113,14 @@ class Province:
 
 @dataclass
 class Booked:
-    """What the ledger has booked: demand per line, systems per week, data per department and week."""
+    """What the ledger has booked: demand per line, systems per week, and per backbone link and week the GB
+    each department's transfers put on it (its share of them under ECMP)."""
 
     demand: dict[LineKey, np.ndarray] = field(default_factory=dict)
     systems_per_week: Counter[date] = field(default_factory=Counter)
-    volume_per_week: defaultdict[tuple[str, date], float] = field(default_factory=lambda: defaultdict(float))
+    volume_on_link: defaultdict[tuple[str, date], dict[str, float]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
     slot_of_system: dict[str, tuple[date, int]] = field(default_factory=dict)
 
     @classmethod
@@ -126,7 +129,7 @@ class Booked:
         booked = cls()
         by_month: dict[date, list[System]] = {}
         for booking in bookings:
-            booked._count(booking)
+            booked._count(province, booking)
             by_month.setdefault(province.month_of(booking.week), []).extend(booking.systems)
         moved = [
             s.model_copy(update={"migration_month": month})
@@ -139,13 +142,17 @@ class Booked:
 
     def add(self, province: Province, booking: Booking) -> None:
         """Book one more request into this state."""
-        self._count(booking)
+        self._count(province, booking)
         for key, series in province.demand_from(booking.systems, province.month_of(booking.week)).items():
             self.demand[key] = self.demand.get(key, 0) + series
 
-    def _count(self, booking: Booking) -> None:
+    def _count(self, province: Province, booking: Booking) -> None:
         self.systems_per_week[booking.week] += len(booking.systems)
-        self.volume_per_week[(booking.department, booking.week)] += booking.data_volume_gb
+        if booking.data_volume_gb > 0:
+            for link in province.path_links(booking.department, booking.week):
+                on_link = self.volume_on_link[(link.key, booking.week)]
+                gb = booking.data_volume_gb * link.share
+                on_link[booking.department] = on_link.get(booking.department, 0.0) + gb
         for system in booking.systems:
             self.slot_of_system[system.id] = (booking.week, booking.request_id)
 

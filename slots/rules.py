@@ -28,12 +28,13 @@ from capacity.supply import LineKey
 from egov.months import month_label
 from egov.units import Q_, human
 from network.capacity_present import rate_text
-from slots.weeks import blackout_of, week_label
+from slots.weeks import blackout_of, week_gb, week_label
 
 if TYPE_CHECKING:
     from ortools.sat.python import cp_model
 
     from slots.admission import Booked, Candidate
+    from slots.bandwidth import PathLink
     from slots.planner import PlanModel
 
 #: Integer scale of capacity coefficients in the CP-SAT model (hundredths of a vCPU, MiB, GiB, GB).
@@ -203,54 +204,105 @@ class Throughput:
 
 
 class Transfer:
-    """The department's data booked in the week plus this request's crosses the backbone within the 7 days
-    of the week at the free rate of its routed path to the cloud DC in the week's month (slots.bandwidth:
-    the backbone's capacity left under the target utilisation by the steady traffic of that month)."""
+    """Every backbone link of the department's routed paths to the cloud DC carries, within the 7 days of the
+    week, the data booked on it that week by every department plus this request's share (ECMP), at the link's
+    free rate in the week's month (slots.bandwidth: its capacity left under the target utilisation by the
+    steady traffic of that month). Departments whose paths share a link (the core ↔ DC attachments, a city
+    uplink) share its free capacity; one department alone is bound by its tightest link."""
 
     constraint = Constraint.TRANSFER
 
     def check(self, booked: Booked, candidate: Candidate, monday: date) -> Blocked | None:
-        province, department = candidate.province, candidate.spec.department
-        volume = booked.volume_per_week[(department, monday)] + candidate.data_volume_gb
-        if not (volume > 0 and volume > province.transfer_capacity_gb(department, monday) * (1 + 1e-12)):
+        over = _overloaded(booked, candidate, monday)
+        if over is None:
             return None
-        path = province.free_path(department, monday)
-        month = month_label(province.month_of(monday))
-        need = f"data transfer: {human(Q_(volume, 'GB'))} for {department} in {week_label(monday)}"
-        if path.rate <= 0:
-            return Blocked(
-                monday,
-                self.constraint,
-                f"{need} finds no free capacity on its routed path to the cloud DC in {month}: "
-                f"{path.binding} is already full",
-            )
-        days = volume * 1e9 * 8 / path.rate / 86400
-        return Blocked(
-            monday,
-            self.constraint,
-            f"{need} needs {days:.1f} days at the {rate_text(path.rate)} free on its routed path to the "
-            f"cloud DC in {month}, more than the 7-day slot; bound by {path.binding}",
-        )
+        return Blocked(monday, self.constraint, _transfer_refusal(booked, candidate, monday, over))
 
     def allows(self, plan: PlanModel, candidate: Candidate, monday: date) -> bool:
-        department = candidate.spec.department
-        volume = plan.fixed.volume_per_week[(department, monday)] + candidate.data_volume_gb
-        return not (volume > 0 and volume > plan.province.transfer_capacity_gb(department, monday))
+        return _overloaded(plan.fixed, candidate, monday) is None
 
     def constrain(self, plan: PlanModel) -> None:
-        per_dept_week: dict[tuple[str, date], list[tuple[int, cp_model.IntVar]]] = {}
+        # One constraint per link and week over every movable request whose path crosses it: fixed GB on the
+        # link + Σ share × GB of each request moving that week ≤ the GB its free rate carries in the week.
+        # Hundredths of a GB, coefficients rounded up and the limit down: never looser than admission.
+        terms: dict[tuple[str, date], list[tuple[int, cp_model.IntVar]]] = {}
+        free: dict[tuple[str, date], float] = {}
         for (rid, monday), var in plan.week.items():
-            spec = plan.items[rid].spec
-            if spec.data_volume_gb > 0:
-                gb = math.ceil(spec.data_volume_gb)  # rounded up: never looser than admission
-                per_dept_week.setdefault((spec.department, monday), []).append((gb, var))
-        for (department, monday), terms in per_dept_week.items():
-            room_gb = math.floor(
-                plan.province.transfer_capacity_gb(department, monday)
-                - plan.fixed.volume_per_week[(department, monday)]
-            )
-            if sum(c for c, _ in terms) > room_gb:
-                plan.model.add(sum(c * v for c, v in terms) <= room_gb)
+            candidate = plan.candidates[rid]
+            volume = candidate.data_volume_gb  # converted once per request: pint conversions are slow
+            if volume <= 0:
+                continue
+            for link in plan.province.path_links(candidate.spec.department, monday):
+                key = (link.key, monday)
+                free[key] = link.free
+                gb = math.ceil(volume * link.share * SCALE - 1e-9)
+                terms.setdefault(key, []).append((gb, var))
+        for key, link_terms in terms.items():
+            fixed = sum(plan.fixed.volume_on_link.get(key, {}).values())
+            limit = math.floor((week_gb(free[key]) - fixed) * SCALE + 1e-9)
+            if sum(c for c, _ in link_terms) > limit:
+                plan.add_at_most([v for _, v in link_terms], [c for c, _ in link_terms], limit)
+
+
+@dataclass(frozen=True)
+class _Overload:
+    """The link a request's transfer overloads most in a week: what it carries then against what it can."""
+
+    link: PathLink
+    carried_gb: float  # booked on the link that week by every department, with this request's share
+    capacity_gb: float  # what its free rate carries in the week
+
+
+def _overloaded(booked: Booked, candidate: Candidate, monday: date) -> _Overload | None:
+    """The link of the request's paths most over its week's capacity with the request added, or None when
+    every link takes it (a request moving no data never is)."""
+    volume = candidate.data_volume_gb
+    if volume <= 0:
+        return None
+    worst: tuple[float, str, _Overload] | None = None
+    for link in candidate.province.path_links(candidate.spec.department, monday):
+        key = (link.key, monday)
+        already = sum(booked.volume_on_link.get(key, {}).values())
+        carried, capacity = already + volume * link.share, week_gb(link.free)
+        if carried <= capacity * (1 + 1e-12):
+            continue
+        ratio = carried / capacity if capacity > 0 else math.inf
+        if worst is None or (-ratio, link.key) < (-worst[0], worst[1]):
+            worst = (ratio, link.key, _Overload(link, carried, capacity))
+    return None if worst is None else worst[2]
+
+
+def _transfer_refusal(booked: Booked, candidate: Candidate, monday: date, over: _Overload) -> str:
+    """The sentence of a transfer refusal: the department's own data against its path's free rate, or, when
+    other departments' transfers share the link that week, the link, its free capacity and who holds it."""
+    department, link = candidate.spec.department, over.link
+    month = month_label(candidate.province.month_of(monday))
+    key = (link.key, monday)
+    on_link = booked.volume_on_link.get(key, {})
+    others = {d: gb for d, gb in sorted(on_link.items()) if d != department and gb > 0}
+    own = on_link.get(department, 0.0) + candidate.data_volume_gb * link.share
+    if others:
+        need = f"data transfer: {human(Q_(candidate.data_volume_gb, 'GB'))} for {department}"
+        return (
+            f"{need} in {week_label(monday)} does not fit {link.name} in {month}, shared with "
+            f"{', '.join(others)}: its "
+            f"{rate_text(link.free)} free carries {human(Q_(over.capacity_gb, 'GB'))} in the 7-day slot, "
+            f"{human(Q_(sum(others.values()), 'GB'))} of it already booked that week by {', '.join(others)}, "
+            f"and {department}'s share adds {human(Q_(own, 'GB'))}"
+        )
+    # the department's whole week on this link, at the rate the link gives the department alone
+    volume, rate = own / link.share, link.free / link.share
+    need = f"data transfer: {human(Q_(volume, 'GB'))} for {department} in {week_label(monday)}"
+    if rate <= 0:
+        return (
+            f"{need} finds no free capacity on its routed path to the cloud DC in {month}: "
+            f"{link.name} is already full"
+        )
+    days = volume * 1e9 * 8 / rate / 86400
+    return (
+        f"{need} needs {days:.1f} days at the {rate_text(rate)} free on its routed path to the cloud DC in "
+        f"{month}, more than the 7-day slot; bound by {link.name}"
+    )
 
 
 class Capacity:

@@ -20,6 +20,11 @@ ONE_WEEK = timedelta(days=7)
 WEEK_SECONDS = 7 * 24 * 3600
 
 
+def week_gb(rate: float) -> float:
+    """GB (10⁹ bytes) a rate in bit/s carries within one slot week."""
+    return rate * WEEK_SECONDS / 8 / 1e9
+
+
 def parse_week(text: str | date) -> date:
     """'2027-W14' (or any date in that week) → the Monday of that ISO week; ValueError names the text."""
     if isinstance(text, date):

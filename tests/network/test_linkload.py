@@ -151,6 +151,25 @@ def test_cli_bad_inputs_name_file_row_field(tmp_path: Path) -> None:
     assert bad.exit_code == 2
     assert "traffic.yaml" in bad.output and "users_per_site.town" in bad.output and "-80" in bad.output
     assert "row " in bad.output
+    # nothing written: an earlier report stays as it was, a new file is not created
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text("{}\n", encoding="utf-8")
+    for fmt, out in (("json", earlier), ("xlsx", tmp_path / "new.xlsx"), ("png", tmp_path / "new.png")):
+        args = ["capacity", "--failures", "none", "--format", fmt, "--out", str(out), "--data", str(data)]
+        bad = runner.invoke(app, args)
+        assert bad.exit_code == 2 and "users_per_site.town" in bad.output
+    assert earlier.read_text(encoding="utf-8") == "{}\n"
+    assert not (tmp_path / "new.xlsx").exists() and not (tmp_path / "new.png").exists()
+
+
+def test_cli_table_is_chinese_by_default() -> None:
+    args = ["capacity", "--failures", "none", "--month", "2027-06", "--data", str(DATA)]
+    zh = runner.invoke(app, args)
+    assert zh.exit_code == 0, zh.output
+    assert "骨干网容量 · 2027-06" in zh.stdout and "链路" in zh.stdout and "最坏利用率" in zh.stdout
+    en = runner.invoke(app, [*args, "--lang", "en"])
+    assert en.exit_code == 0, en.output
+    assert "Backbone capacity · 2027-06" in en.stdout and "链路" not in en.stdout
 
 
 def test_xlsx_and_png_are_reproducible(inputs: CapacityInputs, doc, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -160,9 +179,18 @@ def test_xlsx_and_png_are_reproducible(inputs: CapacityInputs, doc, tmp_path: Pa
     for n in (1, 2):
         capacity_present.write_xlsx(report, body, tmp_path / f"{n}.xlsx")
     assert (tmp_path / "1.xlsx").read_bytes() == (tmp_path / "2.xlsx").read_bytes()
-    book = load_workbook(tmp_path / "1.xlsx")
-    assert book.sheetnames == ["links", "upgrades", "sites", "isolations", "summary"]
-    assert book["links"].max_row == len(body["links"]) + 1
+    book = load_workbook(tmp_path / "1.xlsx")  # zh-CN by default: sheet names and headers
+    assert book.sheetnames == ["链路", "扩容建议", "站点", "失联故障", "汇总"]
+    links = book["链路"]
+    assert links.max_row == len(body["links"]) + 1
+    assert [c.value for c in links[1]] == [
+        "端点 A", "端点 B", "电路类型", "带宽", "正常峰值利用率", "最坏利用率", "最坏故障", "首次超过目标",
+    ]  # fmt: skip
+    assert [c.value for c in book["站点"][1]] == ["站点", "峰值需求"]
+    capacity_present.write_xlsx(report, body, tmp_path / "en.xlsx", "en")
+    english = load_workbook(tmp_path / "en.xlsx")
+    assert english.sheetnames == ["links", "upgrades", "sites", "isolations", "summary"]
+    assert [c.value for c in english["links"][1]][:3] == ["a", "b", "tier"]
     coordinates = capacity_present.load_coordinates(DATA / "coordinates.csv")
     assert len(coordinates) == 22
     for n in (1, 2):

@@ -50,7 +50,6 @@ horizon_months: 24
 headroom_target: 20%
 lead_time_months: 6
 migration_weekly_capacity: {weekly}
-transfer_efficiency: 50%
 blackouts:
   - {{name: 春节, start: 2027-02-08, end: 2027-02-14}}
 """

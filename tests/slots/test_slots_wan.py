@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from egov.cli import app
 from egov.source import load_source
 from slots.admission import Booked, Constraint, Decision, Province, admit
-from slots.bandwidth import FreePath, RoutedPaths
+from slots.bandwidth import PathLink, RoutedPaths
 from slots.planner import PlanItem, replan
 from slots.request import RequestSpec, resolve
 from slots.weeks import parse_week
@@ -32,11 +32,12 @@ JANUARY = date(2027, 1, 1)
 
 
 class ByMonth:
-    """AAA's path: 200 Mbit/s free in January 2027, 1 Gbit/s in any other month."""
+    """AAA's path: one link, 200 Mbit/s free in January 2027, 1 Gbit/s in any other month."""
 
-    def free(self, department: str, month: date) -> FreePath:
+    def links(self, department: str, month: date) -> tuple[PathLink, ...]:
         rate = 200e6 if month == JANUARY else 1e9
-        return FreePath(rate, f"the link {department} → ACC (test) at the 70 % target")
+        name = f"the link {department} → ACC (test) at the 70 % target"
+        return (PathLink(f"{department} → ACC", 1.0, rate, name),)
 
     def load(self) -> None:
         """Nothing to read."""
