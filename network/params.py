@@ -181,6 +181,7 @@ class Isolated(_Strict):
 class IPv4Plan(_Strict):
     backbone: ipaddress.IPv4Network  # must be a /8: 64 city blocks /14 keyed by the city code
     cloud_tenants: ipaddress.IPv4Network  # one /24 per department, keyed by its VPN id
+    department_lans: ipaddress.IPv4Network  # one /24 per department's own LAN (behind its CE), by VPN id
 
     @field_validator("backbone")
     @classmethod
@@ -194,6 +195,13 @@ class IPv4Plan(_Strict):
     def _slash12(cls, v: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
         if v.prefixlen > 12:
             raise ValueError(f"{v} must be a /12 or larger (4,096 department /24s)")
+        return v
+
+    @field_validator("department_lans")
+    @classmethod
+    def _lans_slash12(cls, v: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if v.prefixlen > 12:
+            raise ValueError(f"{v} must be a /12 or larger (4,096 department LAN /24s)")
         return v
 
 
@@ -320,6 +328,7 @@ def _check_disjoint(path: Path, params: NetworkParams) -> None:
     v4 = {
         "ipv4.backbone": params.ipv4.backbone,
         "ipv4.cloud_tenants": params.ipv4.cloud_tenants,
+        "ipv4.department_lans": params.ipv4.department_lans,
         "isolated.ipv4": params.isolated.ipv4,
     }
     v6 = {

@@ -25,11 +25,13 @@ from network.model import (
     Lan,
     Link,
     ManagementPlane,
+    Vlan,
 )
 from network.naming import access_hostname, core_hostname, isolated_hostname, site_hostname
 from network.params import DATA_DIR, Circuit, NetworkParams, load_params
 from network.routing import (
     BACKBONE_AREA,
+    SHARED_VRF,
     bfd_interval_ms,
     city_area,
     department_vrf,
@@ -173,16 +175,40 @@ class _Builder:
         return cores, access
 
     def attachments(self, access: list[Device]) -> None:
+        """The horizontal access of each access router: the cloud DC port (the shared services in VRF public,
+        and one VLAN per department in its own VRF towards its tenant subnet), the Internet exit, and each
+        department's port towards its own router, with a static route to the department's LAN."""
         c = self.params.circuits
         for i, acc in enumerate(access):
-            for port, vrf, customer, subnet, circuit in (
-                (DC_PORT, "public", "cloud-dc", self.plan.service_link(i), c.dc_access),
+            dc_vlans = tuple(
+                Vlan(
+                    vpn_id,
+                    department_vrf(code),
+                    code,
+                    (addr := IPv4Interface((self.plan.department_dc_link(vpn_id, i).network_address, 31))),
+                    self.plan.v6_mirror(addr),
+                    (self.plan.department_cloud_subnet(vpn_id),),
+                )
+                for code, vpn_id in self.vpn_ids.items()
+            )
+            for port, vrf, customer, subnet, circuit, routes, vlans in (
+                (
+                    DC_PORT,
+                    SHARED_VRF,
+                    "cloud-dc",
+                    self.plan.service_link(i),
+                    c.dc_access,
+                    (self.plan.shared_services_subnet(),),
+                    dc_vlans,
+                ),
                 (
                     INTERNET_PORT,
                     "internet",
                     "internet-exit",
                     self.plan.service_link(2 + i),
                     c.internet_access,
+                    (),
+                    (),
                 ),
             ):
                 addr = IPv4Interface((subnet.network_address, 31))
@@ -196,6 +222,8 @@ class _Builder:
                         circuit.bandwidth,
                         link_mtu(self.params, circuit, False),
                         default_route=port == INTERNET_PORT,  # the provincial Internet exit, alone
+                        routes=routes,
+                        vlans=vlans,
                     )
                 )
             for code, vpn_id in self.vpn_ids.items():
@@ -209,6 +237,7 @@ class _Builder:
                         self.plan.v6_mirror(addr),
                         department_access_bandwidth(self.params, code),
                         1500,
+                        routes=(self.plan.department_lan(vpn_id),),
                     )
                 )
             acc.attachments.sort(key=lambda a: a.port)
@@ -363,7 +392,9 @@ class _Builder:
         for pe in pes:
             aggregates = tuple(r.prefix for r in pe.area_ranges)
             pe.bgp = rr_client(asn, core_names, aggregates)
-            pe.vrfs = vrfs_for(asn, pe.loopback_v4, self.vpn_ids, names)
+            # a VRF instance only where a port of the PE is in it (no empty instances on the city routers)
+            used = {a.vrf for a in pe.attachments} | {v.vrf for a in pe.attachments for v in a.vlans}
+            pe.vrfs = [v for v in vrfs_for(asn, pe.loopback_v4, self.vpn_ids, names) if v.name in used]
 
     def check_references(self, path: Path) -> None:
         """Codes named in network.yaml must be divisions of the right tier."""

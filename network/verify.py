@@ -105,6 +105,9 @@ def _owned_prefixes(backbone: Backbone) -> list[tuple[IPv4Network | IPv6Network,
         for att in dev.attachments:
             out.append((att.address_v4.network, name, f"port {att.port}"))
             out.append((att.address_v6.network, name, f"port {att.port}"))
+            for v in att.vlans:
+                out.append((v.address_v4.network, name, f"port {att.port}.{v.vlan}"))
+                out.append((v.address_v6.network, name, f"port {att.port}.{v.vlan}"))
     return out
 
 
@@ -325,6 +328,81 @@ def check_default_route(backbone: Backbone) -> list[Violation]:
     return out
 
 
+def check_vrf_instances(backbone: Backbone) -> list[Violation]:
+    """No empty VRF instance: every VRF of a device has a port (an attachment or a VLAN of one) in it."""
+    out = []
+    for name, dev in backbone.devices.items():
+        used = {a.vrf for a in dev.attachments} | {v.vrf for a in dev.attachments for v in a.vlans}
+        out += [
+            Violation("vrf-empty", name, v.name, "VRF instance without a port in it")
+            for v in dev.vrfs
+            if v.name not in used
+        ]
+    return out
+
+
+def check_vrf_routes(backbone: Backbone, params: NetworkParams) -> list[Violation]:
+    """From the per-VRF route tables computed from the model (network/vrftables.py): every department VRF
+    holds its own LAN, its cloud tenant subnet and the shared services, and nothing of another department
+    (no route another department's VRF originates, no prefix of another department's plan); 0.0.0.0/0 is
+    only in a table as originated by the Internet exit, and never in a department's."""
+    from network.addressing import AddressPlan
+    from network.routing import DEPARTMENT_VPN_BASE
+    from network.vrftables import DEFAULT_V4, vrf_tables
+
+    plan = AddressPlan(params)
+    shared = plan.shared_services_subnet()
+    ids = {
+        v.name: v.vpn_id - DEPARTMENT_VPN_BASE
+        for dev in backbone.devices.values()
+        for v in dev.vrfs
+        if v.zone == "private"
+    }
+    owned = {
+        p: vrf
+        for vrf, vpn_id in ids.items()
+        for p in (plan.department_lan(vpn_id), plan.department_cloud_subnet(vpn_id))
+    }
+    sites = {vrf: plan.department_link(vpn_id, 0).supernet(new_prefix=28) for vrf, vpn_id in ids.items()}
+    exits = {
+        (name, a.vrf) for name, dev in backbone.devices.items() for a in dev.attachments if a.default_route
+    }
+    out = []
+    for (name, vrf), routes in vrf_tables(backbone).items():
+        prefixes = {r.prefix for r in routes}
+        for r in routes:
+            if r.prefix == DEFAULT_V4 and ((r.origin, r.origin_vrf) not in exits or vrf in ids):
+                out.append(
+                    Violation("vrf-routes", name, vrf, f"0.0.0.0/0 from {r.origin} {r.origin_vrf} {r.via}")
+                )
+        if vrf not in ids:
+            continue
+        vpn_id = ids[vrf]
+        for what, want in (
+            ("its LAN", plan.department_lan(vpn_id)),
+            ("its cloud tenant subnet", plan.department_cloud_subnet(vpn_id)),
+            ("the shared services", shared),
+        ):
+            if want not in prefixes:
+                out.append(Violation("vrf-routes", name, vrf, f"no route to {what} {want}"))
+        for r in routes:
+            # whose is it: the department whose plan holds the prefix, else the VRF that originates it
+            other = owned.get(r.prefix) or next(
+                (o for o, block in sites.items() if r.prefix.subnet_of(block)),
+                r.origin_vrf if r.origin_vrf in ids else None,
+            )
+            if other is not None and other != vrf:
+                out.append(
+                    Violation(
+                        "vrf-routes",
+                        name,
+                        vrf,
+                        f"{r.prefix} of {other} (from {r.origin} {r.origin_vrf} {r.via}) leaks in",
+                    )
+                )
+    return out
+
+
 def check_management_domains(backbone: Backbone, params: NetworkParams) -> list[Violation]:
     """Each routing domain's management servers and login prefixes lie in its own pools, and no secret name
     is shared between domains: the isolated domain is manageable and still isolated."""
@@ -378,6 +456,8 @@ def check_model(backbone: Backbone, params: NetworkParams) -> list[Violation]:
     out += check_survives_single_link_loss(backbone, params.backup.counties)
     out += check_core_mtu(backbone, params)
     out += check_management_domains(backbone, params)
+    out += check_vrf_instances(backbone)
+    out += check_vrf_routes(backbone, params)
     return sorted(out)
 
 
