@@ -47,6 +47,8 @@ PROVINCE_CITY_UPLINKS = 0x0200  # 10.0.2.0/24: city primary at 2·XX, backup at 
 PROVINCE_CITY_LOOPBACKS = 0x0300  # 10.0.3.0/24: city loopback .XX
 PROVINCE_SERVICE_LINKS = 0x0400  # 10.0.4.0/24: DC and internet attachments
 PROVINCE_NMS_LAN = 0x0500  # 10.0.5.0/24: management servers (NTP, syslog, AAA, NMS)
+PROVINCE_SECOND_CITY_LINKS = 0x0600  # 10.0.6.0/24: second city router's uplink at 2·XX, its link to the first
+#                                      city router at 128 + 2·XX (its loopback: 10.0.3.64 + XX)
 PROVINCE_DEPARTMENT_LINKS = 0x10000  # 10.1.0.0/16: one /28 per department VPN id
 
 
@@ -146,6 +148,14 @@ class AddressPlan:
         if len(code) == 6 and code[4:6] == "00":
             return self._v4(PROVINCE_CITY_LOOPBACKS + city_slot(code))
         return self._v4(self._site_offset(code) + LOOPBACK_OFFSET)
+
+    def second_city_loopback(self, code: str) -> IPv4Address:
+        """Loopback of a city's second router (where the backup circuits of its counties end): .64 + XX."""
+        return self._v4(PROVINCE_CITY_LOOPBACKS + 64 + city_slot(code))
+
+    def second_city_link(self, code: str, intra: bool = False) -> IPv4Network:
+        """The /31 of a city's second router towards core 2 (``intra``: towards the first city router)."""
+        return self._net(PROVINCE_SECOND_CITY_LINKS + 128 * intra + 2 * city_slot(code), 31)
 
     def province_loopback(self, role: str, index: int) -> IPv4Address:
         """Loopback of a provincial router: role 'core' (.1, .2) or 'access' (.11, .12)."""

@@ -69,6 +69,16 @@ class Vlan:
 
 
 @dataclass(frozen=True, slots=True)
+class Nat:
+    """Source NAT at the Internet exit: packets from ``inside`` (arriving in VRF ``inside_vrf``) leave with an
+    address of ``pool``, the carrier's public addresses of this exit."""
+
+    pool: IPv4Network
+    inside: tuple[IPv4Network, ...]
+    inside_vrf: str
+
+
+@dataclass(frozen=True, slots=True)
 class Attachment:
     """A customer-facing port in a VRF: a department, the cloud DC or the internet exit (no peer device)."""
 
@@ -87,6 +97,9 @@ class Attachment:
     routes: tuple[IPv4Network, ...] = ()
     #: dot1q sub-interfaces, each in its own VRF (the DC port: one per department)
     vlans: tuple[Vlan, ...] = ()
+    #: the Internet exit's source NAT (the exit router's own NAT; its filter is the zone policy's
+    #: GD-INTERNET-IN/OUT on this port)
+    nat: Nat | None = None
 
     @property
     def peer_v4(self) -> IPv4Address:

@@ -75,9 +75,10 @@ def vrfs_for(asn: int, router_id: IPv4Address, vpn_ids: dict[str, int], names: d
 
     RT = ASN:vpn (public 1, internet 2, department 1000 + its VPN id); RD = router-id:vpn, unique per PE so
     the reflectors keep every PE's path. Hub and spoke: public carries the shared services and exports the
-    shared-services RT (:data:`SHARED_RT`), which every department imports; it imports every department's RT
+    shared-services RT (its own, ASN:1), which every department imports; it imports every department's RT
     so replies find their way back. A department exports only its own RT, so departments never reach each
-    other (none imports another's).
+    other (none imports another's). Public and internet import each other: the exit's default route reaches
+    the shared services (NATed at the exit), and never a department (a VRF exports only its own routes).
     """
 
     def rt(number: int) -> str:
@@ -91,16 +92,18 @@ def vrfs_for(asn: int, router_id: IPv4Address, vpn_ids: dict[str, int], names: d
             "public",
             PUBLIC_VPN,
             f"{router_id}:{PUBLIC_VPN}",
-            (shared, *(rt(n) for n in departments.values())),
+            (shared, rt(INTERNET_VPN), *(rt(n) for n in departments.values())),
             (shared,),
             "公用网络区",
         ),
+        # the Internet: its default route goes to public alone (the departments import public's own routes,
+        # never what public imports); public's shared services come back for the exit's NAT
         Vrf(
             "internet",
             "internet",
             INTERNET_VPN,
             f"{router_id}:{INTERNET_VPN}",
-            (rt(INTERNET_VPN),),
+            (rt(INTERNET_VPN), shared),
             (rt(INTERNET_VPN),),
             "互联网接入区",
         ),

@@ -194,6 +194,41 @@ def check_survives_single_link_loss(
     return out
 
 
+def check_backup_router(backbone: Backbone, backed_counties: Iterable[str] = ()) -> list[Violation]:
+    """A county's backup circuit ends on a different city router than its primary, so one router failure
+    cuts no county off: with either of its upstream routers down, every county with a backup still reaches a
+    core router."""
+    graph = backbone.graph
+    cores = [d.hostname for d in backbone.by_tier("core")]
+    backed = set(backed_counties)
+    out = []
+    for dev in backbone.by_tier("county"):
+        # its uplinks: the circuits towards its city (the others go down to its towns)
+        ups = {i.plane: i for i in dev.interfaces if backbone.devices[i.peer].tier == "city"}
+        if "backup" not in ups:
+            if dev.division_code in backed:
+                out.append(Violation("backup-router", dev.hostname, "", "in backup.counties, no backup"))
+            continue
+        primary, backup = ups["primary"], ups["backup"]
+        if primary.peer == backup.peer:
+            out.append(
+                Violation(
+                    "backup-router",
+                    dev.hostname,
+                    f"port {backup.port}",
+                    f"backup circuit ends on {backup.peer}, the router of the primary",
+                )
+            )
+            continue
+        for down in (primary.peer, backup.peer):
+            alive = graph.subgraph(n for n in graph if n != down)
+            if not any(nx.has_path(alive, dev.hostname, core) for core in cores):
+                out.append(
+                    Violation("backup-router", dev.hostname, "", f"cut off from the core when {down} fails")
+                )
+    return out
+
+
 def check_isolated(backbone: Backbone) -> list[Violation]:
     """The isolated domain shares no link, device or address with the rest."""
     out = []
@@ -403,6 +438,42 @@ def check_vrf_routes(backbone: Backbone, params: NetworkParams) -> list[Violatio
     return out
 
 
+def check_exit_nat(backbone: Backbone, params: NetworkParams) -> list[Violation]:
+    """The Internet exit translates: every attachment that originates 0/0 has a source NAT whose pool lies in
+    the carrier's pool of the data and overlaps no other exit's, and the internet VRF of that router holds a
+    route back to every inside prefix it translates (the reply, once untranslated, must find the inside)."""
+    from network.vrftables import vrf_tables
+
+    tables = vrf_tables(backbone)
+    out = []
+    pools: list[tuple[IPv4Network, str]] = []
+    for name, dev in backbone.devices.items():
+        for att in dev.attachments:
+            if not att.default_route:
+                continue
+            where = f"port {att.port}"
+            if att.nat is None:
+                out.append(Violation("exit-nat", name, where, "Internet exit without source NAT"))
+                continue
+            data_pool = params.internet_exit.nat_pool
+            if not att.nat.pool.subnet_of(data_pool):
+                message = f"NAT pool {att.nat.pool} outside internet_exit.nat_pool {data_pool}"
+                out.append(Violation("exit-nat", name, where, message))
+            out += [
+                Violation("exit-nat", name, where, f"NAT pool {att.nat.pool} overlaps {other}'s {pool}")
+                for pool, other in pools
+                if pool.overlaps(att.nat.pool)
+            ]
+            pools.append((att.nat.pool, name))
+            back = {r.prefix for r in tables.get((name, att.vrf), [])}
+            out += [
+                Violation("exit-nat", name, where, f"no route back to the inside {p} in VRF {att.vrf}")
+                for p in att.nat.inside
+                if p not in back
+            ]
+    return out
+
+
 def check_management_domains(backbone: Backbone, params: NetworkParams) -> list[Violation]:
     """Each routing domain's management servers and login prefixes lie in its own pools, and no secret name
     is shared between domains: the isolated domain is manageable and still isolated."""
@@ -454,10 +525,12 @@ def check_model(backbone: Backbone, params: NetworkParams) -> list[Violation]:
     out = [v for check in MODEL_CHECKS.values() for v in check(backbone)]
     out += check_pools(backbone, params)
     out += check_survives_single_link_loss(backbone, params.backup.counties)
+    out += check_backup_router(backbone, params.backup.counties)
     out += check_core_mtu(backbone, params)
     out += check_management_domains(backbone, params)
     out += check_vrf_instances(backbone)
     out += check_vrf_routes(backbone, params)
+    out += check_exit_nat(backbone, params)
     return sorted(out)
 
 

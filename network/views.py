@@ -105,6 +105,7 @@ def device_view(
         if record.supports("vrf")
         else [],
         "static_routes": static_routes,
+        "nat": _nat(device) if record.supports("vrf") else None,
         "lans": lans,
         "zone_acls": zone_acls,
         "ospf": _ospf(device, params, mgmt, record.supports("ospf-auth")),
@@ -202,6 +203,7 @@ def _attachments(device: Device, vendor: str, shapes: dict[str, int]) -> list[di
         out.append(
             {
                 "name": name,
+                "port": att.port,
                 "description": f"{att.vrf} {att.customer} {shaped['shape']}",
                 "vrf": att.vrf,
                 "v4": _v4(att.address_v4),
@@ -222,6 +224,28 @@ def _attachments(device: Device, vendor: str, shapes: dict[str, int]) -> list[di
             }
         )
     return out
+
+
+def _nat(device: Device) -> dict[str, Any] | None:
+    """The exit's source NAT: its pool (first and last address), the inside prefixes and their VRF, the
+    outside port (the exit) and the inside ports (those in the inside VRF)."""
+    exits = [a for a in device.attachments if a.nat is not None]
+    if not exits:
+        return None
+    att = exits[0]
+    nat = att.nat
+    assert nat is not None
+    return {
+        "pool": {
+            "first": str(nat.pool.network_address),
+            "last": str(nat.pool.broadcast_address),
+            "len": nat.pool.prefixlen,
+        },
+        "inside": [_net(p) for p in nat.inside],
+        "inside_vrf": nat.inside_vrf,
+        "outside_port": att.port,
+        "inside_ports": [a.port for a in device.attachments if a.vrf == nat.inside_vrf],
+    }
 
 
 def _static_routes(device: Device) -> list[dict[str, Any]]:

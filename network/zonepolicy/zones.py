@@ -138,7 +138,8 @@ def build_zones(backbone: Backbone, plan: AddressPlan) -> ZoneModel:
                 port = Port(name, "lan", i)
                 public_eps.append(Endpoint("public", host(lan.prefix_v4), port))
                 attaches.append(Attach(port, "in", "GD-PUBLIC-IN"))
-    city_blocks = sorted(r.prefix for d in devices.values() if d.tier == "city" for r in d.area_ranges)
+    # both ABRs of a city with a second router summarise the same /14: each block once
+    city_blocks = sorted({r.prefix for d in devices.values() if d.tier == "city" for r in d.area_ranges})
     add("public", ZONE_TITLES["public"], city_blocks, public_eps, public_eps)
 
     access = [d for d in devices.values() if d.tier == "access"]
