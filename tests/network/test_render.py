@@ -170,3 +170,12 @@ def test_identical_across_processes_and_hash_seeds(tmp_path: Path) -> None:
         subprocess.run(cmd, check=True, env=env, capture_output=True)
         digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir()})
     assert digests[0] == digests[1] and len(digests[0]) == 70  # with 云浮's second city router
+
+
+@pytest.mark.parametrize("vendor", list(VENDORS))
+def test_parse_back_with_a_second_city_router(backbone, vendor: str) -> None:
+    """江门 has counties with backup circuits: its second router and those backups parse back too."""
+    jiangmen = backbone.slice(["440700"], towns_per_county=1)
+    assert "GD-CITY-440700-B" in jiangmen.devices
+    for name in jiangmen.devices:
+        assert check_rendered(jiangmen, vendor, name, render_device(jiangmen, name, vendor)) == []
