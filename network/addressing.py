@@ -18,6 +18,11 @@ never allocated, so no member prefix starts at a range's base address (FRR 8.4 w
 IPv6 mirrors IPv4: a loopback or link keeps its IPv4 offset inside ``ipv6.infrastructure`` (/128, /127); a LAN
 gets the /64 numbered by its IPv4 /28 offset inside ``ipv6.lan``.
 
+Departments: a /28 each in the province block (10.1.0.0/16 by VPN id): its horizontal access /31s at the two
+access routers (+0, +2) and its VLAN /31s on the two cloud DC ports (+4, +6). Its own LAN (a /24 of
+``ipv4.department_lans``) and its cloud tenant /24 (of ``ipv4.cloud_tenants``) are keyed by the same VPN id;
+the cloud's shared services are the tenant /24 of VPN id 0.
+
 Consumers: :func:`department_cloud_subnet` (one tenant /24 per department, outside every backbone pool) and
 :func:`backbone_prefixes` (every pool the backbone allocates from).
 """
@@ -42,6 +47,8 @@ PROVINCE_CITY_UPLINKS = 0x0200  # 10.0.2.0/24: city primary at 2·XX, backup at 
 PROVINCE_CITY_LOOPBACKS = 0x0300  # 10.0.3.0/24: city loopback .XX
 PROVINCE_SERVICE_LINKS = 0x0400  # 10.0.4.0/24: DC and internet attachments
 PROVINCE_NMS_LAN = 0x0500  # 10.0.5.0/24: management servers (NTP, syslog, AAA, NMS)
+PROVINCE_SECOND_CITY_LINKS = 0x0600  # 10.0.6.0/24: second city router's uplink at 2·XX, its link to the first
+#                                      city router at 128 + 2·XX (its loopback: 10.0.3.64 + XX)
 PROVINCE_DEPARTMENT_LINKS = 0x10000  # 10.1.0.0/16: one /28 per department VPN id
 
 
@@ -142,6 +149,14 @@ class AddressPlan:
             return self._v4(PROVINCE_CITY_LOOPBACKS + city_slot(code))
         return self._v4(self._site_offset(code) + LOOPBACK_OFFSET)
 
+    def second_city_loopback(self, code: str) -> IPv4Address:
+        """Loopback of a city's second router (where the backup circuits of its counties end): .64 + XX."""
+        return self._v4(PROVINCE_CITY_LOOPBACKS + 64 + city_slot(code))
+
+    def second_city_link(self, code: str, intra: bool = False) -> IPv4Network:
+        """The /31 of a city's second router towards core 2 (``intra``: towards the first city router)."""
+        return self._net(PROVINCE_SECOND_CITY_LINKS + 128 * intra + 2 * city_slot(code), 31)
+
     def province_loopback(self, role: str, index: int) -> IPv4Address:
         """Loopback of a provincial router: role 'core' (.1, .2) or 'access' (.11, .12)."""
         return self._v4(PROVINCE_LOOPBACKS + {"core": 0, "access": 10}[role] + index)
@@ -164,6 +179,11 @@ class AddressPlan:
     def department_link(self, vpn_id: int, index: int) -> IPv4Network:
         """The /31 of a department's horizontal access at access router ``index`` (0, 1)."""
         return self._net(PROVINCE_DEPARTMENT_LINKS + 16 * vpn_id + 2 * index, 31)
+
+    def department_dc_link(self, vpn_id: int, index: int) -> IPv4Network:
+        """The /31 of a department's VLAN on the cloud DC port of access router ``index`` (0, 1): the same
+        /28 as its horizontal access, after the two access links."""
+        return self._net(PROVINCE_DEPARTMENT_LINKS + 16 * vpn_id + 4 + 2 * index, 31)
 
     # -- LANs sized by tier -----------------------------------------------------------------------------
     def lan(self, code: str) -> IPv4Network:
@@ -222,6 +242,15 @@ class AddressPlan:
     def department_cloud_subnet(self, vpn_id: int) -> IPv4Network:
         """The cloud tenant /24 of the department with this VPN id."""
         return IPv4Network((int(self.params.ipv4.cloud_tenants.network_address) + (vpn_id << 8), 24))
+
+    def department_lan(self, vpn_id: int) -> IPv4Network:
+        """The department's own LAN (/24) behind its router at the horizontal access, keyed by its VPN id."""
+        return IPv4Network((int(self.params.ipv4.department_lans.network_address) + (vpn_id << 8), 24))
+
+    def shared_services_subnet(self) -> IPv4Network:
+        """The cloud's shared services (公用网络区 in the cloud): the tenant /24 of VPN id 0, which
+        :func:`resolve_vpn_ids` never assigns to a department."""
+        return self.department_cloud_subnet(0)
 
     def backbone_prefixes(self) -> list[IPv4Network | IPv6Network]:
         """Every pool the backbone allocates from (primary, backup and isolated planes, IPv4 and IPv6)."""

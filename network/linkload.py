@@ -199,6 +199,8 @@ class LoadModel:
         elif leaves is not None:
             w_up, w_down = intact.w_up.copy(), intact.w_down.copy()
             for leaf in leaves:
+                if leaf not in intact.columns:
+                    continue  # a router without users (a city's second router): its loss moves no demand
                 rows, up, down = intact.columns[leaf]
                 w_up[rows] -= up
                 w_down[rows] -= down

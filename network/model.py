@@ -51,6 +51,34 @@ class Interface:
 
 
 @dataclass(frozen=True, slots=True)
+class Vlan:
+    """A dot1q sub-interface of an attachment in a VRF of its own: the cloud DC port carries one per
+    department, so each department's tenant subnet arrives in that department's VRF and nowhere else."""
+
+    vlan: int
+    vrf: str
+    customer: str
+    address_v4: IPv4Interface
+    address_v6: IPv6Interface
+    #: prefixes behind the far end (static routes towards ``peer_v4``, redistributed into the VRF's BGP)
+    routes: tuple[IPv4Network, ...] = ()
+
+    @property
+    def peer_v4(self) -> IPv4Address:
+        return self.address_v4.network.broadcast_address
+
+
+@dataclass(frozen=True, slots=True)
+class Nat:
+    """Source NAT at the Internet exit: packets from ``inside`` (arriving in VRF ``inside_vrf``) leave with an
+    address of ``pool``, the carrier's public addresses of this exit."""
+
+    pool: IPv4Network
+    inside: tuple[IPv4Network, ...]
+    inside_vrf: str
+
+
+@dataclass(frozen=True, slots=True)
 class Attachment:
     """A customer-facing port in a VRF: a department, the cloud DC or the internet exit (no peer device)."""
 
@@ -64,6 +92,14 @@ class Attachment:
     #: The provincial Internet exit: a default route towards the carrier (the other end of the /31), in the
     #: attachment's VRF, originated into BGP there and nowhere else.
     default_route: bool = False
+    #: prefixes behind the customer's router (static routes towards ``peer_v4``, redistributed into BGP):
+    #: a department's own LAN, the cloud's shared services
+    routes: tuple[IPv4Network, ...] = ()
+    #: dot1q sub-interfaces, each in its own VRF (the DC port: one per department)
+    vlans: tuple[Vlan, ...] = ()
+    #: the Internet exit's source NAT (the exit router's own NAT; its filter is the zone policy's
+    #: GD-INTERNET-IN/OUT on this port)
+    nat: Nat | None = None
 
     @property
     def peer_v4(self) -> IPv4Address:

@@ -19,6 +19,7 @@ __all__ = [
     "lan_name",
     "loopback_name",
     "mbps",
+    "second_city_hostname",
     "site_hostname",
 ]
 
@@ -34,6 +35,11 @@ def access_hostname(index: int) -> str:
 def site_hostname(tier: str, code: str) -> str:
     """GD-CITY-440100, GD-CNTY-440103, GD-TOWN-440103001."""
     return f"GD-{ {'city': 'CITY', 'county': 'CNTY', 'town': 'TOWN'}[tier] }-{code}"
+
+
+def second_city_hostname(code: str) -> str:
+    """The city's second router, where the backup circuits of its counties end: GD-CITY-440200-B."""
+    return f"{site_hostname('city', code)}-B"
 
 
 def isolated_hostname(code: str) -> str:

@@ -154,6 +154,29 @@ class Backup(_Strict):
         return tuple(sorted(set(v)))
 
 
+class InternetExit(_Strict):
+    """The provincial Internet exit (省级统一的互联网出口): the carrier's public addresses it translates the
+    inside to. Split in two halves, one per access router, so a reply returns to the router holding the
+    translation."""
+
+    nat_pool: ipaddress.IPv4Network
+
+    @field_validator("nat_pool")
+    @classmethod
+    def _public_and_split(cls, v: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if v.prefixlen > 29:
+            raise ValueError(f"{v} must be a /29 or larger (half of it for each of the two exits)")
+        if v.is_private and not any(v.subnet_of(d) for d in _DOCUMENTATION):
+            raise ValueError(f"{v} is private address space, not a carrier's public pool")
+        return v
+
+
+#: RFC 5737 documentation ranges: a stand-in for the carrier's pool until the real one is assigned
+_DOCUMENTATION = tuple(
+    ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+)
+
+
 class Isolated(_Strict):
     """The physically isolated domain (物理隔离域): its own devices, links and addresses."""
 
@@ -181,6 +204,7 @@ class Isolated(_Strict):
 class IPv4Plan(_Strict):
     backbone: ipaddress.IPv4Network  # must be a /8: 64 city blocks /14 keyed by the city code
     cloud_tenants: ipaddress.IPv4Network  # one /24 per department, keyed by its VPN id
+    department_lans: ipaddress.IPv4Network  # one /24 per department's own LAN (behind its CE), by VPN id
 
     @field_validator("backbone")
     @classmethod
@@ -194,6 +218,13 @@ class IPv4Plan(_Strict):
     def _slash12(cls, v: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
         if v.prefixlen > 12:
             raise ValueError(f"{v} must be a /12 or larger (4,096 department /24s)")
+        return v
+
+    @field_validator("department_lans")
+    @classmethod
+    def _lans_slash12(cls, v: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if v.prefixlen > 12:
+            raise ValueError(f"{v} must be a /12 or larger (4,096 department LAN /24s)")
         return v
 
 
@@ -286,6 +317,7 @@ class NetworkParams(_Strict):
     qos: Qos
     protection: Protection
     department_access: Bandwidth
+    internet_exit: InternetExit
     departments: dict[str, DepartmentNetwork] = {}
     management: Management
 
@@ -320,6 +352,7 @@ def _check_disjoint(path: Path, params: NetworkParams) -> None:
     v4 = {
         "ipv4.backbone": params.ipv4.backbone,
         "ipv4.cloud_tenants": params.ipv4.cloud_tenants,
+        "ipv4.department_lans": params.ipv4.department_lans,
         "isolated.ipv4": params.isolated.ipv4,
     }
     v6 = {

@@ -52,7 +52,10 @@ def expected_addresses(device: Device, vendor: str) -> Addresses:
         out[interface_name(vendor, iface)] = (str(iface.address_v4), str(iface.address_v6))
     if get_vendor(vendor).supports("vrf"):
         for att in device.attachments:
-            out[interface_name(vendor, att)] = (str(att.address_v4), str(att.address_v6))
+            name = interface_name(vendor, att)
+            out[name] = (str(att.address_v4), str(att.address_v6))
+            for v in att.vlans:
+                out[f"{name}.{v.vlan}"] = (str(v.address_v4), str(v.address_v6))
     for i, lan in enumerate(device.lans):
         out[lan_name(vendor, i)] = (str(lan.gateway_v4), str(lan.gateway_v6))
     return out

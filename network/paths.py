@@ -194,7 +194,9 @@ class RoutingGraph:
                 graph.add_edge(arc.tail, arc.head, key=i, cost=arc.cost)
             abr = None
             if area != BACKBONE_AREA:
-                abr = next(n for n in nodes if self.devices[n].tier == "city")
+                # the first city router (a city with backed-up counties has a second ABR, which the
+                # traffic model does not split over: it carries only backup-plane circuits)
+                abr = next(n for n in sorted(nodes) if self.devices[n].tier == "city")
             self.areas[area] = Area(area, abr, sorted(nodes), arcs[area], graph, graph.reverse(copy=True))
         # a city router with no counties still has its own (empty) area: its users enter area 0 directly
         for name, dev in self.devices.items():

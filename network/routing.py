@@ -19,6 +19,8 @@ from network.params import Circuit, NetworkParams
 
 BACKBONE_AREA = 0
 PUBLIC_VPN, INTERNET_VPN, DEPARTMENT_VPN_BASE = 1, 2, 1000
+#: the VRF whose route target is the shared-services RT (every department imports it)
+SHARED_VRF = "public"
 
 
 def city_area(city_code: str) -> int:
@@ -72,23 +74,50 @@ def vrfs_for(asn: int, router_id: IPv4Address, vpn_ids: dict[str, int], names: d
     """The VRFs of a PE: public (公用网络区), internet (互联网接入区) and one per department (专用网络区).
 
     RT = ASN:vpn (public 1, internet 2, department 1000 + its VPN id); RD = router-id:vpn, unique per PE so
-    the reflectors keep every PE's path.
+    the reflectors keep every PE's path. Hub and spoke: public carries the shared services and exports the
+    shared-services RT (its own, ASN:1), which every department imports; it imports every department's RT
+    so replies find their way back. A department exports only its own RT, so departments never reach each
+    other (none imports another's). Public and internet import each other: the exit's default route reaches
+    the shared services (NATed at the exit), and never a department (a VRF exports only its own routes).
     """
 
-    def vrf(name: str, zone: str, number: int, description: str) -> Vrf:
-        rt = f"{asn}:{number}"
-        return Vrf(name, zone, number, f"{router_id}:{number}", (rt,), (rt,), description)
+    def rt(number: int) -> str:
+        return f"{asn}:{number}"
 
+    departments = {code: DEPARTMENT_VPN_BASE + vpn_id for code, vpn_id in sorted(vpn_ids.items())}
+    shared = rt(PUBLIC_VPN)
     out = [
-        vrf("public", "public", PUBLIC_VPN, "公用网络区"),
-        vrf("internet", "internet", INTERNET_VPN, "互联网接入区"),
+        Vrf(
+            "public",
+            "public",
+            PUBLIC_VPN,
+            f"{router_id}:{PUBLIC_VPN}",
+            (shared, rt(INTERNET_VPN), *(rt(n) for n in departments.values())),
+            (shared,),
+            "公用网络区",
+        ),
+        # the Internet: its default route goes to public alone (the departments import public's own routes,
+        # never what public imports); public's shared services come back for the exit's NAT
+        Vrf(
+            "internet",
+            "internet",
+            INTERNET_VPN,
+            f"{router_id}:{INTERNET_VPN}",
+            (rt(INTERNET_VPN), shared),
+            (rt(INTERNET_VPN),),
+            "互联网接入区",
+        ),
     ]
-    for code, vpn_id in sorted(vpn_ids.items()):
+    for code, number in departments.items():
+        own = rt(number)
         out.append(
-            vrf(
+            Vrf(
                 department_vrf(code),
                 "private",
-                DEPARTMENT_VPN_BASE + vpn_id,
+                number,
+                f"{router_id}:{number}",
+                (own, shared),
+                (own,),
                 f"专用网络区 {names.get(code, code)}",
             )
         )

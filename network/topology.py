@@ -1,8 +1,9 @@
 """Build the backbone from the official divisions and data/network.yaml: devices, links, addresses, routing.
 
 Devices: 2 core routers (also the iBGP route reflectors), 2 provincial access routers (horizontal access of
-departments, the cloud DC and the internet exit; PEs), 21 city routers (ABRs and PEs), 122 county routers and
-1,610 town routers (东莞/中山 towns hang under their city), plus the isolated domain (one core and one router
+departments, the cloud DC and the internet exit; PEs), 21 city routers (ABRs and PEs), a second router in the
+11 cities whose counties have backup circuits (ABRs; the backups end there), 122 county routers and 1,610 town
+routers (东莞/中山 towns hang under their city), plus the isolated domain (one core and one router
 per listed site, on its own circuits and addresses).
 """
 
@@ -25,11 +26,20 @@ from network.model import (
     Lan,
     Link,
     ManagementPlane,
+    Nat,
+    Vlan,
 )
-from network.naming import access_hostname, core_hostname, isolated_hostname, site_hostname
+from network.naming import (
+    access_hostname,
+    core_hostname,
+    isolated_hostname,
+    second_city_hostname,
+    site_hostname,
+)
 from network.params import DATA_DIR, Circuit, NetworkParams, load_params
 from network.routing import (
     BACKBONE_AREA,
+    SHARED_VRF,
     bfd_interval_ms,
     city_area,
     department_vrf,
@@ -46,6 +56,9 @@ CORE_PORTS = (1, 2)  # core interconnects
 CITY_PORT_BASE = 10  # core port 10 + XX; city port 10 + county slot
 CITY_BACKUP_PORT_BASE = 80  # city port 80 + county slot for a county's backup circuit
 CITY_TOWN_PORT_BASE = 200  # 东莞/中山: city port 200 + town slot
+SECOND_CITY_CORE_PORT_BASE = 80  # core 2 port 80 + XX towards a city's second router
+SECOND_CITY_UPLINK, SECOND_CITY_INTRA = 1, 2  # second city router: to core 2, to the first city router
+CITY_INTRA_PORT = 3  # first city router: to the second one
 COUNTY_TOWN_PORT_BASE = 10  # county port 10 + town slot
 DC_PORT, INTERNET_PORT, DEPARTMENT_PORT_BASE = 5, 6, 100
 
@@ -173,18 +186,48 @@ class _Builder:
         return cores, access
 
     def attachments(self, access: list[Device]) -> None:
+        """The horizontal access of each access router: the cloud DC port (the shared services in VRF public,
+        and one VLAN per department in its own VRF towards its tenant subnet), the Internet exit, and each
+        department's port towards its own router, with a static route to the department's LAN."""
         c = self.params.circuits
         for i, acc in enumerate(access):
-            for port, vrf, customer, subnet, circuit in (
-                (DC_PORT, "public", "cloud-dc", self.plan.service_link(i), c.dc_access),
+            dc_vlans = tuple(
+                Vlan(
+                    vpn_id,
+                    department_vrf(code),
+                    code,
+                    (addr := IPv4Interface((self.plan.department_dc_link(vpn_id, i).network_address, 31))),
+                    self.plan.v6_mirror(addr),
+                    (self.plan.department_cloud_subnet(vpn_id),),
+                )
+                for code, vpn_id in self.vpn_ids.items()
+            )
+            for port, vrf, customer, subnet, circuit, routes, vlans in (
+                (
+                    DC_PORT,
+                    SHARED_VRF,
+                    "cloud-dc",
+                    self.plan.service_link(i),
+                    c.dc_access,
+                    (self.plan.shared_services_subnet(),),
+                    dc_vlans,
+                ),
                 (
                     INTERNET_PORT,
                     "internet",
                     "internet-exit",
                     self.plan.service_link(2 + i),
                     c.internet_access,
+                    (),
+                    (),
                 ),
             ):
+                # the exit's own source NAT: the shared services, to this exit's half of the carrier's pool
+                nat = Nat(
+                    list(self.params.internet_exit.nat_pool.subnets(prefixlen_diff=1))[i],
+                    (self.plan.shared_services_subnet(),),
+                    SHARED_VRF,
+                )
                 addr = IPv4Interface((subnet.network_address, 31))
                 acc.attachments.append(
                     Attachment(
@@ -196,6 +239,9 @@ class _Builder:
                         circuit.bandwidth,
                         link_mtu(self.params, circuit, False),
                         default_route=port == INTERNET_PORT,  # the provincial Internet exit, alone
+                        routes=routes,
+                        vlans=vlans,
+                        nat=nat if port == INTERNET_PORT else None,
                     )
                 )
             for code, vpn_id in self.vpn_ids.items():
@@ -209,6 +255,7 @@ class _Builder:
                         self.plan.v6_mirror(addr),
                         department_access_bandwidth(self.params, code),
                         1500,
+                        routes=(self.plan.department_lan(vpn_id),),
                     )
                 )
             acc.attachments.sort(key=lambda a: a.port)
@@ -253,7 +300,46 @@ class _Builder:
             out[div.code] = city
         return out
 
-    def counties(self, cities: dict[str, Device]) -> dict[str, Device]:
+    def second_cities(self, cores: list[Device], cities: dict[str, Device]) -> dict[str, Device]:
+        """A second router in every city with a county on a backup circuit: the backup ends there, not on the
+        first city router, so one router failure cuts no county off. It reaches the core on its own uplink
+        (core 2, backup carrier) and through the first city router; both are ABRs of the city's area."""
+        b = self.params.backup
+        codes = sorted({code[:4] + "00" for code in b.counties})
+        out = {}
+        for code in codes:
+            first = cities[code]
+            div = self.divisions[code]
+            second = self.device(
+                second_city_hostname(code), "city", div, self.plan.second_city_loopback(code), code
+            )
+            self.link(
+                cores[1],
+                SECOND_CITY_CORE_PORT_BASE + int(code[2:4]),
+                second,
+                SECOND_CITY_UPLINK,
+                self.plan.second_city_link(code),
+                b.city_uplink,
+                "backup",
+                BACKBONE_AREA,
+                True,
+            )
+            self.link(
+                first,
+                CITY_INTRA_PORT,
+                second,
+                SECOND_CITY_INTRA,
+                self.plan.second_city_link(code, intra=True),
+                b.city_uplink,
+                "backup",
+                BACKBONE_AREA,
+                True,
+            )
+            second.area_ranges = list(first.area_ranges)
+            out[code] = second
+        return out
+
+    def counties(self, cities: dict[str, Device], seconds: dict[str, Device]) -> dict[str, Device]:
         c, b = self.params.circuits, self.params.backup
         backed = set(b.counties)
         out = {}
@@ -282,7 +368,7 @@ class _Builder:
             )
             if has_backup:
                 self.link(
-                    city,
+                    seconds[city.division_code],
                     CITY_BACKUP_PORT_BASE + slot,
                     county,
                     2,
@@ -363,7 +449,9 @@ class _Builder:
         for pe in pes:
             aggregates = tuple(r.prefix for r in pe.area_ranges)
             pe.bgp = rr_client(asn, core_names, aggregates)
-            pe.vrfs = vrfs_for(asn, pe.loopback_v4, self.vpn_ids, names)
+            # a VRF instance only where a port of the PE is in it (no empty instances on the city routers)
+            used = {a.vrf for a in pe.attachments} | {v.vrf for a in pe.attachments for v in a.vlans}
+            pe.vrfs = [v for v in vrfs_for(asn, pe.loopback_v4, self.vpn_ids, names) if v.name in used]
 
     def check_references(self, path: Path) -> None:
         """Codes named in network.yaml must be divisions of the right tier."""
@@ -413,7 +501,8 @@ class _Builder:
         cores, access = self.province()
         self.attachments(access)
         cities = self.cities(cores)
-        counties = self.counties(cities)
+        seconds = self.second_cities(cores, cities)
+        counties = self.counties(cities, seconds)
         self.towns(cities, counties)
         self.routing(cores, access, cities)
         self.isolated()

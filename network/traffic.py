@@ -179,10 +179,11 @@ class Demand:
 
 
 def site_users(backbone: Backbone, params: TrafficParams) -> dict[str, int]:
-    """Users per site router (hostname): the site's override, else its tier's default."""
+    """Users per site router (hostname): the site's override, else its tier's default. Users sit behind a
+    site LAN: a city's second router (backup circuits only, no LAN) serves none."""
     out = {}
     for name, dev in sorted(backbone.devices.items()):
-        if dev.tier in SITE_TIERS:
+        if dev.tier in SITE_TIERS and dev.lans:
             override = params.sites.get(dev.division_code)
             out[name] = override.users if override is not None else getattr(params.users_per_site, dev.tier)
     return out

@@ -105,6 +105,9 @@ def _owned_prefixes(backbone: Backbone) -> list[tuple[IPv4Network | IPv6Network,
         for att in dev.attachments:
             out.append((att.address_v4.network, name, f"port {att.port}"))
             out.append((att.address_v6.network, name, f"port {att.port}"))
+            for v in att.vlans:
+                out.append((v.address_v4.network, name, f"port {att.port}.{v.vlan}"))
+                out.append((v.address_v6.network, name, f"port {att.port}.{v.vlan}"))
     return out
 
 
@@ -188,6 +191,41 @@ def check_survives_single_link_loss(
             out.append(
                 Violation("single-link-loss", dev.hostname, "", "one link failure cuts it off from the core")
             )
+    return out
+
+
+def check_backup_router(backbone: Backbone, backed_counties: Iterable[str] = ()) -> list[Violation]:
+    """A county's backup circuit ends on a different city router than its primary, so one router failure
+    cuts no county off: with either of its upstream routers down, every county with a backup still reaches a
+    core router."""
+    graph = backbone.graph
+    cores = [d.hostname for d in backbone.by_tier("core")]
+    backed = set(backed_counties)
+    out = []
+    for dev in backbone.by_tier("county"):
+        # its uplinks: the circuits towards its city (the others go down to its towns)
+        ups = {i.plane: i for i in dev.interfaces if backbone.devices[i.peer].tier == "city"}
+        if "backup" not in ups:
+            if dev.division_code in backed:
+                out.append(Violation("backup-router", dev.hostname, "", "in backup.counties, no backup"))
+            continue
+        primary, backup = ups["primary"], ups["backup"]
+        if primary.peer == backup.peer:
+            out.append(
+                Violation(
+                    "backup-router",
+                    dev.hostname,
+                    f"port {backup.port}",
+                    f"backup circuit ends on {backup.peer}, the router of the primary",
+                )
+            )
+            continue
+        for down in (primary.peer, backup.peer):
+            alive = graph.subgraph(n for n in graph if n != down)
+            if not any(nx.has_path(alive, dev.hostname, core) for core in cores):
+                out.append(
+                    Violation("backup-router", dev.hostname, "", f"cut off from the core when {down} fails")
+                )
     return out
 
 
@@ -325,6 +363,117 @@ def check_default_route(backbone: Backbone) -> list[Violation]:
     return out
 
 
+def check_vrf_instances(backbone: Backbone) -> list[Violation]:
+    """No empty VRF instance: every VRF of a device has a port (an attachment or a VLAN of one) in it."""
+    out = []
+    for name, dev in backbone.devices.items():
+        used = {a.vrf for a in dev.attachments} | {v.vrf for a in dev.attachments for v in a.vlans}
+        out += [
+            Violation("vrf-empty", name, v.name, "VRF instance without a port in it")
+            for v in dev.vrfs
+            if v.name not in used
+        ]
+    return out
+
+
+def check_vrf_routes(backbone: Backbone, params: NetworkParams) -> list[Violation]:
+    """From the per-VRF route tables computed from the model (network/vrftables.py): every department VRF
+    holds its own LAN, its cloud tenant subnet and the shared services, and nothing of another department
+    (no route another department's VRF originates, no prefix of another department's plan); 0.0.0.0/0 is
+    only in a table as originated by the Internet exit, and never in a department's."""
+    from network.addressing import AddressPlan
+    from network.routing import DEPARTMENT_VPN_BASE
+    from network.vrftables import DEFAULT_V4, vrf_tables
+
+    plan = AddressPlan(params)
+    shared = plan.shared_services_subnet()
+    ids = {
+        v.name: v.vpn_id - DEPARTMENT_VPN_BASE
+        for dev in backbone.devices.values()
+        for v in dev.vrfs
+        if v.zone == "private"
+    }
+    owned = {
+        p: vrf
+        for vrf, vpn_id in ids.items()
+        for p in (plan.department_lan(vpn_id), plan.department_cloud_subnet(vpn_id))
+    }
+    sites = {vrf: plan.department_link(vpn_id, 0).supernet(new_prefix=28) for vrf, vpn_id in ids.items()}
+    exits = {
+        (name, a.vrf) for name, dev in backbone.devices.items() for a in dev.attachments if a.default_route
+    }
+    out = []
+    for (name, vrf), routes in vrf_tables(backbone).items():
+        prefixes = {r.prefix for r in routes}
+        for r in routes:
+            if r.prefix == DEFAULT_V4 and ((r.origin, r.origin_vrf) not in exits or vrf in ids):
+                out.append(
+                    Violation("vrf-routes", name, vrf, f"0.0.0.0/0 from {r.origin} {r.origin_vrf} {r.via}")
+                )
+        if vrf not in ids:
+            continue
+        vpn_id = ids[vrf]
+        for what, want in (
+            ("its LAN", plan.department_lan(vpn_id)),
+            ("its cloud tenant subnet", plan.department_cloud_subnet(vpn_id)),
+            ("the shared services", shared),
+        ):
+            if want not in prefixes:
+                out.append(Violation("vrf-routes", name, vrf, f"no route to {what} {want}"))
+        for r in routes:
+            # whose is it: the department whose plan holds the prefix, else the VRF that originates it
+            other = owned.get(r.prefix) or next(
+                (o for o, block in sites.items() if r.prefix.subnet_of(block)),
+                r.origin_vrf if r.origin_vrf in ids else None,
+            )
+            if other is not None and other != vrf:
+                out.append(
+                    Violation(
+                        "vrf-routes",
+                        name,
+                        vrf,
+                        f"{r.prefix} of {other} (from {r.origin} {r.origin_vrf} {r.via}) leaks in",
+                    )
+                )
+    return out
+
+
+def check_exit_nat(backbone: Backbone, params: NetworkParams) -> list[Violation]:
+    """The Internet exit translates: every attachment that originates 0/0 has a source NAT whose pool lies in
+    the carrier's pool of the data and overlaps no other exit's, and the internet VRF of that router holds a
+    route back to every inside prefix it translates (the reply, once untranslated, must find the inside)."""
+    from network.vrftables import vrf_tables
+
+    tables = vrf_tables(backbone)
+    out = []
+    pools: list[tuple[IPv4Network, str]] = []
+    for name, dev in backbone.devices.items():
+        for att in dev.attachments:
+            if not att.default_route:
+                continue
+            where = f"port {att.port}"
+            if att.nat is None:
+                out.append(Violation("exit-nat", name, where, "Internet exit without source NAT"))
+                continue
+            data_pool = params.internet_exit.nat_pool
+            if not att.nat.pool.subnet_of(data_pool):
+                message = f"NAT pool {att.nat.pool} outside internet_exit.nat_pool {data_pool}"
+                out.append(Violation("exit-nat", name, where, message))
+            out += [
+                Violation("exit-nat", name, where, f"NAT pool {att.nat.pool} overlaps {other}'s {pool}")
+                for pool, other in pools
+                if pool.overlaps(att.nat.pool)
+            ]
+            pools.append((att.nat.pool, name))
+            back = {r.prefix for r in tables.get((name, att.vrf), [])}
+            out += [
+                Violation("exit-nat", name, where, f"no route back to the inside {p} in VRF {att.vrf}")
+                for p in att.nat.inside
+                if p not in back
+            ]
+    return out
+
+
 def check_management_domains(backbone: Backbone, params: NetworkParams) -> list[Violation]:
     """Each routing domain's management servers and login prefixes lie in its own pools, and no secret name
     is shared between domains: the isolated domain is manageable and still isolated."""
@@ -376,8 +525,12 @@ def check_model(backbone: Backbone, params: NetworkParams) -> list[Violation]:
     out = [v for check in MODEL_CHECKS.values() for v in check(backbone)]
     out += check_pools(backbone, params)
     out += check_survives_single_link_loss(backbone, params.backup.counties)
+    out += check_backup_router(backbone, params.backup.counties)
     out += check_core_mtu(backbone, params)
     out += check_management_domains(backbone, params)
+    out += check_vrf_instances(backbone)
+    out += check_vrf_routes(backbone, params)
+    out += check_exit_nat(backbone, params)
     return sorted(out)
 
 

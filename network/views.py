@@ -81,6 +81,7 @@ def device_view(
     shapes: dict[str, int] = {}
     interfaces = _interfaces(device, vendor, shapes, mgmt)
     attachments = _attachments(device, vendor, shapes) if record.supports("vrf") else []
+    static_routes = _static_routes(device) if record.supports("vrf") else []
     lans = _lans(device, vendor)
     zone_acls = _bind_zone_filters(device.hostname, vendor, zone, [*interfaces, *attachments, *lans])
     loop = IPv4Interface((device.loopback_v4, 32))
@@ -103,13 +104,17 @@ def device_view(
         "default_routes": [_default_route(a) for a in device.attachments if a.default_route]
         if record.supports("vrf")
         else [],
+        "static_routes": static_routes,
+        "nat": _nat(device) if record.supports("vrf") else None,
         "lans": lans,
         "zone_acls": zone_acls,
         "ospf": _ospf(device, params, mgmt, record.supports("ospf-auth")),
         "bgp": _bgp(
             backbone, device, mgmt, record.supports("bgp-auth"), bool(bfd) and record.supports("bfd")
         ),
-        "vrfs": [_vrf(v) for v in device.vrfs] if record.supports("vrf") else [],
+        "vrfs": [_vrf(v, {r["vrf"] for r in static_routes}) for v in device.vrfs]
+        if record.supports("vrf")
+        else [],
         "mpls": any(i.mpls for i in device.interfaces) and record.supports("mpls"),
         "ldp_sync": any(i.mpls for i in device.interfaces) and record.supports("ldp-sync"),
         "bfd": {"ms": bfd[0].bfd_ms, "multiplier": bfd[0].bfd_multiplier}
@@ -189,21 +194,69 @@ def _interfaces(
 
 
 def _attachments(device: Device, vendor: str, shapes: dict[str, int]) -> list[dict[str, Any]]:
-    """Customer ports in VRFs (departments, the cloud DC, the internet exit)."""
+    """Customer ports in VRFs (departments, the cloud DC, the internet exit), each with its dot1q VLANs
+    (the DC port: one per department, in the department's VRF)."""
     out = []
     for att in device.attachments:
         shaped = _shaped(att.bandwidth, shapes)
+        name = interface_name(vendor, att)
         out.append(
             {
-                "name": interface_name(vendor, att),
+                "name": name,
+                "port": att.port,
                 "description": f"{att.vrf} {att.customer} {shaped['shape']}",
                 "vrf": att.vrf,
                 "v4": _v4(att.address_v4),
                 "v6": str(att.address_v6),
                 "mtu": att.mtu,
+                "vlans": [
+                    {
+                        "name": f"{name}.{v.vlan}",
+                        "vlan": v.vlan,
+                        "description": f"{v.vrf} {att.customer} {v.customer}",
+                        "vrf": v.vrf,
+                        "v4": _v4(v.address_v4),
+                        "v6": str(v.address_v6),
+                    }
+                    for v in att.vlans
+                ],
                 **shaped,
             }
         )
+    return out
+
+
+def _nat(device: Device) -> dict[str, Any] | None:
+    """The exit's source NAT: its pool (first and last address), the inside prefixes and their VRF, the
+    outside port (the exit) and the inside ports (those in the inside VRF)."""
+    exits = [a for a in device.attachments if a.nat is not None]
+    if not exits:
+        return None
+    att = exits[0]
+    nat = att.nat
+    assert nat is not None
+    return {
+        "pool": {
+            "first": str(nat.pool.network_address),
+            "last": str(nat.pool.broadcast_address),
+            "len": nat.pool.prefixlen,
+        },
+        "inside": [_net(p) for p in nat.inside],
+        "inside_vrf": nat.inside_vrf,
+        "outside_port": att.port,
+        "inside_ports": [a.port for a in device.attachments if a.vrf == nat.inside_vrf],
+    }
+
+
+def _static_routes(device: Device) -> list[dict[str, Any]]:
+    """The routes towards what lies behind a customer port, per VRF (a department's LAN, its cloud tenant
+    subnet, the shared services), in port order."""
+    out = []
+    for att in device.attachments:
+        ports = [(att.vrf, att.customer, att.peer_v4, att.routes)]
+        ports += [(v.vrf, f"{att.customer}-{v.customer}", v.peer_v4, v.routes) for v in att.vlans]
+        for vrf, customer, peer, routes in ports:
+            out += [{"vrf": vrf, "customer": customer, "next_hop_v4": str(peer), **_net(p)} for p in routes]
     return out
 
 
@@ -365,9 +418,10 @@ def _copp(params: NetworkParams) -> dict[str, Any]:
     }
 
 
-def _vrf(vrf: Vrf) -> dict[str, Any]:
+def _vrf(vrf: Vrf, with_static: set[str]) -> dict[str, Any]:
     return {
         "name": vrf.name,
+        "static": vrf.name in with_static,  # redistribute its static routes into BGP
         "description": vrf.description,
         "rd": vrf.rd,
         "import_rt": list(vrf.import_rt),

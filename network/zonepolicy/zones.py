@@ -138,7 +138,8 @@ def build_zones(backbone: Backbone, plan: AddressPlan) -> ZoneModel:
                 port = Port(name, "lan", i)
                 public_eps.append(Endpoint("public", host(lan.prefix_v4), port))
                 attaches.append(Attach(port, "in", "GD-PUBLIC-IN"))
-    city_blocks = sorted(r.prefix for d in devices.values() if d.tier == "city" for r in d.area_ranges)
+    # both ABRs of a city with a second router summarise the same /14: each block once
+    city_blocks = sorted({r.prefix for d in devices.values() if d.tier == "city" for r in d.area_ranges})
     add("public", ZONE_TITLES["public"], city_blocks, public_eps, public_eps)
 
     access = [d for d in devices.values() if d.tier == "access"]
@@ -204,13 +205,20 @@ def build_zones(backbone: Backbone, plan: AddressPlan) -> ZoneModel:
         "ISOLATED": zones["isolated"].prefixes,
         "BACKBONE": (plan.params.ipv4.backbone,),
         "CLOUD_TENANTS": (plan.params.ipv4.cloud_tenants,),
-        "DEPARTMENT_LINKS": (department_link_block(plan),),
+        # the departments' access links and, behind them, their own LANs (the static routes of their VRFs)
+        "DEPARTMENT_LINKS": (department_link_block(plan), plan.params.ipv4.department_lans),
         # our own space: never a source arriving from the Internet (anti-spoofing)
-        "OWN_SPACE": (plan.params.ipv4.backbone, plan.params.ipv4.cloud_tenants, plan.params.isolated.ipv4),
+        "OWN_SPACE": (
+            plan.params.ipv4.backbone,
+            plan.params.ipv4.cloud_tenants,
+            plan.params.ipv4.department_lans,
+            plan.params.isolated.ipv4,
+        ),
     }
     for code, zone in departments.items():
         sites, cloud = zones[zone].prefixes
-        networks[f"{code.upper()}_SITES"] = (sites,)
+        # its sites: its access links and its own LAN behind them
+        networks[f"{code.upper()}_SITES"] = (sites, plan.department_lan(_vpn_id_of(backbone, code)))
         networks[f"{code.upper()}_CLOUD"] = (cloud,)
     attaches.sort(key=lambda a: (a.port.device, a.port.kind, a.port.index, a.direction))
     return ZoneModel(zones, tuple(attaches), networks, departments)

@@ -66,10 +66,19 @@ def test_40g_department_port_is_a_40ge_port_with_a_40g_shaper(small) -> None:
 def test_iosxe_routed_ports_say_no_switchport(small) -> None:
     text = render_device(small, "GD-ACC-01", "iosxe")
     blocks = re.findall(r"^interface (\S+)\n(.*?)^!", text, flags=re.M | re.S)
-    routed = [(name, body) for name, body in blocks if not name.startswith(("Loopback", "Vlan"))]
+    ports = [(name, body) for name, body in blocks if not name.startswith(("Loopback", "Vlan"))]
+    routed = [(name, body) for name, body in ports if "." not in name]
     assert len(routed) == 2 + 2 + 122  # to both cores, DC and internet exit, 122 departments
     for name, body in routed:
         assert body.startswith(" description ") and " no switchport\n" in body, name
+    # the DC port's sub-interfaces, one per department: a VLAN tag and the department's VRF (they take no
+    # switchport command: the parent is routed)
+    subs = [(name, body) for name, body in ports if "." in name]
+    assert len(subs) == 122
+    for name, body in subs:
+        vlan = name.rsplit(".", 1)[1]
+        assert f" encapsulation dot1Q {vlan}\n" in body and " vrf forwarding dept-" in body, name
+        assert "switchport" not in body, name
 
 
 def test_mpls_core_links_run_mtu_9000_and_others_1500(city_vrp: str, city_iosxe: str) -> None:

@@ -113,9 +113,12 @@ def test_cli_render_only_one_city_twice_identical(tmp_path) -> None:
         assert result.exit_code == 0, result.output
     a = sorted((tmp_path / "a").iterdir())
     confs = [p for p in a if p.suffix == ".conf"]
-    assert len(confs) == 1 + 5 + 63  # 云浮: the city, 5 counties, 63 towns (counted in divisions.csv)
+    # 云浮: the city and its second router (罗定 445381 has a backup), 5 counties, 63 towns (divisions.csv)
+    assert len(confs) == 2 + 5 + 63
     # and each one's zone filters as its companion nftables ruleset
-    assert sorted(p.stem for p in a if p.suffix == ".nft") == sorted(p.stem for p in confs)
+    # (the second city router has no LAN and no attachment: no zone meets there, no ruleset)
+    zoned = sorted(p.stem for p in confs if not p.stem.endswith("-B"))
+    assert sorted(p.stem for p in a if p.suffix == ".nft") == zoned
     assert all(p.read_bytes() == (tmp_path / "b" / p.name).read_bytes() for p in a)
 
 
@@ -126,11 +129,11 @@ def test_cli_check_json_and_inventory(tmp_path) -> None:
     result = runner.invoke(app, ["check", "--format", "json", "--no-parse-back"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
-    assert doc["devices"] == 1762 and doc["violations"] == [] and doc["unpinned_departments"] == []
+    assert doc["devices"] == 1773 and doc["violations"] == [] and doc["unpinned_departments"] == []
     result = runner.invoke(app, ["inventory", "--format", "json", "--out", str(tmp_path / "inv.json")])
     assert result.exit_code == 0, result.output
     tables = json.loads((tmp_path / "inv.json").read_text(encoding="utf-8"))
-    assert len(tables["devices"]) == 1762 and len(tables["circuits"]) == doc["links"]
+    assert len(tables["devices"]) == 1773 and len(tables["circuits"]) == doc["links"]
     result = runner.invoke(app, ["show", "GD-CITY-440100"])
     assert result.exit_code == 0 and "10.0.3.1" in result.output
     assert runner.invoke(app, ["show", "GD-NOPE"]).exit_code == 2

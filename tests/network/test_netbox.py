@@ -116,7 +116,8 @@ def test_regions_sites_and_the_isolated_domain(tables) -> None:
 def test_vrfs_route_targets_tenants_and_addresses(tables, params) -> None:
     vrfs = by(tables["vrfs"], "name")
     gat = params.departments["GAT"].vpn_id
-    assert vrfs["dept-gat"]["import_targets"] == f"{params.bgp.asn}:{1000 + gat}"
+    # its own RT and the shared-services RT (VRF public's), never another department's
+    assert vrfs["dept-gat"]["import_targets"] == f"{params.bgp.asn}:{1000 + gat},{params.bgp.asn}:1"
     assert vrfs["dept-gat"]["tenant"] == "GAT 省公安厅"
     assert vrfs["public"]["export_targets"] == f"{params.bgp.asn}:1"
     assert "isolated" in vrfs

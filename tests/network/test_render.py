@@ -64,9 +64,14 @@ def test_secrets_are_referenced_by_name_only(small, params) -> None:
 
 def test_vrp_spells_vrfs_qos_and_summaries(small) -> None:
     text = render_device(small, "GD-CITY-440100", "vrp")
-    assert "ip vpn-instance dept-fgw\n" in text and "  vpn-target 65044:1001 export-extcommunity\n" in text
+    pe = render_device(small, "GD-ACC-01", "vrp")
+    assert "ip vpn-instance dept-fgw\n" in pe and "  vpn-target 65044:1001 export-extcommunity\n" in pe
+    # the shared-services RT (VRF public's) is imported, another department's never
+    assert "  vpn-target 65044:1 import-extcommunity\n" in pe.split("ip vpn-instance dept-fgw\n")[1]
+    # no VRF instance on a city router: none of its ports is in one
+    assert "ip vpn-instance" not in text
     # IPv6 on a VRF port needs the VRF's IPv6 family (6VPE), in both vendors
-    assert " ipv6-family vpn-instance dept-fgw\n" in text
+    assert " ipv6-family vpn-instance dept-fgw\n" in pe
     acc = render_device(small, "GD-ACC-01", "iosxe")
     fgw = acc.split("vrf definition dept-fgw\n", 1)[1].split("!\n", 1)[0]
     assert " address-family ipv6\n  route-target export 65044:1001\n" in fgw
@@ -164,4 +169,13 @@ def test_identical_across_processes_and_hash_seeds(tmp_path: Path) -> None:
         cmd = [str(egov), "network", "render", "--vendor", "vrp", "--only", "445300", "--out", str(out)]
         subprocess.run(cmd, check=True, env=env, capture_output=True)
         digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir()})
-    assert digests[0] == digests[1] and len(digests[0]) == 69
+    assert digests[0] == digests[1] and len(digests[0]) == 70  # with 云浮's second city router
+
+
+@pytest.mark.parametrize("vendor", list(VENDORS))
+def test_parse_back_with_a_second_city_router(backbone, vendor: str) -> None:
+    """江门 has counties with backup circuits: its second router and those backups parse back too."""
+    jiangmen = backbone.slice(["440700"], towns_per_county=1)
+    assert "GD-CITY-440700-B" in jiangmen.devices
+    for name in jiangmen.devices:
+        assert check_rendered(jiangmen, vendor, name, render_device(jiangmen, name, vendor)) == []

@@ -11,13 +11,13 @@ def test_device_counts(backbone) -> None:
     assert backbone.counts() == {
         "core": 2,
         "access": 2,
-        "city": 21,
+        "city": 21 + 11,  # 11 cities have a second router for their counties' backup circuits
         "county": 122,
         "town": 1610,
         "isolated-core": 1,
         "isolated": 4,
     }
-    assert len(backbone.devices) == 1762
+    assert len(backbone.devices) == 1773
 
 
 def test_bandwidth_per_tier(backbone) -> None:
@@ -33,7 +33,26 @@ def test_bandwidth_per_tier(backbone) -> None:
 def test_every_city_is_dual_homed_to_both_cores(backbone) -> None:
     for city in backbone.by_tier("city"):
         uplinks = {(i.peer, i.plane) for i in city.interfaces if i.ospf_area == 0}
+        if city.hostname.endswith("-B"):  # the second router: core 2, and the first router of its city
+            first = city.hostname.removesuffix("-B")
+            assert uplinks == {("GD-CORE-02", "backup"), (first, "backup")}, city.hostname
+            continue
+        uplinks -= {(f"{city.hostname}-B", "backup")}
         assert uplinks == {("GD-CORE-01", "primary"), ("GD-CORE-02", "backup")}, city.hostname
+
+
+def test_a_county_backup_ends_on_the_second_city_router(backbone) -> None:
+    """Hand-checked: 台山 (440781) hangs under 江门 (440700): primary from GD-CITY-440700 port 10 + 81 − 33,
+    backup from GD-CITY-440700-B port 80 + 48, whose loopback is 10.0.3.64 + 7 and uplink 10.0.6.14/31."""
+    county = backbone.devices["GD-CNTY-440781"]
+    ups = {i.plane: (i.peer, i.peer_port) for i in county.interfaces if i.peer.startswith("GD-CITY")}
+    assert ups == {"primary": ("GD-CITY-440700", 58), "backup": ("GD-CITY-440700-B", 128)}
+    second = backbone.devices["GD-CITY-440700-B"]
+    assert str(second.loopback_v4) == "10.0.3.71"
+    assert str(second.interface(1).address_v4) == "10.0.6.15/31" and second.interface(1).peer == "GD-CORE-02"
+    assert str(second.interface(2).address_v4) == "10.0.6.143/31"
+    first = backbone.devices["GD-CITY-440700"]
+    assert [r.prefix for r in second.area_ranges] == [r.prefix for r in first.area_ranges]
 
 
 def test_county_backup_only_where_the_data_says(backbone, params) -> None:
@@ -73,7 +92,8 @@ def test_timers_fast_where_there_is_an_alternative(backbone) -> None:
 def test_bgp_reflectors_and_clients(backbone) -> None:
     assert backbone.bgp_speakers() == sorted(
         ["GD-CORE-01", "GD-CORE-02", "GD-ACC-01", "GD-ACC-02"]
-        + [d.hostname for d in backbone.by_tier("city")]
+        # the second city routers are ABRs only (no BGP): they carry the counties' backups
+        + [d.hostname for d in backbone.by_tier("city") if not d.hostname.endswith("-B")]
     )
     sessions = backbone.expected_bgp_sessions()
     assert ("GD-CITY-440100", "GD-CORE-01") in sessions and ("GD-CORE-02", "GD-CITY-440100") in sessions

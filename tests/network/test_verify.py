@@ -117,3 +117,26 @@ def test_a_prefix_outside_its_city_summary_is_caught(model) -> None:
     _set_iface(model, "GD-TOWN-440103001", 1, ospf_area=441900)  # a Guangzhou town claiming 东莞's area
     found = {(v.check, v.device, v.interface) for v in check_area_ranges(model)}
     assert ("area-ranges", "GD-TOWN-440103001", "port 1") in found
+
+
+def test_a_backup_on_the_primary_router_is_caught(backbone, params) -> None:
+    from network.verify import check_backup_router
+
+    model = copy.deepcopy(backbone)
+    _set_iface(model, "GD-CNTY-440781", 2, peer="GD-CITY-440700")  # the backup back on the first router
+    found = check_backup_router(model, params.backup.counties)
+    assert [(v.device, v.interface) for v in found] == [("GD-CNTY-440781", "port 2")]
+    assert "the router of the primary" in found[0].message
+
+
+def test_a_second_city_router_without_its_own_uplink_is_caught(backbone, params) -> None:
+    """Without its uplink to core 2 the second router hangs off the first: the first's failure cuts off
+    every county of the city that has a backup."""
+    from network.verify import check_backup_router
+
+    model = backbone.subset(n for n in backbone.devices)
+    model.links = [k for k in model.links if {k.a, k.b} != {"GD-CORE-02", "GD-CITY-440700-B"}]
+    found = check_backup_router(model, params.backup.counties)
+    cut = {v.device for v in found if "fails" in v.message}
+    assert cut == {"GD-CNTY-440781", "GD-CNTY-440783", "GD-CNTY-440784", "GD-CNTY-440785"}
+    assert all("GD-CITY-440700 fails" in v.message for v in found)
