@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from egov.clitools import print_error, print_warning, progress_bar
+from egov.clitools import TableOrJson, print_error, print_warning, progress_bar
+from network.zonepolicy.cli import Lang
 
 lab_app = typer.Typer(no_args_is_help=True, help="The FRR router lab in network namespaces.")
 console = Console(emoji=False, highlight=False)
@@ -323,14 +324,14 @@ def deploy(
 
 @lab_app.command("policy-test")
 def policy_test(
-    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    fmt: Annotated[TableOrJson, typer.Option("--format", help="table or json.")] = TableOrJson.table,
     cities: Annotated[
         str, typer.Option("--cities", help="Cities of the slice brought up when no lab runs.")
     ] = "440100",
     max_flows: Annotated[
         int, typer.Option("--max-flows", min=1, help="Flows sent per intent at most.")
     ] = 200,
-    lang: Annotated[str, typer.Option("--lang", help="zh (default) or en.")] = "zh",
+    lang: Annotated[Lang, typer.Option("--lang", help="zh (default) or en.")] = Lang.zh,
     data_dir: Annotated[
         Path | None, typer.Option("--data", "--data-dir", help="Source-of-truth directory (default: data/).")
     ] = None,
@@ -342,20 +343,20 @@ def policy_test(
     import json
 
     _require_lab_host()
+    from egov.errors import SourceError, SourceErrors
     from network.lab.policytest import policy_test as run
     from network.lab.system import LabError
 
-    if fmt not in ("table", "json") or lang not in ("zh", "en"):
-        raise _fail(f"--format table|json and --lang zh|en, not {fmt!r}/{lang!r}")
+    city_codes = tuple(_city_codes(cities) or ())
     try:
-        report, started = run(prefix, tuple(_city_codes(cities) or ()), max_flows=max_flows)
-    except LabError as exc:
+        report, started = run(prefix, city_codes, data_dir=data_dir, max_flows=max_flows)
+    except (LabError, SourceError, SourceErrors) as exc:
         raise _fail(str(exc)) from None
     doc = report.as_dict()
-    if fmt == "json":
+    if fmt is TableOrJson.json:
         console.print_json(json.dumps(doc, ensure_ascii=False))
     else:
-        _print_policy_test(doc, lang, report.seconds)
+        _print_policy_test(doc, lang.value, report.seconds)
     if started:
         errors.print(
             f"lab {prefix!r} was started for this test and is still running (`egov network lab down`)"

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from network.lab import system
+from network.lab.engine import stub_peer
 from network.lab.spec import LabSpec, namespace_name
 from network.lab.system import NETNS_DIR, LabError
 from network.naming import lan_name
@@ -345,8 +346,6 @@ def endpoint_hosts(prefix: str, spec: LabSpec, endpoints: list[Endpoint]) -> Ite
             system.run(["ip", "netns", "add", ns])
             hosts[key] = host
             tmp = f"eph{n:03d}"
-            from network.lab.engine import stub_peer
-
             system.ip_batch(
                 [
                     f"link add link {stub_peer(ifname)} name {tmp} type macvlan mode bridge",
@@ -561,7 +560,10 @@ def policy_test(
     """The packet test on the running lab under ``prefix`` (started first, as a slice of ``cities``, when
     none runs). Returns the report and whether the lab was started here (it is left running)."""
     from network.lab import lab
+    from network.params import DATA_DIR
+    from network.zonepolicy.intents import ZONES_FILE, load_zone_policy
 
+    load_zone_policy((data_dir or DATA_DIR) / ZONES_FILE)  # bad input stops before any lab is touched
     try:
         spec, _mgmt = lab.load(prefix)
         started = False
