@@ -276,6 +276,14 @@ class PolicyTestReport:
     absent_zones: dict[str, str] = field(default_factory=dict)
     filters_loaded: dict[str, int] = field(default_factory=dict)  # router → nft rules loaded
     seconds: float = 0.0
+    #: (router, term chain) → packets its rule matched in this run
+    hits: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def terms_not_hit(self) -> list[str]:
+        """Term chains (filter, port, term) no packet of any router matched in this run: lines the packets did
+        not prove (most guard zones the lab has no endpoint of)."""
+        hit = {chain for (_r, chain), n in self.hits.items() if n > 0}
+        return sorted({chain for (_r, chain) in self.hits} - hit)
 
     @property
     def ok(self) -> bool:
@@ -290,6 +298,9 @@ class PolicyTestReport:
             "shadowed_lines": self.shadowed_lines,
             "not_testable": dict(sorted(self.absent_zones.items())),
             "routers_filtered": len(self.filters_loaded),
+            "lines_hit": sum(1 for n in self.hits.values() if n > 0),
+            "lines_not_hit": sum(1 for n in self.hits.values() if n == 0),
+            "terms_not_hit": self.terms_not_hit(),
             "ok": self.ok,
         }
 
@@ -297,6 +308,57 @@ class PolicyTestReport:
 def _tables(ruleset: str) -> list[str]:
     """The ``table <family> <name>`` heads of an nftables ruleset."""
     return [line.rstrip(" {") for line in ruleset.splitlines() if line.startswith("table ")]
+
+
+def term_chains(ruleset: str) -> list[tuple[str, str]]:
+    """(table, chain) of every term chain of an Aerleon nftables ruleset (one rule each, jumped to from the
+    base chains, which are the chains with a hook)."""
+    out, table, chain, hooked = [], "", "", False
+    for line in ruleset.splitlines():
+        words = line.split()
+        if line.startswith("table "):
+            table = " ".join(words[1:3])
+        elif words[:1] == ["chain"]:
+            chain, hooked = words[1], False
+        elif "hook" in words:
+            hooked = True
+        elif words == ["}"] and chain:
+            if not hooked:
+                out.append((table, chain))
+            chain = ""
+    return out
+
+
+def add_hit_counters(prefix: str, rulesets: dict[str, str]) -> None:
+    """Count the packets that hit each term: a counter-only rule before and after the term's one rule (the
+    rendered rule itself stays as rendered); hits = packets in − packets that fell through."""
+    for router, text in sorted(rulesets.items()):
+        lines = [f"insert rule {t} {c} counter\nadd rule {t} {c} counter\n" for t, c in term_chains(text)]
+        ns = namespace_name(prefix, router)
+        system.run(system.in_ns(ns, ["nft", "-f", "-"]), input_text="".join(lines))
+
+
+def term_hits(nft_json: dict[str, Any]) -> dict[str, int]:
+    """chain → packets that matched its term, from ``nft -j list ruleset`` after :func:`add_hit_counters`."""
+    counters: dict[str, list[int]] = {}
+    for item in nft_json.get("nftables", []):
+        rule = item.get("rule")
+        if rule and len(rule.get("expr", [])) == 1 and "counter" in rule["expr"][0]:
+            counters.setdefault(rule["chain"], []).append(int(rule["expr"][0]["counter"]["packets"]))
+    return {chain: c[0] - c[-1] for chain, c in counters.items() if len(c) == 2}
+
+
+def read_hits(prefix: str, rulesets: dict[str, str]) -> dict[tuple[str, str], int]:
+    """(router, term chain) → packets its term matched during the test."""
+    import json
+
+    hits = {}
+    for router in sorted(rulesets):
+        cmd = system.in_ns(namespace_name(prefix, router), ["nft", "-j", "list", "ruleset"])
+        out = system.run(cmd).stdout
+        for chain, n in term_hits(json.loads(out)).items():
+            hits[(router, chain)] = n
+    return hits
 
 
 def load_filters(prefix: str, rulesets: dict[str, str]) -> dict[str, int]:
@@ -407,6 +469,7 @@ def run_policy_test(
     everything = [e for z in zones.values() for e in (*z.sources, *z.destinations)]
     results: list[PacketResult] = []
     loaded: dict[str, int] = {}
+    hits: dict[tuple[str, str], int] = {}
     try:
         loaded = load_filters(prefix, rulesets)
         with endpoint_hosts(prefix, spec, everything) as hosts:
@@ -452,7 +515,9 @@ def run_policy_test(
                                     listeners.open(d, protocol, port)
                                     opened.add(key)
                 listeners.thread.start()
+                add_hit_counters(prefix, rulesets)
                 _probe_all(compiled, plans, results, listeners, workers, tick)
+                hits = read_hits(prefix, rulesets)
             finally:
                 listeners.close()
     finally:
@@ -464,6 +529,7 @@ def run_policy_test(
         absent,
         loaded,
         time.monotonic() - started,
+        hits,
     )
 
 

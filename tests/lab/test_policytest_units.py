@@ -8,7 +8,15 @@ from ipaddress import ip_network
 import pytest
 
 from network.lab.from_model import lab_spec
-from network.lab.policytest import _sample, _tables, absent_reason, lab_port, service_probes
+from network.lab.policytest import (
+    _sample,
+    _tables,
+    absent_reason,
+    lab_port,
+    service_probes,
+    term_chains,
+    term_hits,
+)
 from network.lab.routecheck import RouteFacts, rib_failures
 from network.render import render_device
 from network.topology import build_backbone
@@ -47,6 +55,27 @@ def test_rendered_rulesets_name_their_tables(slice_440100) -> None:  # type: ign
     _spec, compiled = slice_440100
     text = compiled.rendered["frr"].devices["GD-ACC-01"]
     assert _tables(text) == ["table ip filtering_policies"]
+
+
+def test_term_chains_are_the_chains_without_a_hook(slice_440100) -> None:  # type: ignore[no-untyped-def]
+    _spec, compiled = slice_440100
+    chains = term_chains(compiled.rendered["frr"].devices["GD-ISO-CORE"])
+    assert chains == [
+        ("ip filtering_policies", "gd-isolated-in-lan0-isolated-only"),
+        ("ip filtering_policies", "gd-isolated-in-lan0-deny-all"),
+        ("ip filtering_policies", "gd-isolated-out-lan0-isolated-only"),
+        ("ip filtering_policies", "gd-isolated-out-lan0-deny-all"),
+    ]
+
+
+def test_term_hits_are_packets_in_minus_packets_through() -> None:
+    def counter(chain: str, packets: int) -> dict:  # type: ignore[type-arg]
+        return {"rule": {"chain": chain, "expr": [{"counter": {"packets": packets, "bytes": 0}}]}}
+
+    term = {"rule": {"chain": "a", "expr": [{"match": {}}, {"drop": None}]}}
+    rules = [counter("a", 7), term, counter("a", 3), counter("b", 4), counter("b", 4)]
+    doc = {"nftables": [{"metainfo": {}}, *rules]}
+    assert term_hits(doc) == {"a": 4, "b": 0}
 
 
 def test_sample_is_even_and_bounded() -> None:
