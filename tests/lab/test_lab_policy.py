@@ -65,6 +65,11 @@ def test_every_testable_intent_passes_with_packets(policy_lab: tuple[LabSpec, Co
     assert set(doc["not_testable"]) >= {"cloud-dc", "internet", "dept-fgw", "dept-gat"}
     assert "VRF internet" in doc["not_testable"]["internet"]
     assert doc["unreachable_lines"] == 0 and doc["shadowed_lines"] == 0 and report.ok
+    # the nft counters: the denials were the filter's lines, not a missing route
+    assert report.hits[("GD-TOWN-440103001", "gd-public-in-lan0-public-deny-management")] > 0
+    assert report.hits[("GD-ISO-CORE", "gd-isolated-in-lan0-isolated-only")] > 0
+    assert "gd-public-in-lan0-public-shared-services" in doc["terms_not_hit"]  # the cloud is not in the lab
+    assert doc["lines_hit"] > 0 and doc["lines_not_hit"] > 0
     assert len(report.filters_loaded) == sum(1 for r in compiled.rendered["frr"].devices if r in spec.routers)
     # the test leaves the lab as it found it: no filters, no host namespaces
     tables = system.run(system.in_ns(namespace_name(PREFIX, "GD-ACC-01"), ["nft", "list", "tables"])).stdout
