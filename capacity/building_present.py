@@ -10,6 +10,7 @@ from rich.table import Table
 
 from capacity.building import LIMITS, BuildingReport
 from egov.building import gb40879_grade
+from egov.i18n import N_, language, translations
 from egov.model import SourceOfTruth
 
 
@@ -51,20 +52,35 @@ def building_json(report: BuildingReport, source: SourceOfTruth) -> list[dict[st
     return out
 
 
-def render_building(report: BuildingReport, source: SourceOfTruth, console: Console) -> None:
-    """One row per room: U, IT load, the worst feed, cooling, mean PUE and grade, the first month each limit
-    is crossed."""
+#: the limits as the table names them (msgids; translated where shown)
+LIMIT_NAMES = {
+    "rack_units": N_("rack units"),
+    "power": N_("rack power"),
+    "feed": N_("feed"),
+    "cooling": N_("cooling"),
+}
+
+
+def render_building(
+    report: BuildingReport, source: SourceOfTruth, console: Console, lang: str | None = None
+) -> None:
+    """One row per room, in ``lang`` (zh-CN by default): U, IT load, the worst feed, cooling, mean PUE and
+    grade, the first month each limit is crossed."""
+    _ = translations(language(lang)).gettext
     planning = source.planning
-    table = Table(title=f"{report.building.name}: rooms over the horizon (end of horizon figures)")
+    table = Table(
+        title=_("%(building)s: rooms over the horizon (end of horizon figures)")
+        % {"building": report.building.name}
+    )
     for title in (
-        "room",
-        "zones",
-        "rack units",
-        "IT load",
-        "worst feed (after losing the other)",
-        "cooling",
-        f"PUE (target {report.target_pue:g})",
-        "first crossed",
+        _("room"),
+        _("zones"),
+        _("rack units"),
+        _("IT load"),
+        _("worst feed (after losing the other)"),
+        _("cooling"),
+        _("PUE (target %(target)s)") % {"target": f"{report.target_pue:g}"},
+        _("first crossed"),
     ):
         table.add_column(title)
     for room in report.rooms:
@@ -73,18 +89,28 @@ def render_building(report: BuildingReport, source: SourceOfTruth, console: Cons
         grade = None if mean is None else gb40879_grade(mean)
         worst = max(room.room.rows, key=lambda row: float(room.feed_load_kw[row.name][-1]) / row.feed_kw)
         crossed = [
-            f"{limit} {planning.month(month).strftime('%Y-%m')}"
+            f"{_(LIMIT_NAMES[limit])} {planning.month(month).strftime('%Y-%m')}"
             for limit in LIMITS
             if (month := room.first_exhausted.get(limit)) is not None
         ]
         table.add_row(
             room.room.name,
             ", ".join(room.room.zones),
-            f"{int(room.rack_units_used[-1])} of {room.rack_units_total} U",
+            _("%(used)s of %(total)s U")
+            % {"used": int(room.rack_units_used[-1]), "total": room.rack_units_total},
             f"{room.it_kw[-1]:.1f} kW",
-            f"row {worst.name}: {room.feed_load_kw[worst.name][-1]:.1f} of {worst.feed_kw:.1f} kW",
-            f"{room.it_kw[-1]:.1f} of {room.room.cooling_kw:g} kW",
-            "—" if mean is None else f"{mean:.2f} (GB 40879 grade {grade or 'none: above 1.50'})",
-            "[red]" + "; ".join(crossed) + "[/]" if crossed else "[green]none[/]",
+            _("row %(row)s: %(load)s of %(limit)s kW")
+            % {
+                "row": worst.name,
+                "load": f"{room.feed_load_kw[worst.name][-1]:.1f}",
+                "limit": f"{worst.feed_kw:.1f}",
+            },
+            _("%(load)s of %(limit)s kW")
+            % {"load": f"{room.it_kw[-1]:.1f}", "limit": f"{room.room.cooling_kw:g}"},
+            "—"
+            if mean is None
+            else _("%(mean)s (GB 40879 grade %(grade)s)")
+            % {"mean": f"{mean:.2f}", "grade": grade or _("none: above 1.50")},
+            "[red]" + "; ".join(crossed) + "[/]" if crossed else "[green]" + _("none") + "[/]",
         )
     console.print(table)

@@ -217,18 +217,18 @@ def check(
     name = None if scenario is None else run.name
     if output_format is Format.table:
         console = Console(width=160) if out is None else Console(record=True, width=160, file=io.StringIO())
-        render_table(run.source, run.assessment, console, scenario=name, lang=code)
-        render_fit_table(planning, fit, console)
+        render_table(run.source, run.assessment, console, scenario=name, lang=code, fit=fit)
+        render_fit_table(planning, fit, console, lang=code)
         if building is not None:
             from capacity.building_present import render_building
 
-            render_building(building, run.source, console)
+            render_building(building, run.source, console, lang=code)
         if out is not None:
             _emit(console.export_text(), out, "capacity-check.txt")
     elif output_format is Format.json:
         from capacity.building_present import building_json
 
-        document = assessment_json(run.source, run.assessment, scenario=name)
+        document = assessment_json(run.source, run.assessment, scenario=name, fit=fit)
         document["fit"] = fit_json(planning, fit)
         document["building"] = [] if building is None else building_json(building, run.source)
         _emit(json.dumps(document, ensure_ascii=False, indent=2) + "\n", out, "capacity-check.json")
@@ -306,7 +306,11 @@ def fit_command(
         document = fit_json(source.planning, report, flavor=flavor, month=index)
         sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
     else:
-        render_fit_table(source.planning, report, Console(width=160), flavor=flavor, month=index)
+        from egov.i18n import cli_language
+
+        render_fit_table(
+            source.planning, report, Console(width=160), flavor=flavor, month=index, lang=cli_language()
+        )
 
 
 @app.command("hold")

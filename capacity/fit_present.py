@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from capacity.fit import FitReport, MonthFit
+from egov.i18n import language, resource_name, translations
 from egov.model import Planning, ResourceClass
 from egov.months import month_label
 from egov.units import Q_, human
@@ -111,16 +112,22 @@ def render_fit_table(
     console: Console,
     flavor: str | None = None,
     month: int | None = None,
+    lang: str | None = None,
 ) -> None:
-    """The operators' view: how many more VMs of each flavor fit per zone, against what the sums promise;
-    then per zone stranded capacity, hosts used against the lower bound, and VMs without a host."""
+    """The operators' view, in ``lang`` (zh-CN by default): how many more VMs of each flavor fit per zone,
+    against what the sums promise; then per zone stranded capacity, hosts used against the lower bound, and
+    VMs without a host."""
+    _ = translations(language(lang)).gettext
     shown = _snapshot_months(report) if month is None else [month]
     table = Table(
-        title=f"Fit ({report.weigher.value}): how many more VMs of each flavor fit, host by host "
-        "[dim](sums promise)[/]"
+        title=_("Fit (%(weigher)s): how many more VMs of each flavor fit, host by host")
+        % {"weigher": report.weigher.value}
+        + " [dim]("
+        + _("sums promise")
+        + ")[/]"
     )
-    table.add_column("zone")
-    table.add_column("flavor")
+    table.add_column(_("zone"))
+    table.add_column(_("flavor"))
     for i in shown:
         table.add_column(month_label(planning.month(i)), justify="right")
     for az in report.zones:
@@ -134,25 +141,42 @@ def render_fit_table(
                 cells.append(f"[{style}]{text}[/]" if style else text)
             table.add_row(az, name, *cells)
     console.print(table)
-    _render_zones(planning, report, console, shown[-1])
+    _render_zones(planning, report, console, shown[-1], lang)
 
 
-def _render_zones(planning: Planning, report: FitReport, console: Console, index: int) -> None:
+def _render_zones(
+    planning: Planning, report: FitReport, console: Console, index: int, lang: str | None = None
+) -> None:
+    _ = translations(language(lang)).gettext
     m: MonthFit = report.months[index]
     label = month_label(planning.month(index))
-    table = Table(title=f"Zones in {label}: stranded capacity (free but no flavor can use it), hosts")
-    for title in ("zone", "resource", "free", "stranded", "hosts used", "lower bound", "VMs", "no host"):
-        table.add_column(title, justify="left" if title in ("zone", "resource") else "right")
+    table = Table(
+        title=_("Zones in %(month)s: stranded capacity (free but no flavor can use it), hosts")
+        % {"month": label}
+    )
+    for title, left in (
+        (_("zone"), True),
+        (_("resource"), True),
+        (_("free"), False),
+        (_("stranded"), False),
+        (_("hosts used"), False),
+        (_("lower bound"), False),
+        (_("VMs"), False),
+        (_("no host"), False),
+    ):
+        table.add_column(title, justify="left" if left else "right")
     for az in report.zones:
         for k, rc in enumerate(report.resources_of(az)):
             first = k == 0
             unplaced = m.vms_unplaced.get(az, 0)
             table.add_row(
                 az if first else "",
-                rc,
+                resource_name(rc, lang, placement=True),
                 resource_text(rc, m.free[(az, rc)], report.unit(rc)),
                 resource_text(rc, m.stranded[(az, rc)], report.unit(rc)),
-                f"{m.hosts_used[az]} of {m.hosts_enabled[az]}" if first else "",
+                _("%(used)s of %(enabled)s") % {"used": m.hosts_used[az], "enabled": m.hosts_enabled[az]}
+                if first
+                else "",
                 str(m.hosts_lower_bound[az]) if first else "",
                 str(m.vms_placed.get(az, 0)) if first else "",
                 (f"[red]{unplaced}[/]" if unplaced else "0") if first else "",
@@ -161,14 +185,20 @@ def _render_zones(planning: Planning, report: FitReport, console: Console, index
     for az in report.zones:
         first_month = report.first_unplaced_month(az)
         if first_month is None:
-            console.print(f"[green]{az}: every VM finds a host in every month.[/]")
+            console.print(
+                "[green]" + _("%(zone)s: every VM finds a host in every month.") % {"zone": az} + "[/]"
+            )
             continue
         systems = [u for u in report.unplaced if u.az == az]
         names = ", ".join(f"{u.system_id} ({u.flavor})" for u in systems[:5])
-        more = f" and {len(systems) - 5} more" if len(systems) > 5 else ""
+        more = _(" and %(count)s more") % {"count": len(systems) - 5} if len(systems) > 5 else ""
         console.print(
-            f"[bold red]{az}: from {month_label(planning.month(first_month))} some VMs find no host[/] "
-            f"— {len(systems)} systems: {names}{more}"
+            "[bold red]"
+            + _("%(zone)s: from %(month)s some VMs find no host")
+            % {"zone": az, "month": month_label(planning.month(first_month))}
+            + "[/] — "
+            + _("%(count)s systems: %(names)s%(more)s")
+            % {"count": len(systems), "names": names, "more": more}
         )
 
 

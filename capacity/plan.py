@@ -21,8 +21,12 @@ the start delivers in the first month and is flagged overdue.
 
 Under Nova's default spread weigher a class must keep about one largest flavor's RAM free on every host for
 that flavor to start, so the fit's factor for the general class of the default ends well above 1: the sums
-under-buy, and the naive one-shot purchase of the check (sized on the sums, of the model that lifts the
-lines with the fewest hosts) may be cheaper and still leave VMs without a host.
+under-buy.
+
+The baseline (``one_shot``, priced as ``naive_cost``): the check's sum-based purchase made per aggregate class
+and bought in one go at the first order month, grown where the fit leaves VMs without a host. A one-shot the
+proofs pass is itself a plan, so when the rounds' cuts end dearer than it (or find no plan), the plan is that
+one-shot, trimmed: the plan never costs more than a proven one-shot.
 
 4. **Trim** the first candidate that passes every proof (``trim``): the cuts over-shoot to save rounds, so
    each tranche, largest cost first, is cut to the fewest units that still pass the proof, then ordered as
@@ -44,7 +48,16 @@ import numpy as np
 
 from capacity.building import BuildingReport, assess_building
 from capacity.demand import demand_lines
-from capacity.fit import FitReport, Fleet, Weigher, cloud_resources, hosts_from_cloud, simulate, vm_counts
+from capacity.fit import (
+    FitReport,
+    Fleet,
+    SystemVms,
+    Weigher,
+    cloud_resources,
+    hosts_from_cloud,
+    simulate,
+    vm_counts,
+)
 from capacity.headroom import Assessment, assess
 from capacity.prices import Prices
 from capacity.supply import LineKey, build_supply, host_inventories, pool_usable_gb
@@ -108,21 +121,20 @@ class Plan:
     applied: SourceOfTruth  # the base with the tranches as planned expansions
     prices: Prices
     tranches: list[Tranche]
-    naive_cost: float | None  # the check's one-shot purchase, priced from the same list
+    naive: OneShot | None  # the class-aware one-shot purchase, priced from the same list (None: no price)
     confidence: float | None
     rounds: int
     assessment: Assessment  # the check of the applied plan
     fit: FitReport  # the fit of the applied plan: the proof
     building: BuildingReport | None
     failures: list[str] = field(default_factory=list)
-    #: months in which the fit leaves VMs without a host with the naive purchase bought instead (None: no
-    #: naive purchase to test)
-    naive_unplaced_months: int | None = None
     #: why no plan could be solved at all: "budget", "building" or "prices" (None: a candidate was solved)
     blocked_by: str | None = None
     #: the trim pass after the first proven plan (None: no proven plan to trim, or the trimmed plan failed the
     #: whole proof and the untrimmed one was kept)
     trim: Trim | None = None
+    #: the plan is the proven one-shot purchase, trimmed: the rounds found none as cheap (see make_plan)
+    from_one_shot: bool = False
 
     @property
     def total_cost(self) -> float:
@@ -135,6 +147,11 @@ class Plan:
     @property
     def proven(self) -> bool:
         return not self.failures
+
+    @property
+    def naive_cost(self) -> float | None:
+        """The one-shot the fit proves (OneShot.tranches), priced: what the plan must not exceed."""
+        return None if self.naive is None else self.naive.cost
 
     def zone_tranches(self, zone: str) -> list[Tranche]:
         """The tranches into ``zone`` (or "region"), in order: what the check's and the report's zone lines
@@ -381,23 +398,6 @@ def expansions_of(source: SourceOfTruth, tranches: list[Tranche]) -> list[dict[s
     return out
 
 
-def naive_cost(source: SourceOfTruth, prices: Prices, assessment: Assessment | None = None) -> float | None:
-    """The check's one-shot, sum-based purchase priced from the list; None when a unit has no price."""
-    assessment = assessment or assess(source)
-    total = 0.0
-    for zone in assessment.zones:
-        for purchase in zone.purchases:
-            if purchase.unit.kind == "host":
-                _, agg = source.cloud.aggregate(purchase.unit.name)
-                price = prices.hosts.get(agg.host_model)
-            else:
-                price = prices.disks.get(purchase.unit.name)
-            if price is None:
-                return None
-            total += purchase.count * price.cny
-    return total
-
-
 def _positions(report: BuildingReport | None, source: SourceOfTruth, tranche: Tranche) -> tuple[str, ...]:
     """The racks a tranche's units stand in, from the building's placement of the applied plan."""
     if report is None:
@@ -496,13 +496,17 @@ def make_plan(
             failures += _building_cuts(report, base_building, building, problem, planning)
         if not failures:
             break
-    trimmed = None
-    if not failures and tranches:
-        need = {key: demand.get(key, zero) / target for key in supply.lines}
+    need = {key: demand.get(key, zero) / target for key in supply.lines}
+
+    def trimmed_and_proven(
+        start: list[Tranche],
+    ) -> (
+        tuple[list[Tranche], tuple[SourceOfTruth, Assessment, FitReport, BuildingReport | None], Trim] | None
+    ):
+        """``start`` trimmed, then the whole proof once more as the rounds ran it: the trimmed tranches with
+        their (applied, check, fit, building report), or None when they fail it."""
         prover = _Prover(source, prices, need, building, base_building, weigher, max_trim_proofs)
-        cost_before = sum(t.cost for t in tranches)
-        candidate = trim(tranches, prover, prices, horizon)
-        # the whole proof once more, as the rounds ran it: the trimmed plan is kept only if it passes
+        candidate = trim(start, prover, prices, horizon)
         trial = apply_tranches(source, candidate)
         trial_check, trial_fit = assess(trial), simulate(trial, weigher)
         trial_report = None if building is None else assess_building(trial, building)
@@ -510,9 +514,35 @@ def make_plan(
         trial_failures += _fit_cuts(trial_fit, vm_demand, dict(factor), planning)
         if trial_report is not None and building is not None:
             trial_failures += _building_cuts(trial_report, base_building, building, problem, planning)
-        if not trial_failures:
-            tranches, applied, checked, fit, report = candidate, trial, trial_check, trial_fit, trial_report
-            trimmed = Trim(cost_before, prover.proofs, prover.exhausted)
+        if trial_failures:
+            return None
+        cost_before = sum(t.cost for t in start)
+        return (
+            candidate,
+            (trial, trial_check, trial_fit, trial_report),
+            Trim(cost_before, prover.proofs, prover.exhausted),
+        )
+
+    trimmed = None
+    if not failures and tranches:
+        proven = trimmed_and_proven(tranches)
+        if proven is not None:
+            tranches, (applied, checked, fit, report), trimmed = proven
+    naive = one_shot(source, prices, building, weigher)
+    from_one_shot = False
+    if (
+        confidence is None
+        and naive is not None
+        and naive.proven
+        and naive.tranches
+        and (bool(failures) or sum(t.cost for t in tranches) > naive.cost)
+    ):
+        # A one-shot purchase the proofs pass is itself a plan, so the plan must not cost more; when the
+        # rounds' cuts over-shot past it (or found no plan), the one-shot, trimmed, is the plan.
+        proven = trimmed_and_proven(naive.tranches)
+        if proven is not None:
+            tranches, (applied, checked, fit, report), trimmed = proven
+            failures, blocked_by, from_one_shot = [], None, True
     if fit is None:
         fit = simulate(applied, weigher)
     tranches = sorted(
@@ -524,8 +554,8 @@ def make_plan(
         applied=applied,
         prices=prices,
         tranches=tranches,
-        naive_cost=naive_cost(source, prices),
-        naive_unplaced_months=naive_unplaced_months(source, weigher),
+        naive=naive,
+        from_one_shot=from_one_shot,
         confidence=confidence,
         rounds=rounds,
         assessment=checked,
@@ -603,23 +633,7 @@ class _Prover:
         return all(spent <= cap + 1e-6 for spent in years.values())
 
     def _places_every_vm(self, applied: SourceOfTruth, group: ClassKey) -> bool:
-        planning = applied.planning
-        ha_reserve = {az.name: az.ha_reserve_hosts for az in applied.cloud.availability_zones}
-        fleet = Fleet(hosts_from_cloud(applied.cloud, planning.start_month), None, ha_reserve)
-        mine = [vms for vms in self.vms if vms.group == group]
-        placed: list[list[int]] = [[] for _ in mine]
-        for m in range(planning.horizon_months):
-            fleet.open_month(m)
-            for stack, vms in zip(placed, mine, strict=True):
-                target = int(vms.counts[m])
-                while len(stack) > target:
-                    fleet.release(stack.pop(), vms.request)
-                while len(stack) < target:
-                    pick = fleet.schedule(vms.group, vms.request, self.weigher)
-                    if pick is None:
-                        return False
-                    stack.append(pick)
-        return True
+        return places_every_vm(applied, self.vms, group, self.weigher)
 
 
 def trim(tranches: list[Tranche], prover: _Prover, prices: Prices, horizon: int) -> list[Tranche]:
@@ -762,24 +776,255 @@ def _why_infeasible(
     )
 
 
-def naive_unplaced_months(source: SourceOfTruth, weigher: Weigher = Weigher.spread) -> int | None:
-    """The check's one-shot purchase bought as it says (in service from each zone's first month below
-    target), put through the fit: how many months leave VMs without a host. None when it buys nothing."""
-    assessment = assess(source)
-    extra = []
-    for zone in assessment.zones:
-        if zone.order_by is None or not zone.purchases:
+def _first(mask: np.ndarray) -> int | None:
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) if hits.size else None
+
+
+def unplaced_months(
+    applied: SourceOfTruth,
+    vms: list[SystemVms],
+    weigher: Weigher,
+    groups: set[ClassKey] | None = None,
+    first_only: bool = False,
+) -> dict[ClassKey, list[int]]:
+    """Per (zone, aggregate class) of ``groups`` (None: all), the months in which some of its VMs find no
+    host in ``applied`` — placed as capacity.fit.simulate places them (same Fleet, N+k hold-out, weigher;
+    VMs without a host are asked for again the next month) but without its per-month snapshots. Classes do
+    not share hosts, so the other classes need not be placed. ``first_only``: stop at the first such month."""
+    planning = applied.planning
+    ha_reserve = {az.name: az.ha_reserve_hosts for az in applied.cloud.availability_zones}
+    fleet = Fleet(hosts_from_cloud(applied.cloud, planning.start_month), None, ha_reserve)
+    mine = [v for v in vms if groups is None or v.group in groups]
+    placed: list[list[int]] = [[] for _ in mine]
+    months: dict[ClassKey, list[int]] = {}
+    for m in range(planning.horizon_months):
+        fleet.open_month(m)
+        for stack, system_vms in zip(placed, mine, strict=True):
+            target = int(system_vms.counts[m])
+            while len(stack) > target:
+                fleet.release(stack.pop(), system_vms.request)
+            while len(stack) < target:
+                pick = fleet.schedule(system_vms.group, system_vms.request, weigher)
+                if pick is None:
+                    failed = months.setdefault(system_vms.group, [])
+                    if not failed or failed[-1] != m:
+                        failed.append(m)
+                    if first_only:
+                        return months
+                    break
+                stack.append(pick)
+    return months
+
+
+def places_every_vm(applied: SourceOfTruth, vms: list[SystemVms], group: ClassKey, weigher: Weigher) -> bool:
+    """Whether every VM of ``group`` (zone, aggregate class) finds a host in every month of ``applied``."""
+    return not unplaced_months(applied, vms, weigher, {group}, first_only=True)
+
+
+#: The largest count the one-shot grows one option to while looking for what the fit proves (the solver's
+#: own bound on a count).
+ONE_SHOT_MAX_UNITS = 20_000
+
+
+@dataclass(frozen=True)
+class OneShot:
+    """The naive baseline: the check's sum-based purchase made class-aware and bought in one go.
+
+    Per (zone, aggregate class): hosts of the class's own priced model (the cheapest way, then the fewest)
+    that keep the class's VMs (Σ VMs × flavor size) at the headroom target; then per resource line still
+    below target the cheapest unit lifting it (disks for storage). Everything is ordered in one tender window:
+    the last whose deliveries (at the longest lead time of the list) arrive by the first month anything is
+    needed (a line or class below target, or a VM without a host in the fit of today's cloud), or overdue.
+    ``sums`` is that purchase; where the fit still leaves VMs of a class without a host, that class's tranche
+    (or, when the sums bought none, its cheapest model) is grown to the fewest hosts the fit proves
+    (bisection: that more hosts never place fewer VMs under the same weigher is assumed, not proven) —
+    ``tranches``, priced as ``naive_cost``."""
+
+    sums: list[Tranche]
+    tranches: list[Tranche]
+    #: months in which the fit leaves VMs without a host with ``sums`` bought
+    unplaced_months: int
+    #: what ``tranches`` still fails: a line, a class the fit cannot prove, a building limit, the budget cap
+    failures: list[str]
+
+    @property
+    def sums_cost(self) -> float:
+        return sum(t.cost for t in self.sums)
+
+    @property
+    def cost(self) -> float:
+        return sum(t.cost for t in self.tranches)
+
+    @property
+    def feasible(self) -> bool:
+        """Whether the sum-based one-shot places every VM in the fit."""
+        return self.unplaced_months == 0
+
+    @property
+    def proven(self) -> bool:
+        """Whether the grown one-shot is itself a plan: every proof of make_plan passes."""
+        return not self.failures
+
+
+def one_shot(
+    source: SourceOfTruth,
+    prices: Prices,
+    building: Building | None = None,
+    weigher: Weigher = Weigher.spread,
+) -> OneShot | None:
+    """The class-aware one-shot purchase (OneShot), or None when something it must buy has no price."""
+    planning = source.planning
+    target = 1.0 - planning.headroom_target
+    options = options_of(source, prices)
+    supply = build_supply(source)
+    demand = demand_lines(source)
+    zero = np.zeros(planning.horizon_months)
+    counts: dict[int, int] = {}  # option index → units
+
+    def cheapest(candidates: list[int], need: dict[LineKey, np.ndarray]) -> tuple[int, int] | None:
+        """(option index, units) lifting every ``need`` at the least cost, then with the fewest units."""
+        best: tuple[int, float, int] | None = None
+        for o in candidates:
+            adds = options[o].line_adds
+            if any(adds.get(key, 0.0) <= 0 for key, n in need.items() if n.max() > 1e-9):
+                continue
+            units = max(
+                (math.ceil(float(n.max()) / adds[key] - 1e-9) for key, n in need.items() if n.max() > 1e-9),
+                default=0,
+            )
+            if best is None or (units * options[o].price, units) < best[1:]:
+                best = (o, units * options[o].price, units)
+        return None if best is None else (best[0], best[2])
+
+    first_need = planning.horizon_months
+    vm_demand = class_demand(source)
+    for (zone, klass), by_resource in sorted(vm_demand.items()):
+        usable = supply.classes.get((zone, klass), {})
+        need = {(rc, zone): by_resource[rc] / target - usable.get(rc, zero) for rc in by_resource}
+        if max(float(n.max()) for n in need.values()) <= 1e-9:
             continue
-        month = month_label(source.planning.month(max(zone.order_by + source.planning.lead_time_months, 0)))
-        for purchase in zone.purchases:
-            if purchase.unit.kind == "host":
-                extra.append({"month": month, "aggregate": purchase.unit.name, "hosts": purchase.count})
+        first_need = min(first_need, *(m for n in need.values() if (m := _first(n > 1e-9)) is not None))
+        mine = [
+            o
+            for o, opt in enumerate(options)
+            if opt.kind == "host" and (opt.zone, opt.klass) == (zone, klass)
+        ]
+        pick = cheapest(mine, need)
+        if pick is None:
+            return None
+        counts[pick[0]] = counts.get(pick[0], 0) + pick[1]
+    for key, line in supply.lines.items():
+        first = _first(demand.get(key, zero) / target - line.usable > 1e-9)
+        if first is not None:
+            first_need = min(first_need, first)
+    for _ in range(len(supply.lines) + 1):  # each pass closes at least one line, or stops
+        bought = _one_go(source, options, counts, 0, prices)
+        after = build_supply(apply_tranches(source, bought)).lines
+        short = {
+            key: demand.get(key, zero) / target - line.usable
+            for key, line in after.items()
+            if (demand.get(key, zero) / target - line.usable).max() > 1e-9
+        }
+        if not short:
+            break
+        line_key, line_need = next(iter(short.items()))
+        lifting = [o for o, opt in enumerate(options) if opt.line_adds.get(line_key, 0) > 0]
+        pick = cheapest(lifting, {line_key: line_need})
+        if pick is None:
+            return None
+        counts[pick[0]] = counts.get(pick[0], 0) + pick[1]
+    vms = vm_counts(source)
+    for failed in unplaced_months(source, vms, weigher, first_only=True).values():
+        first_need = min(first_need, failed[0])
+    lead = max((option.lead for option in options), default=0)
+    windows = [
+        w for w in range(0, planning.horizon_months, prices.order_window_months) if w + lead <= first_need
+    ]
+    order = windows[-1] if windows else None
+    sums = _one_go(source, options, counts, order, prices)
+    unplaced = unplaced_months(apply_tranches(source, sums), vms, weigher)
+    failures: list[str] = []
+    for group in sorted(unplaced):
+        mine = [o for o, opt in enumerate(options) if opt.kind == "host" and (opt.zone, opt.klass) == group]
+        if not mine:
+            failures.append(f"{group[0]} {group[1]}: VMs without a host and no priced model to grow")
+            continue
+        o = min(mine, key=lambda i: (counts.get(i, 0) == 0, options[i].price))  # grow what was bought
+        ok, bad = None, counts.get(o, 0)
+
+        def proves(units: int, o: int = o, group: ClassKey = group) -> bool:
+            trial = _one_go(source, options, {**counts, o: units}, order, prices)
+            return places_every_vm(apply_tranches(source, trial), vms, group, weigher)
+
+        step = max(1, bad // 8)
+        while ok is None:
+            if bad + step > ONE_SHOT_MAX_UNITS:
+                break
+            if proves(bad + step):
+                ok = bad + step
             else:
-                pool = next(p for p in source.cloud.storage_pools if p.name == purchase.unit.name)
-                raw = purchase.count * magnitude_in(pool.disk_unit, "GB")
-                extra.append({"month": month, "pool": pool.name, "raw": f"{raw:.12g} GB"})
-    if not extra:
-        return None
-    expansions = [*source.cloud.expansions, *(Expansion.model_validate(e) for e in extra)]
-    bought = source.model_copy(update={"cloud": source.cloud.model_copy(update={"expansions": expansions})})
-    return sum(any(m.vms_unplaced.values()) for m in simulate(bought, weigher).months)
+                bad, step = bad + step, step * 2
+        if ok is None:
+            failures.append(f"{group[0]} {group[1]}: VMs without a host even with {ONE_SHOT_MAX_UNITS} hosts")
+            continue
+        while ok - bad > 1:
+            mid = (ok + bad) // 2
+            ok, bad = (mid, bad) if proves(mid) else (ok, mid)
+        counts[o] = ok
+    grown = _one_go(source, options, counts, order, prices)
+    failures += _plan_failures(source, grown, prices, building, vms, weigher)
+    months = len({m for failed in unplaced.values() for m in failed})
+    return OneShot(sums=sums, tranches=grown, unplaced_months=months, failures=failures)
+
+
+def _one_go(
+    source: SourceOfTruth, options: list[Option], counts: dict[int, int], order: int | None, prices: Prices
+) -> list[Tranche]:
+    """``counts`` as tranches ordered together in window ``order`` (None: overdue, delivered in month 0)."""
+    tranches = []
+    for o, units in sorted(counts.items()):
+        if units <= 0:
+            continue
+        option = options[o]
+        when = -option.lead if order is None else order
+        tranches.append(Tranche(when, max(when + option.lead, 0), option, units))
+    return tranches
+
+
+def _plan_failures(
+    source: SourceOfTruth,
+    tranches: list[Tranche],
+    prices: Prices,
+    building: Building | None,
+    vms: list[SystemVms],
+    weigher: Weigher,
+) -> list[str]:
+    """What keeps ``tranches`` from being a plan make_plan could return: a line below target, a month with
+    VMs without a host, a building limit crossed that today's cloud does not cross, the yearly budget cap."""
+    applied = apply_tranches(source, tranches)
+    failures = [
+        f"{line.resource.value} {line.az}: below target"
+        for line in assess(applied).lines
+        if line.first_below_target is not None
+    ]
+    for (zone, klass), months in sorted(unplaced_months(applied, vms, weigher).items()):
+        failures.append(
+            f"{zone} {klass}: VMs without a host from {month_label(source.planning.month(months[0]))}"
+        )
+    if building is not None:
+        base, report = assess_building(source, building), assess_building(applied, building)
+        for r, room in enumerate(report.rooms):
+            for limit, month in room.first_exhausted.items():
+                if month is not None and base.rooms[r].first_exhausted.get(limit) is None:
+                    failures.append(f"room {room.room.name}: {limit} crossed")
+    if prices.yearly_budget is not None:
+        cap = magnitude_in(prices.yearly_budget, "CNY")
+        years: dict[int, float] = {}
+        for t in tranches:
+            year = source.planning.month(max(t.order_by, 0)).year
+            years[year] = years.get(year, 0.0) + t.cost
+        over = sorted(year for year, spent in years.items() if spent > cap + 1e-6)
+        if over:
+            failures.append(f"over the yearly budget cap in {over[0]}")
+    return failures

@@ -4,6 +4,7 @@ scenario file of its tranches. Every figure comes from capacity.plan."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -60,8 +61,16 @@ def plan_json(plan: Plan, scenario: str | None = None) -> dict[str, Any]:
         "total_cost": cny(plan.total_cost),
         "present_value": cny(plan.present_value),
         "discount_rate": plan.prices.discount_rate,
+        # the naive baseline (capacity.plan.OneShot): the sum-based purchase per aggregate class bought in one
+        # go; naive_cost prices it as grown until the fit places every VM — what the plan must not exceed
         "naive_cost": None if plan.naive_cost is None else cny(plan.naive_cost),
-        "naive_vms_unplaced_months": plan.naive_unplaced_months,
+        "naive_sums_cost": None if plan.naive is None else cny(plan.naive.sums_cost),
+        "naive_feasible": None if plan.naive is None else plan.naive.feasible,
+        "naive_unplaced_months": None if plan.naive is None else plan.naive.unplaced_months,
+        "naive_proven": None if plan.naive is None else plan.naive.proven,
+        "naive_failures": [] if plan.naive is None else plan.naive.failures,
+        "naive_tranches": [] if plan.naive is None else [tranche_json(plan, t) for t in plan.naive.tranches],
+        "from_one_shot": plan.from_one_shot,
         # the trim pass (capacity.plan.trim): the cost before it, proofs spent, whether its cap cut it short
         "trim": None
         if plan.trim is None
@@ -138,23 +147,15 @@ def render_plan(plan: Plan, console: Console, lang: str | None = None) -> None:
             racks,
         )
     console.print(table)
-    naive = _("no price for every unit") if plan.naive_cost is None else cny(plan.naive_cost)
-    if plan.naive_unplaced_months:
-        naive += _(", which leaves VMs without a host in %(months)s months of the fit") % {
-            "months": plan.naive_unplaced_months
-        }
     console.print(
-        _(
-            "Total %(total)s (present value at %(rate)s a year: %(value)s); the check's one-shot purchase on "
-            "the sums: %(naive)s"
-        )
+        _("Total %(total)s (present value at %(rate)s a year: %(value)s)")
         % {
             "total": cny(plan.total_cost),
             "rate": f"{plan.prices.discount_rate:.0%}",
             "value": cny(plan.present_value),
-            "naive": naive,
         }
     )
+    console.print(naive_sentence(plan, _))
     if plan.proven:
         console.print(
             "[green]"
@@ -166,6 +167,38 @@ def render_plan(plan: Plan, console: Console, lang: str | None = None) -> None:
         )
     else:
         console.print("[bold red]" + _("Not proven:") + "[/] " + "; ".join(plan.failures[:8]))
+
+
+def naive_sentence(plan: Plan, _: Callable[[str], str]) -> str:
+    """The naive baseline beside the plan: the one-shot per class on the sums, whether the fit places every
+    VM with it, what it costs grown until the fit does, and how the plan compares."""
+    naive = plan.naive
+    if naive is None:
+        return _("One-shot purchase: no price for every unit it needs.")
+    if not naive.tranches:
+        return _("One-shot purchase: nothing to buy.")
+    order = _month(plan, max(t.order_by for t in naive.tranches))
+    text = _(
+        "One-shot purchase per aggregate class on the sums, ordered in one go by %(order)s: %(sums)s"
+    ) % {"order": order, "sums": cny(naive.sums_cost)}
+    if naive.feasible:
+        text += _("; the fit places every VM with it.")
+    else:
+        text += _(
+            "; it leaves VMs without a host in %(months)s months of the fit, grown until the fit places "
+            "every VM: %(cost)s."
+        ) % {"months": naive.unplaced_months, "cost": cny(naive.cost)}
+    if not naive.proven:
+        text += " " + _("It is no plan: %(why)s.") % {"why": "; ".join(naive.failures[:4])}
+    elif plan.proven and plan.total_cost <= naive.cost:
+        text += " " + _("The staged plan costs %(difference)s less.") % {
+            "difference": cny(naive.cost - plan.total_cost)
+        }
+    elif plan.proven:
+        text += " " + _("The staged plan costs %(difference)s more.") % {
+            "difference": cny(plan.total_cost - naive.cost)
+        }
+    return text
 
 
 def scenario_text(plan: Plan, name: str = "plan", base: dict[str, Any] | None = None) -> str:
@@ -224,6 +257,23 @@ def plan_workbook(plan: Plan) -> bytes:
     sheet.append([])
     sheet.append(["total", "", "", "", "", "", round(plan.total_cost)])
     sheet.append(["naive", "", "", "", "", "", None if plan.naive_cost is None else round(plan.naive_cost)])
+    if plan.naive is not None:
+        sheet.append(["naive_sums", "", "", "", "", "", round(plan.naive.sums_cost)])
+        sheet.append(["naive_unplaced_months", "", "", "", "", "", plan.naive.unplaced_months])
+        naive = book.create_sheet("One-shot")
+        naive.append(["order_by", "deliver", "kind", "model", "count", "target", "cost_cny"])
+        for t in plan.naive.tranches:
+            naive.append(
+                [
+                    _month(plan, t.order_by),
+                    _month(plan, t.deliver),
+                    t.option.kind,
+                    t.option.model,
+                    t.count,
+                    t.option.target,
+                    round(t.cost),
+                ]
+            )
     if plan.building is not None:
         rooms = book.create_sheet("Building")
         rooms.append(["room", "month", "rack_units_used", "rack_units_total", "it_kw", "cooling_kw", "pue"])

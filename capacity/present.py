@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from capacity.headroom import Assessment, LineHeadroom
+from capacity.headroom import Assessment, LineHeadroom, ZoneVerdict
 from capacity.scenario import ScenarioRun, month_shift
 from egov.i18n import language, resource_name, translations
 from egov.model import Planning, SourceOfTruth
 from egov.months import month_label
-from egov.units import Q_, human
+from egov.units import Q_, human, magnitude_in
 
 if TYPE_CHECKING:
+    from capacity.fit import FitReport
     from capacity.risk import RiskResult
 
 
@@ -42,11 +43,22 @@ def amount(line: LineHeadroom, value: float) -> str:
     return human(Q_(value, line.unit)) if line.unit != "vcpu" else f"{round(value)} vcpu"
 
 
+def zone_first_month(zone: ZoneVerdict, fit: FitReport | None) -> tuple[int | None, str | None]:
+    """A zone's one date: the earlier of its first month below target (the sums) and its first month with a
+    VM without a host (the fit), with the flavor that finds no host when the fit comes first (else None)."""
+    unplaced = [] if fit is None else [u for u in fit.unplaced if u.az == zone.az]
+    first = min(unplaced, key=lambda u: u.month, default=None)
+    if first is not None and (zone.first_below_target is None or first.month < zone.first_below_target):
+        return first.month, first.flavor
+    return zone.first_below_target, None
+
+
 def assessment_json(
-    source: SourceOfTruth, assessment: Assessment, scenario: str | None = None
+    source: SourceOfTruth, assessment: Assessment, scenario: str | None = None, fit: FitReport | None = None
 ) -> dict[str, Any]:
     """The machine-readable check: one JSON object (see docs/planners.md for the fields)."""
     planning = assessment.planning
+    firsts = {zone.az: zone_first_month(zone, fit) for zone in assessment.zones}
     return {
         "region": source.cloud.region,
         "scenario": scenario,
@@ -81,7 +93,13 @@ def assessment_json(
                 "az": zone.az,
                 "binding_resource": zone.binding,
                 "first_below_target": month_text(assessment, zone.first_below_target),
-                "what_to_buy": PLAN_COMMAND if zone.first_below_target is not None else None,
+                # the zone's one date (with the fit): the earlier of the sums' and the fit's, and what binds
+                "first_month": month_text(assessment, firsts[zone.az][0]),
+                "binds": None
+                if firsts[zone.az][0] is None
+                else ("fit" if firsts[zone.az][1] is not None else "headroom"),
+                "binding_flavor": firsts[zone.az][1],
+                "what_to_buy": PLAN_COMMAND if firsts[zone.az][0] is not None else None,
             }
             for zone in assessment.zones
         ],
@@ -132,16 +150,20 @@ def render_table(
     console: Console,
     scenario: str | None = None,
     lang: str | None = None,
+    fit: FitReport | None = None,
 ) -> None:
     """The planners' view, in ``lang``: one row per resource and zone, then per zone that falls below the
-    target its binding resource and first month below target, and where to find what to buy (the plan)."""
+    target or (with ``fit``) leaves VMs without a host its one date — the earlier of both — and what binds,
+    and where to find what to buy (the plan)."""
     _ = translations(language(lang)).gettext
     planning = assessment.planning
     physical = source.physical_summary()
     target = f"{planning.headroom_target:.0%}"
     values = {
         "region": source.cloud.region,
-        "cores": physical["cores"],
+        # a count with its word ("15000 核" / "15000 cores"), not pint's symbol "core"
+        "cores": _("%(count)s cores")
+        % {"count": f"{magnitude_in(source.cloud.physical_totals()['cores'], 'core'):g}"},
         "ram": physical["ram"],
         "storage": physical["storage_raw"],
         "systems": len(source.systems),
@@ -187,7 +209,8 @@ def render_table(
             _flag(assessment, line.first_shortfall, "red", lang),
         )
     console.print(table)
-    if assessment.keeps_target:
+    firsts = [(zone, *zone_first_month(zone, fit)) for zone in assessment.zones]
+    if all(month is None for _zone, month, _flavor in firsts):
         console.print(
             "[green]"
             + _("The cloud keeps %(target)s free in every zone for all %(months)s months: nothing to order.")
@@ -195,21 +218,28 @@ def render_table(
             + "[/]"
         )
         return
-    if assessment.carries_horizon:
+    if assessment.keeps_target:
+        console.print("[yellow]" + _("Headroom keeps the target, but VMs find no host in the fit.") + "[/]")
+    elif assessment.carries_horizon:
         console.print("[yellow]" + _("Supply covers demand, but headroom falls below the target.") + "[/]")
     else:
         console.print("[bold red]" + _("Supply does not cover demand for the whole horizon.") + "[/]")
-    for zone in assessment.zones:
-        if zone.first_below_target is None:
+    for zone, month, flavor in firsts:
+        if month is None:
             continue
+        if flavor is not None:
+            text = _("%(zone)s: binding the fit; %(flavor)s VMs find no host from %(month)s")
+        else:
+            text = _("%(zone)s: binding %(resource)s; below the %(target)s target from %(month)s")
         console.print(
             "  "
-            + _("%(zone)s: binding %(resource)s; below the %(target)s target from %(month)s")
+            + text
             % {
                 "zone": zone.az,
+                "flavor": flavor,
                 "resource": resource_name(zone.binding, lang, placement=True),
                 "target": f"{planning.headroom_target:.0%}",
-                "month": _flag(assessment, zone.first_below_target, "yellow", lang),
+                "month": _flag(assessment, month, "yellow", lang),
             }
         )
     console.print(

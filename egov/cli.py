@@ -1,22 +1,55 @@
 """The `egov` command: a thin typer app composing each part's own sub-app.
 
-Each part's cli module imports only typer and rich at module level (heavy libraries are imported inside
-commands) so that `egov capacity check` starts fast.
+The sub-apps are loaded on demand: `egov capacity check` imports the capacity part's CLI only, not the
+network's, the slots' or the stacks' (with their own heavy imports) — each part's cli module imports only
+typer and rich at module level, heavy libraries inside its commands. `egov --help` lists every part, loading
+each to show its commands' help.
 """
 
 from __future__ import annotations
 
+import importlib
+from functools import cache
 from typing import Annotated
 
 import typer
+import typer.main
+from typer import _click as click  # typer bundles its own click: its groups take these types
+from typer.core import TyperGroup
 
-from capacity.cli import app as capacity_app
-from egov.data_cli import app as data_app
-from network.cli import app as network_app
-from slots.cli import app as slots_app
-from stacks.cli import app as stack_app
+#: name → (module whose ``app`` is the part's typer sub-app, the one-line help `egov --help` shows)
+SUB_APPS: dict[str, tuple[str, str]] = {
+    "capacity": ("capacity.cli", "Will supply cover demand for five years? When must we buy?"),
+    "data": ("egov.data_cli", "Validate and inspect the source of truth (data/)."),
+    "network": ("network.cli", "Backbone topology, address plan, router configs, lab, deploy."),
+    "slots": ("slots.cli", "Migration slots: requests, admission, re-planning, the service."),
+    "stack": ("stacks.cli", "The Pulumi stacks: what `pulumi up` would create, under mocks."),
+}
+
+
+@cache
+def sub_command(name: str) -> click.Command:
+    """The click group of sub-app ``name``, imported on first use."""
+    module, help_text = SUB_APPS[name]
+    group = typer.main.get_group(importlib.import_module(module).app)
+    group.name, group.help = name, help_text
+    return group
+
+
+class LazyGroup(TyperGroup):
+    """egov's top-level group: the SUB_APPS are listed always and imported only when asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *SUB_APPS]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in SUB_APPS:
+            return sub_command(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     name="egov",
     help="Capacity planning and ops automation for the Guangdong provincial e-government cloud.",
     no_args_is_help=True,
@@ -66,17 +99,6 @@ def main(
     ] = False,
 ) -> None:
     """Capacity planning and ops automation for the Guangdong provincial e-government cloud."""
-
-
-app.add_typer(
-    capacity_app, name="capacity", help="Will supply cover demand for five years? When must we buy?"
-)
-app.add_typer(data_app, name="data", help="Validate and inspect the source of truth (data/).")
-app.add_typer(
-    network_app, name="network", help="Backbone topology, address plan, router configs, lab, deploy."
-)
-app.add_typer(slots_app, name="slots", help="Migration slots: requests, admission, re-planning, the service.")
-app.add_typer(stack_app, name="stack", help="The Pulumi stacks: what `pulumi up` would create, under mocks.")
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ def test_check_has_a_fit_section_in_every_format(tmp_path: Path) -> None:
     assert fit["weigher"] == "spread" and len(fit["months"]) == 60
     code, csv_text, _ = run("capacity", "check", "--format", "csv")
     assert code == 0 and "\nmonth,az,flavor,fits,sums,loss\n2027-01,gz-1,m1.small," in csv_text
-    code, table, _ = run("capacity", "check")
+    code, table, _ = run("capacity", "check", "--lang", "en")  # the check's tables default to zh-CN
     assert code == 0 and "how many more VMs of each flavor fit" in table and "stranded" in table
     code, _, _ = run("capacity", "check", "--format", "xlsx", "--out", str(tmp_path))
     assert code == 0

@@ -156,10 +156,11 @@ def test_the_default_plan_applied_keeps_every_line_every_vm_and_the_building(tmp
         assert tranche["kind"] in ("host", "disk") and tranche["count"] > 0
     assert plan["total_cost"] == f"{sum(int(t['cost'].split()[0]) for t in plan['tranches'])} CNY"
     assert [len(room["pue"]) for room in plan["building"]] == [60, 60]
-    # the plan costs no more than the check's one-shot purchase — or that purchase is no plan: bought as the
-    # check says, it leaves VMs without a host (on the default: highmem hosts for general VMs)
+    # the plan costs no more than the one-shot purchase per class (grown until the fit places every VM); on
+    # the default the one-shot on the sums alone leaves general VMs without a host
     total, naive = (int(plan[k].split()[0]) for k in ("total_cost", "naive_cost"))
-    assert total <= naive or plan["naive_vms_unplaced_months"] > 0
+    assert plan["naive_proven"] and total <= naive
+    assert int(plan["naive_sums_cost"].split()[0]) <= naive
     # the trim pass ran to its end and did not raise the cost of the first proven plan
     assert not plan["trim"]["capped"] and total <= int(plan["trim"]["cost_before"].split()[0])
     # the written scenario, run through the check as a planner would
@@ -275,3 +276,80 @@ def test_the_trim_keeps_what_the_fit_needs_when_no_line_asks_for_it(tmp_path: Pa
     # 3 m56 (576 vCPU: 144 VMs), so the m112 stays, and stays delivered in 2029-01.
     kept, prover = _trim(_source(tmp_path), [("agg-b", 1, 18)], lines=False)
     assert kept == [("agg-b", 1, 18, 24)] and prover.proofs == 2
+
+
+def _two_steps(tmp_path: Path) -> SourceOfTruth:
+    # 400 vCPU from the start, 300 more from 2029-01 (month 24), 400 more from 2031-01 (month 48); m1.large
+    # VMs (4 vCPU, 8 GiB): 100 + 75 + 100.
+    rows = [
+        system(id="AAA-0001", vcpu=400, ram="800 GiB", block_storage="1 GB"),
+        system(id="AAA-0002", vcpu=300, ram="600 GiB", block_storage="1 GB", migration_month="2029-01"),
+        system(id="AAA-0003", vcpu=400, ram="800 GiB", block_storage="1 GB", migration_month="2031-01"),
+    ]
+    return load_source(write_data(tmp_path / "data", cloud_data=_cloud(), systems=rows))
+
+
+def test_the_staged_plan_costs_no_more_than_the_one_shot_per_class(tmp_path: Path) -> None:
+    # One-shot on the class's sums: 1,100 vCPU ÷ 0.8 = 1,375 − 576 = 799 vCPU and 2,200 GiB ÷ 0.8 = 2,750 −
+    # 1,536 = 1,214 GiB short at the peak: two m112 (832 vCPU, 2 TiB; 300,000 CNY) beat five m56 (500,000).
+    # First needed in 2029-01: ordered in one go in the 2028-07 window. The fit places all 275 VMs with it.
+    # Staged: one m112 for 2029-01 (299 vCPU short) ordered 2028-07, one for 2031-01 (383 more) ordered
+    # 2030-07 — the same 300,000 CNY, paid later: present value 150,000 ÷ 1.05^1.5 + 150,000 ÷ 1.05^3.5.
+    source = _two_steps(tmp_path)
+    plan = make_plan(source, Prices.model_validate(PRICES))
+    assert plan.proven, plan.failures
+    naive = plan.naive
+    assert naive is not None and naive.feasible and naive.proven and naive.unplaced_months == 0
+    assert [(t.option.target, t.count, t.order_by, t.deliver) for t in naive.tranches] == [
+        ("agg-b", 2, 18, 24)
+    ]
+    assert naive.sums_cost == naive.cost == plan.naive_cost == 300_000
+    assert [(t.option.target, t.count, t.order_by) for t in plan.tranches] == [
+        ("agg-b", 1, 18),
+        ("agg-b", 1, 42),
+    ]
+    assert plan.total_cost == 300_000 <= plan.naive_cost
+    assert plan.present_value == pytest.approx(150_000 / 1.05**1.5 + 150_000 / 1.05**3.5)
+    assert not plan.from_one_shot
+
+
+def _three_vms_per_host(tmp_path: Path) -> SourceOfTruth:
+    # No headroom target. Eleven 49-vCPU VMs (539 vCPU) on three m56 (192 vCPU each, 576 in all): the sums
+    # carry them, but a host takes three (four need 196), so two find no host from the first month.
+    from cloudkit import PLANNING
+
+    data = _cloud()
+    data["flavors"] = [{"name": "c49", "vcpus": 49, "ram": "8 GiB", "disk": "10 GiB"}]
+    rows = [system(id="AAA-0001", vcpu=539, ram="32 GiB", block_storage="1 GB")]
+    planning = {**PLANNING, "headroom_target": "0%"}
+    return load_source(write_data(tmp_path / "data", cloud_data=data, planning=planning, systems=rows))
+
+
+def test_a_one_shot_the_fit_refutes_is_grown_until_it_places_every_vm(tmp_path: Path) -> None:
+    # The sums buy nothing; the fit leaves two VMs without a host in all 60 months. Grown: one m56 (three more
+    # VMs; 100,000 CNY, cheaper than an m112), needed from the first month: overdue (ordered 2026-07).
+    plan = make_plan(_three_vms_per_host(tmp_path), Prices.model_validate(PRICES))
+    naive = plan.naive
+    assert naive is not None and naive.sums == [] and naive.sums_cost == 0
+    assert not naive.feasible and naive.unplaced_months == 60 and naive.proven
+    grown = [(t.option.target, t.count, t.order_by, t.deliver) for t in naive.tranches]
+    assert grown == [("agg-a", 1, -6, 0)]
+    assert plan.naive_cost == 100_000
+    assert plan.proven and plan.total_cost <= 100_000
+
+
+def test_a_plan_the_rounds_over_buy_falls_back_to_the_proven_one_shot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The solver made to over-buy (ten m56 at the start, 1,000,000 CNY) and no trim proof allowed: the proven
+    # one-shot (two m112, 300,000 CNY) is a cheaper plan, and the plan takes it.
+    import capacity.plan as plan_module
+
+    def extravagant(source: SourceOfTruth, prices: Prices, options: list[Any], *_: Any) -> Any:
+        return [(next(o for o in options if o.target == "agg-a"), 0, 10)]
+
+    monkeypatch.setattr(plan_module, "_solve", extravagant)
+    plan = make_plan(_two_steps(tmp_path), Prices.model_validate(PRICES), max_trim_proofs=0)
+    assert plan.proven and plan.from_one_shot
+    assert [(t.option.target, t.count, t.order_by) for t in plan.tranches] == [("agg-b", 2, 18)]
+    assert plan.total_cost == plan.naive_cost == 300_000
