@@ -86,14 +86,19 @@ def up(
             configs[name] = render_device(backbone, name, "frr")
             progress.advance(task)
         spec = lab_spec(backbone, configs)
-        need, free = lab.memory_needed_mib(spec), lab.free_memory_mib()
+        need, free = lab.memory_needed_mib(spec, shared=full), lab.free_memory_mib()
         if need > free:
             raise _fail(f"{len(spec.routers)} routers need about {need} MiB; only {free} MiB is available")
         build = progress.add_task("start routers", total=len(spec.routers))
         free_before = lab.free_memory_mib()
         started = time.monotonic()
         try:
-            lab.up(spec, prefix, lambda stage, k: progress.advance(build, k) if stage == "routers" else None)
+            lab.up(
+                spec,
+                prefix,
+                lambda stage, k: progress.advance(build, k) if stage == "routers" else None,
+                share_pages=full,
+            )
         except LabError as exc:
             raise _fail(f"{exc} (the partial lab was torn down)") from None
         built = time.monotonic() - started
@@ -213,6 +218,70 @@ def failover(
         time.sleep(5)
     if worst >= FAILOVER_TARGET_S:
         raise typer.Exit(1)
+
+
+@lab_app.command("traffic-test")
+def traffic_test(
+    town: Annotated[str, typer.Option("--town", help="Town router whose LAN offers the load.")] = (
+        "GD-TOWN-440103001"
+    ),
+    server: Annotated[
+        str, typer.Option("--server", help="Router whose loopback receives it.")
+    ] = "GD-CORE-01",
+    load: Annotated[str, typer.Option("--load", help="Offered load (UDP), e.g. '30 Mbit/s'.")] = "30 Mbit/s",
+    seconds: Annotated[float, typer.Option("--seconds", min=2, max=120, help="Measuring window.")] = 8.0,
+    fmt: Annotated[TableOrJson, typer.Option("--format", help="table or json.")] = TableOrJson.table,
+    prefix: Prefix = DEFAULT_PREFIX,
+) -> None:
+    """Offer a load with iperf3 across a county; the links' counters against the model's loads (±10 %)."""
+    _require_lab_host()
+    import json
+
+    from egov.units import UnitError, magnitude_in, parse_quantity
+    from network.lab import lab
+    from network.lab import traffic_test as tt
+    from network.lab.system import LabError
+
+    try:
+        offered = magnitude_in(parse_quantity(load, "bit/s", field="--load"), "bit/s")
+    except UnitError as exc:
+        raise _fail(str(exc)) from None
+    if offered <= 0:
+        raise _fail(f"--load: must be above 0 bit/s, got {load!r}")
+    try:
+        spec, _mgmt = lab.load(prefix)
+        for name in (town, server):
+            if name not in spec.routers:
+                raise LabError(f"no router {name} in the lab {prefix!r}")
+        result = tt.run(spec, prefix, town, server, offered, seconds)
+    except LabError as exc:
+        raise _fail(str(exc)) from None
+    if fmt is TableOrJson.json:
+        console.print_json(json.dumps(tt.traffic_test_json(result)))
+    else:
+        _print_traffic_test(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _print_traffic_test(result: Any) -> None:
+    title = (
+        f"{result.source} ({result.source_address}) → {result.server} ({result.server_address}), "
+        f"{result.offered_bit_s / 1e6:.1f} Mbit/s UDP for {result.seconds:.0f} s"
+    )
+    table = Table("from", "to", "capacity", "computed", "measured", "deviation", "", title=title)
+    for c in result.comparisons:
+        verdict = "[green]ok[/]" if c.ok else "[red]off[/]"
+        table.add_row(
+            f"{c.direction.tail} {c.direction.ifname}",
+            c.direction.head,
+            f"{c.direction.capacity_bit_s / 1e6:,.0f} Mbit/s",
+            f"{c.computed_utilisation:.2%}",
+            f"{c.measured_utilisation:.2%}",
+            f"{c.deviation:+.1%}",
+            verdict,
+        )
+    console.print(table)
 
 
 def _limited_count(inventory: dict[str, Any], limit: str | None) -> int | None:

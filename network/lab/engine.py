@@ -19,11 +19,27 @@ from network.lab.spec import DAEMON_ORDER, Endpoint, IfAddr, LabSpec, Router, na
 from network.lab.system import FRR_BIN, FRR_ETC, FRR_RUN, LabError
 
 STATE_ROOT = Path("/run/egov-lab")
-#: Proportional memory (PSS) per daemon, MiB, measured here with FRR 8.4 on the default slice; plus about
-#: 1 MiB per router of kernel state (namespace, veths, qdiscs). The default slice: 14.3 MiB per router.
-DAEMON_MEMORY_MIB = {"zebra": 6.0, "ospfd": 4.0, "ospf6d": 3.5, "staticd": 2.5, "bgpd": 11.0, "bfdd": 3.0}
+#: Proportional memory (PSS) per daemon, MiB, FRR 8.4 with --limit-fds 1024: the default slice, and the towns
+#: of a 195-router city lab (zebra 6.0, ospfd 5.5, ospf6d 5.1 there once converged).
+DAEMON_MEMORY_MIB = {"zebra": 6.0, "ospfd": 5.5, "ospf6d": 5.2, "staticd": 2.5, "bgpd": 11.0, "bfdd": 3.0}
+#: The same with shared pages (`build(share_pages=True)`: no address randomisation, KSM, --limit-fds 128),
+#: per tier where measured: the towns of the 195-router city lab after ksmd's first full scans.
+SHARED_DAEMON_MEMORY_MIB: dict[str, dict[str, float]] = {
+    "town": {"zebra": 2.2, "ospfd": 3.0, "ospf6d": 3.0},
+}
+#: Kernel state per router (namespace, veths, qdiscs, sockets).
 ROUTER_KERNEL_MIB = 1.0
 Progress = Callable[[str, int], None]
+#: FRR sizes its per-thread poll and task tables by the fd limit. With shared pages the daemons get a lower
+#: one: a lab router needs a few dozen fds at most (a core: 25 links, about 25 BGP sessions, zserv, vty).
+FD_LIMIT = 1024
+SHARED_FD_LIMIT = 128
+#: Pages ksmd compares per 20 ms wake-up: about 800 MB/s, enough to keep up with routers starting.
+KSM_PAGES_TO_SCAN = 4000
+#: Memory a router's daemons wait for before they start (ksmd merges behind them; never run into the OOM
+#: killer on a machine shared with other work), and how long they wait for it at most.
+START_RESERVE_MIB = 1024
+START_MEMORY_WAIT_S = 600.0
 
 VTYSH_CONF = "service integrated-vtysh-config\n"
 FRR_EXEC = """#!/bin/sh
@@ -139,6 +155,8 @@ def teardown(prefix: str, progress: Progress | None = None) -> int:
     if not any(_daemon_running(name) for name in ("ospfd",)):
         (FRR_RUN / "ospfd-gr.json").unlink(missing_ok=True)
         (FRR_RUN / "ospf6d-gr.json").unlink(missing_ok=True)
+    if not _daemon_running("zebra"):
+        system.stop_page_sharing()
     if progress:
         progress("teardown", len(stale))
     return len(stale)
@@ -261,17 +279,19 @@ def _write_router_files(ns: str, router: Router) -> None:
         shutil.chown(etc / name, "frr", "frr")
 
 
-def _daemon_script(ns: str, router: Router) -> str:
+def _daemon_script(ns: str, router: Router, fd_limit: int = FD_LIMIT) -> str:
     """The shell run in the router's namespace and own UTS namespace: hostname, daemons, then vtysh -b."""
     parts = [f"hostname {router.hostname}"]
     for daemon in DAEMON_ORDER:
         if daemon in router.daemons:
-            parts.append(f"{FRR_BIN / daemon} -N {ns} -d -P 0 --limit-fds 1024")
+            parts.append(f"{FRR_BIN / daemon} -N {ns} -d -P 0 --limit-fds {fd_limit}")
     parts.append(f"{system.VTYSH} -N {ns} -b >/dev/null")
     return " && ".join(parts)
 
 
-def _configure_router(prefix: str, router: Router, ends: list[tuple[Endpoint, int]]) -> None:
+def _configure_router(
+    prefix: str, router: Router, ends: list[tuple[Endpoint, int]], share_pages: bool = False
+) -> None:
     """Kernel settings, addresses and shaping of one router's namespace, then its FRR daemons."""
     ns = namespace_name(prefix, router.hostname)
     system.run(system.in_ns(ns, ["sysctl", "-q", "-w", *_sysctls(len(ends))]))
@@ -280,7 +300,27 @@ def _configure_router(prefix: str, router: Router, ends: list[tuple[Endpoint, in
     if tc:
         system.run(["tc", "-n", ns, "-force", "-batch", "-"], input_text="\n".join(tc) + "\n")
     _write_router_files(ns, router)
-    system.run(system.in_ns(ns, ["unshare", "--uts", "sh", "-ec", _daemon_script(ns, router)]), timeout=180)
+    _wait_for_memory(router.hostname)
+    if not share_pages:
+        script = _daemon_script(ns, router)
+        system.run(system.in_ns(ns, ["unshare", "--uts", "sh", "-ec", script]), timeout=180)
+        return
+    # setarch -R: no address randomisation, so that the daemons' identical start-up pages are identical
+    # byte for byte (pointers included) across routers and KSM can merge them.
+    script = _daemon_script(ns, router, SHARED_FD_LIMIT)
+    system.run(system.in_ns(ns, ["setarch", "-R", "unshare", "--uts", "sh", "-ec", script]), timeout=180)
+
+
+def _wait_for_memory(hostname: str) -> None:
+    """Block until START_RESERVE_MIB is available (ksmd frees memory behind the routers already started)."""
+    deadline = time.monotonic() + START_MEMORY_WAIT_S
+    while (available := system.mem_available_mib()) < START_RESERVE_MIB:
+        if time.monotonic() > deadline:
+            raise LabError(
+                f"{hostname}: only {available} MiB of memory available after waiting "
+                f"{START_MEMORY_WAIT_S:.0f} s; a router starts only with {START_RESERVE_MIB} MiB free"
+            )
+        time.sleep(0.5)
 
 
 def _start_management(prefix: str, spec_routers: Iterable[str]) -> Management:
@@ -336,7 +376,11 @@ def _start_management(prefix: str, spec_routers: Iterable[str]) -> Management:
 
 
 def build(
-    spec: LabSpec, prefix: str, progress: Progress | None = None, workers: int | None = None
+    spec: LabSpec,
+    prefix: str,
+    progress: Progress | None = None,
+    workers: int | None = None,
+    share_pages: bool = False,
 ) -> Management:
     """Build the whole lab for ``spec`` under ``prefix`` (tearing down a stale one first).
 
@@ -346,6 +390,8 @@ def build(
     if problems:
         raise LabError("lab spec is not buildable: " + "; ".join(problems[:10]))
     teardown(prefix)
+    if share_pages:
+        system.share_identical_pages(KSM_PAGES_TO_SCAN)
     tick = progress or (lambda _stage, _n: None)
     try:
         system.ip_batch([f"netns add {namespace_name(prefix, name)}" for name in spec.routers])
@@ -356,7 +402,7 @@ def build(
         pool_size = workers or max(2, (os.cpu_count() or 2) * 2)
         with ThreadPoolExecutor(max_workers=pool_size) as pool:
             futures = [
-                pool.submit(_configure_router, prefix, router, ends[name])
+                pool.submit(_configure_router, prefix, router, ends[name], share_pages)
                 for name, router in spec.routers.items()
             ]
             for future in futures:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from egov.atomic import write_text
 from network.inventory import inventory_yaml
-from network.lab import engine
+from network.lab import engine, system
 from network.lab.check import CheckReport, adjacency_failures, routing_state, session_failures
 from network.lab.check import check as run_check
-from network.lab.engine import DAEMON_MEMORY_MIB, ROUTER_KERNEL_MIB, Management
+from network.lab.engine import DAEMON_MEMORY_MIB, ROUTER_KERNEL_MIB, SHARED_DAEMON_MEMORY_MIB, Management
 from network.lab.inventory import lab_group_vars, lab_hosts
 from network.lab.spec import LabSpec, namespace_name, spec_from_dict, spec_to_dict
 from network.lab.system import LabError
@@ -39,9 +39,15 @@ def save(spec: LabSpec, prefix: str, mgmt: Management) -> None:
     write_text(inventory_path(prefix), inventory_yaml(lab_hosts(spec, prefix, mgmt), lab_group_vars(mgmt)))
 
 
-def up(spec: LabSpec, prefix: str = DEFAULT_PREFIX, progress: engine.Progress | None = None) -> Management:
-    """Build the lab and store what later commands need; torn down again if anything fails."""
-    mgmt = engine.build(spec, prefix, progress)
+def up(
+    spec: LabSpec,
+    prefix: str = DEFAULT_PREFIX,
+    progress: engine.Progress | None = None,
+    share_pages: bool = False,
+) -> Management:
+    """Build the lab and store what later commands need; torn down again if anything fails. With
+    ``share_pages`` the daemons' identical pages are merged (KSM): the whole province fits in 24 GiB."""
+    mgmt = engine.build(spec, prefix, progress, share_pages=share_pages)
     try:
         save(spec, prefix, mgmt)
     except BaseException:
@@ -100,10 +106,7 @@ def wait_converged(
 
 def free_memory_mib() -> int:
     """MemAvailable from /proc/meminfo in MiB."""
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemAvailable:"):
-            return int(line.split()[1]) // 1024
-    return 0
+    return system.mem_available_mib()
 
 
 def _pss_kib(pid: int) -> int:
@@ -128,10 +131,29 @@ def daemon_memory_mib(spec: LabSpec, prefix: str) -> float:
     return total / 1024
 
 
-def memory_needed_mib(spec: LabSpec) -> int:
-    """Memory the lab will take (measured per daemon), plus 1 GiB of headroom for the host."""
-    per_router = (
-        sum(DAEMON_MEMORY_MIB.get(d, 4.0) for d in router.daemons) + ROUTER_KERNEL_MIB
-        for router in spec.routers.values()
-    )
-    return round(sum(per_router)) + 1024
+def daemon_memory_by_tier(spec: LabSpec, prefix: str) -> dict[str, dict[str, float]]:
+    """Mean PSS (MiB) of each daemon per tier over the lab's routers: what SHARED_DAEMON_MEMORY_MIB keeps."""
+    samples: dict[str, dict[str, list[int]]] = {}
+    for name, router in spec.routers.items():
+        for pidfile in (engine.FRR_RUN / namespace_name(prefix, name)).glob("*.pid"):
+            try:
+                kib = _pss_kib(int(pidfile.read_text().strip()))
+            except (OSError, ValueError):
+                continue
+            samples.setdefault(router.tier, {}).setdefault(pidfile.stem, []).append(kib)
+    return {
+        tier: {daemon: round(sum(v) / len(v) / 1024, 2) for daemon, v in sorted(daemons.items())}
+        for tier, daemons in sorted(samples.items())
+    }
+
+
+def router_memory_mib(tier: str, daemons: tuple[str, ...], shared: bool = False) -> float:
+    """Expected memory of one router of ``tier`` running ``daemons``: measured PSS per daemon (with shared
+    pages: the tier's figure where measured) plus its kernel state."""
+    measured = SHARED_DAEMON_MEMORY_MIB.get(tier, {}) if shared else {}
+    return sum(measured.get(d, DAEMON_MEMORY_MIB[d]) for d in daemons) + ROUTER_KERNEL_MIB
+
+
+def memory_needed_mib(spec: LabSpec, shared: bool = False) -> int:
+    """Memory the lab will take (measured per daemon and tier), plus 1 GiB of headroom for the host."""
+    return round(sum(router_memory_mib(r.tier, r.daemons, shared) for r in spec.routers.values())) + 1024

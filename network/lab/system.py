@@ -50,7 +50,7 @@ def missing_prerequisites() -> list[str]:
     for binary in needed:
         if not binary.exists():
             problems.append(f"{binary} is missing")
-    for tool in ("ip", "tc", "unshare", "nsenter", "sshd", "ssh-keygen", "ping", "iperf3"):
+    for tool in ("ip", "tc", "unshare", "nsenter", "setarch", "sshd", "ssh-keygen", "ping", "iperf3"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
             problems.append(f"{tool} is missing")
     if len(problems) > (1 if os.geteuid() != 0 else 0):
@@ -95,3 +95,42 @@ def vtysh(ns: str, *commands: str, timeout: float = 30) -> str:
     for command in commands:
         cmd += ["-c", command]
     return run(cmd, timeout=timeout).stdout
+
+
+KSM = Path("/sys/kernel/mm/ksm")
+#: prctl(2) option of Linux ≥ 6.4: every anonymous page of the caller (and, inherited across fork and execve,
+#: of its children) becomes a candidate for kernel samepage merging.
+PR_SET_MEMORY_MERGE = 67
+
+
+def mem_available_mib() -> int:
+    """MemAvailable from /proc/meminfo in MiB."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+def share_identical_pages(pages_to_scan: int) -> None:
+    """Let the kernel merge identical memory pages of the processes this one starts from now on (KSM).
+
+    FRR daemons of one kind hold mostly the same data after start-up (the command tree, the YANG schema,
+    relocated library pages); started without address randomisation those pages are byte-identical across
+    routers and KSM keeps one copy. Turns ksmd on machine-wide; only processes that opt in are scanned.
+    """
+    import ctypes
+
+    if not (KSM / "run").exists():
+        raise LabError(f"this kernel has no KSM ({KSM} is missing): FRR's pages cannot be shared")
+    (KSM / "pages_to_scan").write_text(f"{pages_to_scan}\n")
+    (KSM / "run").write_text("1\n")
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) != 0:
+        errno = ctypes.get_errno()
+        raise LabError(f"prctl(PR_SET_MEMORY_MERGE) failed (errno {errno}): Linux 6.4 or newer is needed")
+
+
+def stop_page_sharing() -> None:
+    """Stop ksmd (pages already merged stay merged until their processes end)."""
+    if (KSM / "run").exists():
+        (KSM / "run").write_text("0\n")
