@@ -1,7 +1,7 @@
 """The whole province pushed into a fresh, real NetBox, and a no-change re-push.
 
 Starts NetBox as the tests do (tests/netbox/netbox_server.py: own venv, Redis, PostgreSQL restored from the
-cached migrated dump, gunicorn with 2 workers), then times:
+cached migrated dump, gunicorn with 2 workers, the app preloaded), then times:
 - the start-up of that NetBox (cold = migrate, warm = restore);
 - `push` of every object of the 1,762-router province (regions … circuit terminations) into it;
 - a second push of the same model (reads everything back, compares, writes nothing).
@@ -12,13 +12,15 @@ cached migrated dump, gunicorn with 2 workers), then times:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "netbox"))
+sys.path.insert(0, str(ROOT / "tests"))  # servicekit, which netbox_server uses
+sys.path.insert(0, str(ROOT / "tests" / "netbox"))  # before tests/: its conftest is the NetBox one
 
 from network.departments import load_department_names  # noqa: E402
 from network.netbox import inventory_rows  # noqa: E402
@@ -56,8 +58,12 @@ def main() -> int:
         second_s = time.perf_counter() - t0
     print(f"{len(backbone.devices)} devices, {objects} NetBox objects in {len(tables)} tables")
     print(f"NetBox start-up ({how}): {started:.1f} s")
-    print(f"first push into a fresh NetBox: {first_s:.1f} s ({sum(first.created.values())} created)")
+    print(
+        f"first push into a fresh NetBox: {first_s:.1f} s ({sum(first.created.values())} created, "
+        f"{sum(first.updated.values())} updated: the ports the device types' templates made)"
+    )
     print(f"no-change re-push: {second_s:.1f} s ({second.total_changes} changes)")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if first.error or second.error or second.total_changes:
         print(f"FAILED: {first.error or second.error or second.changes[:5]}")
         return 1

@@ -280,7 +280,7 @@ def inventory(
         except KeyError as exc:
             print_error(f"--city: {exc.args[0]}")
             raise typer.Exit(2) from None
-    tables = inventory_rows(backbone, vendor, params, load_department_names(data_dir))
+    tables = inventory_rows(backbone, vendor, params, load_department_names(data_dir), _coordinates(data_dir))
     if out is not None:
         if fmt is InventoryFormat.json and push_url is None:
             write_text(out, to_json(tables))
@@ -291,6 +291,19 @@ def inventory(
         console.print(", ".join(f"{len(rows)} {name}" for name, rows in tables.items()) + f" → {out}")
     if push_url is not None:
         _push(push_url, token, tables, prune, fmt is InventoryFormat.json)
+
+
+def _coordinates(data_dir: Path | None) -> dict[str, tuple[str, float, float]]:
+    """data/coordinates.csv of ``data_dir`` (the sites' latitude and longitude); a bad file exits 2."""
+    from egov.errors import SourceError
+    from network.capacity_present import load_coordinates
+    from network.params import DATA_DIR
+
+    try:
+        return load_coordinates((data_dir or DATA_DIR) / "coordinates.csv")
+    except SourceError as exc:
+        print_error(str(exc))
+        raise typer.Exit(2) from None
 
 
 def _netbox_token(token_file: Path | None) -> str:
@@ -329,15 +342,17 @@ def _push(url: str, token: str, tables, prune: bool, as_json: bool) -> None:  # 
     if as_json:
         console.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
-        table = Table("table", "created", "updated", "unchanged", "only in NetBox", title=f"push to {url}")
+        columns = ["table", "created", "updated", "unchanged", "only in NetBox"]
+        table = Table(*columns, *(["not pushed"] if report.not_pushed else []), title=f"push to {url}")
         for name in tables:
-            if name in report.unchanged or name in report.created:
+            if name in report.unchanged or name in report.created or name in report.not_pushed:
                 table.add_row(
                     name,
                     str(report.created.get(name, 0)),
                     str(report.updated.get(name, 0)),
                     str(report.unchanged.get(name, 0)),
                     str(len(report.only_in_netbox.get(name, []))),
+                    *([str(report.not_pushed.get(name, 0))] if report.not_pushed else []),
                 )
         console.print(table)
         for change in report.changes[:50]:

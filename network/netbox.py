@@ -8,11 +8,14 @@ Each table is a list of rows in NetBox's CSV import spelling (references by name
   ip-addresses, providers, circuit-types, circuits, circuit-terminations
 
 What is modelled how: the division tree (province, cities, counties) becomes nested regions, each router's
-division a site under them (isolated-domain routers in a site of their own); every link of the model is a
-circuit of its plane's carrier with its committed rate and an A and a Z termination at the two ends' sites
-(no cables between sites); the L3VPNs are VRFs with their route targets, one tenant per department owning
-its VRF and cloud subnet; addresses sit in their VRF, loopbacks with the ``loopback`` role; everything is
-``planned``. Interface types follow the port's speed. The per-vendor hardware facts are in :data:`VENDORS`.
+division a site under them (isolated-domain routers in a site of their own), with its latitude and longitude
+where data/coordinates.csv has them (the province's and the cities' seats; counties and towns have none);
+every link of the model is a circuit of its plane's carrier (data/network.yaml: ``circuits.carrier``,
+``backup.carrier``) with its committed rate and an A and a Z termination at the two ends' sites (no cables
+between sites); the L3VPNs are VRFs with their route targets, one tenant per department owning its VRF and
+cloud subnet; addresses sit in their VRF, loopbacks with the ``loopback`` role; everything is ``planned``.
+No VLANs: the model numbers none (a site LAN's ``Vlanif100`` is the vendor registry's spelling of the port).
+Interface types follow the port's speed. The per-vendor hardware facts are in :data:`VENDORS`.
 """
 
 from __future__ import annotations
@@ -49,8 +52,6 @@ INTERFACE_TYPES: tuple[tuple[float, str], ...] = (
     (0, "100base-tx"),
 )
 
-# The primary plane's carrier is not (yet) in data/network.yaml (only backup.carrier is); until it is, this.
-PRIMARY_CARRIER = "中国电信"
 #: The isolated domain's circuits are dedicated fibre leased from the primary carrier.
 PLANE_CARRIER = {"primary": "primary", "isolated": "primary", "backup": "backup"}
 KNOWN_CARRIER_SLUGS = {"中国电信": "china-telecom", "中国联通": "china-unicom", "中国移动": "china-mobile"}
@@ -147,6 +148,7 @@ class _Tables:
         vendor: str,
         params: NetworkParams,
         department_names: Mapping[str, str],
+        coordinates: Mapping[str, tuple[str, float, float]],
     ) -> None:
         if vendor not in VENDORS:
             raise ValueError(f"unknown vendor {vendor!r}; expected one of {', '.join(VENDORS)}")
@@ -157,6 +159,7 @@ class _Tables:
         self.params = params
         self.plan = AddressPlan(params)
         self.names = department_names
+        self.coordinates = coordinates  # division code → (name, longitude, latitude)
         self.out: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
         self._codes: set[str] = set()
 
@@ -198,6 +201,7 @@ class _Tables:
         for dev in self.backbone.devices.values():
             code = dev.division_code
             region = next((region_of[c] for c in (code[:6], code[:4] + "00", "440000") if c in region_of), "")
+            _, longitude, latitude = self.coordinates.get(code, ("", "", ""))
             sites.setdefault(
                 site_slug(dev),
                 {
@@ -205,6 +209,8 @@ class _Tables:
                     "slug": site_slug(dev),
                     "status": STATUS,
                     "region": region,
+                    "latitude": latitude,
+                    "longitude": longitude,
                     "description": "物理隔离域" if dev.domain == "isolated" else "",
                 },
             )
@@ -447,7 +453,7 @@ class _Tables:
 
     # -- circuits -----------------------------------------------------------------------------------------
     def circuits(self) -> None:
-        carriers = {"primary": PRIMARY_CARRIER, "backup": self.params.backup.carrier}
+        carriers = {"primary": self.params.circuits.carrier, "backup": self.params.backup.carrier}
         used_planes = sorted({link.plane for link in self.backbone.links})
         providers = sorted({carriers[PLANE_CARRIER[p]] for p in used_planes})
         self.out["providers"] = [{"name": c, "slug": carrier_slug(c)} for c in providers]
@@ -535,13 +541,20 @@ def inventory_rows(
     vendor: str = "vrp",
     params: NetworkParams | None = None,
     department_names: Mapping[str, str] | None = None,
+    coordinates: Mapping[str, tuple[str, float, float]] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """{table: rows} in import order (:data:`TABLES`), names spelled for ``vendor``; deterministic."""
+    """{table: rows} in import order (:data:`TABLES`), names spelled for ``vendor``; deterministic.
+    ``coordinates``: {division code: (name, longitude, latitude)}, by default data/coordinates.csv's."""
     if params is None:
         from network.params import load_params
 
         params = load_params()
-    return _Tables(backbone, vendor, params, department_names or {}).build()
+    if coordinates is None:
+        from network.capacity_present import load_coordinates
+        from network.params import DATA_DIR
+
+        coordinates = load_coordinates(DATA_DIR / "coordinates.csv")
+    return _Tables(backbone, vendor, params, department_names or {}, coordinates).build()
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:

@@ -3,18 +3,30 @@
 Table by table in import order: read what NetBox has, create what is missing (bulk), update the fields that
 differ (bulk), and report what exists only in NetBox (deleted only with ``prune``). A second push of the same
 model changes nothing. References (a site's region, a device's type, an address's interface …) are resolved to
-NetBox ids from the tables pushed before. A failure stops the push and the report says what was done up to it.
+NetBox ids from the tables pushed before. A failure stops the push and the report says what was written up to
+it and what was not.
+
+Where the time goes, and what keeps it short (measured in bench/bench_netbox.py; figures in the README):
+NetBox validates, saves, change-logs and search-indexes every object one by one, whatever the client does, so
+the writes are bulk lists of :data:`CHUNK` objects with :data:`IN_FLIGHT` of them at once (NetBox under
+gunicorn serves them in parallel; one at a time leaves a core idle), and only fields that differ are sent.
+Reads ask for the compared fields only (``?fields=``: NetBox then neither queries nor renders the rest, e.g.
+a device's config context), :data:`PAGE` objects a page, pages fetched in parallel, answers kept as plain
+JSON (no pynetbox records: hydrating tens of thousands costs more than the request).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from network.netbox import CUSTOM_FIELDS
 
-CHUNK = 500  # objects per bulk request: NetBox handles each in one transaction
+CHUNK = 250  # objects per bulk write: NetBox saves each list in one transaction (all or none of it)
+IN_FLIGHT = 2  # bulk requests at once: NetBox's workers answer them in parallel
+PAGE = 1000  # objects per read: NetBox's default MAX_PAGE_SIZE, the most a page may hold
 
 Row = dict[str, Any]
 Key = tuple[Any, ...]
@@ -33,6 +45,8 @@ class SyncReport:
     unchanged: dict[str, int] = field(default_factory=dict)
     only_in_netbox: dict[str, list[str]] = field(default_factory=dict)
     deleted: dict[str, int] = field(default_factory=dict)
+    #: rows of the model a stopped push did not get to write or check, per table (empty when it went through)
+    not_pushed: dict[str, int] = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)  # "table key: field old → new" of every update
     error: str | None = None
 
@@ -46,6 +60,7 @@ class SyncReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "deleted": self.deleted,
+            "not_pushed": self.not_pushed,
             "only_in_netbox": {t: len(keys) for t, keys in self.only_in_netbox.items()},
             "only_in_netbox_examples": {t: keys[:10] for t, keys in self.only_in_netbox.items()},
             "changes": self.changes[:200],
@@ -69,7 +84,7 @@ class Resolver:
 
     def __init__(self) -> None:
         self.ids: dict[str, dict[Any, int]] = {}
-        self.extra: dict[str, dict[Any, int]] = {}
+        self.interfaces: dict[tuple[int | None, str], int] = {}  # (device id, interface name) → id
 
     def id(self, table: str, name: Any) -> int | None:
         if name in ("", None):
@@ -82,6 +97,25 @@ class Resolver:
     def ids_of(self, table: str, names: str) -> list[int]:
         return sorted(i for n in names.split(",") if n and (i := self.id(table, n)) is not None)
 
+    def interface(self, device: str, name: str) -> int:
+        try:
+            return self.interfaces[self.id("devices", device), name]
+        except KeyError:
+            raise NetBoxError(f"interface {device} {name} is referenced but was not pushed") from None
+
+
+class _Probe(Resolver):
+    """Resolves every name to a dummy id: a table's payload fields, before anything of it is pushed."""
+
+    def id(self, table: str, name: Any) -> int | None:
+        return 0
+
+    def interface(self, device: str, name: str) -> int:
+        return 0
+
+
+_PROBE = _Probe()
+
 
 def _bool(value: str) -> bool:
     return str(value).lower() == "true"
@@ -89,6 +123,10 @@ def _bool(value: str) -> bool:
 
 def _int(value: Any) -> int | None:
     return None if value in ("", None) else int(value)
+
+
+def _float(value: Any) -> float | None:
+    return None if value in ("", None) else float(value)
 
 
 def _named(fields: Iterable[str]) -> Callable[[Row, Resolver], Row]:
@@ -110,7 +148,7 @@ def _interface_payload(row: Row, r: Resolver) -> Row:
 
 
 def _address_payload(row: Row, r: Resolver) -> Row:
-    interface = r.extra["interfaces"][r.id("devices", row["device"]), row["interface"]]
+    interface = r.interface(row["device"], row["interface"])
     return {
         "address": row["address"],
         "vrf": r.id("vrfs", row["vrf"]),
@@ -144,6 +182,8 @@ SPECS: dict[str, Spec] = {
             "slug": row["slug"],
             "status": row["status"],
             "region": r.id("regions", row["region"]),
+            "latitude": _float(row["latitude"]),
+            "longitude": _float(row["longitude"]),
             "description": row["description"],
         },
     ),
@@ -308,23 +348,36 @@ def _same(want: Any, have: Any) -> bool:
 
 
 class _Push:
-    def __init__(self, api: Any, report: SyncReport, prune: bool, progress: Callable[[str], None]):
+    def __init__(self, api: Any, report: SyncReport, progress: Callable[[str], None]):
         self.api = api
         self.report = report
-        self.prune = prune
         self.progress = progress
         self.resolver = Resolver()
         self.extras: list[tuple[str, list[int]]] = []
+        self.primaries: dict[int, dict[str, Any]] = {}  # device id → its primary_ip4/6 ids in NetBox
+        self.pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="netbox-push")
 
-    def endpoint(self, table: str) -> Any:
+    def request(self, table: str, **filters: Any) -> Any:
+        """A pynetbox request on ``table``'s endpoint that answers plain JSON (no records)."""
+        from pynetbox.core.query import Request
+
         app, name = SPECS[table].endpoint.split(".")
-        return getattr(getattr(self.api, app), name)
+        return Request(
+            base=getattr(getattr(self.api, app), name).url + "/",
+            token=self.api.token,
+            http_session=self.api.http_session,
+            filters=filters or None,
+            limit=PAGE,
+            threading=True,
+            max_workers=IN_FLIGHT,
+        )
 
-    def existing(self, table: str) -> dict[Key, dict[str, Any]]:
+    def existing(self, table: str, fields: Iterable[str]) -> dict[Key, dict[str, Any]]:
         spec = SPECS[table]
         found: dict[Key, dict[str, Any]] = {}
-        for record in self.endpoint(table).all(limit=1000):
-            data = {k: _comparable(v) for k, v in dict(record).items()}
+        read = sorted({"id", *spec.key, *fields})
+        for record in _transport(table, lambda: list(self.request(table, fields=",".join(read)).get())):
+            data = {k: _comparable(v) for k, v in record.items()}
             if table == "circuit-terminations" and data.get("termination_type") is None:
                 continue
             found[tuple(data.get(k) for k in spec.key)] = data
@@ -333,7 +386,12 @@ class _Push:
     def table(self, table: str, rows: list[Row]) -> None:
         spec = SPECS[table]
         self.progress(table)
-        have = self.existing(table)
+        fields = list(spec.payload(rows[0], _PROBE)) if rows else []
+        if table == "devices":
+            fields += ["primary_ip4", "primary_ip6"]
+        have = self.existing(table, fields)
+        if table == "devices":
+            self.primaries = {d["id"]: d for d in have.values()}
         wanted: set[Key] = set()
         self.resolver.ids[table] = {}
         # a table that references itself (regions: a parent before its children) goes level by level
@@ -363,24 +421,48 @@ class _Push:
                     for f, v in diff.items():
                         self.report.changes.append(f"{table} {_show(key)}: {f} {old.get(f)!r} → {v!r}")
         ids = {key: have[key]["id"] for key in want if key in have}
-        endpoint = self.endpoint(table)
-        for start in range(0, len(create), CHUNK):
-            chunk = create[start : start + CHUNK]
-            made = _call(endpoint.create, chunk, table)
-            for payload, record in zip(chunk, made, strict=True):
-                ids[tuple(payload[k] for k in spec.key)] = record.id
-            self.report.created[table] = self.report.created.get(table, 0) + len(chunk)
-        for start in range(0, len(update), CHUNK):
-            chunk = update[start : start + CHUNK]
-            _call(endpoint.update, chunk, table)
-            self.report.updated[table] = self.report.updated.get(table, 0) + len(chunk)
         self.report.unchanged[table] = (
             self.report.unchanged.get(table, 0) + len(want) - len(create) - len(update)
         )
-        self.resolver.ids[table].update({names[k]: i for k, i in ids.items()})
-        if table == "interfaces":
-            self.resolver.extra["interfaces"] = {names[k]: i for k, i in ids.items()}
+
+        def created(chunk: list[Row], answers: list[Row]) -> None:
+            for payload, answer in zip(chunk, answers, strict=True):
+                ids[tuple(payload[k] for k in spec.key)] = answer["id"]
+            self.report.created[table] = self.report.created.get(table, 0) + len(chunk)
+
+        def updated(chunk: list[Row], _: list[Row]) -> None:
+            self.report.updated[table] = self.report.updated.get(table, 0) + len(chunk)
+
+        try:
+            self.write(table, "post", create, created)
+            self.write(table, "patch", update, updated)
+        finally:  # what did land can be referenced (and is reported) even if a later chunk was refused
+            self.resolver.ids[table].update({names[k]: i for k, i in ids.items()})
+            if table == "interfaces":
+                self.resolver.interfaces = {names[k]: i for k, i in ids.items()}
         return set(want)
+
+    def write(
+        self, table: str, verb: str, objects: list[Row], done: Callable[[list[Row], list[Row]], None]
+    ) -> None:
+        """Send ``objects`` in bulk chunks, :data:`IN_FLIGHT` at a time, calling ``done`` for each chunk
+        NetBox saved. On a refusal no further chunk starts, those already sent are waited for (and counted:
+        NetBox saves each whole or not at all), and the first refusal is raised."""
+        chunks = [objects[start : start + CHUNK] for start in range(0, len(objects), CHUNK)]
+        send = getattr(self.request(table), verb)
+        futures = [self.pool.submit(_transport, table, send, chunk) for chunk in chunks]
+        failure: NetBoxError | None = None
+        for chunk, future in zip(chunks, futures, strict=True):
+            if failure is not None and future.cancel():
+                continue
+            try:
+                answers = future.result()
+            except NetBoxError as exc:
+                failure = failure or exc
+                continue
+            done(chunk, answers if isinstance(answers, list) else [])
+        if failure is not None:
+            raise failure
 
     def primary_addresses(self, rows: list[Row]) -> None:
         """Each device's primary IPv4 and IPv6: its loopback addresses (set once they exist)."""
@@ -391,25 +473,24 @@ class _Push:
                 device = self.resolver.id("devices", row["device"])
                 family = "primary_ip6" if ":" in row["address"] else "primary_ip4"
                 want.setdefault(device or 0, {})[family] = addresses[row["address"]]
-        have = self.existing("devices")
         update = []
-        for old in have.values():
-            target = want.get(old["id"])
-            if target and any(old.get(f) != v for f, v in target.items()):
-                update.append({"id": old["id"], **target})
-        for start in range(0, len(update), CHUNK):
-            chunk = update[start : start + CHUNK]
-            _call(self.endpoint("devices").update, chunk, "devices")
-        if update:
-            self.report.updated["devices"] = self.report.updated.get("devices", 0) + len(update)
+        for device, target in sorted(want.items()):
+            old = self.primaries.get(device, {})  # a device created by this push has none yet
+            if any(old.get(f) != v for f, v in target.items()):
+                update.append({"id": device, **target})
+
+        def updated(chunk: list[Row], _: list[Row]) -> None:
+            self.report.updated["devices"] = self.report.updated.get("devices", 0) + len(chunk)
+
+        self.write("devices", "patch", update, updated)
 
     def delete_extras(self) -> None:
         for table, ids in reversed(self.extras):
-            endpoint = self.endpoint(table)
-            for start in range(0, len(ids), CHUNK):
-                chunk = ids[start : start + CHUNK]
-                _call(endpoint.delete, chunk, table)
+
+            def deleted(chunk: list[Row], _: list[Row], table: str = table) -> None:
                 self.report.deleted[table] = self.report.deleted.get(table, 0) + len(chunk)
+
+            self.write(table, "delete", [{"id": i} for i in ids], deleted)
 
 
 def _levels(rows: list[Row]) -> list[list[Row]]:
@@ -431,13 +512,17 @@ def _show(key: Key) -> str:
     return " ".join(str(k) for k in key)
 
 
-def _call(action: Callable[[Any], Any], objects: list[Any], table: str) -> Any:
+def _transport(table: str, action: Callable[..., Any], *args: Any) -> Any:
+    """``action(*args)`` against NetBox, its refusals and a lost connection as a :class:`NetBoxError`."""
     import pynetbox
+    import requests
 
     try:
-        return action(objects)
+        return action(*args)
     except pynetbox.RequestError as exc:
         raise NetBoxError(f"NetBox refused {table}: {_request_error(exc)}") from None
+    except (requests.exceptions.RequestException, ValueError) as exc:  # ValueError: an answer not JSON
+        raise NetBoxError(f"lost NetBox during {table}: {type(exc).__name__}: {exc}") from None
 
 
 def _request_error(exc: Any) -> str:
@@ -488,18 +573,30 @@ def push(
     progress: Callable[[str], None] = lambda _: None,
 ) -> SyncReport:
     """Sync ``tables`` (from :func:`network.netbox.inventory_rows`) into NetBox; never raises for a NetBox
-    refusal: the report's ``error`` says where it stopped, and its counts say what was done before."""
+    refusal: the report's ``error`` says where it stopped, its counts what was written before, and
+    ``not_pushed`` how many rows of each table it did not get to write or check."""
     report = SyncReport()
-    run = _Push(api, report, prune, progress)
+    run = _Push(api, report, progress)
+    done: list[str] = []
     try:
         for table, rows in tables.items():
             run.table(table, rows)
             if table == "ip-addresses":
                 run.primary_addresses(rows)
+            done.append(table)
         if prune:
             run.delete_extras()
     except NetBoxError as exc:
         report.error = str(exc)
-    except Exception as exc:  # a dropped connection half-way: say so, with what was done
+    except Exception as exc:  # anything else half-way: say so, with what was done
         report.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        run.pool.shutdown(wait=True, cancel_futures=True)
+    if report.error is not None:
+        for table, rows in tables.items():
+            if table not in done:
+                counts = (report.created, report.updated, report.unchanged)
+                landed = sum(count.get(table, 0) for count in counts)
+                if len(rows) > landed:
+                    report.not_pushed[table] = len(rows) - landed
     return report

@@ -127,6 +127,7 @@ class Qos(_Strict):
 class Circuits(_Strict):
     """Circuits per tier of the primary plane (第一运营商)."""
 
+    carrier: str  # who provides them (NetBox's provider of the primary and isolated circuits)
     core_interconnect: Circuit
     core_access: Circuit
     province_city: Circuit

@@ -195,9 +195,11 @@ def running_netbox(home: Path, pg: LocalPostgres | None = None, workers: int = 2
             log_path = home / "gunicorn.log"
             with log_path.open("w") as log:
                 server = subprocess.Popen(
-                    [str(VENV / "bin" / "gunicorn"), "--workers", str(workers), "--threads", "2",
+                    # one request per worker process at a time (no threads: they share one GIL), so the
+                    # push's parallel bulk requests land on different workers and use both cores
+                    [str(VENV / "bin" / "gunicorn"), "--workers", str(workers), "--threads", "1",
                      "--bind", f"127.0.0.1:{port}", "--timeout", "300", "--no-control-socket",
-                     "netbox.wsgi"],
+                     "--preload", "netbox.wsgi"],
                     cwd=home,
                     env=env,
                     stdout=log,
@@ -211,7 +213,7 @@ def running_netbox(home: Path, pg: LocalPostgres | None = None, workers: int = 2
                         log_path,
                         name="NetBox",
                         error=NetBoxUnavailable,
-                        seconds=180,
+                        seconds=600,
                         ok=(200, 403),
                     )
                     (home / "database.txt").write_text(f"{name} ({how})\n")

@@ -159,4 +159,9 @@ def test_a_refused_object_stops_the_push_and_the_report_says_what_was_done(first
         and "no-such-type" in report.error
     )
     assert "ip-addresses" not in report.unchanged  # stopped there
+    # what it did not get to: the refused port, and every row of the tables after it
+    assert report.not_pushed["interfaces"] >= 1  # the refused list, whole
+    assert report.not_pushed["ip-addresses"] == len(tables["ip-addresses"])
+    assert report.not_pushed["circuit-terminations"] == len(tables["circuit-terminations"])
+    assert "sites" not in report.not_pushed and "devices" not in report.not_pushed
     api.dcim.sites.get(slug="egov-new-site").delete()

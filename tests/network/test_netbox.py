@@ -95,6 +95,16 @@ def test_circuits_have_carriers_rates_and_both_ends(tables, small, params) -> No
     assert ends[city_backup["cid"], "Z"]["description"] == "GD-CITY-440100 XGigabitEthernet1/0/2"
     town = next(c for c in circuits if "GD-TOWN-440103001" in c["cid"])
     assert town["commit_rate"] == 100_000
+    primary = [c for c in circuits if c["type"].startswith("主用")]
+    assert primary and {c["provider"] for c in primary} == {"中国电信"}  # data/network.yaml circuits.carrier
+
+
+def test_the_primary_carrier_is_data(small, params) -> None:
+    other = params.model_copy(update={"circuits": params.circuits.model_copy(update={"carrier": "广东广电"})})
+    tables = inventory_rows(small, "vrp", other)
+    assert {p["name"] for p in tables["providers"]} == {"广东广电", params.backup.carrier}
+    isolated = next(c for c in tables["circuits"] if c["cid"].startswith("ISO "))
+    assert isolated["provider"] == "广东广电"  # leased from the primary carrier
 
 
 def test_regions_sites_and_the_isolated_domain(tables) -> None:
@@ -111,6 +121,18 @@ def test_regions_sites_and_the_isolated_domain(tables) -> None:
     assert devices["GD-CITY-440100"]["site"] == sites["gd-440100"]["name"]
     assert {d["status"] for d in devices.values()} == {"planned"}
     assert {s["status"] for s in sites.values()} == {"planned"}
+    # data/coordinates.csv: the seats of the province and the cities; counties and towns have none
+    assert (sites["gd-440000"]["latitude"], sites["gd-440000"]["longitude"]) == (23.13, 113.27)
+    assert (sites["gd-440100"]["latitude"], sites["gd-440100"]["longitude"]) == (23.13, 113.26)
+    assert sites["gd-440100-iso"]["latitude"] == 23.13
+    assert (sites["gd-440103001"]["latitude"], sites["gd-440103"]["longitude"]) == ("", "")
+
+
+def test_coordinates_come_from_the_source(small, params) -> None:
+    moved = inventory_rows(small, "vrp", params, coordinates={"441900": ("东莞市", 113.75, 23.02)})
+    sites = by(moved["sites"], "slug")
+    assert (sites["gd-441900"]["latitude"], sites["gd-441900"]["longitude"]) == (23.02, 113.75)
+    assert sites["gd-440100"]["latitude"] == ""
 
 
 def test_vrfs_route_targets_tenants_and_addresses(tables, params) -> None:
