@@ -1004,7 +1004,7 @@ def _plan_failures(
     VMs without a host, a building limit crossed that today's cloud does not cross, the yearly budget cap."""
     applied = apply_tranches(source, tranches)
     failures = [
-        f"{line.resource.value} {line.az}: below target"
+        f"{line.resource} {line.az}: below target"
         for line in assess(applied).lines
         if line.first_below_target is not None
     ]
