@@ -9,6 +9,7 @@ has merged the daemons' identical pages, and tears everything down. Needs root, 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -49,6 +50,11 @@ def _progress(started: float):  # type: ignore[no-untyped-def]
 
 
 def main() -> int:
+    # Not yet proven on a 2-core machine: the attempt this month drove the load to ~750 (hundreds of zebras
+    # runnable, KSM scanning) before convergence. Run it on purpose, on a quiet machine, until it is.
+    if os.environ.get("EGOV_BENCH_FULL_LAB") != "1":
+        print("not run: the full-province lab is opt-in (EGOV_BENCH_FULL_LAB=1 make bench); see docs/lab.md")
+        return 0
     from network.lab.from_model import lab_spec
     from network.lab.system import missing_prerequisites
     from network.render import render_device
