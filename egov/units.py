@@ -18,6 +18,20 @@ from typing import Any
 import pint
 
 
+def cache_folder(pint_dir: Path) -> Path:
+    """Where the parsed definitions of the pint installed at ``pint_dir`` are cached.
+
+    The cache records the path of the definition files it was parsed from, so a cache written by another
+    installation (another virtualenv, since removed) fails to load, and every start would parse again: the
+    folder is therefore keyed by the installation's path as well as pint's version."""
+    import hashlib
+
+    import platformdirs
+
+    where = hashlib.sha256(str(pint_dir).encode()).hexdigest()[:12]
+    return platformdirs.user_cache_path("egov", appauthor=False) / f"pint-{pint.__version__}-{where}"
+
+
 def _registry() -> pint.UnitRegistry:
     """pint's default registry, its parsed definitions cached on disk: parsing them is a large part of the
     start-up of `egov capacity check` (≈ 0.2 s of a 1 s budget).
@@ -26,9 +40,7 @@ def _registry() -> pint.UnitRegistry:
     The cache is therefore built in a private temporary directory and renamed into place whole
     (~/.cache/egov/pint-<version>); afterwards pint only reads it. Any trouble: parse without a cache."""
     try:
-        import platformdirs
-
-        folder = platformdirs.user_cache_path("egov", appauthor=False) / f"pint-{pint.__version__}"
+        folder = cache_folder(Path(pint.__file__).resolve().parent)
         if folder.is_dir():
             return pint.UnitRegistry(cache_folder=folder)
         folder.parent.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pint
 import pytest
 
+from egov import units
 from egov.units import UnitError, human, magnitude_in, parse_quantity, show
 
 
@@ -65,3 +69,29 @@ def test_show_and_human_keep_the_family() -> None:
     assert show(parse_quantity("15 PB", "byte"), "PB") == "15 PB"
     assert human(parse_quantity("78531957 MiB", "byte")) == "74.9 TiB"
     assert human(parse_quantity("2030168 GB", "byte")) == "2.0 PB"
+
+
+def test_pint_cache_is_keyed_by_the_installation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a cache parsed by another virtualenv's pint names files that may be gone: each installation its own
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    a = units.cache_folder(Path("/venv-a/site-packages/pint"))
+    b = units.cache_folder(Path("/venv-b/site-packages/pint"))
+    assert a != b and a.parent == b.parent == tmp_path / "egov"
+    assert units.cache_folder(Path("/venv-a/site-packages/pint")) == a
+
+
+def test_registry_reads_its_own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    units._registry()  # the first start parses and writes the cache
+    folder = units.cache_folder(Path(pint.__file__).resolve().parent)
+    assert folder.is_dir()
+    calls: list[object] = []
+    real = pint.UnitRegistry
+
+    def spy(*args: object, **kwargs: object) -> pint.UnitRegistry:
+        calls.append(kwargs.get("cache_folder"))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pint, "UnitRegistry", spy)
+    units._registry()
+    assert calls == [folder]  # read from the cache; no uncached fallback
