@@ -268,9 +268,13 @@ class _Tables:
         self.out["vrfs"] = sorted(vrfs.values(), key=lambda v: v["name"])
         self.out["roles"] = [{"name": name, "slug": slug} for slug, name in PREFIX_ROLES.items()]
         rows = self.out["prefixes"]
+        summarised: set[IPv4Network | IPv6Network] = set()
         for city in sorted(self.backbone.by_tier("city"), key=lambda d: d.hostname):
             for r in city.area_ranges:
-                summaries: list[IPv4Network | IPv6Network] = [r.prefix, *r.prefixes_v6]
+                # a city's second router announces the same summaries as its first: one prefix each
+                announced: list[IPv4Network | IPv6Network] = [r.prefix, *r.prefixes_v6]
+                summaries = [net for net in announced if net not in summarised]
+                summarised.update(summaries)
                 for net in summaries:
                     rows.append(
                         _prefix_row(net, "", "city-block", f"{city.name} summary", status="container")

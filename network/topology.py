@@ -332,7 +332,9 @@ class _Builder:
                 self.plan.second_city_link(code, intra=True),
                 b.city_uplink,
                 "backup",
-                BACKBONE_AREA,
+                # in the city's area, not area 0: OSPF prefers intra-area paths whatever their cost, so in
+                # area 0 the second router would reach its counties over their backup circuits instead
+                city_area(code),
                 True,
             )
             second.area_ranges = list(first.area_ranges)

@@ -56,9 +56,10 @@ def test_the_slice_lands_with_every_row(first_push, tables) -> None:
 def test_reads_back_as_the_model_says(first_push, api, tables, slice_backbone) -> None:
     params = load_params()
     gat = api.ipam.vrfs.get(name="dept-gat")
-    assert [rt.name for rt in gat.import_targets] == [
-        f"{params.bgp.asn}:{1000 + params.departments['GAT'].vpn_id}"
-    ]
+    # its own route target and the shared services' (VRF public), never another department's
+    assert sorted(rt.name for rt in gat.import_targets) == sorted(
+        {f"{params.bgp.asn}:1", f"{params.bgp.asn}:{1000 + params.departments['GAT'].vpn_id}"}
+    )
     assert gat.tenant.name.startswith("GAT ")
     assert api.ipam.prefixes.count() == len(tables["prefixes"])
     cloud = api.ipam.prefixes.get(prefix=f"172.16.{params.departments['GAT'].vpn_id}.0/24", vrf_id=gat.id)
