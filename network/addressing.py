@@ -154,8 +154,14 @@ class AddressPlan:
         return self._v4(PROVINCE_CITY_LOOPBACKS + 64 + city_slot(code))
 
     def second_city_link(self, code: str, intra: bool = False) -> IPv4Network:
-        """The /31 of a city's second router towards core 2 (``intra``: towards the first city router)."""
-        return self._net(PROVINCE_SECOND_CITY_LINKS + 128 * intra + 2 * city_slot(code), 31)
+        """The /31 of a city's second router towards core 2 (``intra``: towards the first city router).
+
+        The intra link runs in the city's OSPF area (OSPF prefers intra-area paths whatever their cost, so
+        in area 0 the second router would reach its counties over their backup circuits), so its /31 lies
+        inside the city's block, summarised with it: the first /31 of the city's own slot, before its LAN."""
+        if intra:
+            return self._net(self._city_offset(code) + (CITY_OWN_SLOT << (SITE_BITS + HOST_BITS)), 31)
+        return self._net(PROVINCE_SECOND_CITY_LINKS + 2 * city_slot(code), 31)
 
     def province_loopback(self, role: str, index: int) -> IPv4Address:
         """Loopback of a provincial router: role 'core' (.1, .2) or 'access' (.11, .12)."""

@@ -33,9 +33,11 @@ def test_bandwidth_per_tier(backbone) -> None:
 def test_every_city_is_dual_homed_to_both_cores(backbone) -> None:
     for city in backbone.by_tier("city"):
         uplinks = {(i.peer, i.plane) for i in city.interfaces if i.ospf_area == 0}
-        if city.hostname.endswith("-B"):  # the second router: core 2, and the first router of its city
+        if city.hostname.endswith("-B"):  # second router: core 2 in area 0, the first router in the city's
             first = city.hostname.removesuffix("-B")
-            assert uplinks == {("GD-CORE-02", "backup"), (first, "backup")}, city.hostname
+            assert uplinks == {("GD-CORE-02", "backup")}, city.hostname
+            intra = [i for i in city.interfaces if i.peer == first]
+            assert [i.ospf_area for i in intra] == [int(city.division_code)], city.hostname
             continue
         uplinks -= {(f"{city.hostname}-B", "backup")}
         assert uplinks == {("GD-CORE-01", "primary"), ("GD-CORE-02", "backup")}, city.hostname
@@ -50,7 +52,9 @@ def test_a_county_backup_ends_on_the_second_city_router(backbone) -> None:
     second = backbone.devices["GD-CITY-440700-B"]
     assert str(second.loopback_v4) == "10.0.3.71"
     assert str(second.interface(1).address_v4) == "10.0.6.15/31" and second.interface(1).peer == "GD-CORE-02"
-    assert str(second.interface(2).address_v4) == "10.0.6.143/31"
+    # the link to the first city router: the first /31 of 江门's own slot (63) in its /14 10.28.0.0 (slot 7)
+    assert str(second.interface(2).address_v4) == "10.31.240.1/31"
+    assert second.interface(2).ospf_area == 440700
     first = backbone.devices["GD-CITY-440700"]
     assert [r.prefix for r in second.area_ranges] == [r.prefix for r in first.area_ranges]
 
