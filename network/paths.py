@@ -376,7 +376,9 @@ def next_hop_ports(graph: RoutingGraph, router: str, destination: str) -> set[in
         area = graph.areas[here]
         target = destination if there == here else area.abr or destination
     elif there != BACKBONE_AREA:
-        if graph.areas[there].abr == router:
+        # an ABR of the destination's area (the city router, or a city's second router) routes intra-area:
+        # OSPF prefers an intra-area path whatever its cost
+        if router in graph.areas[there].nodes:
             area = graph.areas[there]
         else:
             target = graph.areas[there].abr or destination
