@@ -7,7 +7,12 @@ once and its loads over all months are matrix products. A failure changes the ro
 touches only (see network.paths), so the rest keeps its intact loads. A town's circuit or router
 (a leaf: never a transit) is exact without routing: its own flows disappear, nothing else moves.
 
-Within a city area's failure, area 0 keeps its intact loads (the cut-off sites' traffic is not subtracted
+A city area meets area 0 at its ABRs (the city router; in 11 cities a second one where the counties' backup
+circuits end): its traffic leaves through the ABR at least (distance + that ABR's cost to the access
+routers) and enters through the ABR at least (distance + summary cost), so a failure anywhere can move where
+a city's traffic crosses — the first city router's failure sends the backed-up counties' traffic over the
+second router's uplink. A failure inside a city routes area 0 again when traffic crosses at other ABRs;
+when it only cuts sites off, area 0 keeps its intact loads (the cut-off sites' traffic is not subtracted
 there): an upper bound, never an understatement. A router failure takes down every circuit at it.
 """
 
@@ -31,7 +36,18 @@ from egov.months import add_months, month_label, months_between
 from egov.source import read_yaml
 from egov.units import Q_
 from network.params import DATA_DIR
-from network.paths import BACKBONE_AREA, NO_FAILURE, Area, Failure, RoutingGraph, split_from, split_toward
+from network.paths import (
+    BACKBONE_AREA,
+    EPS,
+    NO_FAILURE,
+    Area,
+    Failure,
+    RoutingGraph,
+    distances,
+    split_from,
+    split_toward,
+    summary_costs,
+)
 from network.traffic import DC, Demand, TrafficParams, yaml_line
 
 SRLG_FILE = "srlg.yaml"
@@ -118,11 +134,40 @@ def single_failures(graph: RoutingGraph) -> list[Failure]:
 @dataclass
 class _AreaRouting:
     """A city area's routing as weights: per arc of the area, the users whose traffic crosses it upstream
-    and downstream (ECMP fractions included); per site, its column of that sum (for a leaf's failure)."""
+    and downstream (ECMP fractions included, downstream for the context's entry shares); the users leaving
+    the area at each ABR and the users it reaches; per site, its column of that sum (for a leaf's
+    failure)."""
 
     w_up: np.ndarray
     w_down: np.ndarray
+    exits: dict[str, float]
+    served: float  # the users it reaches
     columns: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # site -> (arc positions, up, down)
+
+
+@dataclass
+class _Context:
+    """Where a failure's traffic crosses between area 0 and the city areas (network.paths' ABR choice).
+
+    ``offsets``: every live ABR's area-0 distance to the nearest live access router, what it announces into
+    its city for the hubs (the hubs hang at the same access routers in the model's design; with hubs at
+    different ones this takes the nearest of all). ``entries``: per live access router and city area, the
+    fraction of its downstream traffic entering the area at each ABR (the ABRs at least distance + summary
+    cost, equal ties split equally at the access router). ``shares``: per city area, those fractions
+    weighted by what each access router sends."""
+
+    offsets: dict[str, float]
+    entries: dict[str, dict[int, dict[str, float]]]
+    shares: dict[int, dict[str, float]]
+
+    def area_view(self, area: Area) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, float], ...]]:
+        """What a city area's routing depends on: its ABRs' offsets relative to the least; entry shares."""
+        live = {a: self.offsets[a] for a in area.abrs if a in self.offsets}
+        least = min(live.values(), default=0.0)
+        return (
+            tuple(sorted((a, o - least) for a, o in live.items())),
+            tuple(sorted(self.shares.get(area.area, {}).items())),
+        )
 
 
 def _dense(arcs: dict[int, dict[int, float]], pos: dict[int, int], width: int) -> np.ndarray:
@@ -147,69 +192,170 @@ class LoadModel:
         self.up_total = demand.up.sum(axis=0)
         self.down_total = demand.down.sum(axis=0)
         self.hub_index = {h: i for i, h in enumerate(demand.hubs)}
-        self.cities = sorted(a.abr for a in graph.areas.values() if a.abr is not None)
-        self.city_area = {a.abr: a for a in graph.areas.values() if a.abr is not None}
-        self.city_users = {
-            abr: float(sum(users.get(n, 0.0) for n in area.nodes)) for abr, area in self.city_area.items()
-        }
+        self.city_areas = [a for _, a in sorted(graph.areas.items()) if a.abrs]
+        #: every ABR (city routers, first and second)
+        self.abrs = sorted(abr for a in self.city_areas for abr in a.abrs)
+        self.area_users = {a.area: float(sum(users.get(n, 0.0) for n in a.nodes)) for a in self.city_areas}
         self.leaves = {area.area: self._leaves(area) for area in graph.areas.values()}
         area0 = graph.areas[BACKBONE_AREA]
         att_arcs = [2 * c.index + d for c in graph.circuits if c.plane == "attachment" for d in (0, 1)]
         self.backbone_arcs = np.array(list(area0.arcs) + att_arcs, dtype=int)
         self.backbone_pos = {int(a): k for k, a in enumerate(self.backbone_arcs)}
+        self._summaries = {a.area: summary_costs(a, NO_FAILURE) for a in self.city_areas if len(a.abrs) > 1}
+        self._hub_volume = {h: float(demand.down[i].sum()) for h, i in self.hub_index.items()}
+        self._weights: dict[str, float] = {}
+        self._from_pes: dict[str, dict[str, float]] = {}
+        self.context = self._context(NO_FAILURE, set())
         self._intact: dict[int, _AreaRouting] = {}
         self.nominal = self.loads(NO_FAILURE)
 
     @staticmethod
     def _leaves(area: Area) -> set[str]:
         """Routers of a city area with one circuit only: never a transit, so their failure moves nothing."""
-        if area.abr is None:
-            return set()
-        return {n for n in area.nodes if n != area.abr and area.graph.out_degree(n) == 1}
+        return (
+            {n for n in area.nodes if n not in area.abrs and area.graph.out_degree(n) == 1}
+            if area.abrs
+            else set()
+        )
+
+    # -- where traffic crosses between the areas -------------------------------------------------------------
+    def _pe_weights(self, failure: Failure) -> dict[str, float]:
+        """Per live access router, the fraction of all downstream traffic (over the horizon) it sends: each
+        hub sends equally over its live attachments."""
+        sent: dict[str, float] = {}
+        total = 0.0
+        for hub in self.demand.hubs:
+            atts = [
+                pe
+                for pe, c in self.graph.attachments.get(hub, [])
+                if c not in failure.circuits and pe not in failure.routers
+            ]
+            volume = self._hub_volume[hub]
+            for pe in atts:
+                sent[pe] = sent.get(pe, 0.0) + volume / len(atts)
+                total += volume / len(atts)
+        return {pe: v / total for pe, v in sorted(sent.items())} if total else {}
+
+    def _context(self, failure: Failure, touched: set[int]) -> _Context:
+        """The ABR offsets and entry shares under ``failure``; the intact ones when it touches neither area 0
+        nor a city with two ABRs."""
+        if failure is not NO_FAILURE and not any(
+            a == BACKBONE_AREA or len(self.graph.areas[a].abrs) > 1 for a in touched
+        ):
+            return self.context
+        graph = self.graph
+        area0 = graph.areas[BACKBONE_AREA]
+        pes = [pe for pe in graph.pes if pe not in failure.routers]
+        intact = failure is NO_FAILURE or BACKBONE_AREA not in touched
+        if intact and failure is not NO_FAILURE:
+            offsets, weights, from_pes = self.context.offsets, self._weights, self._from_pes
+        else:
+            to_pe = distances(area0, pes, failure, toward=True)
+            offsets = {abr: to_pe[abr] for abr in self.abrs if abr in to_pe}
+            weights = self._pe_weights(failure)
+            from_pes = {pe: distances(area0, [pe], failure, toward=False) for pe in pes}
+        summaries = {
+            a.area: summary_costs(a, failure) if a.area in touched else self._summaries[a.area]
+            for a in self.city_areas
+            if len(a.abrs) > 1
+        }
+        entries: dict[str, dict[int, dict[str, float]]] = {}
+        shares: dict[int, dict[str, float]] = {}
+        for pe in pes:
+            from_pe = from_pes[pe]
+            by_area = entries.setdefault(pe, {})
+            for area in self.city_areas:
+                if len(area.abrs) == 1:
+                    chosen = [a for a in area.abrs if a in from_pe]
+                else:
+                    cost = {a: from_pe[a] + s for a, s in summaries[area.area].items() if a in from_pe}
+                    least = min(cost.values(), default=0.0)
+                    chosen = [a for a in sorted(cost) if cost[a] - least < EPS]
+                if not chosen:
+                    continue
+                by_area[area.area] = {a: 1 / len(chosen) for a in chosen}
+                into = shares.setdefault(area.area, {})
+                for a in chosen:
+                    into[a] = into.get(a, 0.0) + weights.get(pe, 0.0) / len(chosen)
+        for area_id, into in shares.items():  # normalised: one entry ABR's share is exactly 1
+            total = sum(into.values())
+            shares[area_id] = {a: v / total for a, v in into.items()} if total else {}
+        if failure is NO_FAILURE:
+            self._weights, self._from_pes = weights, from_pes
+        return _Context(offsets, entries, shares)
 
     # -- a city area ------------------------------------------------------------------------------------
-    def _route_city(self, area: Area, failure: Failure) -> _AreaRouting:
-        assert area.abr is not None
+    def _route_city(self, area: Area, failure: Failure, context: _Context | None = None) -> _AreaRouting:
+        """Upstream toward the ABR at least (distance + its offset), each ABR forwarding in area 0 what
+        reaches it; downstream from each ABR as much as enters there."""
+        context = context or self.context
         sites = [n for n in area.nodes if n in self.users]
         pos = {a: k for k, a in enumerate(area.arcs)}
-        up_arcs, _ = split_toward(area, [area.abr], sites, failure)
-        down_arcs = split_from(area, area.abr, sites, failure)
-        up = _dense(up_arcs, pos, len(sites))
-        down = _dense(down_arcs, pos, len(sites))
+        live = [a for a in area.abrs if a not in failure.routers]
+        offsets = (
+            None if len(area.abrs) == 1 else {a: context.offsets[a] for a in live if a in context.offsets}
+        )
+        up_arcs, arrived = split_toward(area, live, sites, failure, offsets)
         users = np.array([self.users[s] for s in sites])
-        reach = (up.any(axis=0) | down.any(axis=0)) & np.array([s not in failure.routers for s in sites])
+        reach = np.zeros(len(sites), dtype=bool)
+        down = np.zeros((len(area.arcs), len(sites)))
+        for abr, share in context.shares.get(area.area, {}).items():
+            if share > 0 and abr not in failure.routers:
+                from_abr = _dense(split_from(area, abr, sites, failure), pos, len(sites))
+                down += share * from_abr if share != 1.0 else from_abr
+                reach |= from_abr.any(axis=0) | np.array([s == abr for s in sites])
+        up = _dense(up_arcs, pos, len(sites))
+        reach &= up.any(axis=0) | np.array([s in live for s in sites])
+        reach &= np.array([s not in failure.routers for s in sites])
         users = np.where(reach, users, 0.0)
+        # the users leaving at each ABR (summed in the area's order: the intact sum is area_users' exactly)
+        exits = {
+            abr: float(sum(users[i] * f for i, f in sorted(by.items())))
+            for abr, by in sorted(arrived.items())
+        }
+        served = float(sum(users[i] for i in range(len(sites)) if reach[i]))
         columns = {}
         if failure is NO_FAILURE:
             for i, site in enumerate(sites):
                 rows = np.nonzero(up[:, i] + down[:, i])[0]
                 columns[site] = (rows, up[rows, i] * users[i], down[rows, i] * users[i])
-        return _AreaRouting(up @ users, down @ users, columns)
+        return _AreaRouting(up @ users, down @ users, exits, served, columns)
 
-    def _city_loads(self, area: Area, failure: Failure) -> np.ndarray:
-        """Loads on the area's arcs (in ``area.arcs`` order) × months."""
-        if not area.arcs:
-            return np.zeros((0, self.months))
+    def _intact_city(self, area: Area) -> _AreaRouting:
         intact = self._intact.get(area.area)
         if intact is None:
             intact = self._intact[area.area] = self._route_city(area, NO_FAILURE)
+        return intact
+
+    def _city_loads(
+        self, area: Area, failure: Failure, context: _Context
+    ) -> tuple[np.ndarray, dict[str, float], float]:
+        """Loads on the area's arcs (in ``area.arcs`` order) × months, the users leaving at each ABR and the
+        users area 0 serves downstream. A leaf's failure keeps the intact ones (area 0 is not routed again:
+        an upper bound)."""
+        intact = self._intact_city(area)
         leaves = None if failure is NO_FAILURE else self._leaf_only(area, failure)
-        if failure is NO_FAILURE:
+        exits, served = intact.exits, self.area_users[area.area]
+        if failure is NO_FAILURE or (
+            leaves is not None and context.area_view(area) == self.context.area_view(area)
+        ):
             w_up, w_down = intact.w_up, intact.w_down
-        elif leaves is not None:
-            w_up, w_down = intact.w_up.copy(), intact.w_down.copy()
-            for leaf in leaves:
-                if leaf not in intact.columns:
-                    continue  # a router without users (a city's second router): its loss moves no demand
-                rows, up, down = intact.columns[leaf]
-                w_up[rows] -= up
-                w_down[rows] -= down
-        elif area.abr in failure.routers:
-            return np.zeros((len(area.arcs), self.months))
+            if leaves:
+                w_up, w_down = w_up.copy(), w_down.copy()
+                for leaf in leaves:
+                    if leaf not in intact.columns:
+                        continue  # a router without users (a city's second router): its loss moves no demand
+                    rows, up, down = intact.columns[leaf]
+                    w_up[rows] -= up
+                    w_down[rows] -= down
+        elif all(a in failure.routers for a in area.abrs):
+            return np.zeros((len(area.arcs), self.months)), {}, 0.0
         else:
-            routing = self._route_city(area, failure)
-            w_up, w_down = routing.w_up, routing.w_down
-        return np.outer(w_up, self.up_total) + np.outer(w_down, self.down_total)
+            routing = self._route_city(area, failure, context)
+            w_up, w_down, exits, served = routing.w_up, routing.w_down, routing.exits, routing.served
+        if not area.arcs:
+            return np.zeros((0, self.months)), exits, served
+        return np.outer(w_up, self.up_total) + np.outer(w_down, self.down_total), exits, served
 
     def _leaf_only(self, area: Area, failure: Failure) -> set[str] | None:
         """The leaf routers a failure cuts off, when that is all it does in this area (else None)."""
@@ -230,14 +376,28 @@ class LoadModel:
         return cut
 
     # -- area 0 and the hubs -------------------------------------------------------------------------------
-    def _backbone_loads(self, failure: Failure) -> tuple[np.ndarray, np.ndarray]:
-        """(arc indexes, loads) for area 0's arcs and every attachment arc."""
+    def _backbone_loads(
+        self,
+        failure: Failure,
+        context: _Context | None = None,
+        exits: dict[str, float] | None = None,
+        served: dict[int, float] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(arc indexes, loads) for area 0's arcs and every attachment arc; ``exits``: the users leaving the
+        city areas at each ABR, ``served``: the users of each city area downstream traffic goes to, through
+        the ABRs the context has it enter at (the intact network's by default)."""
         graph, demand = self.graph, self.demand
+        context = context or self.context
+        if exits is None:
+            exits = {}
+            for city in self.city_areas:
+                exits.update(self._intact_city(city).exits)
+        served = served or self.area_users
         area = graph.areas[BACKBONE_AREA]
         arcs, pos = self.backbone_arcs, self.backbone_pos
         loads = np.zeros((len(arcs), self.months))
-        cities = [c for c in self.cities if c not in failure.routers]
-        users = np.array([self.city_users[c] for c in cities])
+        cities = [c for c in sorted(exits) if c not in failure.routers]
+        users = np.array([exits[c] for c in cities])
         pes = list(graph.pes)
         sources = cities + pes
         n_cities = len(cities)
@@ -282,7 +442,7 @@ class LoadModel:
                     for pe, circuit in live[hub]:
                         loads[pos[2 * circuit]] += arriving[pes.index(pe)]
             loads[rows] += np.array(coef)[:, None] * demand.up[curves]
-        # downstream: every hub sends equally over its live attachments, then toward each city
+        # downstream: every hub sends equally over its live attachments, then toward each city's entry ABRs
         rows, share, curves, via = [], [], [], []
         for hub in demand.hubs:
             atts = live.get(hub, [])
@@ -292,15 +452,22 @@ class LoadModel:
                 curves.append(hi[hub])
                 via.append(pes.index(pe))
         sent = np.array(share)[:, None] * demand.down[curves]
-        loads[rows] += float(users.sum()) * sent
+        # the city areas some access router reaches
+        reaching = sorted({a for entry in context.entries.values() for a in entry})
+        loads[rows] += float(np.array([served.get(a, 0.0) for a in reaching]).sum()) * sent
         per_pe = np.zeros((len(pes), self.months))
         np.add.at(per_pe, via, sent)
         weights = np.zeros((len(arcs), len(pes)))
         for k, pe in enumerate(pes):
             if pe in failure.routers:
                 continue
-            matrix = _dense(split_from(area, pe, cities, failure), pos, len(cities))
-            weights[:, k] = matrix @ users
+            entering_users: dict[str, float] = {}
+            for area_id, entry in context.entries.get(pe, {}).items():
+                for abr, f in entry.items():
+                    entering_users[abr] = entering_users.get(abr, 0.0) + served.get(area_id, 0.0) * f
+            targets = sorted(entering_users)
+            matrix = _dense(split_from(area, pe, targets, failure), pos, len(targets))
+            weights[:, k] = matrix @ np.array([entering_users[t] for t in targets])
         loads += weights @ per_pe
         return arcs, loads
 
@@ -321,29 +488,69 @@ class LoadModel:
         return areas
 
     def changed(self, failure: Failure) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(arc indexes, loads × months) for every area the failure touches."""
+        """(arc indexes, loads × months) for every area whose loads the failure changes: the city areas it
+        touches or whose ABRs' offsets or entry shares it moves, and area 0 when it touches area 0 or moves
+        where a city's traffic crosses into it."""
+        touched = self.touched_areas(failure)
+        context = self._context(failure, touched)
         out = []
-        for area_id in sorted(self.touched_areas(failure)):
-            if area_id == BACKBONE_AREA:
-                out.append(self._backbone_loads(failure))
+        exits: dict[str, float] = {}
+        served: dict[int, float] = {}
+        moved = context.entries != self.context.entries
+        for area in self.city_areas:
+            intact = self._intact_city(area)
+            if area.area in touched or (
+                len(area.abrs) > 1 and context.area_view(area) != self.context.area_view(area)
+            ):
+                values, leaving, served[area.area] = self._city_loads(area, failure, context)
+                if area.arcs:
+                    out.append((np.array(area.arcs, dtype=int), values))
+                # area 0 is routed again when traffic crosses at other ABRs; cut-off sites alone leave it
+                # its intact loads (an upper bound)
+                moved |= leaving.keys() != intact.exits.keys()
+                exits.update(leaving)
             else:
-                area = self.graph.areas[area_id]
-                out.append((np.array(area.arcs, dtype=int), self._city_loads(area, failure)))
+                exits.update(intact.exits)
+                served[area.area] = self.area_users[area.area]
+        if BACKBONE_AREA in touched or moved:
+            out.insert(0, self._backbone_loads(failure, context, exits, served))
         return out
 
     def loads(self, failure: Failure) -> np.ndarray:
         """Loads of every arc × month under ``failure`` (the intact network for NO_FAILURE)."""
         if failure is NO_FAILURE:
             total = np.zeros((len(self.graph.arcs), self.months))
-            arcs, values = self._backbone_loads(failure)
+            exits: dict[str, float] = {}
+            for area in self.city_areas:
+                values, leaving, _ = self._city_loads(area, failure, self.context)
+                if area.arcs:
+                    total[np.array(area.arcs)] = values
+                exits.update(leaving)
+            arcs, values = self._backbone_loads(failure, self.context, exits)
             total[arcs] = values
-            for area_id, area in self.graph.areas.items():
-                if area_id != BACKBONE_AREA and area.arcs:
-                    total[np.array(area.arcs)] = self._city_loads(area, failure)
             return total
         total = self.nominal.copy()
         for arcs, values in self.changed(failure):
             total[arcs] = values
+        return total
+
+    def loads_from_scratch(self, failure: Failure) -> np.ndarray:
+        """Every area routed again under ``failure``, no shortcut: what ``loads`` must equal."""
+        context = self._context(failure, set(self.graph.areas))
+        total = np.zeros((len(self.graph.arcs), self.months))
+        exits: dict[str, float] = {}
+        served: dict[int, float] = {}
+        for area in self.city_areas:
+            if all(a in failure.routers for a in area.abrs):
+                continue
+            routing = self._route_city(area, failure, context)
+            if area.arcs:
+                values = np.outer(routing.w_up, self.up_total) + np.outer(routing.w_down, self.down_total)
+                total[np.array(area.arcs)] = values
+            exits.update(routing.exits)
+            served[area.area] = routing.served
+        arcs, values = self._backbone_loads(failure, context, exits, served)
+        total[arcs] = values
         return total
 
 
@@ -528,32 +735,36 @@ def capacity_report(
 
 
 def cut_off(model: LoadModel, failure: Failure) -> list[str]:
-    """The sites (routers with users) a failure separates from every live provincial access router."""
+    """The sites (routers with users) a failure separates from every live provincial access router: in area 0
+    from every live access router, in a city area from every live ABR area 0 still connects."""
     graph = model.graph
     dead_routers, dead_circuits = failure.routers, failure.circuits
-    out: list[str] = []
-    for area_id in sorted(model.touched_areas(failure)):
-        area = graph.areas[area_id]
-        if area_id == BACKBONE_AREA:
-            roots = [pe for pe in graph.pes if pe not in dead_routers]
-            cities = [c for c in model.cities if c not in dead_routers]
-        else:
-            roots = [area.abr] if area.abr is not None and area.abr not in dead_routers else []
-            cities = []
+    touched = model.touched_areas(failure)
+
+    def reached(area: Area, roots: list[str]) -> set[str]:
         view = nx.subgraph_view(
             area.graph,
             filter_node=lambda n: n not in dead_routers,
             filter_edge=lambda u, v, k: k // 2 not in dead_circuits,
         )
-        reached: set[str] = set(roots)
-        for root in roots:
-            reached |= nx.descendants(view, root)
-        if area_id == BACKBONE_AREA:
-            for city in model.cities:
-                if city not in reached or city not in cities:
-                    out.extend(n for n in graph.areas[int(graph.devices[city].division_code)].nodes)
-        else:
-            out.extend(n for n in area.nodes if n not in reached)
+        out = {r for r in roots if r in view}
+        for root in sorted(out):
+            out |= nx.descendants(view, root)
+        return out
+
+    area0 = graph.areas[BACKBONE_AREA]
+    in_area0 = (
+        reached(area0, [pe for pe in graph.pes if pe not in dead_routers])
+        if BACKBONE_AREA in touched
+        else set(area0.nodes)
+    )
+    out: list[str] = []
+    for area in model.city_areas:
+        exits = [a for a in area.abrs if a in in_area0 and a not in dead_routers]
+        if area.area not in touched and len(exits) == len(area.abrs):
+            continue
+        inside = reached(area, exits)
+        out.extend(n for n in area.nodes if n not in inside)
     return sorted({n for n in out if n in model.users})
 
 
@@ -608,11 +819,14 @@ def unit_flow_to_dc(model: LoadModel, site: str, failure: Failure = NO_FAILURE) 
         area_id = graph.area_of_site[site]
         if area_id != BACKBONE_AREA:
             area = graph.areas[area_id]
-            assert area.abr is not None
-            arcs, arrived = split_toward(area, [area.abr], [site], failure)
+            # out of the city through the ABR at least (distance + its own cost to the DC's access routers)
+            to_dc = distances(area0, roots, failure, toward=True)
+            offsets = {a: to_dc[a] for a in area.abrs if a in to_dc}
+            arcs, arrived = split_toward(area, list(offsets), [site], failure, offsets)
             for arc, by in arcs.items():
                 flow[arc] = by.get(0, 0.0)
-            entries[area.abr] = arrived.get(area.abr, {}).get(0, 0.0)
+            for abr, by in arrived.items():
+                entries[abr] = by.get(0, 0.0)
         else:
             entries[site] = 1.0
     else:

@@ -4,12 +4,17 @@ The forwarding the model configures, reduced to what decides where traffic flows
 
 * **Costs** are the interfaces' ``ospf_cost`` (reference bandwidth / circuit, × 10 on the backup plane), so
   the backup plane carries traffic only when the primary path is gone.
-* **Areas and summaries.** Each city is one area below its city router (the only ABR), which announces one
-  summary for the whole city into area 0. Every router outside the city therefore forwards traffic for any
-  site of the city toward that ABR, and inside the city traffic is routed intra-area (OSPF prefers an
-  intra-area path whatever its cost). So routing splits exactly into area 0 (cores, access routers, city
-  routers, with the hubs behind the access routers) and one small problem per city area — and a failure
-  inside a city changes only that city's routing.
+* **Areas and summaries.** Each city is one area below its ABRs: the city router, and in a city whose
+  counties have backup circuits a second city router too. Every ABR announces one summary for the whole city
+  into area 0, at the cost of its farthest router in the area (RFC 2328's range cost, FRR's default), and
+  every route of area 0 into the city at its own cost. So a router outside the city forwards traffic for any
+  site of the city toward the ABR at least (distance + summary cost), and a router inside the city forwards
+  traffic leaving it toward the ABR at least (intra-area distance + that ABR's cost in area 0) — ECMP over
+  equal ones; an ABR itself always routes area-0 destinations in area 0 and its own area's intra-area (OSPF
+  prefers an intra-area path whatever its cost). So routing splits into area 0 (cores, access routers, city
+  routers, with the hubs behind the access routers) and one small problem per city area, coupled only through
+  the ABRs' costs — and a failure inside a city changes only that city's routing and where its traffic
+  enters area 0.
 * **ECMP**: every router splits traffic for a destination equally over all its equal-cost next hops
   (parallel circuits included), destination-based, as FRR, VRP and IOS-XE do.
 * **Hubs** (the DC, the internet exit, departments) are VRF attachments at the provincial access routers,
@@ -24,8 +29,9 @@ distances come from networkx's Dijkstra with failed arcs hidden, and the equal-c
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 import networkx as nx
 
@@ -33,6 +39,7 @@ from egov.units import magnitude_in
 from network.model import Backbone
 
 BACKBONE_AREA = 0
+T = TypeVar("T")
 EPS = 1e-9
 
 
@@ -70,16 +77,19 @@ class Arc:
 
 @dataclass
 class Area:
-    """One OSPF area's routers and arcs; ``abr`` is the city router of a city area (None for area 0)."""
+    """One OSPF area's routers and arcs; ``abrs`` are a city area's area border routers, the first city router
+    first (empty for area 0)."""
 
     area: int
-    abr: str | None
+    abrs: tuple[str, ...]
     nodes: list[str]
     arcs: list[int]
     graph: nx.MultiDiGraph = field(repr=False)
     reverse: nx.MultiDiGraph = field(repr=False)
     #: router -> [(arc index, far-end router, cost)] of its outgoing arcs, sorted
     out: dict[str, list[tuple[int, str, int]]] = field(default_factory=dict, repr=False)
+    #: router -> [(arc index, near-end router, cost)] of its incoming arcs, sorted
+    into: dict[str, list[tuple[int, str, int]]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.out:
@@ -87,6 +97,10 @@ class Area:
                 self.out[node] = sorted(
                     (key, head, data["cost"])
                     for _, head, key, data in self.graph.out_edges(node, keys=True, data=True)
+                )
+                self.into[node] = sorted(
+                    (key, tail, data["cost"])
+                    for tail, _, key, data in self.graph.in_edges(node, keys=True, data=True)
                 )
 
 
@@ -153,6 +167,7 @@ class RoutingGraph:
                 )
                 self.attachments.setdefault(att.customer, []).append((pe, index))
         self.areas: dict[int, Area] = {}
+        self._cache: dict[tuple[str, object], object] = {}
         self._build_areas()
         self.area_of_site = {
             n: (int(d.city_code) if d.tier in ("county", "town") else BACKBONE_AREA)
@@ -192,20 +207,27 @@ class RoutingGraph:
             for i in arcs[area]:
                 arc = self.arcs[i]
                 graph.add_edge(arc.tail, arc.head, key=i, cost=arc.cost)
-            abr = None
-            if area != BACKBONE_AREA:
-                # the first city router (a city with backed-up counties has a second ABR, which the
-                # traffic model does not split over: it carries only backup-plane circuits)
-                abr = next(n for n in sorted(nodes) if self.devices[n].tier == "city")
-            self.areas[area] = Area(area, abr, sorted(nodes), arcs[area], graph, graph.reverse(copy=True))
+            # a city area's ABRs: its city routers (the second one's hostname sorts after the first's)
+            abrs = (
+                ()
+                if area == BACKBONE_AREA
+                else tuple(n for n in sorted(nodes) if self.devices[n].tier == "city")
+            )
+            self.areas[area] = Area(area, abrs, sorted(nodes), arcs[area], graph, graph.reverse(copy=True))
         # a city router with no counties still has its own (empty) area: its users enter area 0 directly
         for name, dev in self.devices.items():
             if dev.tier == "city" and int(dev.division_code) not in self.areas:
                 graph = nx.MultiDiGraph()
                 graph.add_node(name)
                 self.areas[int(dev.division_code)] = Area(
-                    int(dev.division_code), name, [name], [], graph, graph.reverse()
+                    int(dev.division_code), (name,), [name], [], graph, graph.reverse()
                 )
+
+    def cached(self, key: tuple[str, object], compute: Callable[[], T]) -> T:
+        """An intact-network figure computed once per graph (distances, summary costs)."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return cast(T, self._cache[key])
 
     def circuit_index(self, a: str, b: str) -> list[int]:
         """Every circuit between two devices (either order)."""
@@ -225,30 +247,48 @@ class Failure:
 NO_FAILURE = Failure("none")
 
 
-def _weight(failure: Failure) -> Callable[[str, str, dict], float | None]:
-    """A networkx weight function hiding failed circuits and routers; the cheapest live parallel arc."""
-    dead_circuits, dead_routers = failure.circuits, failure.routers
-
-    def weight(u: str, v: str, arcs: dict) -> float | None:
-        if u in dead_routers or v in dead_routers:
-            return None
-        best = None
-        for key, data in arcs.items():
-            if key // 2 not in dead_circuits and (best is None or data["cost"] < best):
-                best = data["cost"]
-        return best
-
-    return weight
-
-
-def distances(area: Area, roots: Iterable[str], failure: Failure, *, toward: bool) -> dict[str, float]:
+def distances(
+    area: Area,
+    roots: Iterable[str],
+    failure: Failure,
+    *,
+    toward: bool,
+    offsets: Mapping[str, float] | None = None,
+) -> dict[str, float]:
     """Shortest OSPF distance from every live router of ``area`` to the nearest of ``roots`` (``toward``)
-    or from it (not ``toward``)."""
-    live = [r for r in roots if r not in failure.routers and r in area.graph]
-    if not live:
-        return {}
-    graph = area.reverse if toward else area.graph
-    return nx.multi_source_dijkstra_path_length(graph, live, weight=_weight(failure))
+    or from it (not ``toward``), failed circuits and routers hidden. ``offsets`` start each root at its own
+    cost (an ABR's cost beyond the area); a root without one is unreachable beyond and left out."""
+    dead_circuits, dead_routers = failure.circuits, failure.routers
+    adjacent = area.into if toward else area.out
+    heap = [
+        (offsets[r] if offsets is not None else 0.0, r)
+        for r in roots
+        if r not in dead_routers and r in adjacent and (offsets is None or r in offsets)
+    ]
+    heapq.heapify(heap)
+    dist: dict[str, float] = {}
+    while heap:
+        d, node = heapq.heappop(heap)
+        if node in dist:
+            continue
+        dist[node] = d
+        for arc, other, cost in adjacent[node]:
+            if other not in dist and other not in dead_routers and arc // 2 not in dead_circuits:
+                heapq.heappush(heap, (d + cost, other))
+    return dist
+
+
+def summary_costs(area: Area, failure: Failure) -> dict[str, float]:
+    """The cost at which each live ABR of a city area announces the area's summary into area 0: its distance
+    to the farthest router of the area it reaches (RFC 2328 § 12.4.3: the largest component cost; the links
+    and LANs of the range lie as far or a LAN's cost farther, the same for every ABR in this design)."""
+    out = {}
+    for abr in area.abrs:
+        if abr in failure.routers or abr not in area.out:
+            continue
+        dist = distances(area, [abr], failure, toward=False)
+        out[abr] = max((d for n, d in dist.items() if n not in area.abrs), default=0.0)
+    return out
 
 
 def _next_arcs(
@@ -271,12 +311,18 @@ def _next_arcs(
 
 
 def split_toward(
-    area: Area, roots: Collection[str], sources: list[str], failure: Failure
+    area: Area,
+    roots: Collection[str],
+    sources: list[str],
+    failure: Failure,
+    offsets: Mapping[str, float] | None = None,
 ) -> tuple[dict[int, dict[int, float]], dict[str, dict[int, float]]]:
-    """ECMP of traffic from ``sources`` to the nearest of ``roots``, each router splitting equally over its
-    equal-cost next hops. Returns ({arc: {source position: fraction}}, {root: {source position: fraction
-    arriving there}}); an unreachable source appears nowhere."""
-    dist = distances(area, roots, failure, toward=True)
+    """ECMP of traffic from ``sources`` to the nearest of ``roots`` (each at its ``offsets`` cost, see
+    distances), each router splitting equally over its equal-cost next hops. Traffic reaching a root stays
+    there: a hub's access router delivers it, an ABR forwards it in area 0 (as OSPF does, even where a path
+    through the area to another ABR looked cheaper to the routers behind it). Returns ({arc: {source position:
+    fraction}}, {root: {source position: fraction arriving there}}); an unreachable source appears nowhere."""
+    dist = distances(area, roots, failure, toward=True, offsets=offsets)
     share: dict[str, dict[int, float]] = {}
     for i, s in enumerate(sources):
         if s in dist:
@@ -292,7 +338,7 @@ def split_toward(
         fractions = share.pop(node, None)
         if fractions is None:
             continue
-        if dist[node] < EPS and node in roots:
+        if node in roots:
             arrived[node] = fractions
             continue
         hops = _next_arcs(area, node, dist, failure, toward=True)
@@ -360,29 +406,50 @@ def split_from(
     return arcs
 
 
+def abr_cost(graph: RoutingGraph, abr: str, destination: str) -> float | None:
+    """What an ABR (a router of area 0) pays to reach ``destination`` in the intact network, the cost it
+    announces into its city: intra-area in area 0, or via the destination city's summaries (None:
+    unreached)."""
+    area0 = graph.areas[BACKBONE_AREA]
+    dist = graph.cached(("from", abr), lambda: distances(area0, [abr], NO_FAILURE, toward=False))
+    there = graph.area_of_site[destination]
+    if there == BACKBONE_AREA:
+        return dist.get(destination)
+    summaries = graph.cached(("summary", there), lambda: summary_costs(graph.areas[there], NO_FAILURE))
+    costs = [dist[b] + s for b, s in summaries.items() if b in dist]
+    return min(costs) if costs else None
+
+
 def next_hop_ports(graph: RoutingGraph, router: str, destination: str) -> set[int]:
     """The ports over which ``router`` forwards traffic for ``destination``'s loopback, as OSPF with the
     model's areas and summaries decides (every equal-cost port). What the differential test holds against
     the FRR lab's RIB.
 
-    A county or town reaches everything outside its city through its ABR, and its own city intra-area; a
-    router of area 0 reaches a city's counties and towns through the city's summary, i.e. its ABR, except
-    the ABR itself, which routes intra-area."""
+    A county or town reaches its own city intra-area, and everything else through the ABR at least
+    (distance + the ABR's own cost to it); a router of area 0 reaches a city's counties and towns through the
+    city's summaries, i.e. the ABR at least (distance + summary cost), except an ABR of that city, which
+    routes intra-area. ABRs' loopbacks are in area 0."""
     if router == destination:
         return set()
     here, there = graph.area_of_site[router], graph.area_of_site[destination]
-    area, target = graph.areas[BACKBONE_AREA], destination
+    area, roots, offsets = graph.areas[BACKBONE_AREA], [destination], None
     if here != BACKBONE_AREA:
         area = graph.areas[here]
-        target = destination if there == here else area.abr or destination
+        if there != here:
+            roots = list(area.abrs)
+            offsets = {}
+            for abr in area.abrs:
+                cost = abr_cost(graph, abr, destination)
+                if cost is not None:
+                    offsets[abr] = cost
     elif there != BACKBONE_AREA:
-        # an ABR of the destination's area (the city router, or a city's second router) routes intra-area:
-        # OSPF prefers an intra-area path whatever its cost
-        if router in graph.areas[there].nodes:
-            area = graph.areas[there]
+        city = graph.areas[there]
+        if router in city.nodes:
+            area = city  # an ABR of the destination's area: OSPF prefers the intra-area path
         else:
-            target = graph.areas[there].abr or destination
-    dist = distances(area, [target], NO_FAILURE, toward=True)
+            roots = list(city.abrs)
+            offsets = graph.cached(("summary", there), lambda: summary_costs(city, NO_FAILURE))
+    dist = distances(area, roots, NO_FAILURE, toward=True, offsets=offsets)
     if router not in dist:
         return set()
     ports = set()

@@ -23,6 +23,7 @@ from network.linkload import (
     load_capacity_inputs,
     report_json,
 )
+from network.paths import BACKBONE_AREA
 from network.traffic import DC
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -231,8 +232,10 @@ def test_failures_that_cut_sites_off_are_reported(inputs: CapacityInputs, doc) -
 
 
 def test_shortcuts_equal_routing_everything_from_scratch(inputs: CapacityInputs) -> None:
-    """Re-routing only the touched areas, and a leaf's failure without routing, give exactly the loads of
-    routing every area again under the failure."""
+    """Re-routing only the touched areas (and the cities whose ABR choice a failure moves), and a leaf's
+    failure without routing, give exactly the city areas' loads of routing everything again under the
+    failure, and area 0's whenever the failure reaches it; a failure inside a city that only cuts sites off
+    keeps area 0's intact loads (an upper bound)."""
     model = inputs.model
     graph = model.graph
     from network.linkload import single_failures
@@ -246,13 +249,16 @@ def test_shortcuts_equal_routing_everything_from_scratch(inputs: CapacityInputs)
         or f.name in {"router GD-CORE-01", "circuit GD-ACC-01–cloud-dc", "circuit GD-ACC-02–GAT"}
     ]
     assert len(chosen) > 100
+    bounded = 0
     for failure in chosen:
-        scratch = np.zeros_like(model.nominal)
-        arcs, values = model._backbone_loads(failure)
-        scratch[arcs] = values
-        for area_id, area in graph.areas.items():
-            if area_id and area.arcs and area.abr not in failure.routers:  # a dead ABR: the area carries 0
-                routed = model._route_city(area, failure)
-                up, down = np.outer(routed.w_up, model.up_total), np.outer(routed.w_down, model.down_total)
-                scratch[np.array(area.arcs)] = up + down
-        assert np.allclose(model.loads(failure), scratch, rtol=1e-9, atol=1e-3), failure.name
+        scratch = model.loads_from_scratch(failure)
+        loads = model.loads(failure)
+        cities = np.array([a for area in model.city_areas for a in area.arcs], dtype=int)
+        assert np.allclose(loads[cities], scratch[cities], rtol=1e-9, atol=1e-3), failure.name
+        if BACKBONE_AREA in model.touched_areas(failure):
+            assert np.allclose(loads, scratch, rtol=1e-9, atol=1e-3), failure.name
+        else:
+            # a failure inside a city that only cuts sites off keeps area 0's intact loads: an upper bound
+            assert (loads >= scratch - 1e-3).all(), failure.name
+            bounded += not np.allclose(loads, scratch, rtol=1e-9, atol=1e-3)
+    assert bounded > 50
