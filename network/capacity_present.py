@@ -37,6 +37,16 @@ def rate_text(bits_per_second: float) -> str:
     raise AssertionError("unreachable")
 
 
+def report_language(flag: str | None) -> str:
+    """The LABELS key of the report's language: ``--lang`` when given (zh-CN, zh, en, en-US …), else the
+    CLI language (``egov --lang``, EGOV_LANG, the POSIX locale, zh-CN: egov.i18n.cli_language). An unknown
+    language raises egov.i18n.UnknownLanguage naming it."""
+    from egov.i18n import cli_language, language
+
+    code = language(flag) if flag is not None else cli_language()
+    return "zh" if code == "zh_CN" else code
+
+
 LABELS = {
     "zh": {
         "title": "骨干网容量",

@@ -391,7 +391,14 @@ def capacity(
         CapacityFormat.table
     ),
     out: Annotated[Path | None, typer.Option("--out", help="File to write (xlsx and png need one).")] = None,
-    lang: Annotated[str, typer.Option("--lang", help="zh (default) or en.")] = "zh",
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="zh-CN|en",
+            help="Language of the table, workbook and map (else egov --lang, EGOV_LANG, the locale, zh-CN).",
+        ),
+    ] = None,
     ledger: Annotated[
         str | None,
         typer.Option("--ledger", help="Slot-ledger database URL: booked migrations instead of the plan."),
@@ -402,13 +409,16 @@ def capacity(
     or shared risk per link, and the circuit upgrades to order (and by when)."""
     from egov.clitools import exit_with_errors
     from egov.errors import SourceError, SourceErrors
+    from egov.i18n import UnknownLanguage
     from egov.months import parse_month
     from network import capacity_present as present
     from network.linkload import backbone_capacity, report_json
 
-    if lang not in present.LABELS:
-        print_error(f"--lang must be zh or en, not {lang!r}")
-        raise typer.Exit(2)
+    try:
+        language = present.report_language(lang)
+    except UnknownLanguage as exc:
+        print_error(f"--lang: {exc}")
+        raise typer.Exit(2) from None
     if fmt in (CapacityFormat.xlsx, CapacityFormat.png) and out is None:
         print_error(f"--format {fmt.value} needs --out FILE")
         raise typer.Exit(2)
@@ -433,18 +443,18 @@ def capacity(
             write_text(out, present.to_json_text(doc))
     elif fmt is CapacityFormat.xlsx:
         assert out is not None
-        present.write_xlsx(report, doc, out, lang)
+        present.write_xlsx(report, doc, out, language)
     elif fmt is CapacityFormat.png:
         assert out is not None
         try:
-            present.write_png(report, inputs.graph, coordinates, out, lang)
+            present.write_png(report, inputs.graph, coordinates, out, language)
         except present.MissingFont as exc:
             print_error(str(exc))
             raise typer.Exit(2) from None
     else:
         if not console.is_terminal:
             console.width = max(console.width, 180)
-        for renderable in present.render_table(report, lang):
+        for renderable in present.render_table(report, language):
             console.print(renderable)
     if out is not None:
         errors.print(f"{fmt.value} → {out}")

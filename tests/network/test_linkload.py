@@ -163,7 +163,9 @@ def test_cli_bad_inputs_name_file_row_field(tmp_path: Path) -> None:
     assert not (tmp_path / "new.xlsx").exists() and not (tmp_path / "new.png").exists()
 
 
-def test_cli_table_is_chinese_by_default() -> None:
+def test_cli_table_is_chinese_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("EGOV_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):  # tests/conftest.py asks for English
+        monkeypatch.delenv(variable, raising=False)
     args = ["capacity", "--failures", "none", "--month", "2027-06", "--data", str(DATA)]
     zh = runner.invoke(app, args)
     assert zh.exit_code == 0, zh.output
@@ -171,6 +173,36 @@ def test_cli_table_is_chinese_by_default() -> None:
     en = runner.invoke(app, [*args, "--lang", "en"])
     assert en.exit_code == 0, en.output
     assert "Backbone capacity · 2027-06" in en.stdout and "链路" not in en.stdout
+
+
+def test_cli_language_follows_egov_lang_and_the_global_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report's language as every egov command's: its own --lang, else egov --lang, else EGOV_LANG, else
+    the locale, else zh-CN."""
+    import network.linkload
+    from egov.cli import app as egov
+
+    computed = network.linkload.backbone_capacity(DATA, date(2027, 6, 1), "none")
+    monkeypatch.setattr(network.linkload, "backbone_capacity", lambda *a, **k: computed)
+    for variable in ("EGOV_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(variable, raising=False)
+    args = ["network", "capacity", "--failures", "none", "--month", "2027-06", "--data", str(DATA)]
+
+    def title(argv: list[str], env: dict[str, str] | None = None) -> str:
+        result = runner.invoke(egov, argv, env=env)
+        assert result.exit_code == 0, result.output
+        if "骨干网容量 · 2027-06" in result.stdout:
+            return "zh"
+        assert "Backbone capacity · 2027-06" in result.stdout, result.stdout[:200]
+        return "en"
+
+    assert title(args) == "zh"
+    assert title(args, {"EGOV_LANG": "en"}) == "en"
+    assert title(args, {"LANG": "en_US.UTF-8"}) == "en"
+    assert title(["--lang", "en", *args]) == "en"
+    assert title(["--lang", "en", *args, "--lang", "zh-CN"]) == "zh"  # the command's own flag wins
+    assert title([*args, "--lang", "en-US"], {"EGOV_LANG": "zh-CN"}) == "en"
+    bad = runner.invoke(egov, [*args, "--lang", "fr"])
+    assert bad.exit_code == 2 and "'fr'" in bad.output and "zh-CN" in bad.output
 
 
 def test_xlsx_and_png_are_reproducible(inputs: CapacityInputs, doc, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
