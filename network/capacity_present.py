@@ -10,6 +10,7 @@ import io
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from egov.months import month_label
 from egov.units import Q_
@@ -121,38 +122,61 @@ def to_json_text(doc: dict) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
-def percent(value: float) -> str:
-    return f"{value * 100:.1f} %"
+def percent(value: float, digits: int = 1) -> str:
+    return f"{value * 100:.{digits}f} %"
 
 
-def render_table(report, lang: str = "zh", limit: int = 30):  # type: ignore[no-untyped-def]
-    """Rich renderables: the most loaded links (worst case first) and the upgrades."""
+#: a link's utilisations in the table: the JSON document's precision (4 decimals of a fraction), never
+#: rounded twice
+LINK_PERCENT_DIGITS = 2
+
+
+def link_headers(t: dict[str, str], *, sheet: bool) -> list[str]:
+    """The columns of a link, in the table (both ends in one column) and in the workbook (one each)."""
+    ends = [t["end_a"], t["end_b"]] if sheet else [t["link"]]
+    return [*ends, t["tier"], t["capacity"], t["peak"], t["worst"], t["failure"], t["first_over"]]
+
+
+def link_cells(row: dict[str, Any], t: dict[str, str], *, sheet: bool) -> list[Any]:
+    """One link of the JSON document (report_json's ``links`` row) under link_headers: the workbook keeps the
+    utilisations as numbers (fractions), the table prints them as percentages."""
+    if sheet:
+        return [
+            row["a"],
+            row["b"],
+            row["tier"],
+            row["capacity"],
+            row["peak_utilisation"],
+            row["worst_utilisation"],
+            row["worst_failure"] or "",
+            row["first_over_target"] or "",
+        ]
+    return [
+        f"{row['a']} – {row['b']}",
+        row["tier"],
+        row["capacity"],
+        percent(row["peak_utilisation"], LINK_PERCENT_DIGITS),
+        percent(row["worst_utilisation"], LINK_PERCENT_DIGITS),
+        row["worst_failure"] or t["none"],
+        row["first_over_target"] or "",
+    ]
+
+
+def render_table(report, doc: dict[str, Any], lang: str = "zh", limit: int = 30):  # type: ignore[no-untyped-def]
+    """Rich renderables: the most loaded links (worst case first), the upgrades, the failures that cut sites
+    off. ``doc`` is the report's JSON document (report_json), whose rows the workbook writes too."""
     from rich.table import Table
 
     t = LABELS[lang]
-    links = sorted(report.links, key=lambda link: (-link.worst_utilisation, link.a, link.b))[:limit]
+    links = sorted(doc["links"], key=lambda row: (-row["worst_utilisation"], row["a"], row["b"]))[:limit]
     when = f" · {month_label(report.month)}" if report.month else ""
     table = Table(
-        t["link"],
-        t["tier"],
-        t["capacity"],
-        t["peak"],
-        t["worst"],
-        t["failure"],
-        t["first_over"],
+        *link_headers(t, sheet=False),
         title=f"{t['title']}{when} · {t['target']} {percent(report.target)} · "
         f"{t['failures']} {report.failures_evaluated}",
     )
-    for link in links:
-        table.add_row(
-            f"{link.a} – {link.b}",
-            link.tier,
-            rate_text(link.capacity),
-            percent(link.peak_utilisation),
-            percent(link.worst_utilisation),
-            link.worst_failure or t["none"],
-            month_label(link.first_over_target) if link.first_over_target else "",
-        )
+    for row in links:
+        table.add_row(*link_cells(row, t, sheet=False))
     upgrades = Table(
         t["link"],
         t["tier"],
@@ -192,31 +216,9 @@ def write_xlsx(report, doc: dict, out: Path, lang: str = "zh") -> None:  # type:
     book = Workbook()
     sheet = book.active
     sheet.title = t["sheet_links"]
-    sheet.append(
-        [
-            t["end_a"],
-            t["end_b"],
-            t["tier"],
-            t["capacity"],
-            t["peak"],
-            t["worst"],
-            t["failure"],
-            t["first_over"],
-        ]
-    )
+    sheet.append(link_headers(t, sheet=True))
     for row in doc["links"]:
-        sheet.append(
-            [
-                row["a"],
-                row["b"],
-                row["tier"],
-                row["capacity"],
-                row["peak_utilisation"],
-                row["worst_utilisation"],
-                row["worst_failure"] or "",
-                row["first_over_target"] or "",
-            ]
-        )
+        sheet.append(link_cells(row, t, sheet=True))
     ups = book.create_sheet(t["sheet_upgrades"])
     ups.append(
         [

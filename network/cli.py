@@ -454,7 +454,7 @@ def capacity(
     else:
         if not console.is_terminal:
             console.width = max(console.width, 180)
-        for renderable in present.render_table(report, language):
+        for renderable in present.render_table(report, doc, language):
             console.print(renderable)
     if out is not None:
         errors.print(f"{fmt.value} → {out}")

@@ -294,3 +294,32 @@ def test_shortcuts_equal_routing_everything_from_scratch(inputs: CapacityInputs)
             assert (loads >= scratch - 1e-3).all(), failure.name
             bounded += not np.allclose(loads, scratch, rtol=1e-9, atol=1e-3)
     assert bounded > 50
+
+
+def test_table_and_workbook_show_the_same_link_rows(doc, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Both render the JSON document's link rows (one helper): the table's utilisations are the JSON's own
+    figures as percentages, never rounded a second time."""
+    from openpyxl import load_workbook
+
+    report, body = doc
+    tables = capacity_present.render_table(report, body, "en", limit=10_000)
+    links = tables[0]
+    worst = list(links.columns[4].cells)
+    expected = sorted(body["links"], key=lambda r: (-r["worst_utilisation"], r["a"], r["b"]))
+    assert len(worst) == len(expected)
+    for cell, row in zip(worst, expected, strict=True):
+        assert cell == f"{row['worst_utilisation'] * 100:.2f} %", row
+    capacity_present.write_xlsx(report, body, tmp_path / "c.xlsx", "en")
+    sheet = load_workbook(tmp_path / "c.xlsx").worksheets[0]
+    first = next(r for r in body["links"] if r["worst_failure"])
+    cells = [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    assert cells[body["links"].index(first)] == [
+        first["a"],
+        first["b"],
+        first["tier"],
+        first["capacity"],
+        first["peak_utilisation"],
+        first["worst_utilisation"],
+        first["worst_failure"],
+        first["first_over_target"] or None,
+    ]
