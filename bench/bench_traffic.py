@@ -3,7 +3,7 @@
 Prints medians of repeated runs (wall and CPU: CPU is the cost on an idle machine, wall what a busy shared
 machine gives) of
   * loading the inputs and routing the intact network (source of truth, 1,762-router backbone, demand);
-  * evaluating every single circuit and router failure (3,805) over the 60-month horizon: the worst load
+  * evaluating every single circuit and router failure (3,838) over the 60-month horizon: the worst load
     per arc and month and the failure causing it — budget 10 s;
   * the same with the SRLGs of data/srlg.yaml added, and building the report.
 
