@@ -124,6 +124,9 @@ class ManagementPlane:
     acl_v4: tuple[IPv4Network, ...]
     acl_v6: tuple[IPv6Network, ...]
     secrets: Mapping[str, str]  # purpose (aaa_key, ospf_key, …) → secret name
+    #: the management VRF (every router's out-of-band port, AAA, NTP, syslog and SNMP) and its /31s' block
+    vrf: str
+    oob: IPv4Network
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +198,9 @@ class Device:
     bgp: Bgp | None = None
     city_code: str = ""
     loopback_area: int = 0
+    #: the out-of-band management port (in the domain's management VRF): the router's end of its /31, whose
+    #: other end is the out-of-band switch, the VRF's gateway towards the management LANs
+    management_port: IPv4Interface | None = None
 
     @property
     def router_id(self) -> IPv4Address:

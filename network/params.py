@@ -277,6 +277,11 @@ class Management(_Strict):
     local_user: str = Field(pattern=r"^[a-z][a-z0-9-]{2,31}$")  # when every AAA server is unreachable
     local_password_secret: SecretName
     ssh_allowed: tuple[ipaddress.IPv4Network, ...]  # their IPv6 twins are the model's LANs of these prefixes
+    #: the management VRF every router of the domain keeps its out-of-band port in; AAA, NTP, syslog and SNMP
+    #: run in it, towards the management LANs (``ssh_allowed``) over the out-of-band network
+    vrf: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,30}$")
+    #: the out-of-band block: one /31 per router (the router the odd address, the out-of-band switch the even)
+    oob: ipaddress.IPv4Network
 
     def secret_names(self) -> dict[str, str]:
         """What each secret is for → its name."""
@@ -355,6 +360,7 @@ def _check_disjoint(path: Path, params: NetworkParams) -> None:
         "ipv4.cloud_tenants": params.ipv4.cloud_tenants,
         "ipv4.department_lans": params.ipv4.department_lans,
         "isolated.ipv4": params.isolated.ipv4,
+        "management.oob": params.management.oob,
     }
     v6 = {
         "ipv6.infrastructure": params.ipv6.infrastructure,
@@ -367,3 +373,15 @@ def _check_disjoint(path: Path, params: NetworkParams) -> None:
             for b in names[i + 1 :]:
                 if pools[a].overlaps(pools[b]):  # type: ignore[arg-type]
                     raise SourceError(path, f"{pools[a]} overlaps {b} {pools[b]}", field=a)
+    # the isolated domain's out-of-band block is its own: inside its pool, and its VRF is not the backbone's
+    iso = params.isolated.management
+    if not iso.oob.subnet_of(params.isolated.ipv4):
+        raise SourceError(
+            path,
+            f"{iso.oob} is outside isolated.ipv4 {params.isolated.ipv4}",
+            field="isolated.management.oob",
+        )
+    if iso.vrf == params.management.vrf:
+        raise SourceError(
+            path, f"{iso.vrf} is also the backbone's management VRF", field="isolated.management.vrf"
+        )

@@ -125,6 +125,9 @@ def device_view(
         ],
         "qos_classes": _qos_classes(params) if record.supports("qos") else [],
         "mgmt": _management(mgmt),
+        "mgmt_vrf": _management_vrf(device, mgmt, record.management_port)
+        if record.supports("mgmt-vrf")
+        else None,
         "iacl": _iacl(backbone, device, params) if record.supports("iacl") else None,
         "copp": _copp(params) if record.supports("copp") else None,
     }
@@ -363,6 +366,21 @@ def _management(mgmt: ManagementPlane) -> dict[str, Any]:
         "ssh_allowed_v6": [
             {"cidr": str(n), "net": str(n.network_address), "len": n.prefixlen} for n in mgmt.acl_v6
         ],
+    }
+
+
+def _management_vrf(device: Device, mgmt: ManagementPlane, port_name: str) -> dict[str, Any] | None:
+    """The management VRF of the device's domain: its out-of-band port (name, address), and the routes to
+    the management LANs through the out-of-band switch (the other end of the port's /31)."""
+    port = device.management_port
+    if port is None:
+        return None
+    gateway = port.network.network_address if port.ip != port.network.network_address else port.ip + 1
+    return {
+        "name": mgmt.vrf,
+        "port": {"name": port_name, **_v4(port)},
+        "gateway": str(gateway),
+        "routes": [_net(n) for n in mgmt.acl_v4],
     }
 
 
