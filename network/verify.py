@@ -691,6 +691,7 @@ class MgmtVrfSpelling(NamedTuple):
     vrf_from_group: tuple[str, ...]  # services whose VRF is the one of a group line (IOS-XE's tacacs group)
     bound: tuple[str, ...]
     routes: str
+    acl: str  # one login rule per management LAN in the VRF ({net} {wildcard} {vrf}), "" when not needed
 
 
 MGMT_VRF_SPELLING = {
@@ -721,6 +722,8 @@ MGMT_VRF_SPELLING = {
             "ssh server-source -i {port}\n",
         ),
         routes="ip route-static vpn-instance {vrf} {net} {mask} {gw} description management-lan\n",
+        # SSH and SNMP arriving in the VRF: a rule without vpn-instance matches the public network only
+        acl=" permit source {net} {wildcard} vpn-instance {vrf}\n",
     ),
     "iosxe": MgmtVrfSpelling(
         servers=(
@@ -739,6 +742,7 @@ MGMT_VRF_SPELLING = {
             " access-class MGMT in vrf-also\n",
         ),
         routes="ip route vrf {vrf} {net} {mask} {gw} name management-lan\n",
+        acl="",  # IOS-XE: the standard ACL matches any VRF once the VTYs say vrf-also (in ``bound``)
     ),
 }
 
@@ -781,6 +785,9 @@ def check_management_vrf(backbone: Backbone, vendor: str, hostname: str, text: s
         want = spelling.routes.format(vrf=mgmt.vrf, net=lan.network_address, mask=lan.netmask, gw=gateway)
         if want not in text:
             out.append(Violation("mgmt-vrf", hostname, port, f"no route to {lan}: {want.strip()!r} missing"))
+        login = spelling.acl.format(net=lan.network_address, wildcard=lan.hostmask, vrf=mgmt.vrf)
+        if login and login not in text:
+            out.append(Violation("mgmt-vrf", hostname, port, f"no login from {lan} in VRF {mgmt.vrf}"))
     servers = {"syslog": set(mgmt.syslog), "ntp": set(mgmt.ntp), "aaa": set(mgmt.aaa)}
     for service, pattern in spelling.servers:
         found = set()

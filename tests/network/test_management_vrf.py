@@ -72,6 +72,9 @@ COUNTY_LINES = {
         " hwtacacs-server accounting 10.0.5.32 49 vpn-instance MGMT secondary\n",
         " hwtacacs-server source-ip 100.80.67.1\n",
         "snmp-agent trap source GigabitEthernet0/0/0\nsnmp-agent vpn-instance MGMT\n",
+        # SSH and SNMP from the management LAN, in-band and in the VRF
+        " rule 5 permit source 10.0.5.0 0.0.0.255\n"
+        " rule 105 permit source 10.0.5.0 0.0.0.255 vpn-instance MGMT\n",
     ],
     "iosxe": [
         "vrf definition MGMT\n description out-of-band management\n"
@@ -122,6 +125,7 @@ LEAKS = [
         " ip binding vpn-instance MGMT\n ip address 100.80.67.1",
         " ip address 100.80.67.1",
     ),
+    ("vrp", " rule 105 permit source 10.0.5.0 0.0.0.255 vpn-instance MGMT\n", ""),
     ("iosxe", "logging host 10.0.5.21 vrf MGMT\n", "logging host 10.0.5.21\n"),
     ("iosxe", "ntp server vrf MGMT 10.0.5.11 key 1\n", "ntp server 10.0.5.11 key 1\n"),
     ("iosxe", " ip vrf forwarding MGMT\n ip tacacs", " ip tacacs"),
