@@ -238,6 +238,13 @@ class AddressPlan:
             )
         return IPv4Interface((int(mgmt.oob.network_address) + 2 * index + 1, 31))
 
+    def management_port_v6(self, domain: str, port: IPv4Interface) -> IPv6Interface:
+        """The IPv6 twin of a management port: its offset in ``oob``, inside ``oob_v6``, as a /127."""
+        mgmt = self.params.isolated.management if domain == "isolated" else self.params.management
+        offset = int(port.ip) - int(mgmt.oob.network_address)
+        length = v6_prefixlen(port.network.prefixlen)
+        return IPv6Interface((int(mgmt.oob_v6.network_address) + offset, length))
+
     # -- IPv6 -------------------------------------------------------------------------------------------
     def v6_mirror(self, address: IPv4Interface) -> IPv6Interface:
         """The IPv6 twin of an infrastructure address: same offset, prefix length + 96."""

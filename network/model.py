@@ -127,6 +127,7 @@ class ManagementPlane:
     #: the management VRF (every router's out-of-band port, AAA, NTP, syslog and SNMP) and its /31s' block
     vrf: str
     oob: IPv4Network
+    oob_v6: IPv6Network
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +202,7 @@ class Device:
     #: the out-of-band management port (in the domain's management VRF): the router's end of its /31, whose
     #: other end is the out-of-band switch, the VRF's gateway towards the management LANs
     management_port: IPv4Interface | None = None
+    management_port_v6: IPv6Interface | None = None  # its /127 twin in the domain's ``oob_v6``
 
     @property
     def router_id(self) -> IPv4Address:

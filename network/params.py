@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -282,6 +283,16 @@ class Management(_Strict):
     vrf: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,30}$")
     #: the out-of-band block: one /31 per router (the router the odd address, the out-of-band switch the even)
     oob: ipaddress.IPv4Network
+    #: the IPv6 twins of ``oob``: each /31's /127 at the same offset, so as large as ``oob`` at least
+    oob_v6: ipaddress.IPv6Network
+
+    @field_validator("oob_v6")
+    @classmethod
+    def _oob_v6_holds_oob(cls, value: ipaddress.IPv6Network, info: ValidationInfo) -> ipaddress.IPv6Network:
+        oob = info.data.get("oob")
+        if oob is not None and value.num_addresses < oob.num_addresses:
+            raise ValueError(f"{value} is smaller than oob {oob}")
+        return value
 
     def secret_names(self) -> dict[str, str]:
         """What each secret is for → its name."""
@@ -366,6 +377,7 @@ def _check_disjoint(path: Path, params: NetworkParams) -> None:
         "ipv6.infrastructure": params.ipv6.infrastructure,
         "ipv6.lan": params.ipv6.lan,
         "isolated.ipv6": params.isolated.ipv6,
+        "management.oob_v6": params.management.oob_v6,
     }
     for pools in (v4, v6):
         names = sorted(pools)
@@ -380,6 +392,12 @@ def _check_disjoint(path: Path, params: NetworkParams) -> None:
             path,
             f"{iso.oob} is outside isolated.ipv4 {params.isolated.ipv4}",
             field="isolated.management.oob",
+        )
+    if not iso.oob_v6.subnet_of(params.isolated.ipv6):
+        raise SourceError(
+            path,
+            f"{iso.oob_v6} is outside isolated.ipv6 {params.isolated.ipv6}",
+            field="isolated.management.oob_v6",
         )
     if iso.vrf == params.management.vrf:
         raise SourceError(

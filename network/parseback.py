@@ -60,7 +60,8 @@ def expected_addresses(device: Device, vendor: str) -> Addresses:
         out[lan_name(vendor, i)] = (str(lan.gateway_v4), str(lan.gateway_v6))
     record = get_vendor(vendor)
     if record.supports("mgmt-vrf") and device.management_port is not None:
-        out[record.management_port] = (str(device.management_port), None)  # out-of-band: IPv4 only
+        v6 = device.management_port_v6
+        out[record.management_port] = (str(device.management_port), str(v6) if v6 is not None else None)
     return out
 
 

@@ -498,6 +498,7 @@ class _Builder:
                 secrets=mgmt.secret_names(),
                 vrf=mgmt.vrf,
                 oob=mgmt.oob,
+                oob_v6=mgmt.oob_v6,
             )
         return out
 
@@ -513,6 +514,7 @@ class _Builder:
         for dev in self.devices.values():
             dev.interfaces.sort(key=lambda i: i.port)
             dev.management_port = self.plan.management_port(dev.domain, dev.division_code, dev.loopback_v4)
+            dev.management_port_v6 = self.plan.management_port_v6(dev.domain, dev.management_port)
         devices = {name: self.devices[name] for name in sorted(self.devices)}
         return Backbone(
             devices=devices, links=self.links, asn=self.params.bgp.asn, management=self.management(path)

@@ -112,6 +112,8 @@ def _owned_prefixes(backbone: Backbone) -> list[tuple[IPv4Network | IPv6Network,
                 out.append((v.address_v6.network, name, f"port {att.port}.{v.vlan}"))
         if dev.management_port is not None:
             out.append((dev.management_port.network, name, "management"))
+        if dev.management_port_v6 is not None:
+            out.append((dev.management_port_v6.network, name, "management"))
     return out
 
 
@@ -481,33 +483,38 @@ def check_exit_nat(backbone: Backbone, params: NetworkParams) -> list[Violation]
 
 
 def check_management_addresses(backbone: Backbone) -> list[Violation]:
-    """Every router has an out-of-band management port, a /31 of its own domain's block; no other address
-    of the model lies in an out-of-band block (so management and the routed network never share a prefix)."""
-    oob = {domain: mgmt.oob for domain, mgmt in backbone.management.items()}
+    """Every router has an out-of-band management port, a /31 of its own domain's block and its /127 twin in
+    the domain's IPv6 block; no other address of the model lies in an out-of-band block (so management and
+    the routed network never share a prefix)."""
+    oob: dict[str, dict[int, tuple[IPv4Network | IPv6Network, int]]] = {
+        domain: {4: (mgmt.oob, 31), 6: (mgmt.oob_v6, 127)} for domain, mgmt in backbone.management.items()
+    }
     out = []
     for prefix, name, where in _owned_prefixes(backbone):
         domain = backbone.devices[name].domain
         if where == "management":
-            if prefix.version != 4 or prefix.prefixlen != 31 or not prefix.subnet_of(oob[domain]):  # type: ignore[arg-type]
+            block, length = oob[domain][prefix.version]
+            if prefix.prefixlen != length or not prefix.subnet_of(block):  # type: ignore[arg-type]
                 out.append(
                     Violation(
                         "mgmt-vrf",
                         name,
                         where,
-                        f"management port {prefix} is not a /31 of the {domain} out-of-band block "
-                        f"{oob[domain]}",
+                        f"management port {prefix} is not a /{length} of the {domain} out-of-band block "
+                        f"{block}",
                     )
                 )
             continue
         out += [
             Violation("mgmt-vrf", name, where, f"{prefix} lies in the {other} out-of-band block {block}")
-            for other, block in sorted(oob.items())
+            for other, blocks in sorted(oob.items())
+            for block, _ in blocks.values()
             if prefix.version == block.version and prefix.overlaps(block)  # type: ignore[arg-type]
         ]
     out += [
         Violation("mgmt-vrf", name, "management", "no out-of-band management port")
         for name, dev in backbone.devices.items()
-        if dev.management_port is None
+        if dev.management_port is None or dev.management_port_v6 is None
     ]
     return out
 
@@ -550,12 +557,23 @@ def check_management_domains(backbone: Backbone, params: NetworkParams) -> list[
             params.internet_exit.nat_pool,
             *(m.oob for d, m in backbone.management.items() if d != domain),
         ]
+        others_v6 = [
+            params.ipv6.infrastructure,
+            params.ipv6.lan,
+            *(m.oob_v6 for d, m in backbone.management.items() if d != domain),
+        ]
         if domain != "isolated":
             others.append(params.isolated.ipv4)
+            others_v6.append(params.isolated.ipv6)
         out += [
             Violation("mgmt-vrf", "", where, f"out-of-band block {mgmt.oob} overlaps {other}")
             for other in others
             if mgmt.oob.overlaps(other)
+        ]
+        out += [
+            Violation("mgmt-vrf", "", where, f"out-of-band block {mgmt.oob_v6} overlaps {other}")
+            for other in others_v6
+            if mgmt.oob_v6.overlaps(other)
         ]
         items: list[tuple[str, IPv4Network | IPv6Network]] = [
             *(("NTP server", IPv4Network(a)) for a in mgmt.ntp),
@@ -692,6 +710,8 @@ class MgmtVrfSpelling(NamedTuple):
     bound: tuple[str, ...]
     routes: str
     acl: str  # one login rule per management LAN in the VRF ({net} {wildcard} {vrf}), "" when not needed
+    routes_v6: str  # one per management LAN's IPv6 twin ({vrf} {net} {len} {cidr} {gw})
+    acl_v6: str  # ({cidr} {vrf}), "" when not needed
 
 
 MGMT_VRF_SPELLING = {
@@ -724,6 +744,8 @@ MGMT_VRF_SPELLING = {
         routes="ip route-static vpn-instance {vrf} {net} {mask} {gw} description management-lan\n",
         # SSH and SNMP arriving in the VRF: a rule without vpn-instance matches the public network only
         acl=" permit source {net} {wildcard} vpn-instance {vrf}\n",
+        routes_v6="ipv6 route-static vpn-instance {vrf} {net} {len} {gw} description management-lan\n",
+        acl_v6=" permit source {cidr} vpn-instance {vrf}\n",
     ),
     "iosxe": MgmtVrfSpelling(
         servers=(
@@ -743,6 +765,8 @@ MGMT_VRF_SPELLING = {
         ),
         routes="ip route vrf {vrf} {net} {mask} {gw} name management-lan\n",
         acl="",  # IOS-XE: the standard ACL matches any VRF once the VTYs say vrf-also (in ``bound``)
+        routes_v6="ipv6 route vrf {vrf} {cidr} {gw} name management-lan\n",
+        acl_v6="",
     ),
 }
 
@@ -788,6 +812,16 @@ def check_management_vrf(backbone: Backbone, vendor: str, hostname: str, text: s
         login = spelling.acl.format(net=lan.network_address, wildcard=lan.hostmask, vrf=mgmt.vrf)
         if login and login not in text:
             out.append(Violation("mgmt-vrf", hostname, port, f"no login from {lan} in VRF {mgmt.vrf}"))
+    gateway_v6 = device.management_port_v6.network.network_address if device.management_port_v6 else None
+    for lan6 in mgmt.acl_v6:
+        want = spelling.routes_v6.format(
+            vrf=mgmt.vrf, net=lan6.network_address, len=lan6.prefixlen, cidr=lan6, gw=gateway_v6
+        )
+        if want not in text:
+            out.append(Violation("mgmt-vrf", hostname, port, f"no route to {lan6}: {want.strip()!r} missing"))
+        login = spelling.acl_v6.format(cidr=lan6, vrf=mgmt.vrf)
+        if login and login not in text:
+            out.append(Violation("mgmt-vrf", hostname, port, f"no login from {lan6} in VRF {mgmt.vrf}"))
     servers = {"syslog": set(mgmt.syslog), "ntp": set(mgmt.ntp), "aaa": set(mgmt.aaa)}
     for service, pattern in spelling.servers:
         found = set()

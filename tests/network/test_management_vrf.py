@@ -5,6 +5,7 @@ computed by hand below; every check is shown to catch a planted fault."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -48,9 +49,24 @@ def test_management_port_addresses_by_hand(
     assert AddressPlan(params).management_port(domain, code, IPv4Address(loopback)) == IPv4Interface(want)
 
 
+@pytest.mark.parametrize(
+    ("domain", "port", "want"),
+    [
+        # the offset in the IPv4 block, 17,153 = 0x4301, in the IPv6 block, /31 → /127
+        ("backbone", "100.80.67.1/31", "fd00:4700::4301/127"),
+        ("isolated", "192.168.64.3/31", "fd00:4600:0:ffff::3/127"),
+    ],
+)
+def test_management_port_ipv6_twins_by_hand(params: NetworkParams, domain: str, port: str, want: str) -> None:
+    plan = AddressPlan(params)
+    assert plan.management_port_v6(domain, IPv4Interface(port)) == ipaddress.IPv6Interface(want)
+
+
 def test_every_router_has_its_own_port_in_its_domains_block(backbone: Backbone) -> None:
     ports = [d.management_port for d in backbone.devices.values()]
     assert None not in ports and len(set(ports)) == len(backbone.devices)
+    ports_v6 = [d.management_port_v6 for d in backbone.devices.values()]
+    assert None not in ports_v6 and len(set(ports_v6)) == len(backbone.devices)
     assert backbone.devices[COUNTY].management_port == IPv4Interface("100.80.67.1/31")
     for dev in backbone.devices.values():
         assert dev.management_port in backbone.management[dev.domain].oob, dev.hostname
@@ -60,10 +76,13 @@ def test_every_router_has_its_own_port_in_its_domains_block(backbone: Backbone) 
 #: the county's management, by hand, as each vendor spells it
 COUNTY_LINES = {
     "vrp": [
-        "ip vpn-instance MGMT\n description out-of-band management\n ipv4-family\n",
+        "ip vpn-instance MGMT\n description out-of-band management\n ipv4-family\n ipv6-family\n",
         "interface GigabitEthernet0/0/0\n description out-of-band management\n"
-        " ip binding vpn-instance MGMT\n ip address 100.80.67.1 255.255.255.254\n",
-        "ip route-static vpn-instance MGMT 10.0.5.0 255.255.255.0 100.80.67.0 description management-lan\n",
+        " ip binding vpn-instance MGMT\n ip address 100.80.67.1 255.255.255.254\n"
+        " ipv6 enable\n ipv6 address fd00:4700::4301/127\n",
+        "ip route-static vpn-instance MGMT 10.0.5.0 255.255.255.0 100.80.67.0 description management-lan\n"
+        "ipv6 route-static vpn-instance MGMT fd00:4500:0:50:: 64 fd00:4700::4300"
+        " description management-lan\n",
         "info-center loghost source GigabitEthernet0/0/0\ninfo-center loghost 10.0.5.21 vpn-instance MGMT\n",
         "ntp-service source-interface GigabitEthernet0/0/0\n"
         "ntp-service unicast-server 10.0.5.11 vpn-instance MGMT authentication-keyid 1\n"
@@ -75,13 +94,17 @@ COUNTY_LINES = {
         # SSH and SNMP from the management LAN, in-band and in the VRF
         " rule 5 permit source 10.0.5.0 0.0.0.255\n"
         " rule 105 permit source 10.0.5.0 0.0.0.255 vpn-instance MGMT\n",
+        " rule 5 permit source fd00:4500:0:50::/64\n"
+        " rule 105 permit source fd00:4500:0:50::/64 vpn-instance MGMT\n",
+        "ssh server-source -i GigabitEthernet0/0/0\nssh ipv6 server-source -i GigabitEthernet0/0/0\n",
     ],
     "iosxe": [
         "vrf definition MGMT\n description out-of-band management\n"
-        " address-family ipv4\n exit-address-family\n",
+        " address-family ipv4\n exit-address-family\n address-family ipv6\n exit-address-family\n",
         "interface GigabitEthernet0\n description out-of-band management\n vrf forwarding MGMT\n"
-        " ip address 100.80.67.1 255.255.255.254\n no shutdown\n",
-        "ip route vrf MGMT 10.0.5.0 255.255.255.0 100.80.67.0 name management-lan\n",
+        " ip address 100.80.67.1 255.255.255.254\n ipv6 address fd00:4700::4301/127\n no shutdown\n",
+        "ip route vrf MGMT 10.0.5.0 255.255.255.0 100.80.67.0 name management-lan\n"
+        "ipv6 route vrf MGMT fd00:4500:0:50::/64 fd00:4700::4300 name management-lan\n",
         "aaa group server tacacs+ GD-AAA\n server name GD-AAA-1\n server name GD-AAA-2\n"
         " ip vrf forwarding MGMT\n ip tacacs source-interface GigabitEthernet0\n",
         "ntp source GigabitEthernet0\n"
@@ -126,6 +149,13 @@ LEAKS = [
         " ip address 100.80.67.1",
     ),
     ("vrp", " rule 105 permit source 10.0.5.0 0.0.0.255 vpn-instance MGMT\n", ""),
+    ("vrp", " rule 105 permit source fd00:4500:0:50::/64 vpn-instance MGMT\n", ""),
+    (
+        "vrp",
+        "ipv6 route-static vpn-instance MGMT fd00:4500:0:50:: 64",
+        "ipv6 route-static fd00:4500:0:50:: 64",
+    ),
+    ("iosxe", "ipv6 route vrf MGMT fd00:4500:0:50::/64", "ipv6 route fd00:4500:0:50::/64"),
     ("iosxe", "logging host 10.0.5.21 vrf MGMT\n", "logging host 10.0.5.21\n"),
     ("iosxe", "ntp server vrf MGMT 10.0.5.11 key 1\n", "ntp server 10.0.5.11 key 1\n"),
     ("iosxe", " ip vrf forwarding MGMT\n ip tacacs", " ip tacacs"),
@@ -178,12 +208,16 @@ def test_model_faults_in_management_addressing_are_caught(backbone: Backbone) ->
     county, iso = sub.devices[COUNTY], sub.devices[ISO]
     # the isolated router numbered from the backbone's block
     iso.management_port = IPv4Interface("100.80.0.5/31")
+    iso.management_port_v6 = ipaddress.IPv6Interface("fd00:4700::5/127")
     # a routed prefix inside the out-of-band block
     # (a new list: the subset shares its devices' lists with the session's backbone)
     lan = replace(county.lans[0], prefix_v4=IPv4Network("100.80.1.0/24"))
     sub.devices[COUNTY] = county = replace(county, lans=[lan, *county.lans[1:]])
     messages = [v.message for v in check_management_addresses(sub)]
     want = "management port 100.80.0.4/31 is not a /31 of the isolated out-of-band block 192.168.64.0/24"
+    assert want in messages
+    want = "management port fd00:4700::4/127 is not a /127 of the isolated out-of-band block "
+    want += "fd00:4600:0:ffff::/120"
     assert want in messages
     assert "100.80.1.0/24 lies in the backbone out-of-band block 100.80.0.0/12" in messages
     county.management_port = None
@@ -194,12 +228,15 @@ def test_management_plane_faults_are_caught(backbone: Backbone, params: NetworkP
     model = Backbone(devices={}, links=[], asn=backbone.asn, management=dict(backbone.management))
     assert check_management_domains(model, params) == []
     iso, bb = model.management["isolated"], model.management["backbone"]
-    model.management["isolated"] = replace(iso, vrf=bb.vrf, oob=IPv4Network("100.64.0.0/24"))
+    model.management["isolated"] = replace(
+        iso, vrf=bb.vrf, oob=IPv4Network("100.64.0.0/24"), oob_v6=ipaddress.IPv6Network("fd00:4700::/120")
+    )
     model.management["backbone"] = replace(bb, syslog=(IPv4Address("10.0.6.21"),))
     messages = [v.message for v in check_management_domains(model, params)]
     assert "VRF MGMT is also the backbone domain's" in messages
     assert "syslog server 10.0.6.21 is in no management LAN ['10.0.5.0/24']" in messages
     assert "out-of-band block 100.64.0.0/24 overlaps 100.64.0.0/12" in messages
+    assert "out-of-band block fd00:4700::/120 overlaps fd00:4700::/108" in messages
 
 
 @pytest.mark.parametrize(
@@ -212,6 +249,18 @@ def test_management_plane_faults_are_caught(backbone: Backbone, params: NetworkP
         (
             lambda raw: raw["isolated"]["management"].update(oob="10.200.0.0/24"),
             r"isolated\.management\.oob.*10\.200\.0\.0/24 is outside isolated\.ipv4",
+        ),
+        (
+            lambda raw: raw["isolated"]["management"].update(oob_v6="fd00:4700:1::/120"),
+            r"isolated\.management\.oob_v6.*fd00:4700:1::/120 is outside isolated\.ipv6",
+        ),
+        (
+            lambda raw: raw["management"].update(oob_v6="fd00:4500:1::/108"),
+            r"ipv6\.lan.*overlaps management\.oob_v6 fd00:4500:1::/108",
+        ),
+        (
+            lambda raw: raw["management"].update(oob_v6="fd00:4700::/112"),
+            r"management\.oob_v6.*fd00:4700::/112 is smaller than oob 100\.80\.0\.0/12",
         ),
         (
             lambda raw: raw["isolated"]["management"].update(vrf="MGMT"),
