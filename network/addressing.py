@@ -23,6 +23,12 @@ access routers (+0, +2) and its VLAN /31s on the two cloud DC ports (+4, +6). It
 ``ipv4.department_lans``) and its cloud tenant /24 (of ``ipv4.cloud_tenants``) are keyed by the same VPN id;
 the cloud's shared services are the tenant /24 of VPN id 0.
 
+Out-of-band management: every router's management port gets a /31 of its domain's ``management.oob`` block
+(:meth:`AddressPlan.management_port`), keyed by its site slots; that port is in the management VRF.
+
+Out-of-band management: every router's management port gets a /31 of its domain's ``management.oob`` block
+(:meth:`AddressPlan.management_port`), keyed by its site slots; that port is in the management VRF.
+
 Consumers: :func:`department_cloud_subnet` (one tenant /24 per department, outside every backbone pool) and
 :func:`backbone_prefixes` (every pool the backbone allocates from).
 """
@@ -204,6 +210,40 @@ class AddressPlan:
     def nms_lan(self) -> IPv4Network:
         """The provincial management LAN (NTP, syslog, AAA, NMS servers)."""
         return self._net(PROVINCE_NMS_LAN, 24)
+
+    # -- out-of-band management ----------------------------------------------------------------------------
+    def management_port(self, domain: str, code: str, loopback: IPv4Address) -> IPv4Interface:
+        """The /31 of a router's out-of-band management port in its domain's ``oob`` block: the router holds
+        the odd address, the out-of-band switch (the gateway of the management VRF) the even one.
+
+        Keyed by site, like every other address, so growth moves nothing. A backbone router: its (city,
+        county, site) slots, 19 bits, so the block is a /12 (a city router takes site 0 of its city's own
+        county slot, the city's second router site 1; the province's routers sites 1–12 of city slot 0,
+        county slot 0: their loopbacks' last octet). An isolated router: its city slot (the core: 0).
+        """
+        mgmt = self.params.isolated.management if domain == "isolated" else self.params.management
+        offset = int(loopback) - self._base
+        if domain == "isolated":
+            index = 0 if code == "440000" else city_slot(code)
+        elif PROVINCE_LOOPBACKS <= offset < PROVINCE_LOOPBACKS + 0x100:
+            index = offset - PROVINCE_LOOPBACKS  # cores .1 .2, access .11 .12
+        elif PROVINCE_CITY_LOOPBACKS <= offset < PROVINCE_CITY_LOOPBACKS + 0x100:
+            second = offset - PROVINCE_CITY_LOOPBACKS >= 64  # a second city router's loopback: .64 + XX
+            index = ((self._city_offset(code) >> HOST_BITS) | (CITY_OWN_SLOT << SITE_BITS)) + second
+        else:
+            index = self._site_offset(code) >> HOST_BITS
+        if 2 * index + 1 >= mgmt.oob.num_addresses:
+            raise AddressPlanError(
+                f"{code}: management slot {index} exceeds the out-of-band block {mgmt.oob}"
+            )
+        return IPv4Interface((int(mgmt.oob.network_address) + 2 * index + 1, 31))
+
+    def management_port_v6(self, domain: str, port: IPv4Interface) -> IPv6Interface:
+        """The IPv6 twin of a management port: its offset in ``oob``, inside ``oob_v6``, as a /127."""
+        mgmt = self.params.isolated.management if domain == "isolated" else self.params.management
+        offset = int(port.ip) - int(mgmt.oob.network_address)
+        length = v6_prefixlen(port.network.prefixlen)
+        return IPv6Interface((int(mgmt.oob_v6.network_address) + offset, length))
 
     # -- IPv6 -------------------------------------------------------------------------------------------
     def v6_mirror(self, address: IPv4Interface) -> IPv6Interface:

@@ -208,6 +208,10 @@ def show(
     console.print(
         f"loopback {dev.loopback_v4} {dev.loopback_v6.ip}   OSPF areas {', '.join(map(str, dev.ospf_areas))}"
     )
+    if dev.management_port is not None:
+        vrf = backbone.management[dev.domain].vrf
+        mgmt_v6 = f" {dev.management_port_v6}" if dev.management_port_v6 is not None else ""
+        console.print(f"management VRF {vrf} {dev.management_port}{mgmt_v6} (out-of-band)")
     table = Table("port", "name", "peer", "IPv4", "IPv6", "bandwidth", "plane", "area", "cost", "hello/dead")
     for i in dev.interfaces:
         table.add_row(

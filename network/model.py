@@ -124,6 +124,10 @@ class ManagementPlane:
     acl_v4: tuple[IPv4Network, ...]
     acl_v6: tuple[IPv6Network, ...]
     secrets: Mapping[str, str]  # purpose (aaa_key, ospf_key, …) → secret name
+    #: the management VRF (every router's out-of-band port, AAA, NTP, syslog and SNMP) and its /31s' block
+    vrf: str
+    oob: IPv4Network
+    oob_v6: IPv6Network
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +199,10 @@ class Device:
     bgp: Bgp | None = None
     city_code: str = ""
     loopback_area: int = 0
+    #: the out-of-band management port (in the domain's management VRF): the router's end of its /31, whose
+    #: other end is the out-of-band switch, the VRF's gateway towards the management LANs
+    management_port: IPv4Interface | None = None
+    management_port_v6: IPv6Interface | None = None  # its /127 twin in the domain's ``oob_v6``
 
     @property
     def router_id(self) -> IPv4Address:

@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -277,6 +278,21 @@ class Management(_Strict):
     local_user: str = Field(pattern=r"^[a-z][a-z0-9-]{2,31}$")  # when every AAA server is unreachable
     local_password_secret: SecretName
     ssh_allowed: tuple[ipaddress.IPv4Network, ...]  # their IPv6 twins are the model's LANs of these prefixes
+    #: the management VRF every router of the domain keeps its out-of-band port in; AAA, NTP, syslog and SNMP
+    #: run in it, towards the management LANs (``ssh_allowed``) over the out-of-band network
+    vrf: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,30}$")
+    #: the out-of-band block: one /31 per router (the router the odd address, the out-of-band switch the even)
+    oob: ipaddress.IPv4Network
+    #: the IPv6 twins of ``oob``: each /31's /127 at the same offset, so as large as ``oob`` at least
+    oob_v6: ipaddress.IPv6Network
+
+    @field_validator("oob_v6")
+    @classmethod
+    def _oob_v6_holds_oob(cls, value: ipaddress.IPv6Network, info: ValidationInfo) -> ipaddress.IPv6Network:
+        oob = info.data.get("oob")
+        if oob is not None and value.num_addresses < oob.num_addresses:
+            raise ValueError(f"{value} is smaller than oob {oob}")
+        return value
 
     def secret_names(self) -> dict[str, str]:
         """What each secret is for → its name."""
@@ -355,11 +371,13 @@ def _check_disjoint(path: Path, params: NetworkParams) -> None:
         "ipv4.cloud_tenants": params.ipv4.cloud_tenants,
         "ipv4.department_lans": params.ipv4.department_lans,
         "isolated.ipv4": params.isolated.ipv4,
+        "management.oob": params.management.oob,
     }
     v6 = {
         "ipv6.infrastructure": params.ipv6.infrastructure,
         "ipv6.lan": params.ipv6.lan,
         "isolated.ipv6": params.isolated.ipv6,
+        "management.oob_v6": params.management.oob_v6,
     }
     for pools in (v4, v6):
         names = sorted(pools)
@@ -367,3 +385,21 @@ def _check_disjoint(path: Path, params: NetworkParams) -> None:
             for b in names[i + 1 :]:
                 if pools[a].overlaps(pools[b]):  # type: ignore[arg-type]
                     raise SourceError(path, f"{pools[a]} overlaps {b} {pools[b]}", field=a)
+    # the isolated domain's out-of-band block is its own: inside its pool, and its VRF is not the backbone's
+    iso = params.isolated.management
+    if not iso.oob.subnet_of(params.isolated.ipv4):
+        raise SourceError(
+            path,
+            f"{iso.oob} is outside isolated.ipv4 {params.isolated.ipv4}",
+            field="isolated.management.oob",
+        )
+    if not iso.oob_v6.subnet_of(params.isolated.ipv6):
+        raise SourceError(
+            path,
+            f"{iso.oob_v6} is outside isolated.ipv6 {params.isolated.ipv6}",
+            field="isolated.management.oob_v6",
+        )
+    if iso.vrf == params.management.vrf:
+        raise SourceError(
+            path, f"{iso.vrf} is also the backbone's management VRF", field="isolated.management.vrf"
+        )

@@ -58,6 +58,10 @@ def expected_addresses(device: Device, vendor: str) -> Addresses:
                 out[f"{name}.{v.vlan}"] = (str(v.address_v4), str(v.address_v6))
     for i, lan in enumerate(device.lans):
         out[lan_name(vendor, i)] = (str(lan.gateway_v4), str(lan.gateway_v6))
+    record = get_vendor(vendor)
+    if record.supports("mgmt-vrf") and device.management_port is not None:
+        v6 = device.management_port_v6
+        out[record.management_port] = (str(device.management_port), str(v6) if v6 is not None else None)
     return out
 
 
@@ -157,7 +161,7 @@ def compare_references(backbone: Backbone, device: Device, text: str) -> list[tu
     for name in sorted(set(_SECRET.findall(text)) - own):
         out.append(("isolated", "", f"secret {name} belongs to another routing domain"))
     if device.domain == "isolated":
-        foreign = [p for d, m in backbone.management.items() if d != "isolated" for p in m.acl_v4]
+        foreign = [p for d, m in backbone.management.items() if d != "isolated" for p in (*m.acl_v4, m.oob)]
         foreign += [
             IPv4Network(f"{a}/32")
             for d, m in backbone.management.items()

@@ -496,6 +496,9 @@ class _Builder:
                 acl_v4=mgmt.ssh_allowed,
                 acl_v6=tuple(lans[n] for n in mgmt.ssh_allowed),
                 secrets=mgmt.secret_names(),
+                vrf=mgmt.vrf,
+                oob=mgmt.oob,
+                oob_v6=mgmt.oob_v6,
             )
         return out
 
@@ -510,6 +513,8 @@ class _Builder:
         self.isolated()
         for dev in self.devices.values():
             dev.interfaces.sort(key=lambda i: i.port)
+            dev.management_port = self.plan.management_port(dev.domain, dev.division_code, dev.loopback_v4)
+            dev.management_port_v6 = self.plan.management_port_v6(dev.domain, dev.management_port)
         devices = {name: self.devices[name] for name in sorted(self.devices)}
         return Backbone(
             devices=devices, links=self.links, asn=self.params.bgp.asn, management=self.management(path)

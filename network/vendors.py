@@ -49,6 +49,7 @@ CAPABILITIES = frozenset(
         "mgmt-acl",  # vty and SNMP ACLs (IPv4 and IPv6)
         "iacl",  # infrastructure ACL (IPv4 and IPv6) on backbone-facing ports
         "copp",  # control-plane policing
+        "mgmt-vrf",  # an out-of-band management port in the management VRF; AAA, NTP, syslog, SNMP in it
     }
 )
 
@@ -124,11 +125,14 @@ class Vendor:
     first_slot: int = 1
     linux_port: str = ""  # "eth{port}": the name is the neutral index (the lab's veths), any speed
     template_dir: Path = field(default=TEMPLATE_ROOT)
+    management_port: str = ""  # the out-of-band management port's name (with the "mgmt-vrf" capability)
 
     def __post_init__(self) -> None:
         unknown = self.capabilities - CAPABILITIES
         if unknown:
             raise VendorError(f"vendor {self.name!r}: unknown capabilities {sorted(unknown)}")
+        if ("mgmt-vrf" in self.capabilities) != bool(self.management_port):
+            raise VendorError(f"vendor {self.name!r}: the mgmt-vrf capability needs a management_port name")
         if not self.linux_port:
             speeds = [f.speed_mbps for f in self.ports]
             if sorted(speeds) != sorted(SPEEDS_MBPS):
@@ -203,6 +207,7 @@ HARDWARE_CLASSES = ("core", "access", "city", "county", "town")
 _VRP_TTP = """
 <group name="interfaces">
 interface {{ name }}
+ ip binding vpn-instance {{ vrf }}
  mtu {{ mtu | to_int }}
  ip address {{ ip }} {{ mask }}
  ipv6 address {{ ipv6 }}
@@ -215,6 +220,7 @@ interface {{ name }}
 _IOSXE_TTP = """
 <group name="interfaces">
 interface {{ name }}
+ vrf forwarding {{ vrf }}
  mtu {{ mtu | to_int }}
  ip address {{ ip }} {{ mask }}
  ipv6 address {{ ipv6 }}
@@ -265,6 +271,7 @@ BUILTIN_VENDORS: tuple[Vendor, ...] = (
         ports=_VRP_PORTS,
         loopback="LoopBack0",
         lan="Vlanif100",
+        management_port="GigabitEthernet0/0/0",  # the NE40E/NE8000 management Ethernet port (ETH)
         capabilities=_CHASSIS,
         netbox=NetBoxPlatform(
             platform_slug="huawei-vrp",
@@ -293,6 +300,7 @@ BUILTIN_VENDORS: tuple[Vendor, ...] = (
         ports=_IOSXE_PORTS,
         loopback="Loopback0",
         lan="Vlan100",
+        management_port="GigabitEthernet0",  # the ASR 1000/Catalyst 8500 management Ethernet port
         capabilities=_CHASSIS,
         netbox=NetBoxPlatform(
             platform_slug="cisco-ios-xe",

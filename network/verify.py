@@ -5,11 +5,13 @@ Each check returns :class:`Violation` s naming the device and the interface; an 
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Network
+from typing import NamedTuple
 
 import networkx as nx
 
@@ -108,6 +110,10 @@ def _owned_prefixes(backbone: Backbone) -> list[tuple[IPv4Network | IPv6Network,
             for v in att.vlans:
                 out.append((v.address_v4.network, name, f"port {att.port}.{v.vlan}"))
                 out.append((v.address_v6.network, name, f"port {att.port}.{v.vlan}"))
+        if dev.management_port is not None:
+            out.append((dev.management_port.network, name, "management"))
+        if dev.management_port_v6 is not None:
+            out.append((dev.management_port_v6.network, name, "management"))
     return out
 
 
@@ -139,6 +145,8 @@ def check_pools(backbone: Backbone, params: NetworkParams) -> list[Violation]:
     out = []
     for prefix, name, where in _owned_prefixes(backbone):
         domain = backbone.devices[name].domain
+        if where == "management":
+            continue  # the out-of-band block: check_management_addresses
         if not any(prefix.version == p.version and prefix.subnet_of(p) for p in pools[domain]):  # type: ignore[arg-type]
             out.append(Violation("pools", name, where, f"{prefix} is outside the {domain} pools"))
     return out
@@ -474,6 +482,43 @@ def check_exit_nat(backbone: Backbone, params: NetworkParams) -> list[Violation]
     return out
 
 
+def check_management_addresses(backbone: Backbone) -> list[Violation]:
+    """Every router has an out-of-band management port, a /31 of its own domain's block and its /127 twin in
+    the domain's IPv6 block; no other address of the model lies in an out-of-band block (so management and
+    the routed network never share a prefix)."""
+    oob: dict[str, dict[int, tuple[IPv4Network | IPv6Network, int]]] = {
+        domain: {4: (mgmt.oob, 31), 6: (mgmt.oob_v6, 127)} for domain, mgmt in backbone.management.items()
+    }
+    out = []
+    for prefix, name, where in _owned_prefixes(backbone):
+        domain = backbone.devices[name].domain
+        if where == "management":
+            block, length = oob[domain][prefix.version]
+            if prefix.prefixlen != length or not prefix.subnet_of(block):  # type: ignore[arg-type]
+                out.append(
+                    Violation(
+                        "mgmt-vrf",
+                        name,
+                        where,
+                        f"management port {prefix} is not a /{length} of the {domain} out-of-band block "
+                        f"{block}",
+                    )
+                )
+            continue
+        out += [
+            Violation("mgmt-vrf", name, where, f"{prefix} lies in the {other} out-of-band block {block}")
+            for other, blocks in sorted(oob.items())
+            for block, _ in blocks.values()
+            if prefix.version == block.version and prefix.overlaps(block)  # type: ignore[arg-type]
+        ]
+    out += [
+        Violation("mgmt-vrf", name, "management", "no out-of-band management port")
+        for name, dev in backbone.devices.items()
+        if dev.management_port is None or dev.management_port_v6 is None
+    ]
+    return out
+
+
 def check_management_domains(backbone: Backbone, params: NetworkParams) -> list[Violation]:
     """Each routing domain's management servers and login prefixes lie in its own pools, and no secret name
     is shared between domains: the isolated domain is manageable and still isolated."""
@@ -483,8 +528,53 @@ def check_management_domains(backbone: Backbone, params: NetworkParams) -> list[
     }
     out = []
     seen: dict[str, str] = {}
+    vrfs: dict[str, str] = {}
     for domain, mgmt in sorted(backbone.management.items()):
         where = f"management of the {domain} domain"
+        if mgmt.vrf in vrfs:
+            out.append(
+                Violation("isolated", "", where, f"VRF {mgmt.vrf} is also the {vrfs[mgmt.vrf]} domain's")
+            )
+        vrfs[mgmt.vrf] = domain
+        # the management VRF routes only the management LANs: every server must be in one of them
+        out += [
+            Violation(
+                "mgmt-vrf",
+                "",
+                where,
+                f"{what} server {a} is in no management LAN {list(map(str, mgmt.acl_v4))}",
+            )
+            for what, addresses in (("NTP", mgmt.ntp), ("syslog", mgmt.syslog), ("AAA", mgmt.aaa))
+            for a in addresses
+            if not any(a in lan for lan in mgmt.acl_v4)
+        ]
+        # the out-of-band block: inside the domain's pools for the isolated domain (it has nothing else),
+        # outside every pool of the other domain and every backbone pool for the backbone
+        others = [
+            params.ipv4.backbone,
+            params.ipv4.cloud_tenants,
+            params.ipv4.department_lans,
+            params.internet_exit.nat_pool,
+            *(m.oob for d, m in backbone.management.items() if d != domain),
+        ]
+        others_v6 = [
+            params.ipv6.infrastructure,
+            params.ipv6.lan,
+            *(m.oob_v6 for d, m in backbone.management.items() if d != domain),
+        ]
+        if domain != "isolated":
+            others.append(params.isolated.ipv4)
+            others_v6.append(params.isolated.ipv6)
+        out += [
+            Violation("mgmt-vrf", "", where, f"out-of-band block {mgmt.oob} overlaps {other}")
+            for other in others
+            if mgmt.oob.overlaps(other)
+        ]
+        out += [
+            Violation("mgmt-vrf", "", where, f"out-of-band block {mgmt.oob_v6} overlaps {other}")
+            for other in others_v6
+            if mgmt.oob_v6.overlaps(other)
+        ]
         items: list[tuple[str, IPv4Network | IPv6Network]] = [
             *(("NTP server", IPv4Network(a)) for a in mgmt.ntp),
             *(("syslog server", IPv4Network(a)) for a in mgmt.syslog),
@@ -528,6 +618,7 @@ def check_model(backbone: Backbone, params: NetworkParams) -> list[Violation]:
     out += check_backup_router(backbone, params.backup.counties)
     out += check_core_mtu(backbone, params)
     out += check_management_domains(backbone, params)
+    out += check_management_addresses(backbone)
     out += check_vrf_instances(backbone)
     out += check_vrf_routes(backbone, params)
     out += check_exit_nat(backbone, params)
@@ -604,44 +695,175 @@ def check_protection(backbone: Backbone, vendor: str, hostname: str, text: str) 
     return out
 
 
-#: how each vendor sources its AAA, NTP, syslog and SNMP traffic from the loopback, by the capability that
-#: brings the service (syslog: every chassis that has AAA); {lo} the loopback's name, {v4} its address
-MGMT_SOURCE_SPELLING = {
-    "vrp": (
-        ("aaa", " hwtacacs-server source-ip {v4}"),
-        ("ntp-auth", "ntp-service source-interface {lo}"),
-        ("aaa", "info-center loghost source {lo}"),
-        ("snmp", "snmp-agent trap source {lo}"),
+_ADDR = r"(?P<addr>\d{1,3}(?:\.\d{1,3}){3})"
+
+
+class MgmtVrfSpelling(NamedTuple):
+    """How a vendor spells the management VRF's services. ``servers``: (service, pattern) where the pattern
+    captures the server's address and, when the line itself names it, the VRF (``vrf``: None when the
+    line names none, i.e. the global table); ``bound``: lines that must be present, which put the services
+    in the VRF and source them from the out-of-band port ({port}, {ip}: its name and address; {vrf};
+    {net} {mask} {gw}: one route per management LAN, in ``routes``)."""
+
+    servers: tuple[tuple[str, re.Pattern[str]], ...]
+    vrf_from_group: tuple[str, ...]  # services whose VRF is the one of a group line (IOS-XE's tacacs group)
+    bound: tuple[str, ...]
+    routes: str
+    acl: str  # one login rule per management LAN in the VRF ({net} {wildcard} {vrf}), "" when not needed
+    routes_v6: str  # one per management LAN's IPv6 twin ({vrf} {net} {len} {cidr} {gw})
+    acl_v6: str  # ({cidr} {vrf}), "" when not needed
+
+
+MGMT_VRF_SPELLING = {
+    "vrp": MgmtVrfSpelling(
+        servers=(
+            ("syslog", re.compile(rf"^info-center loghost {_ADDR}(?: vpn-instance (?P<vrf>\S+))?$", re.M)),
+            (
+                "ntp",
+                re.compile(rf"^ntp-service unicast-server {_ADDR}(?: vpn-instance (?P<vrf>\S+))?\b", re.M),
+            ),
+            (
+                "aaa",
+                re.compile(
+                    rf"^ hwtacacs-server (?:authentication|authorization|accounting) {_ADDR} 49"
+                    r"(?: vpn-instance (?P<vrf>\S+))?\b",
+                    re.M,
+                ),
+            ),
+        ),
+        vrf_from_group=(),
+        bound=(
+            "interface {port}\n description out-of-band management\n ip binding vpn-instance {vrf}\n",
+            "info-center loghost source {port}\n",
+            "ntp-service source-interface {port}\n",
+            " hwtacacs-server source-ip {ip}\n",
+            "snmp-agent trap source {port}\n",
+            "snmp-agent vpn-instance {vrf}\n",
+            "ssh server-source -i {port}\n",
+        ),
+        routes="ip route-static vpn-instance {vrf} {net} {mask} {gw} description management-lan\n",
+        # SSH and SNMP arriving in the VRF: a rule without vpn-instance matches the public network only
+        acl=" permit source {net} {wildcard} vpn-instance {vrf}\n",
+        routes_v6="ipv6 route-static vpn-instance {vrf} {net} {len} {gw} description management-lan\n",
+        acl_v6=" permit source {cidr} vpn-instance {vrf}\n",
     ),
-    "iosxe": (
-        ("aaa", " ip tacacs source-interface {lo}"),
-        ("ntp-auth", "ntp source {lo}"),
-        ("aaa", "logging source-interface {lo}"),
-        ("snmp", "snmp-server trap-source {lo}"),
+    "iosxe": MgmtVrfSpelling(
+        servers=(
+            ("syslog", re.compile(rf"^logging host {_ADDR}(?: vrf (?P<vrf>\S+))?$", re.M)),
+            ("ntp", re.compile(rf"^ntp server (?:vrf (?P<vrf>\S+) )?{_ADDR}\b", re.M)),
+            ("aaa", re.compile(rf"^ address ipv4 {_ADDR}$", re.M)),
+        ),
+        vrf_from_group=("aaa",),
+        bound=(
+            "interface {port}\n description out-of-band management\n vrf forwarding {vrf}\n",
+            "aaa group server tacacs+ GD-AAA\n",
+            " ip vrf forwarding {vrf}\n ip tacacs source-interface {port}\n",
+            "ntp source {port}\n",
+            "logging source-interface {port} vrf {vrf}\n",
+            "snmp-server trap-source {port}\n",
+            " access-class MGMT in vrf-also\n",
+        ),
+        routes="ip route vrf {vrf} {net} {mask} {gw} name management-lan\n",
+        acl="",  # IOS-XE: the standard ACL matches any VRF once the VTYs say vrf-also (in ``bound``)
+        routes_v6="ipv6 route vrf {vrf} {cidr} {gw} name management-lan\n",
+        acl_v6="",
     ),
 }
 
 
-def check_management_sources(backbone: Backbone, vendor: str, hostname: str, text: str) -> list[Violation]:
-    """AAA, NTP, syslog and SNMP leave from the loopback (the address the servers and the iACL know), not
-    from whichever port the route happens to use."""
+def check_management_vrf(backbone: Backbone, vendor: str, hostname: str, text: str) -> list[Violation]:
+    """Read back from the rendered text: the out-of-band port is in the domain's management VRF with an
+    address of the domain's out-of-band block; every AAA, NTP and syslog server line names the management
+    VRF (none the global table) and a server of the device's own domain, and every server of the domain is
+    there; the services leave from the out-of-band port; the VRF routes each management LAN to the
+    out-of-band switch."""
     from network.vendors import get_vendor
 
     record = get_vendor(vendor)
     device = backbone.devices[hostname]
-    lines = set(text.splitlines())
+    mgmt = backbone.management[device.domain]
+    spelling = MGMT_VRF_SPELLING.get(vendor)
+    port = record.management_port
+    if spelling is None:
+        return [Violation("mgmt-vrf", hostname, "", f"no management-VRF spelling known for {vendor}")]
+    if device.management_port is None:
+        return [Violation("mgmt-vrf", hostname, port, "the model gives no out-of-band management port")]
     out = []
-    for capability, spelling in MGMT_SOURCE_SPELLING.get(vendor, ()):
-        want = spelling.format(lo=record.loopback, v4=device.loopback_v4)
-        if record.supports(capability) and want not in lines:
-            out.append(Violation("mgmt-source", hostname, record.loopback, f"{want.strip()!r} missing"))
+    if device.management_port not in mgmt.oob or device.management_port.network.prefixlen != 31:
+        out.append(
+            Violation(
+                "mgmt-vrf",
+                hostname,
+                port,
+                f"management address {device.management_port} is not a /31 of the {device.domain} "
+                f"domain's out-of-band block {mgmt.oob}",
+            )
+        )
+    gateway = device.management_port.network.network_address
+    fields = {"port": port, "ip": device.management_port.ip, "vrf": mgmt.vrf}
+    for line in spelling.bound:
+        want = line.format(**fields)
+        if want not in text:
+            out.append(Violation("mgmt-vrf", hostname, port, f"{want.strip()!r} missing"))
+    for lan in mgmt.acl_v4:
+        want = spelling.routes.format(vrf=mgmt.vrf, net=lan.network_address, mask=lan.netmask, gw=gateway)
+        if want not in text:
+            out.append(Violation("mgmt-vrf", hostname, port, f"no route to {lan}: {want.strip()!r} missing"))
+        login = spelling.acl.format(net=lan.network_address, wildcard=lan.hostmask, vrf=mgmt.vrf)
+        if login and login not in text:
+            out.append(Violation("mgmt-vrf", hostname, port, f"no login from {lan} in VRF {mgmt.vrf}"))
+    gateway_v6 = device.management_port_v6.network.network_address if device.management_port_v6 else None
+    for lan6 in mgmt.acl_v6:
+        want = spelling.routes_v6.format(
+            vrf=mgmt.vrf, net=lan6.network_address, len=lan6.prefixlen, cidr=lan6, gw=gateway_v6
+        )
+        if want not in text:
+            out.append(Violation("mgmt-vrf", hostname, port, f"no route to {lan6}: {want.strip()!r} missing"))
+        login = spelling.acl_v6.format(cidr=lan6, vrf=mgmt.vrf)
+        if login and login not in text:
+            out.append(Violation("mgmt-vrf", hostname, port, f"no login from {lan6} in VRF {mgmt.vrf}"))
+    servers = {"syslog": set(mgmt.syslog), "ntp": set(mgmt.ntp), "aaa": set(mgmt.aaa)}
+    for service, pattern in spelling.servers:
+        found = set()
+        for match in pattern.finditer(text):
+            address = IPv4Address(match["addr"])
+            found.add(address)
+            vrf = mgmt.vrf if service in spelling.vrf_from_group else match["vrf"]
+            if vrf != mgmt.vrf:
+                table = f"VRF {vrf}" if vrf else "the global table"
+                out.append(
+                    Violation(
+                        "mgmt-vrf",
+                        hostname,
+                        service,
+                        f"{match.group(0).strip()!r}: {service} server {address} in {table}, "
+                        f"not the management VRF {mgmt.vrf}",
+                    )
+                )
+            if address not in servers[service]:
+                out.append(
+                    Violation(
+                        "mgmt-vrf",
+                        hostname,
+                        service,
+                        f"{service} server {address} is not a {service} server of the {device.domain} domain",
+                    )
+                )
+        out += [
+            Violation(
+                "mgmt-vrf", hostname, service, f"{service} server {a} of the {device.domain} domain missing"
+            )
+            for a in sorted(servers[service] - found)
+        ]
     return out
 
 
 def check_rendered(backbone: Backbone, vendor: str, hostname: str, text: str) -> list[Violation]:
     """Parse-back of one rendered config against the model: addresses; port names, shapers, MTU, BFD and
-    OSPF keys; default routes and references across routing domains."""
+    OSPF keys; default routes and references across routing domains; infrastructure protection; the
+    management VRF."""
     from network.parseback import compare, compare_ports, compare_references
+    from network.vendors import get_vendor
 
     device = backbone.devices[hostname]
     out = [
@@ -654,5 +876,6 @@ def check_rendered(backbone: Backbone, vendor: str, hostname: str, text: str) ->
         + compare_references(backbone, device, text)
     ]
     out += check_protection(backbone, vendor, hostname, text)
-    out += check_management_sources(backbone, vendor, hostname, text)
+    if get_vendor(vendor).supports("mgmt-vrf"):
+        out += check_management_vrf(backbone, vendor, hostname, text)
     return out

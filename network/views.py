@@ -125,6 +125,9 @@ def device_view(
         ],
         "qos_classes": _qos_classes(params) if record.supports("qos") else [],
         "mgmt": _management(mgmt),
+        "mgmt_vrf": _management_vrf(device, mgmt, record.management_port)
+        if record.supports("mgmt-vrf")
+        else None,
         "iacl": _iacl(backbone, device, params) if record.supports("iacl") else None,
         "copp": _copp(params) if record.supports("copp") else None,
     }
@@ -361,6 +364,25 @@ def _management(mgmt: ManagementPlane) -> dict[str, Any]:
         "local_password": refs["local_password"],
         "ssh_allowed": [_net(n) for n in mgmt.acl_v4],
         "ssh_allowed_v6": [
+            {"cidr": str(n), "net": str(n.network_address), "len": n.prefixlen} for n in mgmt.acl_v6
+        ],
+    }
+
+
+def _management_vrf(device: Device, mgmt: ManagementPlane, port_name: str) -> dict[str, Any] | None:
+    """The management VRF of the device's domain: its out-of-band port (name, address), and the routes to
+    the management LANs through the out-of-band switch (the other end of the port's /31)."""
+    port, port_v6 = device.management_port, device.management_port_v6
+    if port is None or port_v6 is None:
+        return None
+    return {
+        "name": mgmt.vrf,
+        "port": {"name": port_name, **_v4(port), "v6": str(port_v6)},
+        # the out-of-band switch: the even end of the /31, the first of the /127
+        "gateway": str(port.network.network_address),
+        "gateway_v6": str(port_v6.network.network_address),
+        "routes": [_net(n) for n in mgmt.acl_v4],
+        "routes_v6": [
             {"cidr": str(n), "net": str(n.network_address), "len": n.prefixlen} for n in mgmt.acl_v6
         ],
     }

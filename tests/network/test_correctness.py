@@ -66,7 +66,9 @@ def test_40g_department_port_is_a_40ge_port_with_a_40g_shaper(small) -> None:
 def test_iosxe_routed_ports_say_no_switchport(small) -> None:
     text = render_device(small, "GD-ACC-01", "iosxe")
     blocks = re.findall(r"^interface (\S+)\n(.*?)^!", text, flags=re.M | re.S)
+    # not the loopback, the LANs, nor the out-of-band management port (a routed port by make)
     ports = [(name, body) for name, body in blocks if not name.startswith(("Loopback", "Vlan"))]
+    ports = [(name, body) for name, body in ports if name != "GigabitEthernet0"]
     routed = [(name, body) for name, body in ports if "." not in name]
     assert len(routed) == 2 + 2 + 122  # to both cores, DC and internet exit, 122 departments
     for name, body in routed:
@@ -116,11 +118,11 @@ def test_ospf_bgp_ntp_authentication_by_secret_name(city_vrp: str, city_iosxe: s
     assert " ospf authentication-mode hmac-sha256 1 cipher %SECRET:ospf_auth_key%\n" in uplink
     assert " ospfv3 authentication-mode hmac-sha256 key-id 1 cipher %SECRET:ospf_auth_key%\n" in uplink
     assert " peer 10.0.0.1 password cipher %SECRET:bgp_auth_key%\n" in city_vrp
-    assert "ntp-service unicast-server 10.0.5.11 authentication-keyid 1\n" in city_vrp
+    assert "ntp-service unicast-server 10.0.5.11 vpn-instance MGMT authentication-keyid 1\n" in city_vrp
     assert "key chain GD-OSPF\n key 1\n  key-string 6 %SECRET:ospf_auth_key%\n" in city_iosxe
     assert " ip ospf authentication key-chain GD-OSPF\n" in city_iosxe
     assert " neighbor 10.0.0.1 password 6 %SECRET:bgp_auth_key%\n" in city_iosxe
-    assert "ntp authenticate\n" in city_iosxe and "ntp server 10.0.5.11 key 1\n" in city_iosxe
+    assert "ntp authenticate\n" in city_iosxe and "ntp server vrf MGMT 10.0.5.11 key 1\n" in city_iosxe
 
 
 def test_aaa_has_a_local_fallback_user_and_no_type_0_key(city_vrp: str, city_iosxe: str) -> None:
@@ -139,7 +141,7 @@ def test_vty_and_snmp_acls_cover_ipv6(city_vrp: str, city_iosxe: str) -> None:
     )
     assert " acl 2000 inbound\n acl ipv6 2000 inbound\n" in city_vrp
     assert "read-view iso-view acl 2000 acl ipv6 2000\n" in city_vrp
-    assert "ssh server-source -i LoopBack0\n" in city_vrp and "all-interface" not in city_vrp
+    assert "ssh server-source -i GigabitEthernet0/0/0\n" in city_vrp and "all-interface" not in city_vrp
     assert f"ipv6 access-list MGMT6\n permit ipv6 {nms_v6} any\n" in city_iosxe
     assert " ipv6 access-class MGMT6 in\n" in city_iosxe and "access ipv6 MGMT6 MGMT\n" in city_iosxe
 

@@ -135,24 +135,3 @@ def test_bad_protection_data_names_file_and_field(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"protection\.protocols\.1.*tcp and udp need a port") as caught:
         load_params(path)
     assert str(path) in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    ("vendor", "line"),
-    [
-        ("vrp", " hwtacacs-server source-ip 10.4.48.20\n"),
-        ("vrp", "ntp-service source-interface LoopBack0\n"),
-        ("vrp", "info-center loghost source LoopBack0\n"),
-        ("vrp", "snmp-agent trap source LoopBack0\n"),
-        ("iosxe", " ip tacacs source-interface Loopback0\n"),
-        ("iosxe", "ntp source Loopback0\n"),
-        ("iosxe", "logging source-interface Loopback0\n"),
-        ("iosxe", "snmp-server trap-source Loopback0\n"),
-    ],
-)
-def test_management_traffic_leaves_from_the_loopback(small: Backbone, vendor: str, line: str) -> None:
-    """Item 3, in part: AAA, NTP, syslog and SNMP sourced from the loopback (by hand), and checked."""
-    text = render_device(small, COUNTY, vendor)
-    assert line in text
-    planted = text.replace(line, "", 1)
-    assert [v.check for v in check_rendered(small, vendor, COUNTY, planted)] == ["mgmt-source"]

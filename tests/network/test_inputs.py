@@ -136,6 +136,7 @@ def test_cli_check_json_and_inventory(tmp_path) -> None:
     assert len(tables["devices"]) == 1773 and len(tables["circuits"]) == doc["links"]
     result = runner.invoke(app, ["show", "GD-CITY-440100"])
     assert result.exit_code == 0 and "10.0.3.1" in result.output
+    assert "management VRF MGMT 100.80.127.1/31 fd00:4700::7f01/127 (out-of-band)" in result.output
     assert runner.invoke(app, ["show", "GD-NOPE"]).exit_code == 2
 
 

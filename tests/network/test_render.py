@@ -68,8 +68,8 @@ def test_vrp_spells_vrfs_qos_and_summaries(small) -> None:
     assert "ip vpn-instance dept-fgw\n" in pe and "  vpn-target 65044:1001 export-extcommunity\n" in pe
     # the shared-services RT (VRF public's) is imported, another department's never
     assert "  vpn-target 65044:1 import-extcommunity\n" in pe.split("ip vpn-instance dept-fgw\n")[1]
-    # no VRF instance on a city router: none of its ports is in one
-    assert "ip vpn-instance" not in text
+    # no department or service VRF on a city router (none of its ports is in one): only the management VRF
+    assert re.findall(r"^ip vpn-instance (\S+)$", text, flags=re.M) == ["MGMT"]
     # IPv6 on a VRF port needs the VRF's IPv6 family (6VPE), in both vendors
     assert " ipv6-family vpn-instance dept-fgw\n" in pe
     acc = render_device(small, "GD-ACC-01", "iosxe")
