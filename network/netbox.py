@@ -3,7 +3,7 @@
 Each table is a list of rows in NetBox's CSV import spelling (references by name or slug, custom fields as
 ``cf_<name>``), in an order where every reference points at a row of an earlier table:
 
-  tenants, regions, sites, rirs, asns, aggregates, route-targets, vrfs, roles, prefixes,
+  tenants, regions, sites, rirs, asns, aggregates, route-targets, vrfs, roles, prefixes, vlan-groups, vlans,
   manufacturers, platforms, device-roles, device-types, interface-templates, devices, interfaces,
   ip-addresses, providers, circuit-types, circuits, circuit-terminations
 
@@ -14,7 +14,11 @@ every link of the model is a circuit of its plane's carrier (data/network.yaml: 
 ``backup.carrier``) with its committed rate and an A and a Z termination at the two ends' sites (no cables
 between sites); the L3VPNs are VRFs with their route targets, one tenant per department owning its VRF and
 cloud subnet; addresses sit in their VRF, loopbacks with the ``loopback`` role; everything is ``planned``.
-No VLANs: the model numbers none (a site LAN's ``Vlanif100`` is the vendor registry's spelling of the port).
+VLANs are the model's dot1q sub-interfaces (the cloud DC port of each access router carries one per
+department, in the department's VRF): one VLAN group for the DC ports, a VLAN per department (its VPN id as
+the VID, owned by the department's tenant); the DC port is a ``tagged`` trunk of them and each sub-interface
+a virtual interface with the port as parent, the VLAN untagged on it (``access``: what that sub-interface
+carries), its VRF and addresses. A site LAN's ``Vlanif100`` is only the vendor registry's spelling of a port.
 Interface types follow the port's speed. The per-vendor hardware facts are in :data:`VENDORS`.
 """
 
@@ -81,6 +85,8 @@ PREFIX_ROLES = {
     "cloud-tenant": "cloud tenant subnet",
 }
 ISOLATED_VRF = "isolated"
+#: The VLAN group of the cloud DC ports' sub-interfaces (their VIDs are the departments' VPN ids).
+DC_VLAN_GROUP = {"name": "云数据中心接入 cloud DC", "slug": "gd-cloud-dc"}
 #: Custom fields the push and the bulk import fill; a NetBox administrator creates them once (see docs).
 CUSTOM_FIELDS = {
     "ospf_cost": ("dcim.interface", "integer"),
@@ -88,8 +94,8 @@ CUSTOM_FIELDS = {
 }
 TABLES = (
     "tenants", "regions", "sites", "rirs", "asns", "aggregates", "route-targets", "vrfs", "roles",
-    "prefixes", "manufacturers", "platforms", "device-roles", "device-types", "interface-templates",
-    "devices", "interfaces", "ip-addresses", "providers", "circuit-types", "circuits",
+    "prefixes", "vlan-groups", "vlans", "manufacturers", "platforms", "device-roles", "device-types",
+    "interface-templates", "devices", "interfaces", "ip-addresses", "providers", "circuit-types", "circuits",
     "circuit-terminations",
 )  # fmt: skip
 
@@ -299,6 +305,17 @@ class _Tables:
                             tenant=self._tenant(a.customer),
                         )
                     )
+                for v in a.vlans:
+                    for net in (v.address_v4.network, v.address_v6.network):
+                        rows.append(
+                            _prefix_row(
+                                net,
+                                v.vrf,
+                                "attachment",
+                                f"{name} {a.customer} VLAN {v.vlan} {v.customer}",
+                                tenant=self._tenant(v.customer),
+                            )
+                        )
         for code, vpn_id in departments.items():
             rows.append(
                 _prefix_row(
@@ -309,6 +326,29 @@ class _Tables:
                     tenant=self._tenant(code),
                 )
             )
+
+    def vlans(self) -> None:
+        """The VLANs of the model's sub-interfaces, one per VID (the same department on every DC port)."""
+        vlans: dict[int, dict[str, Any]] = {}
+        for dev in self.backbone.devices.values():
+            for a in dev.attachments:
+                for v in a.vlans:
+                    vlans.setdefault(
+                        v.vlan,
+                        {
+                            "group": DC_VLAN_GROUP["name"],
+                            "vid": v.vlan,
+                            "name": v.vrf,
+                            "tenant": self._tenant(v.customer),
+                            "status": IPAM_STATUS,
+                            "description": f"{a.customer} {v.customer} {self.names.get(v.customer, '')}",
+                        },
+                    )
+        if vlans:
+            self.out["vlan-groups"].append(
+                {**DC_VLAN_GROUP, "description": "dot1q sub-interfaces of the access routers' cloud DC ports"}
+            )
+        self.out["vlans"] = [vlans[vid] for vid in sorted(vlans)]
 
     def _tenant(self, code: str) -> str:
         return f"{code} {self.names.get(code, code)}" if code and code in self._codes else ""
@@ -362,16 +402,34 @@ class _Tables:
                 )
             )
         for a in dev.attachments:
+            port = interface_name(v, a)
+            trunk = {"mode": "tagged", "vlan_group": DC_VLAN_GROUP["name"]} if a.vlans else {}
             rows.append(
                 _iface(
-                    interface_name(v, a),
+                    port,
                     interface_type(a.bandwidth),
                     f"{a.vrf} {a.customer}",
                     a.vrf,
                     speed=kbps(a.bandwidth),
                     mtu=a.mtu,
+                    tagged_vlans=",".join(str(vid) for vid in sorted(s.vlan for s in a.vlans)),
+                    **trunk,
                 )
             )
+            for s in a.vlans:
+                rows.append(
+                    _iface(
+                        f"{port}.{s.vlan}",
+                        "virtual",
+                        f"{s.vrf} {a.customer} {s.customer}",
+                        s.vrf,
+                        mtu=a.mtu,
+                        parent=port,
+                        mode="access",
+                        vlan_group=DC_VLAN_GROUP["name"],
+                        untagged_vlan=s.vlan,
+                    )
+                )
         for n, lan in enumerate(dev.lans):
             rows.append(
                 _iface(
@@ -403,9 +461,12 @@ class _Tables:
                 }
             )
             all_ports[name] = self.ports(dev)
-            per_type.setdefault(model, []).append({(r["name"], r["type"]) for r in all_ports[name]})
+            per_type.setdefault(model, []).append(
+                {(r["name"], r["type"]) for r in all_ports[name] if not r["parent"]}
+            )
         # A device type's interface templates: the ports every device of that type has (NetBox creates
         # them with the device; the interfaces table then fills in their speed, MTU, VRF and description).
+        # Sub-interfaces are configuration, not hardware: never a template (a template has no parent).
         for model, port_sets in sorted(per_type.items()):
             for ifname, kind in sorted(set.intersection(*port_sets)):
                 self.out["interface-templates"].append(
@@ -435,6 +496,11 @@ class _Tables:
                     (interface_name(v, a), str(a.address_v4), a.vrf, "", "false"),
                     (interface_name(v, a), str(a.address_v6), a.vrf, "", "false"),
                 ]
+                for s in a.vlans:
+                    entries += [
+                        (f"{interface_name(v, a)}.{s.vlan}", str(s.address_v4), s.vrf, "", "false"),
+                        (f"{interface_name(v, a)}.{s.vlan}", str(s.address_v6), s.vrf, "", "false"),
+                    ]
             for n, lan in enumerate(dev.lans):
                 port = lan_name(v) + (str(n) if n else "")
                 entries += [
@@ -498,6 +564,7 @@ class _Tables:
         self.tenants(departments)
         self.regions_and_sites()
         self.ipam(departments)
+        self.vlans()
         self.catalogue()
         self.devices()
         self.circuits()
@@ -522,6 +589,11 @@ def _iface(
     mtu: int | str = "",
     ospf_cost: int | str = "",
     ospf_area: int | str = "",
+    parent: str = "",
+    mode: str = "",
+    vlan_group: str = "",
+    untagged_vlan: int | str = "",
+    tagged_vlans: str = "",
 ) -> dict[str, Any]:
     return {
         "name": name,
@@ -532,6 +604,11 @@ def _iface(
         "description": description,
         "cf_ospf_cost": ospf_cost,
         "cf_ospf_area": ospf_area,
+        "parent": parent,  # a sub-interface's port (on the same device)
+        "mode": mode,  # 802.1Q: "tagged" (the DC port's trunk), "access" (a sub-interface's one VLAN)
+        "vlan_group": vlan_group,  # the group the VIDs below are numbered in
+        "untagged_vlan": untagged_vlan,
+        "tagged_vlans": tagged_vlans,  # VIDs, comma-separated
     }
 
 

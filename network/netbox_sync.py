@@ -135,6 +135,8 @@ def _named(fields: Iterable[str]) -> Callable[[Row, Resolver], Row]:
 
 
 def _interface_payload(row: Row, r: Resolver) -> Row:
+    group = row["vlan_group"]  # VIDs are unique within their group only
+    tagged = [int(vid) for vid in row["tagged_vlans"].split(",") if vid]
     return {
         "device": r.id("devices", row["device"]),
         "name": row["name"],
@@ -144,6 +146,10 @@ def _interface_payload(row: Row, r: Resolver) -> Row:
         "vrf": r.id("vrfs", row["vrf"]),
         "description": row["description"],
         "custom_fields": {"ospf_cost": _int(row["cf_ospf_cost"]), "ospf_area": _int(row["cf_ospf_area"])},
+        "parent": r.interface(row["device"], row["parent"]) if row["parent"] else None,
+        "mode": row["mode"] or None,
+        "untagged_vlan": r.id("vlans", (group, _int(row["untagged_vlan"]))) if row["untagged_vlan"] else None,
+        "tagged_vlans": sorted(r.id("vlans", (group, vid)) or 0 for vid in tagged),
     }
 
 
@@ -238,6 +244,20 @@ SPECS: dict[str, Spec] = {
             "tenant": r.id("tenants", row["tenant"]),
             "status": row["status"],
             "role": r.id("roles", row["role"]),
+            "description": row["description"],
+        },
+    ),
+    "vlan-groups": Spec("ipam.vlan_groups", ("slug",), "name", _named(("name", "slug", "description"))),
+    "vlans": Spec(
+        "ipam.vlans",
+        ("group", "vid"),
+        "vid",
+        lambda row, r: {
+            "group": r.id("vlan-groups", row["group"]),
+            "vid": int(row["vid"]),
+            "name": row["name"],
+            "tenant": r.id("tenants", row["tenant"]),
+            "status": row["status"],
             "description": row["description"],
         },
     ),
@@ -348,14 +368,15 @@ def _same(want: Any, have: Any) -> bool:
 
 
 class _Push:
-    def __init__(self, api: Any, report: SyncReport, progress: Callable[[str], None]):
+    def __init__(self, api: Any, report: SyncReport, progress: Callable[[str], None], in_flight: int):
         self.api = api
+        self.in_flight = in_flight
         self.report = report
         self.progress = progress
         self.resolver = Resolver()
         self.extras: list[tuple[str, list[int]]] = []
         self.primaries: dict[int, dict[str, Any]] = {}  # device id → its primary_ip4/6 ids in NetBox
-        self.pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="netbox-push")
+        self.pool = ThreadPoolExecutor(in_flight, thread_name_prefix="netbox-push")
 
     def request(self, table: str, **filters: Any) -> Any:
         """A pynetbox request on ``table``'s endpoint that answers plain JSON (no records)."""
@@ -369,7 +390,7 @@ class _Push:
             filters=filters or None,
             limit=PAGE,
             threading=True,
-            max_workers=IN_FLIGHT,
+            max_workers=self.in_flight,
         )
 
     def existing(self, table: str, fields: Iterable[str]) -> dict[Key, dict[str, Any]]:
@@ -394,8 +415,10 @@ class _Push:
             self.primaries = {d["id"]: d for d in have.values()}
         wanted: set[Key] = set()
         self.resolver.ids[table] = {}
-        # a table that references itself (regions: a parent before its children) goes level by level
-        for level in _levels(rows) if table == "regions" else [rows]:
+        # a table that references itself (regions: a parent before its children; interfaces: a port before
+        # its sub-interfaces) goes level by level
+        levels = {"regions": _levels, "interfaces": _parents_first}.get(table, lambda rows: [rows])
+        for level in levels(rows):
             wanted |= self._level(table, spec, level, have)
         extra = [key for key in have if key not in wanted]
         if extra:
@@ -409,7 +432,7 @@ class _Push:
             payload = spec.payload(row, self.resolver)
             key = tuple(payload[k] for k in spec.key)
             want[key] = payload
-            names[key] = row[spec.ref_by] if table != "interfaces" else (payload["device"], row["name"])
+            names[key] = _ref(table, spec, row, payload)
         create = [p for k, p in want.items() if k not in have]
         update = []
         for key, payload in want.items():
@@ -439,7 +462,7 @@ class _Push:
         finally:  # what did land can be referenced (and is reported) even if a later chunk was refused
             self.resolver.ids[table].update({names[k]: i for k, i in ids.items()})
             if table == "interfaces":
-                self.resolver.interfaces = {names[k]: i for k, i in ids.items()}
+                self.resolver.interfaces.update({names[k]: i for k, i in ids.items()})
         return set(want)
 
     def write(
@@ -491,6 +514,20 @@ class _Push:
                 self.report.deleted[table] = self.report.deleted.get(table, 0) + len(chunk)
 
             self.write(table, "delete", [{"id": i} for i in ids], deleted)
+
+
+def _ref(table: str, spec: Spec, row: Row, payload: Row) -> Any:
+    """The name other rows use for this row's object (see :class:`Resolver`)."""
+    if table == "interfaces":
+        return payload["device"], row["name"]
+    if table == "vlans":
+        return row["group"], int(row["vid"])  # a VID is unique in its group only
+    return row[spec.ref_by]
+
+
+def _parents_first(rows: list[Row]) -> list[list[Row]]:
+    """Interfaces: the ports, then the sub-interfaces that name one of them as parent."""
+    return [[r for r in rows if not r["parent"]], [r for r in rows if r["parent"]]]
 
 
 def _levels(rows: list[Row]) -> list[list[Row]]:
@@ -571,12 +608,14 @@ def push(
     tables: dict[str, list[Row]],
     prune: bool = False,
     progress: Callable[[str], None] = lambda _: None,
+    in_flight: int = IN_FLIGHT,
 ) -> SyncReport:
     """Sync ``tables`` (from :func:`network.netbox.inventory_rows`) into NetBox; never raises for a NetBox
     refusal: the report's ``error`` says where it stopped, its counts what was written before, and
-    ``not_pushed`` how many rows of each table it did not get to write or check."""
+    ``not_pushed`` how many rows of each table it did not get to write or check. ``in_flight``: requests
+    at once (as many as NetBox has workers)."""
     report = SyncReport()
-    run = _Push(api, report, progress)
+    run = _Push(api, report, progress, in_flight)
     done: list[str] = []
     try:
         for table, rows in tables.items():

@@ -44,6 +44,8 @@ class RunningNetBox:
     admin: str
     password: str
     home: Path
+    pid: int  # gunicorn's master (its workers are its children): the benchmark reads their CPU time
+    pg: LocalPostgres
 
 
 def _netbox_dir() -> Path:
@@ -217,7 +219,7 @@ def running_netbox(home: Path, pg: LocalPostgres | None = None, workers: int = 2
                         ok=(200, 403),
                     )
                     (home / "database.txt").write_text(f"{name} ({how})\n")
-                    yield RunningNetBox(url, f"nbt_{key}.{plaintext}", ADMIN, password, home)
+                    yield RunningNetBox(url, f"nbt_{key}.{plaintext}", ADMIN, password, home, server.pid, pg)
                 finally:
                     stop(server)
     finally:

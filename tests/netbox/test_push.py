@@ -12,6 +12,7 @@ from conftest import SLICE_CITY, create_custom_fields
 from typer.testing import CliRunner
 
 from network.cli import app
+from network.naming import interface_name
 from network.netbox import inventory_rows
 from network.netbox_sync import NetBoxError, connect, push
 from network.params import load_params
@@ -89,8 +90,38 @@ def test_reads_back_as_the_model_says(first_push, api, tables, slice_backbone) -
     assert device.primary_ip4.address == f"{slice_backbone.devices['GD-CITY-445300'].loopback_v4}/32"
     loopback = api.ipam.ip_addresses.get(id=device.primary_ip4.id)
     assert loopback.role.value == "loopback" and loopback.assigned_object.name == "LoopBack0"
-    dept_port = api.ipam.ip_addresses.filter(vrf_id=gat.id)
-    assert len(list(dept_port)) == 4  # two access routers, IPv4 and IPv6
+    in_gat = api.ipam.ip_addresses.filter(vrf_id=gat.id)
+    # two access routers × (the department's own port, its VLAN on the cloud DC port) × IPv4, IPv6
+    assert len(list(in_gat)) == 8
+
+
+def test_dc_port_vlans_read_back(first_push, api, tables, slice_backbone) -> None:
+    """The cloud DC port is a trunk of every department's VLAN; each VLAN a sub-interface under it in the
+    department's VRF with the model's addresses."""
+    params = load_params()
+    vid = params.departments["GAT"].vpn_id
+    vlan = api.ipam.vlans.get(vid=vid, group="gd-cloud-dc")
+    assert (vlan.name, vlan.tenant.name.split()[0], vlan.group.slug) == ("dept-gat", "GAT", "gd-cloud-dc")
+    assert api.ipam.vlans.count(group="gd-cloud-dc") == len(tables["vlans"])
+    access = next(iter(slice_backbone.by_tier("access")))
+    (dc,) = (a for a in access.attachments if a.vlans)
+    port_name = interface_name("vrp", dc)
+    port = api.dcim.interfaces.get(device=access.hostname, name=port_name)
+    assert port.mode.value == "tagged" and sorted(v.vid for v in port.tagged_vlans) == sorted(
+        v.vlan for v in dc.vlans
+    )
+    sub = api.dcim.interfaces.get(device=access.hostname, name=f"{port_name}.{vid}")
+    assert (sub.parent.id, sub.mode.value, sub.untagged_vlan.id, sub.vrf.name, sub.type.value) == (
+        port.id,
+        "access",
+        vlan.id,
+        "dept-gat",
+        "virtual",
+    )
+    (model_vlan,) = (v for v in dc.vlans if v.vlan == vid)
+    assert sorted(a.address for a in api.ipam.ip_addresses.filter(interface_id=sub.id)) == sorted(
+        [str(model_vlan.address_v4), str(model_vlan.address_v6)]
+    )
 
 
 def test_second_push_changes_nothing_and_a_rate_changes_in_place(first_push, api, tables) -> None:
@@ -139,13 +170,17 @@ def test_a_bad_token_is_a_clear_error(netbox, tmp_path) -> None:
     assert result.exit_code == 2 and "EGOV_NETBOX_TOKEN" in result.output
 
 
-def test_a_missing_custom_field_stops_before_anything_is_pushed(netbox, api, tables) -> None:
+def test_a_missing_custom_field_stops_before_anything_is_pushed(first_push, netbox, api, tables) -> None:
     api.extras.custom_fields.get(name="ospf_cost").delete()
     try:
         with pytest.raises(NetBoxError, match=r"lacks the custom field\(s\) the push fills: ospf_cost"):
             connect(netbox.url, netbox.token)
     finally:
         create_custom_fields(api)
+    # deleting the field dropped its values from every interface; the next push puts back exactly those
+    again = push(api, tables)
+    with_cost = sum(1 for row in tables["interfaces"] if row["cf_ospf_cost"] != "")
+    assert again.error is None and again.updated == {"interfaces": with_cost}, again.changes[:3]
 
 
 def test_a_refused_object_stops_the_push_and_the_report_says_what_was_done(first_push, api, tables) -> None:
@@ -160,8 +195,10 @@ def test_a_refused_object_stops_the_push_and_the_report_says_what_was_done(first
         and "no-such-type" in report.error
     )
     assert "ip-addresses" not in report.unchanged  # stopped there
-    # what it did not get to: the refused port, and every row of the tables after it
-    assert report.not_pushed["interfaces"] >= 1  # the refused list, whole
+    # what it did not get to: the refused port (alone in its list: nothing else differs), the sub-interfaces
+    # (pushed after their ports), and every row of the tables after it
+    sub_interfaces = sum(1 for row in tables["interfaces"] if row["parent"])
+    assert report.not_pushed["interfaces"] == 1 + sub_interfaces
     assert report.not_pushed["ip-addresses"] == len(tables["ip-addresses"])
     assert report.not_pushed["circuit-terminations"] == len(tables["circuit-terminations"])
     assert "sites" not in report.not_pushed and "devices" not in report.not_pushed

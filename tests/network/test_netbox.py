@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from network.naming import interface_name
 from network.netbox import TABLES, VENDORS, interface_type, inventory_rows, to_csv, to_json
 from network.params import NetworkParams
 
@@ -152,12 +153,50 @@ def test_vrfs_route_targets_tenants_and_addresses(tables, params) -> None:
     assert all(a["is_primary"] == "true" and a["interface"] == "LoopBack0" for a in loopbacks)
     assert Counter(a["device"] for a in loopbacks) == Counter({d["name"]: 2 for d in tables["devices"]})
     gat_ports = [a for a in addresses if a["vrf"] == "dept-gat"]
-    assert len(gat_ports) == 4 and {a["tenant"] for a in gat_ports} == {"GAT 省公安厅"}  # 2 PEs × v4, v6
+    # 2 PEs × (the department's own port, its VLAN on the cloud DC port) × v4, v6
+    assert len(gat_ports) == 8 and {a["tenant"] for a in gat_ports} == {"GAT 省公安厅"}
     iso = [a for a in addresses if a["device"] == "GD-ISO-440100"]
     assert iso and {a["vrf"] for a in iso} == {"isolated"}
     prefixes = by(tables["prefixes"], "vrf", "prefix")
     assert prefixes["dept-gat", f"172.16.{gat}.0/24"]["role"] == "cloud tenant subnet"
     assert str(params.ipv4.backbone) in {a["prefix"] for a in tables["aggregates"]}
+
+
+def test_dc_port_vlans_are_netbox_vlans_and_sub_interfaces(tables, small) -> None:
+    """Every dot1q sub-interface of the model: a VLAN (VID, department VRF's name, tenant) in the DC group,
+    a virtual interface under its port carrying that VLAN in the department's VRF, with the model's addresses;
+    the port a trunk tagging exactly its sub-interfaces' VIDs."""
+    vlans = by(tables["vlans"], "group", "vid")
+    (group,) = tables["vlan-groups"]
+    interfaces = by(tables["interfaces"], "device", "name")
+    addresses = {(a["device"], a["interface"], a["vrf"], a["address"]) for a in tables["ip-addresses"]}
+    prefixes = by(tables["prefixes"], "vrf", "prefix")
+    seen = 0
+    for name, dev in small.devices.items():
+        for att in dev.attachments:
+            port = interfaces[name, interface_name("vrp", att)]
+            tagged = [int(v) for v in port["tagged_vlans"].split(",") if v]
+            assert tagged == sorted(v.vlan for v in att.vlans)
+            assert port["mode"] == ("tagged" if att.vlans else "")
+            for v in att.vlans:
+                seen += 1
+                vlan = vlans[group["name"], v.vlan]
+                assert (vlan["name"], vlan["tenant"].split()[0]) == (v.vrf, v.customer)
+                sub = interfaces[name, f"{port['name']}.{v.vlan}"]
+                assert (sub["parent"], sub["mode"], sub["untagged_vlan"], sub["vrf"], sub["type"]) == (
+                    port["name"],
+                    "access",
+                    v.vlan,
+                    v.vrf,
+                    "virtual",
+                )
+                for address in (v.address_v4, v.address_v6):
+                    assert (name, sub["name"], v.vrf, str(address)) in addresses
+                    assert prefixes[v.vrf, str(address.network)]["role"] == "customer attachment"
+    assert seen == 2 * len(vlans) > 0  # both access routers carry every department's VLAN
+    sub_names = {i["name"] for i in tables["interfaces"] if i["parent"]}
+    assert not sub_names & {t["name"] for t in tables["interface-templates"]}  # configuration, not hardware
+    assert '"' in to_csv(tables["interfaces"])  # the VID lists are quoted, as the import page wants
 
 
 def test_device_types_per_role_with_height_and_templates(tables, small) -> None:
@@ -194,11 +233,11 @@ def test_import_files_follow_netbox_import_pages(tables) -> None:
     from network.netbox import import_files
 
     files = import_files(tables)
-    assert next(iter(files)) == "01-tenants.csv" and "15-interface-templates.csv" not in files
-    assert "GD-TOWN-440103001,LoopBack0," not in files["17-interfaces.csv"]  # made by its device type
-    docs = list(yaml.safe_load_all(files["14-device-types.yaml"]))
+    assert next(iter(files)) == "01-tenants.csv" and "17-interface-templates.csv" not in files
+    assert "GD-TOWN-440103001,LoopBack0," not in files["19-interfaces.csv"]  # made by its device type
+    docs = list(yaml.safe_load_all(files["16-device-types.yaml"]))
     town = next(d for d in docs if d["model"] == "AR6121E")
     assert town["u_height"] == 1 and town["manufacturer"] == "Huawei"
     assert {"name": "GigabitEthernet1/1/1", "type": "100base-tx"} in town["interfaces"]
-    header = files["17-interfaces.csv"].splitlines()[0].split(",")
+    header = files["19-interfaces.csv"].splitlines()[0].split(",")
     assert "vrf" not in header and {"device", "name", "type", "speed", "cf_ospf_cost"} <= set(header)
