@@ -516,7 +516,7 @@ def plan_command(
         )
     elif output_format is Format.xlsx:
         assert out is not None
-        write_bytes(out / "capacity-plan.xlsx", plan_workbook(plan))
+        write_bytes(out / "capacity-plan.xlsx", plan_workbook(plan, code))
         err_console.print(f"wrote {out / 'capacity-plan.xlsx'}")
     else:
         console = Console(width=160) if out is None else Console(record=True, width=160, file=io.StringIO())
