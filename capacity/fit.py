@@ -205,6 +205,7 @@ class Fleet:
         }
         self._admits: dict[tuple[tuple[str, str], tuple[int, ...]], np.ndarray] = {}
         self._asked_rows: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+        self._in_zone: dict[str, np.ndarray] = {}
         self.ha_reserve = ha_reserve
         # Rank of each host within its group for the N+k hold-out: largest RAM, vCPU, disk first, then newest.
         disk = (
@@ -309,6 +310,25 @@ class Fleet:
         if host is not None:
             self.used[:, host] += request
         return host
+
+    def how_many_each(self, group: tuple[str, str], requests: Sequence[tuple[int, ...]]) -> np.ndarray:
+        """:meth:`how_many` for several requests at once (flavors × hosts of ``group``): one array operation
+        per month and group instead of one per flavor (the fit's snapshot asks for every flavor)."""
+        sl = self.groups[group]
+        table = np.array(requests, dtype=np.int64).reshape(len(requests), len(self.resources))
+        asked = table > 0
+        amounts = np.where(asked, table, 1)[:, :, None]  # a class not asked for limits nothing (masked below)
+        n = claims_that_fit(self.used[None, :, sl], amounts, self.capacity[None, :, sl])
+        counts = np.where(asked[:, :, None], n, np.iinfo(np.int64).max).min(axis=1)
+        admitted = np.array([self.admits(group, request) for request in requests], dtype=bool)
+        return np.where(self.enabled[None, sl] & admitted.reshape(counts.shape), counts, 0)
+
+    def in_zone(self, az: str) -> np.ndarray:
+        """Per host: whether it stands in ``az`` (static; cached)."""
+        mask = self._in_zone.get(az)
+        if mask is None:
+            mask = self._in_zone[az] = np.array([h.az == az for h in self.hosts], dtype=bool)
+        return mask
 
     def how_many(self, group: tuple[str, str], request: tuple[int, ...]) -> np.ndarray:
         """Per host of ``group``: how many more VMs of ``request`` fit (0 on disabled hosts)."""
@@ -531,34 +551,35 @@ def snapshot(
         requests = {f.name: flavor_request(f) for f in flavors}
     month = MonthFit()
     free = np.where(fleet.enabled, np.maximum(fleet.capacity - fleet.used, 0.0), 0.0)
+    in_use = fleet.used.sum(axis=0) > 0
     for az in zones:
         best = {rc: 0.0 for rc in resources}
         for (group_az, klass), sl in fleet.groups.items():
             if group_az != az:
                 continue
             usable = np.zeros((len(resources), sl.stop - sl.start))
-            for flavor in flavors:
-                if flavor.aggregate_class != klass:
-                    continue
-                request = requests[flavor.name]
-                counts = fleet.how_many((az, klass), request)
-                month.flavor_fits[(az, flavor.name)] = int(counts.sum())
-                sums = min(
-                    math.floor(free[row, sl].sum() / request[row] + 1e-9)
-                    for row in range(len(resources))
-                    if request[row] > 0
-                )
-                month.flavor_sums[(az, flavor.name)] = sums
-                usable = np.maximum(usable, counts * np.array(request)[:, None])
+            of_class = [flavor for flavor in flavors if flavor.aggregate_class == klass]
+            if of_class:
+                group_free = [free[row, sl].sum() for row in range(len(resources))]
+                asked = [requests[flavor.name] for flavor in of_class]
+                each = fleet.how_many_each((az, klass), asked)
+                for flavor, request, counts in zip(of_class, asked, each, strict=True):
+                    month.flavor_fits[(az, flavor.name)] = int(counts.sum())
+                    month.flavor_sums[(az, flavor.name)] = min(
+                        math.floor(group_free[row] / request[row] + 1e-9)
+                        for row in range(len(resources))
+                        if request[row] > 0
+                    )
+                    usable = np.maximum(usable, counts * np.array(request)[:, None])
             for row, rc in enumerate(resources):
                 best[rc] += float(np.minimum(usable[row], free[row, sl]).sum())
-        in_az = np.array([h.az == az for h in fleet.hosts], dtype=bool)
+        in_az = fleet.in_zone(az)
         for row, rc in enumerate(resources):
             total_free = float(free[row, in_az].sum())
             month.free[(az, rc)] = total_free
             month.stranded[(az, rc)] = total_free - best[rc]
         month.hosts_enabled[az] = int((fleet.enabled & in_az).sum())
-        month.hosts_used[az] = int((fleet.enabled & in_az & (fleet.used.sum(axis=0) > 0)).sum())
+        month.hosts_used[az] = int((fleet.enabled & in_az & in_use).sum())
         bound = 0
         for (group_az, _klass), sl in fleet.groups.items():
             if group_az == az:
