@@ -206,6 +206,7 @@ class Fleet:
         self._admits: dict[tuple[tuple[str, str], tuple[int, ...]], np.ndarray] = {}
         self._asked_rows: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
         self._in_zone: dict[str, np.ndarray] = {}
+        self._asked_capacity: dict[tuple[tuple[str, str], tuple[int, ...]], np.ndarray] = {}
         self.ha_reserve = ha_reserve
         # Rank of each host within its group for the N+k hold-out: largest RAM, vCPU, disk first, then newest.
         disk = (
@@ -265,7 +266,11 @@ class Fleet:
         """Per host of ``group``: enabled and the whole request fits (capacity.inventory's rule)."""
         sl = self.groups[group]
         rows, amounts = self._asked(request)
-        room = has_room(self.used[rows, sl], amounts, self.capacity[rows, sl]).all(axis=0)
+        key = (group, request)
+        capacity = self._asked_capacity.get(key)
+        if capacity is None:  # the capacity never changes: its rows for this request are cut out once
+            capacity = self._asked_capacity[key] = self.capacity[rows, sl]
+        room = has_room(self.used[rows, sl], amounts, capacity).all(axis=0)
         return self.admits(group, request) & self.enabled[sl] & room
 
     def fits_on(self, host: int, request: tuple[int, ...]) -> bool:
@@ -291,18 +296,17 @@ class Fleet:
 
     def choose(self, group: tuple[str, str], request: tuple[int, ...], weigher: Weigher) -> int | None:
         """The host the scheduler picks for ``request`` in ``group``, or None (NoValidHost)."""
-        if group not in self.groups:
+        if group not in self.groups:  # (a group always holds at least one host: built from the hosts)
             return None
         sl = self.groups[group]
         mask = self.fitting(group, request)
-        if not mask.any():
-            return None
         free_ram = self.capacity[self.memory_row, sl] - self.used[self.memory_row, sl]
         if weigher is Weigher.spread:
             pick = int(np.argmax(np.where(mask, free_ram, -np.inf)))
         else:
             pick = int(np.argmin(np.where(mask, free_ram, np.inf)))
-        return sl.start + pick
+        # no host passes when even the pick does not (argmax of all −inf is the first host)
+        return sl.start + pick if mask[pick] else None
 
     def schedule(self, group: tuple[str, str], request: tuple[int, ...], weigher: Weigher) -> int | None:
         """Filter, weigh and claim: the host the VM lands on, or None."""
