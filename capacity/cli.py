@@ -194,7 +194,7 @@ def check(
     The fit section places every system's VMs host by host, as Nova and Placement would (docs/fit.md)."""
     import dataclasses
 
-    from capacity.fit_present import fit_csv, fit_json, render_fit_table, with_fit_sheet
+    from capacity.fit_present import fit_csv, fit_json, render_fit_table
     from capacity.present import assessment_json, monthly_csv, render_table
 
     if output_format is Format.xlsx and out is None:
@@ -243,7 +243,8 @@ def check(
         from egov.atomic import write_bytes
 
         assert out is not None
-        workbook = with_fit_sheet(workbook_bytes(run.source, run.assessment, scenario=name), planning, fit)
+        # the report's workbook, with the fit: its decision gives each zone the check's one date
+        workbook = workbook_bytes(run.source, run.assessment, scenario=name, lang=code, fit=fit)
         write_bytes(out / "capacity-check.xlsx", workbook)
         err_console.print(f"wrote {out / 'capacity-check.xlsx'}")
 
@@ -516,7 +517,7 @@ def plan_command(
         )
     elif output_format is Format.xlsx:
         assert out is not None
-        write_bytes(out / "capacity-plan.xlsx", plan_workbook(plan))
+        write_bytes(out / "capacity-plan.xlsx", plan_workbook(plan, code))
         err_console.print(f"wrote {out / 'capacity-plan.xlsx'}")
     else:
         console = Console(width=160) if out is None else Console(record=True, width=160, file=io.StringIO())

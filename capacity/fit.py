@@ -38,7 +38,7 @@ from enum import StrEnum
 import numpy as np
 
 from capacity.demand import system_curves
-from capacity.inventory import Inventory, InventoryArrays
+from capacity.inventory import Inventory, InventoryArrays, claims_that_fit, has_room
 from capacity.supply import host_inventories
 from egov.model import Cloud, Flavor, ResourceClass, SourceOfTruth, System
 from egov.months import months_between
@@ -204,6 +204,9 @@ class Fleet:
             for group, sl in self.groups.items()
         }
         self._admits: dict[tuple[tuple[str, str], tuple[int, ...]], np.ndarray] = {}
+        self._asked_rows: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+        self._in_zone: dict[str, np.ndarray] = {}
+        self._asked_capacity: dict[tuple[tuple[str, str], tuple[int, ...]], np.ndarray] = {}
         self.ha_reserve = ha_reserve
         # Rank of each host within its group for the N+k hold-out: largest RAM, vCPU, disk first, then newest.
         disk = (
@@ -249,14 +252,26 @@ class Fleet:
             self._admits[key] = mask
         return mask
 
+    def _asked(self, request: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """The rows ``request`` asks for (amount > 0) and those amounts as a column: one array operation
+        then checks every resource class of the request (the fit calls this thousands of times a run)."""
+        asked = self._asked_rows.get(request)
+        if asked is None:
+            rows = np.array([row for row, amount in enumerate(request) if amount > 0], dtype=np.intp)
+            asked = (rows, np.array(request, dtype=np.int64)[rows][:, None])
+            self._asked_rows[request] = asked
+        return asked
+
     def fitting(self, group: tuple[str, str], request: tuple[int, ...]) -> np.ndarray:
         """Per host of ``group``: enabled and the whole request fits (capacity.inventory's rule)."""
         sl = self.groups[group]
-        mask = self.admits(group, request) & self.enabled[sl]
-        for row, inventories in enumerate(self.group_inventories[group]):
-            if request[row] > 0:
-                mask &= inventories.has_room(self.used[row, sl], request[row], self.capacity[row, sl])
-        return mask
+        rows, amounts = self._asked(request)
+        key = (group, request)
+        capacity = self._asked_capacity.get(key)
+        if capacity is None:  # the capacity never changes: its rows for this request are cut out once
+            capacity = self._asked_capacity[key] = self.capacity[rows, sl]
+        room = has_room(self.used[rows, sl], amounts, capacity).all(axis=0)
+        return self.admits(group, request) & self.enabled[sl] & room
 
     def fits_on(self, host: int, request: tuple[int, ...]) -> bool:
         """Whether Placement would accept ``request`` on ``host`` now (scalar, via capacity.inventory)."""
@@ -281,18 +296,17 @@ class Fleet:
 
     def choose(self, group: tuple[str, str], request: tuple[int, ...], weigher: Weigher) -> int | None:
         """The host the scheduler picks for ``request`` in ``group``, or None (NoValidHost)."""
-        if group not in self.groups:
+        if group not in self.groups:  # (a group always holds at least one host: built from the hosts)
             return None
         sl = self.groups[group]
         mask = self.fitting(group, request)
-        if not mask.any():
-            return None
         free_ram = self.capacity[self.memory_row, sl] - self.used[self.memory_row, sl]
         if weigher is Weigher.spread:
             pick = int(np.argmax(np.where(mask, free_ram, -np.inf)))
         else:
             pick = int(np.argmin(np.where(mask, free_ram, np.inf)))
-        return sl.start + pick
+        # no host passes when even the pick does not (argmax of all −inf is the first host)
+        return sl.start + pick if mask[pick] else None
 
     def schedule(self, group: tuple[str, str], request: tuple[int, ...], weigher: Weigher) -> int | None:
         """Filter, weigh and claim: the host the VM lands on, or None."""
@@ -301,16 +315,33 @@ class Fleet:
             self.used[:, host] += request
         return host
 
+    def how_many_each(self, group: tuple[str, str], requests: Sequence[tuple[int, ...]]) -> np.ndarray:
+        """:meth:`how_many` for several requests at once (flavors × hosts of ``group``): one array operation
+        per month and group instead of one per flavor (the fit's snapshot asks for every flavor)."""
+        sl = self.groups[group]
+        table = np.array(requests, dtype=np.int64).reshape(len(requests), len(self.resources))
+        asked = table > 0
+        amounts = np.where(asked, table, 1)[:, :, None]  # a class not asked for limits nothing (masked below)
+        n = claims_that_fit(self.used[None, :, sl], amounts, self.capacity[None, :, sl])
+        counts = np.where(asked[:, :, None], n, np.iinfo(np.int64).max).min(axis=1)
+        admitted = np.array([self.admits(group, request) for request in requests], dtype=bool)
+        return np.where(self.enabled[None, sl] & admitted.reshape(counts.shape), counts, 0)
+
+    def in_zone(self, az: str) -> np.ndarray:
+        """Per host: whether it stands in ``az`` (static; cached)."""
+        mask = self._in_zone.get(az)
+        if mask is None:
+            mask = self._in_zone[az] = np.array([h.az == az for h in self.hosts], dtype=bool)
+        return mask
+
     def how_many(self, group: tuple[str, str], request: tuple[int, ...]) -> np.ndarray:
         """Per host of ``group``: how many more VMs of ``request`` fit (0 on disabled hosts)."""
         sl = self.groups[group]
-        counts = np.full(sl.stop - sl.start, np.iinfo(np.int64).max, dtype=np.int64)
-        for row, inventories in enumerate(self.group_inventories[group]):
-            if request[row] > 0:
-                counts = np.minimum(
-                    counts, inventories.how_many(self.used[row, sl], request[row], self.capacity[row, sl])
-                )
-        return np.where(self.enabled[sl], counts, 0)
+        rows, amounts = self._asked(request)
+        if len(rows) == 0:
+            return np.where(self.enabled[sl], np.iinfo(np.int64).max, 0)
+        counts = claims_that_fit(self.used[rows, sl], amounts, self.capacity[rows, sl]).min(axis=0)
+        return np.where(self.enabled[sl] & self.admits(group, request), counts, 0)
 
 
 def _extra_classes(table: ResourceTable, resources: dict[ResourceClass, object]) -> frozenset[ResourceClass]:
@@ -326,57 +357,82 @@ def _extra_classes(table: ResourceTable, resources: dict[ResourceClass, object])
 def choose_flavor(cloud: Cloud, system: System, requests: dict[str, tuple[int, ...]] | None = None) -> Flavor:
     """The flavor a system's VMs use: its own, or the catalogue rule of the module docstring (among the
     flavors asking for the same classes beyond vCPU and RAM as the system has, e.g. VGPU)."""
-    table = cloud.resource_classes
-    resources = cloud_resources(cloud)
-    if requests is None:
-        requests = {f.name: flavor_request(f, resources, table) for f in cloud.flavors}
-    if system.flavor is not None:
+    return FlavorCatalogue(cloud, requests).choose(system)
+
+
+class FlavorCatalogue:
+    """:func:`choose_flavor` for many systems of one cloud: what depends only on the catalogue and a zone
+    (the candidate flavors, their RAM per vCPU, the class order) is worked out once per (zone, classes
+    asked) instead of once per system — the check chooses for a thousand systems on every run."""
+
+    def __init__(self, cloud: Cloud, requests: dict[str, tuple[int, ...]] | None = None) -> None:
+        self.cloud = cloud
+        self.table = cloud.resource_classes
+        resources = cloud_resources(cloud)
+        self.requests = requests or {f.name: flavor_request(f, resources, self.table) for f in cloud.flavors}
+        self.memory = resources.index(MEMORY_MB)
+        self.by_name = {f.name: f for f in cloud.flavors}
+        self.vcpus = {f.name: f.vcpus for f in cloud.flavors}
+        self.extra = {f.name: _extra_classes(self.table, dict(f.resources)) for f in cloud.flavors}
+        # A family (same RAM per vCPU) may span classes; the class listed first in the catalogue wins.
+        self.class_rank: dict[str, int] = {}
         for flavor in cloud.flavors:
-            if flavor.name == system.flavor:
-                return flavor
-        raise ValueError(f"system {system.id} names unknown flavor {system.flavor!r}")
-    if system.vcpu <= 0:
-        raise ValueError(f"system {system.id} has no vCPU: it runs no VM (storage only)")
-    classes = {
-        agg.metadata.get("class", "general")
-        for az in cloud.availability_zones
-        if az.name == system.az
-        for agg in az.aggregates
-    }
-    wanted = _extra_classes(table, {rc: q for rc, q in system.resources.items() if q.magnitude > 0})
-    candidates = [
-        f
-        for f in cloud.flavors
-        if f.aggregate_class in classes and _extra_classes(table, dict(f.resources)) == wanted
-    ]
-    if not candidates:
-        raise ValueError(f"no flavor of the catalogue runs in availability zone {system.az!r} ({system.id})")
-    need = magnitude_in(system.ram, "MiB") / system.vcpu
-    memory = resources.index(MEMORY_MB)
-    ratio_of = {f.name: requests[f.name][memory] / f.vcpus for f in candidates}
-    ratios = sorted(set(ratio_of.values()))
-    covering = [r for r in ratios if r >= need - 1e-9]
-    ratio = covering[0] if covering else ratios[-1]
-    # A family (same RAM per vCPU) may span classes; the class listed first in the catalogue wins.
-    class_rank: dict[str, int] = {}
-    for flavor in cloud.flavors:
-        class_rank.setdefault(flavor.aggregate_class, len(class_rank))
-    same_ratio = [f for f in candidates if ratio_of[f.name] == ratio]
-    first_class = min(same_ratio, key=lambda f: class_rank[f.aggregate_class]).aggregate_class
-    family = sorted(
-        (f for f in same_ratio if f.aggregate_class == first_class),
-        key=lambda f: (f.vcpus, requests[f.name][memory], f.name),
-    )
-    # The flavor that allocates the least for the system at migration (VMs round up, so a 10-vCPU system
-    # takes 3 × 4 vCPU rather than 2 × 8); among equals, the one with the fewest VMs.
-    need_ram = magnitude_in(system.ram, "MiB")
+            self.class_rank.setdefault(flavor.aggregate_class, len(self.class_rank))
+        self._candidates: dict[tuple[str, frozenset[ResourceClass]], list[Flavor]] = {}
 
-    def allocated(flavor: Flavor) -> tuple[float, int]:
-        vcpus, ram = flavor.vcpus, requests[flavor.name][memory]
-        count = max(math.ceil(system.vcpu / vcpus - 1e-9), math.ceil(need_ram / ram - 1e-9), 1)
-        return count * ram, count
+    def candidates(self, az: str, wanted: frozenset[ResourceClass]) -> list[Flavor]:
+        """The flavors of aggregate classes present in ``az`` that ask for exactly ``wanted`` beyond vCPU
+        and RAM."""
+        key = (az, wanted)
+        found = self._candidates.get(key)
+        if found is None:
+            classes = {
+                agg.metadata.get("class", "general")
+                for zone in self.cloud.availability_zones
+                if zone.name == az
+                for agg in zone.aggregates
+            }
+            found = [
+                f for f in self.cloud.flavors if f.aggregate_class in classes and self.extra[f.name] == wanted
+            ]
+            self._candidates[key] = found
+        return found
 
-    return min(family, key=allocated)
+    def choose(self, system: System) -> Flavor:
+        if system.flavor is not None:
+            if system.flavor in self.by_name:
+                return self.by_name[system.flavor]
+            raise ValueError(f"system {system.id} names unknown flavor {system.flavor!r}")
+        if system.vcpu <= 0:
+            raise ValueError(f"system {system.id} has no vCPU: it runs no VM (storage only)")
+        wanted = _extra_classes(self.table, {rc: q for rc, q in system.resources.items() if q.magnitude > 0})
+        candidates = self.candidates(system.az, wanted)
+        if not candidates:
+            raise ValueError(
+                f"no flavor of the catalogue runs in availability zone {system.az!r} ({system.id})"
+            )
+        requests, memory, vcpus = self.requests, self.memory, self.vcpus
+        need_ram = magnitude_in(system.ram, "MiB")
+        need = need_ram / system.vcpu
+        ratio_of = {f.name: requests[f.name][memory] / vcpus[f.name] for f in candidates}
+        ratios = sorted(set(ratio_of.values()))
+        covering = [r for r in ratios if r >= need - 1e-9]
+        ratio = covering[0] if covering else ratios[-1]
+        same_ratio = [f for f in candidates if ratio_of[f.name] == ratio]
+        first_class = min(same_ratio, key=lambda f: self.class_rank[f.aggregate_class]).aggregate_class
+        family = sorted(
+            (f for f in same_ratio if f.aggregate_class == first_class),
+            key=lambda f: (vcpus[f.name], requests[f.name][memory], f.name),
+        )
+        # The flavor that allocates the least for the system at migration (VMs round up, so a 10-vCPU system
+        # takes 3 × 4 vCPU rather than 2 × 8); among equals, the one with the fewest VMs.
+
+        def allocated(flavor: Flavor) -> tuple[float, int]:
+            cores, ram = vcpus[flavor.name], requests[flavor.name][memory]
+            count = max(math.ceil(system.vcpu / cores - 1e-9), math.ceil(need_ram / ram - 1e-9), 1)
+            return count * ram, count
+
+        return min(family, key=allocated)
 
 
 @dataclass(frozen=True)
@@ -403,8 +459,9 @@ def vm_counts(source: SourceOfTruth) -> list[SystemVms]:
     requests = {f.name: flavor_request(f, resources, table) for f in source.cloud.flavors}
     sizing = [(row, rc) for row, rc in enumerate(resources) if table[rc].sizes_vms]
     out = []
+    catalogue = FlavorCatalogue(source.cloud, requests)
     for system, curve in zip(systems, curves, strict=True):
-        flavor = choose_flavor(source.cloud, system, requests)
+        flavor = catalogue.choose(system)
         request = requests[flavor.name]
         needed = [
             system.size(rc, table.unit(rc)) * curve / request[row] for row, rc in sizing if request[row] > 0
@@ -498,34 +555,35 @@ def snapshot(
         requests = {f.name: flavor_request(f) for f in flavors}
     month = MonthFit()
     free = np.where(fleet.enabled, np.maximum(fleet.capacity - fleet.used, 0.0), 0.0)
+    in_use = fleet.used.sum(axis=0) > 0
     for az in zones:
         best = {rc: 0.0 for rc in resources}
         for (group_az, klass), sl in fleet.groups.items():
             if group_az != az:
                 continue
             usable = np.zeros((len(resources), sl.stop - sl.start))
-            for flavor in flavors:
-                if flavor.aggregate_class != klass:
-                    continue
-                request = requests[flavor.name]
-                counts = fleet.how_many((az, klass), request)
-                month.flavor_fits[(az, flavor.name)] = int(counts.sum())
-                sums = min(
-                    math.floor(free[row, sl].sum() / request[row] + 1e-9)
-                    for row in range(len(resources))
-                    if request[row] > 0
-                )
-                month.flavor_sums[(az, flavor.name)] = sums
-                usable = np.maximum(usable, counts * np.array(request)[:, None])
+            of_class = [flavor for flavor in flavors if flavor.aggregate_class == klass]
+            if of_class:
+                group_free = [free[row, sl].sum() for row in range(len(resources))]
+                asked = [requests[flavor.name] for flavor in of_class]
+                each = fleet.how_many_each((az, klass), asked)
+                for flavor, request, counts in zip(of_class, asked, each, strict=True):
+                    month.flavor_fits[(az, flavor.name)] = int(counts.sum())
+                    month.flavor_sums[(az, flavor.name)] = min(
+                        math.floor(group_free[row] / request[row] + 1e-9)
+                        for row in range(len(resources))
+                        if request[row] > 0
+                    )
+                    usable = np.maximum(usable, counts * np.array(request)[:, None])
             for row, rc in enumerate(resources):
                 best[rc] += float(np.minimum(usable[row], free[row, sl]).sum())
-        in_az = np.array([h.az == az for h in fleet.hosts], dtype=bool)
+        in_az = fleet.in_zone(az)
         for row, rc in enumerate(resources):
             total_free = float(free[row, in_az].sum())
             month.free[(az, rc)] = total_free
             month.stranded[(az, rc)] = total_free - best[rc]
         month.hosts_enabled[az] = int((fleet.enabled & in_az).sum())
-        month.hosts_used[az] = int((fleet.enabled & in_az & (fleet.used.sum(axis=0) > 0)).sum())
+        month.hosts_used[az] = int((fleet.enabled & in_az & in_use).sum())
         bound = 0
         for (group_az, _klass), sl in fleet.groups.items():
             if group_az == az:
@@ -565,38 +623,46 @@ def simulate(
     demand = vm_counts(source)
     requests = {f.name: flavor_request(f, fleet.resources, table) for f in source.cloud.flavors}
     placed: list[list[int]] = [[] for _ in demand]
+    # Only a system whose VM count changes this month, or that still lacks VMs, places or releases any: the
+    # others leave the fleet as it is, so visiting just these (in the same order) places exactly the same.
+    counts = np.array([vms.counts for vms in demand], dtype=np.int64).reshape(len(demand), -1)
+    changes = np.diff(counts, axis=1, prepend=0) != 0
+    placed_in = dict.fromkeys(zones, 0)  # VMs with a host, per zone, as of the last month visited
+    short: set[int] = set()  # systems with fewer VMs than they need
     months: list[MonthFit] = []
     unplaced: list[Unplaced] = []
     reported: set[str] = set()
     for m in range(planning.horizon_months):
         fleet.open_month(m)
-        vms_placed = dict.fromkeys(zones, 0)
         vms_unplaced = dict.fromkeys(zones, 0)
         missing_by_group: dict[tuple[str, str], tuple[int, ...]] = {}
-        for k, vms in enumerate(demand):
-            target = int(vms.counts[m])
+        for k in sorted(short.union(np.flatnonzero(changes[:, m]).tolist())):
+            vms = demand[k]
+            target = int(counts[k, m])
             stack = placed[k]
-            request = vms.request
+            request, group, az = vms.request, vms.group, vms.system.az
+            before = len(stack)
             while len(stack) > target:
                 fleet.release(stack.pop(), request)
             missing = 0
             while len(stack) + missing < target:
-                pick = fleet.schedule(vms.group, request, weigher)
+                pick = fleet.schedule(group, request, weigher)
                 if pick is None:
                     missing = target - len(stack)
                     break
                 stack.append(pick)
-            az = vms.system.az
-            vms_placed[az] = vms_placed.get(az, 0) + len(stack)
-            vms_unplaced[az] = vms_unplaced.get(az, 0) + missing
+            placed_in[az] += len(stack) - before
+            vms_unplaced[az] += missing
             if missing:
-                was = missing_by_group.get(vms.group, (0,) * len(request))
-                missing_by_group[vms.group] = tuple(
-                    w + missing * r for w, r in zip(was, request, strict=True)
-                )
+                short.add(k)
+                was = missing_by_group.get(group, (0,) * len(request))
+                missing_by_group[group] = tuple(w + missing * r for w, r in zip(was, request, strict=True))
+            else:
+                short.discard(k)
             if missing and vms.system.id not in reported:
                 reported.add(vms.system.id)
                 unplaced.append(Unplaced(vms.system.id, az, vms.flavor.name, m, missing))
+        vms_placed = dict(placed_in)
         month = snapshot(fleet, source.cloud.flavors, zones, requests)
         month.vms_placed, month.vms_unplaced = vms_placed, vms_unplaced
         month.missing = missing_by_group

@@ -212,28 +212,6 @@ def fit_csv(planning: Planning, report: FitReport, flavor: str | None = None) ->
     return buffer.getvalue()
 
 
-def with_fit_sheet(workbook: bytes, planning: Planning, report: FitReport) -> bytes:
-    """The check's workbook with a "Fit" sheet added (one row per month, zone and flavor), still
-    byte-identical for the same input (capacity.report's fixed timestamps and normalised zip)."""
-    import io
-    import zipfile
-
-    from openpyxl import load_workbook
-    from openpyxl.writer.excel import ExcelWriter
-
-    from capacity.report import normalised_zip
-
-    book = load_workbook(io.BytesIO(workbook))
-    sheet = book.create_sheet("Fit")
-    for row_number, row in enumerate(fit_rows(planning, report), start=1):
-        for column, value in enumerate(row, start=1):
-            sheet.cell(row_number, column, int(value) if row_number > 1 and column > 3 else value)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(book, archive).save()
-    return normalised_zip(buffer.getvalue())
-
-
 def fit_risk_json(planning: Planning, risk: FitRisk) -> dict[str, object]:
     """The ``fit`` object of `egov capacity risk --fit-draws N --format json`."""
     return {

@@ -86,8 +86,7 @@ class InventoryArrays:
 
     def has_room(self, used: np.ndarray, amount: int, capacity: np.ndarray | None = None) -> np.ndarray:
         """Per provider: whether used + amount ≤ capacity (the capacity half of :meth:`fits`)."""
-        cap = self.capacity if capacity is None else capacity
-        return used + amount <= cap
+        return has_room(used, amount, self.capacity if capacity is None else capacity)
 
     def fits(self, used: np.ndarray, amount: int, capacity: np.ndarray | None = None) -> np.ndarray:
         """Per provider: whether ``amount`` more fits beside ``used`` (pass ``capacity`` to reuse it)."""
@@ -108,11 +107,24 @@ class InventoryArrays:
         """Per provider: the most claims of ``amount`` each that fit one after another beside ``used``
         (0 where a single one is not admitted). Exact: the float division is corrected so that
         used + n × amount ≤ capacity < used + (n + 1) × amount, as n successive claims would find."""
-        cap = self.capacity if capacity is None else capacity
-        n = np.floor(np.maximum(cap - used, 0.0) / amount).astype(np.int64)
-        n = np.where(used + (n + 1) * amount <= cap, n + 1, n)
-        n = np.where((n > 0) & (used + n * amount > cap), n - 1, n)
+        n = claims_that_fit(used, amount, self.capacity if capacity is None else capacity)
         return np.where(self.admits(amount), n, 0)
+
+
+def has_room(used: np.ndarray, amount: int | np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Elementwise: whether used + amount ≤ capacity. Broadcasts, so the fit checks every resource class of a
+    request at once (``used``/``capacity`` rows × providers, ``amount`` a column)."""
+    return used + amount <= capacity
+
+
+def claims_that_fit(used: np.ndarray, amount: int | np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Elementwise: the most claims of ``amount`` that fit one after another beside ``used``, ignoring
+    min_unit/max_unit/step_size (:meth:`InventoryArrays.how_many` adds them). Exact: the float division is
+    corrected so that used + n × amount ≤ capacity < used + (n + 1) × amount. Broadcasts as
+    :func:`has_room`."""
+    n = np.floor(np.maximum(capacity - used, 0.0) / amount).astype(np.int64)
+    n = np.where(used + (n + 1) * amount <= capacity, n + 1, n)
+    return np.where((n > 0) & (used + n * amount > capacity), n - 1, n)
 
 
 def how_many(inventory: Inventory, used: float, amount: int) -> int:

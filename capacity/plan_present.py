@@ -4,7 +4,7 @@ scenario file of its tranches. Every figure comes from capacity.plan."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import yaml
@@ -219,8 +219,42 @@ def scenario_text(plan: Plan, name: str = "plan", base: dict[str, Any] | None = 
     )
 
 
-def plan_workbook(plan: Plan) -> bytes:
-    """The plan as a workbook: 'Plan' (one row per tranche) and 'Building' (one row per room and month);
+def _tranche_rows(plan: Plan, tranches: Sequence[Tranche], _: Callable[[str], str]) -> list[list[Any]]:
+    """The header and one row per tranche, as the workbook's 'Plan' and 'One-shot' sheets both show them:
+    months as YYYY-MM text, cost in whole yuan, power in kW, rack units."""
+    rows: list[list[Any]] = [
+        [
+            _("order by"),
+            _("delivery"),
+            _("kind"),
+            _("model"),
+            _("count"),
+            _("into"),
+            _("cost (CNY)"),
+            _("power (kW)"),
+            _("rack units (U)"),
+        ]
+    ]
+    for t in tranches:
+        rows.append(
+            [
+                _month(plan, t.order_by),
+                _month(plan, t.deliver),
+                _("host") if t.option.kind == "host" else _("disk"),
+                t.option.model,
+                t.count,
+                t.option.target,
+                round(t.cost),
+                round(t.power_kw, 3),
+                t.rack_units,
+            ]
+        )
+    return rows
+
+
+def plan_workbook(plan: Plan, lang: str | None = None) -> bytes:
+    """The plan as a workbook in ``lang`` (zh-CN by default): 'Plan' (one row per tranche, then the totals),
+    'One-shot' (the naive baseline's tranches, same columns) and 'Building' (one row per room and month);
     byte-identical for the same plan (fixed timestamps, normalised zip)."""
     import zipfile
     from datetime import datetime
@@ -230,53 +264,40 @@ def plan_workbook(plan: Plan) -> bytes:
 
     from capacity.report import normalised_zip
 
+    _ = translations(language(lang)).gettext
     book = Workbook()
     fixed = datetime.combine(plan.source.planning.start_month, datetime.min.time())
     book.properties.created = fixed
     book.properties.modified = fixed
     sheet = book.active
     assert sheet is not None
-    sheet.title = "Plan"
-    sheet.append(
-        ["order_by", "deliver", "kind", "model", "count", "target", "cost_cny", "power_kw", "rack_units"]
-    )
-    for t in plan.tranches:
-        sheet.append(
+    sheet.title = _("Plan")
+    for row in _tranche_rows(plan, plan.tranches, _):
+        sheet.append(row)
+    blank = [""] * 5  # the label in the first column, the figure under the cost column
+    sheet.append([])
+    sheet.append([_("total"), *blank, round(plan.total_cost)])
+    naive_cost = None if plan.naive_cost is None else round(plan.naive_cost)
+    sheet.append([_("one-shot purchase"), *blank, naive_cost])
+    if plan.naive is not None:
+        sheet.append([_("one-shot purchase on the sums"), *blank, round(plan.naive.sums_cost)])
+        sheet.append([_("months with VMs without a host"), *blank, plan.naive.unplaced_months])
+        naive = book.create_sheet(_("One-shot"))
+        for row in _tranche_rows(plan, plan.naive.tranches, _):
+            naive.append(row)
+    if plan.building is not None:
+        rooms = book.create_sheet(_("Building"))
+        rooms.append(
             [
-                _month(plan, t.order_by),
-                _month(plan, t.deliver),
-                t.option.kind,
-                t.option.model,
-                t.count,
-                t.option.target,
-                round(t.cost),
-                round(t.power_kw, 3),
-                t.rack_units,
+                _("room"),
+                _("month"),
+                _("rack units used"),
+                _("rack units in all"),
+                _("IT load (kW)"),
+                _("cooling (kW)"),
+                "PUE",
             ]
         )
-    sheet.append([])
-    sheet.append(["total", "", "", "", "", "", round(plan.total_cost)])
-    sheet.append(["naive", "", "", "", "", "", None if plan.naive_cost is None else round(plan.naive_cost)])
-    if plan.naive is not None:
-        sheet.append(["naive_sums", "", "", "", "", "", round(plan.naive.sums_cost)])
-        sheet.append(["naive_unplaced_months", "", "", "", "", "", plan.naive.unplaced_months])
-        naive = book.create_sheet("One-shot")
-        naive.append(["order_by", "deliver", "kind", "model", "count", "target", "cost_cny"])
-        for t in plan.naive.tranches:
-            naive.append(
-                [
-                    _month(plan, t.order_by),
-                    _month(plan, t.deliver),
-                    t.option.kind,
-                    t.option.model,
-                    t.count,
-                    t.option.target,
-                    round(t.cost),
-                ]
-            )
-    if plan.building is not None:
-        rooms = book.create_sheet("Building")
-        rooms.append(["room", "month", "rack_units_used", "rack_units_total", "it_kw", "cooling_kw", "pue"])
         for room in plan.building.rooms:
             for index, pue in enumerate(room.pue):
                 rooms.append(

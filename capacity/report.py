@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from capacity.headroom import Assessment, LineHeadroom
-from capacity.present import amount, assessment_json, month_text, percent_or_none, risk_json
+from capacity.present import (
+    amount,
+    assessment_json,
+    month_text,
+    percent_or_none,
+    risk_json,
+    zone_first_month,
+)
 from egov.atomic import staged_directory
 from egov.i18n import HTML_LANG, language, resource_name, translations
 from egov.model import SourceOfTruth
@@ -132,24 +139,24 @@ def money(value: float, lang: str | None = None) -> str:
     return translations(language(lang)).gettext("%(amount)s CNY") % {"amount": f"{round(value):,}"}
 
 
-def zone_facts(assessment: Assessment, lang: str | None = None) -> list[dict[str, Any]]:
-    """Per zone that falls below the target: its binding resource and the first month below target — the
-    facts the check states instead of a purchase (what to buy is the plan's)."""
+def zone_facts(
+    assessment: Assessment, lang: str | None = None, fit: FitReport | None = None
+) -> list[dict[str, Any]]:
+    """Per zone that falls below the target or (with ``fit``) leaves VMs without a host: what binds and the
+    zone's one date — the check's (capacity.present.zone_first_month), so the report, the workbook and
+    `egov capacity check` never show two dates for one zone. What to buy is the plan's."""
+    _ = translations(language(lang)).gettext
     facts = []
     for zone in assessment.zones:
-        months = [
-            line.first_below_target
-            for line in assessment.lines
-            if line.az == zone.az and line.first_below_target is not None
-        ]
-        if months:
-            facts.append(
-                {
-                    "az": zone.az,
-                    "binding": resource_name(zone.binding, lang, placement=True),
-                    "first_below_target": month_text(assessment, min(months)),
-                }
-            )
+        month, flavor = zone_first_month(zone, fit)
+        if month is None:
+            continue
+        binding = (
+            resource_name(zone.binding, lang, placement=True)
+            if flavor is None
+            else _("the fit: %(flavor)s VMs find no host") % {"flavor": flavor}
+        )
+        facts.append({"az": zone.az, "binding": binding, "first_month": month_text(assessment, month)})
     return facts
 
 
@@ -158,6 +165,7 @@ def decision(
     lines: list[PurchaseLine] | None,
     lang: str | None = None,
     no_plan: str | None = None,
+    fit: FitReport | None = None,
 ) -> dict[str, Any]:
     """The report's first screen, in ``lang``: a headline sentence and one row per tranche of the plan.
 
@@ -166,7 +174,7 @@ def decision(
     (binding resource, first month below target) follow, never a second order-by date."""
     _ = translations(language(lang)).gettext
     target = f"{assessment.planning.headroom_target:.0%}"
-    facts = zone_facts(assessment, lang)
+    facts = zone_facts(assessment, lang, fit)
     if lines is None:
         if no_plan is not None:
             headline = _("No procurement plan: %(cause)s.") % {"cause": no_plan}
@@ -448,7 +456,7 @@ def workbook_bytes(
 
     # 1. The decision: the plan's tranches — what to order, where, by when, at what cost — or why there is
     # no plan; then the zones' facts.
-    verdict = decision(assessment, purchases, lang, no_plan)
+    verdict = decision(assessment, purchases, lang, no_plan, fit)
     first = workbook.active
     assert first is not None
     first.title = _("Decision")
@@ -496,13 +504,12 @@ def workbook_bytes(
         first.cell(4 + len(verdict["rows"]), 1).font = bold
     else:
         decision_rows = [
-            [fact["az"], fact["binding"], _month_cell_text(fact["first_below_target"])]
-            for fact in verdict["facts"]
+            [fact["az"], fact["binding"], _month_cell_text(fact["first_month"])] for fact in verdict["facts"]
         ]
         table(
             first,
             3,
-            [_("zone"), _("binding resource"), _("first month below target")],
+            [_("zone"), _("binding resource"), _("first month below target or without a host")],
             decision_rows,
             [None, None, "yyyy-mm"],
         )
@@ -780,7 +787,7 @@ def report_html(
         extensions=["jinja2.ext.i18n"],
     )
     environment.install_gettext_translations(translations(code), newstyle=True)  # type: ignore[attr-defined]
-    document = assessment_json(source, assessment, scenario=scenario)
+    document = assessment_json(source, assessment, scenario=scenario, fit=fit)
     rows = [
         {
             "line": line,
@@ -796,7 +803,7 @@ def report_html(
         html_lang=HTML_LANG[code],
         doc=document,
         rows=rows,
-        decision=decision(assessment, purchases, code, no_plan),
+        decision=decision(assessment, purchases, code, no_plan, fit),
         fit=None if fit is None else fit_section(assessment, fit, code),
         systems=len(source.systems),
         departments=len(source.departments),
@@ -853,7 +860,7 @@ def write_report(
                 source, assessment, scenario, lang=lang, fit=fit, purchases=purchases, no_plan=no_plan
             )
         )
-        document = assessment_json(source, assessment, scenario=scenario)
+        document = assessment_json(source, assessment, scenario=scenario, fit=fit)
         (stage / "capacity-check.json").write_text(
             json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )

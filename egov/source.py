@@ -161,6 +161,24 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+def _load_yaml(text: str) -> Any:
+    """``text`` parsed safely, without aliases. With libyaml (PyYAML's C parser, in its wheels) the events are
+    read in C, aliases refused there, then the same safe constructor builds the values: ≈6× faster than the
+    pure-Python loader, which cost `egov capacity check` ≈60 ms of its start."""
+    if not yaml.__with_libyaml__:
+        return yaml.load(text, Loader=_NoAliasLoader)
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            mark = event.start_mark  # libyaml's mark: the same line and column fields as the Python one
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "aliases (*name) are not accepted: write the value out",
+                mark,  # type: ignore[arg-type]
+            )
+    return yaml.load(text, Loader=yaml.CSafeLoader)
+
+
 def read_source_bytes(path: Path) -> bytes:
     """A source file's bytes; a missing or oversized file is a SourceError naming it."""
     try:
@@ -179,7 +197,7 @@ def read_yaml(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise SourceError(path, f"not UTF-8 (byte {exc.start})") from None
     try:
-        return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader, without aliases
+        return _load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None

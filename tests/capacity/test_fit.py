@@ -191,3 +191,22 @@ def test_same_input_same_report(weigher: Weigher) -> None:
     source = tiny(default_source(), general_hosts=10, systems=30)
     a, b = simulate(source, weigher), simulate(source, weigher)
     assert a.months[-1].flavor_fits == b.months[-1].flavor_fits and a.unplaced == b.unplaced
+
+
+def test_how_many_each_agrees_with_how_many_request_by_request() -> None:
+    """The snapshot's batched count (all flavors of a group at once) is the per-request count, also for a
+    request a host's step_size refuses, one that asks for no disk, and a host disabled for N+k."""
+    hosts = [
+        host("h1", vcpu=16, ram_mib=65536),
+        host("h2", vcpu=32, ram_mib=32768, step_size=2),
+        host("h3", vcpu=8, ram_mib=131072),
+    ]
+    used = np.array([[3, 8, 0], [4096, 30000, 0], [100, 0, 990]], dtype=np.int64)
+    fleet = Fleet(hosts, used)
+    fleet.enabled[2] = False
+    requests = [(4, 8192, 10), (3, 4096, 0), (1, 512, 20), (16, 16384, 10)]
+    each = fleet.how_many_each(("az", "general"), requests)
+    expected = [fleet.how_many(("az", "general"), r).tolist() for r in requests]
+    assert each.tolist() == expected
+    # by hand: h1 has 13 vCPU, 61440 MiB, 900 GiB free → ⌊13/4⌋ = 3 of the first; h2 admits only even vCPUs
+    assert expected[0] == [3, 0, 0] and expected[1][1] == 0 and expected[2] == [13, 0, 0]

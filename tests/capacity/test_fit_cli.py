@@ -51,6 +51,7 @@ def test_fit_bad_flags_name_the_flag(args: tuple[str, ...], message: str) -> Non
 def test_check_has_a_fit_section_in_every_format(tmp_path: Path) -> None:
     code, out, _ = run("capacity", "check", "--format", "json")
     assert code == 0
+    zones = json.loads(out)["zones"]
     fit = json.loads(out)["fit"]
     assert fit["weigher"] == "spread" and len(fit["months"]) == 60
     code, csv_text, _ = run("capacity", "check", "--format", "csv")
@@ -61,9 +62,17 @@ def test_check_has_a_fit_section_in_every_format(tmp_path: Path) -> None:
     assert code == 0
     from openpyxl import load_workbook
 
-    sheet = load_workbook(tmp_path / "capacity-check.xlsx")["Fit"]
-    assert [c.value for c in sheet[1]] == ["month", "az", "flavor", "fits", "sums", "loss"]
+    book = load_workbook(tmp_path / "capacity-check.xlsx")
+    sheet = book["装箱"]  # the report's fit sheet, zh-CN by default
+    assert [c.value for c in sheet[1]][:3] == ["月份", "可用区", "规格"]
     assert isinstance(sheet.cell(2, 4).value, int)
+    # the decision sheet gives each zone the check's one date (the earlier of the sums' and the fit's)
+    decision = book.worksheets[0]
+    dated = [z for z in zones if z["first_month"] is not None]
+    shown = decision.iter_rows(min_row=4, max_row=3 + len(dated), max_col=3, values_only=True)
+    assert [(az, month.strftime("%Y-%m")) for az, _binding, month in shown] == [
+        (z["az"], z["first_month"]) for z in dated
+    ]
     first = (tmp_path / "capacity-check.xlsx").read_bytes()
     run("capacity", "check", "--format", "xlsx", "--out", str(tmp_path))
     assert (tmp_path / "capacity-check.xlsx").read_bytes() == first  # same input, same bytes

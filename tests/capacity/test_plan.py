@@ -353,3 +353,44 @@ def test_a_plan_the_rounds_over_buy_falls_back_to_the_proven_one_shot(
     assert plan.proven and plan.from_one_shot
     assert [(t.option.target, t.count, t.order_by) for t in plan.tranches] == [("agg-b", 2, 18)]
     assert plan.total_cost == plan.naive_cost == 300_000
+
+
+def test_plan_xlsx_reads_back_sheets_a_tranche_and_chinese_headers(tmp_path: Path) -> None:
+    """`egov capacity plan --format xlsx`: the workbook read back with openpyxl — its sheets, the one tranche
+    of the hand-computed case above (one m112 into agg-b, ordered 2028-07 for 2029-01, 150,000 CNY) cell by
+    cell, and zh-CN headers unless --lang en."""
+    from openpyxl import load_workbook
+
+    _source(tmp_path)
+    root = tmp_path / "data"
+    (root / "prices.yaml").write_text(yaml.safe_dump(PRICES), encoding="utf-8")
+    books = {}
+    for lang in ("zh-CN", "en"):
+        out = tmp_path / lang
+        args = ["--data", str(root), "--format", "xlsx", "--out", str(out)]
+        result = CliRunner().invoke(
+            app, ["capacity", "plan", *args] + (["--lang", lang] if lang == "en" else [])
+        )
+        assert result.exit_code == 0, result.stderr
+        books[lang] = load_workbook(out / "capacity-plan.xlsx")
+    zh, en = books["zh-CN"], books["en"]
+    assert zh.sheetnames[:2] == ["采购计划", "一次性采购"] and en.sheetnames[:2] == ["Plan", "One-shot"]
+    plan = [list(row) for row in zh["采购计划"].iter_rows(values_only=True)]
+    assert plan[0] == [
+        "下单截止",
+        "交付",
+        "类型",
+        "型号",
+        "数量",
+        "放入",
+        "费用（元）",
+        "功率（kW）",
+        "机架单元（U）",
+    ]
+    # m112: 2 U; power as capacity.plan sizes a tranche (count × the model's typical draw, 900 W)
+    assert plan[1][:7] == ["2028-07", "2029-01", "主机", "m112", 1, "agg-b", 150000]
+    assert plan[1][7:] == [0.9, 2]
+    assert en["Plan"].cell(1, 1).value == "order by"
+    assert ["合计", None, None, None, None, None, 150000] in [r[:7] for r in plan]
+    # the one-shot sheet has the same columns (one helper writes both)
+    assert next(zh["一次性采购"].iter_rows(max_row=1, values_only=True)) == tuple(plan[0])

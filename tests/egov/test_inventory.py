@@ -258,3 +258,24 @@ def test_an_oversized_file_is_not_read(tmp_path: Path, monkeypatch: pytest.Monke
     errors = _errors(root)
     assert {Path(e.path).name for e in errors} >= {"cloud.yaml", "systems.csv"}
     assert all("larger than" in e.message for e in errors)
+
+
+@pytest.mark.parametrize("libyaml", [True, False], ids=["libyaml", "pure-python"])
+def test_both_yaml_parsers_read_the_data_alike_and_refuse_aliases(
+    libyaml: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """read_yaml parses with libyaml when PyYAML has it, else in Python: the same values for every data file,
+    and an alias refused at its line either way."""
+    import yaml
+
+    import egov.source
+
+    assert yaml.__with_libyaml__, "PyYAML without libyaml: pip install --force-reinstall pyyaml (a wheel)"
+    data = Path(egov.source.DEFAULT_DATA_DIR)
+    texts = {p.name: p.read_text(encoding="utf-8-sig") for p in sorted(data.glob("*.yaml"))}
+    reference = {name: yaml.load(text, Loader=yaml.SafeLoader) for name, text in texts.items()}
+    monkeypatch.setattr(yaml, "__with_libyaml__", libyaml)
+    assert {name: egov.source._load_yaml(text) for name, text in texts.items()} == reference
+    with pytest.raises(yaml.YAMLError, match="aliases") as caught:
+        egov.source._load_yaml("a: &x 1\nb: *x\n")
+    assert caught.value.problem_mark is not None and caught.value.problem_mark.line == 1
