@@ -27,7 +27,7 @@ def test_plan_staging_json_is_one_object() -> None:
         set(plan["quota_totals"]) == set(plan["usable"]) == {"cores", "ram_mib", "volume_gib", "object_bytes"}
     )
     # N+2 kept per aggregate class (see test_quotas)
-    assert plan["usable"]["cores"] == 54648 and plan["usable_at"] == "2031-12"
+    assert plan["usable"]["cores"] == 56088 and plan["usable_at"] == "2031-12"
     assert plan["total_resources"] == sum(plan["resources"].values())
     # Project (domain + 5), Domain and quota types fully protected; nothing protected outside the kinds.
     assert plan["protection"]["openstack:identity/project:Project"] == {"resources": 6, "protected": 6}
