@@ -73,7 +73,8 @@ CUT_MARGIN = 1.5
 
 #: The trim pass's bound: at most this many proofs (each a check of the lines, the building and, for a host
 #: tranche, the fit of its class) — the plan then keeps what was trimmed so far and says the cap was hit.
-TRIM_MAX_PROOFS = 120
+#: The default (its AI pool's GPU tranches included) needs 129.
+TRIM_MAX_PROOFS = 160
 
 
 @dataclass(frozen=True)

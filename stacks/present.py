@@ -34,6 +34,7 @@ def review_json(review: StackReview) -> dict[str, Any]:
         "agreed_oversubscription": {key.value: review.agreed[key] for key in QuotaKey},
         "within_agreed": {key.value: review.ratio(key) <= review.agreed[key] for key in QuotaKey},
         "violations": review.violations,
+        "flavors": review.flavors,
     }
 
 

@@ -27,7 +27,8 @@ STACK_DIR = Path(__file__).resolve().parents[2] / "stacks" / "egov-cloud"
 # -- resource counts, hand-computed from the stack files and data/ ---------------------------------
 # prod: 122 departments, departmentRoles [member, load-balancer_member] (+1 operator assignment each),
 # zones public + internet, one management prefix (network.yaml ssh_allowed) → 2 rules each (ssh, rdp)
-# + icmp + own subnet + same group = 5 rules per department, 6 aggregates and 14 flavors in cloud.yaml,
+# + icmp + own subnet + same group = 5 rules per department, 8 aggregates (2 GPU) and 17 flavors (3 GPU)
+# in cloud.yaml,
 # two volume tiers both with QoS.
 PROD_COUNTS = {
     "egov:stacks:Compute": 1,
@@ -38,8 +39,8 @@ PROD_COUNTS = {
     "openstack:blockstorage/qosV3:QosV3": 2,
     "openstack:blockstorage/quoteSetV3:QuoteSetV3": 122,
     "openstack:blockstorage/volumeTypeV3:VolumeTypeV3": 2,
-    "openstack:compute/aggregateV2:AggregateV2": 6,
-    "openstack:compute/flavor:Flavor": 14,
+    "openstack:compute/aggregateV2:AggregateV2": 8,
+    "openstack:compute/flavor:Flavor": 17,
     "openstack:compute/quotaSetV2:QuotaSetV2": 122,
     "openstack:identity/groupV3:GroupV3": 122,
     "openstack:identity/project:Project": 123,  # + the departments' domain
@@ -65,8 +66,8 @@ STAGING_COUNTS = {
     "openstack:blockstorage/qosV3:QosV3": 1,
     "openstack:blockstorage/quoteSetV3:QuoteSetV3": 5,
     "openstack:blockstorage/volumeTypeV3:VolumeTypeV3": 1,
-    "openstack:compute/aggregateV2:AggregateV2": 6,
-    "openstack:compute/flavor:Flavor": 14,
+    "openstack:compute/aggregateV2:AggregateV2": 8,
+    "openstack:compute/flavor:Flavor": 17,
     "openstack:compute/quotaSetV2:QuotaSetV2": 5,
     "openstack:identity/groupV3:GroupV3": 5,
     "openstack:identity/project:Project": 6,
@@ -207,12 +208,18 @@ def test_flavors_tie_to_existing_aggregates(prod_mocks: RecordingMocks) -> None:
     aggregates = prod_mocks.of_type("openstack:compute/aggregateV2:AggregateV2")
     classes = {a.inputs["metadata"]["class"] for a in aggregates}
     flavors = prod_mocks.of_type("openstack:compute/flavor:Flavor")
-    assert classes == {"general", "highmem"}
+    assert classes == {"general", "highmem", "gpu"}
     for flavor in flavors:
         assert flavor.inputs["extraSpecs"]["aggregate_instance_extra_specs:class"] in classes, flavor.name
     by_name = {f.name: f.inputs for f in flavors}
     assert by_name["r1.4xlarge"]["ram"] == 256 * 1024  # MiB
     assert by_name["r1.4xlarge"]["extraSpecs"] == {"aggregate_instance_extra_specs:class": "highmem"}
+    # a GPU flavor asks for its vGPUs the way Nova reads them: resources:VGPU=N in its extra specs
+    assert by_name["g1.2xlarge"]["extraSpecs"] == {
+        "aggregate_instance_extra_specs:class": "gpu",
+        "resources:VGPU": "2",
+    }
+    assert (by_name["g1.2xlarge"]["vcpus"], by_name["g1.2xlarge"]["ram"]) == (16, 96 * 1024)
 
 
 def test_aggregates_carry_zone_metadata_and_hosts(prod_mocks: RecordingMocks) -> None:
@@ -329,7 +336,7 @@ def test_components_register_the_ids_operators_need(staging_mocks: RecordingMock
     assert identity["project_ids"] == {c: f"{c}-id" for c in ("FGW", "JYT", "GAT", "RST", "WJW")}
     assert identity["group_ids"]["GAT"] == "GAT-users-id"
     assert outputs["compute"]["aggregate_ids"]["gz-1-general"] == "gz-1-general-id"
-    assert len(outputs["compute"]["flavor_ids"]) == 14
+    assert len(outputs["compute"]["flavor_ids"]) == 17
     network = outputs["network"]
     assert network["zone_network_ids"] == {"public": "zone-public-id"}
     assert network["subnet_ids"]["GAT"] == "GAT-subnet-id" and network["router_ids"]["GAT"] == "GAT-router-id"

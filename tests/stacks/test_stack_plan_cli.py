@@ -27,8 +27,17 @@ def test_plan_staging_json_is_one_object() -> None:
         set(plan["quota_totals"]) == set(plan["usable"]) == {"cores", "ram_mib", "volume_gib", "object_bytes"}
     )
     # N+2 kept per aggregate class (see test_quotas)
-    assert plan["usable"]["cores"] == 54648 and plan["usable_at"] == "2031-12"
+    assert plan["usable"]["cores"] == 56088 and plan["usable_at"] == "2031-12"
     assert plan["total_resources"] == sum(plan["resources"].values())
+    # the flavors as declared: a GPU flavor asks for its vGPUs in its extra specs, a general one does not
+    assert plan["flavors"]["g1.4xlarge"] == {
+        "vcpus": 32,
+        "ram_mib": 192 * 1024,
+        "disk_gib": 400,
+        "extra_specs": {"aggregate_instance_extra_specs:class": "gpu", "resources:VGPU": "4"},
+    }
+    assert plan["flavors"]["m1.small"]["extra_specs"] == {"aggregate_instance_extra_specs:class": "general"}
+    assert len(plan["flavors"]) == plan["resources"]["openstack:compute/flavor:Flavor"]
     # Project (domain + 5), Domain and quota types fully protected; nothing protected outside the kinds.
     assert plan["protection"]["openstack:identity/project:Project"] == {"resources": 6, "protected": 6}
     for token in (
