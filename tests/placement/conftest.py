@@ -53,8 +53,13 @@ def wipe(conn: Any) -> None:
         )
     for consumer in sorted(consumers):
         call(conn, "DELETE", f"/allocations/{consumer}")
-    for rp in providers:
-        call(conn, "DELETE", f"/resource_providers/{rp['uuid']}")
+    # Leaves first: Placement refuses to delete a provider that still has children (nested vGPU providers).
+    while providers:
+        parents = {rp["parent_provider_uuid"] for rp in providers}
+        for rp in providers:
+            if rp["uuid"] not in parents:
+                call(conn, "DELETE", f"/resource_providers/{rp['uuid']}")
+        providers = [rp for rp in providers if rp["uuid"] in parents]
 
 
 def _scaled(source: SourceOfTruth, fraction: float) -> SourceOfTruth:
