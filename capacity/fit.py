@@ -103,10 +103,15 @@ def flavor_request(
 ) -> tuple[int, ...]:
     """What one VM of ``flavor`` claims per row of ``resources`` (default: the flavor's own fields, VCPU,
     MEMORY_MB in MiB, DISK_GB in GiB), in Placement units as Nova's request spec; 0 for a class it does
-    not ask for."""
+    not ask for. A class it asks for outside ``resources`` is a ValueError: dropping it would let a vGPU
+    flavor "fit" on hosts without vGPUs."""
     table = table or standard_table()
     claims = flavor.request(table)
-    return tuple(claims.get(rc, 0) for rc in (resources or flavor_classes(table)))
+    rows = tuple(resources or flavor_classes(table))
+    dropped = sorted(set(claims) - set(rows))
+    if dropped:
+        raise ValueError(f"flavor {flavor.name} asks for {', '.join(dropped)}, not a row of {list(rows)}")
+    return tuple(claims.get(rc, 0) for rc in rows)
 
 
 def hosts_from_cloud(cloud: Cloud, start_month: date | None = None) -> list[Host]:
@@ -244,6 +249,8 @@ class Fleet:
         key = (group, request)
         mask = self._admits.get(key)
         if mask is None:
+            if len(request) != len(self.resources):  # checked once per request shape: the cache's miss path
+                raise ValueError(f"request {request} does not have one amount per row {self.resources}")
             sl = self.groups[group]
             mask = np.ones(sl.stop - sl.start, dtype=bool)
             for row, inventories in enumerate(self.group_inventories[group]):

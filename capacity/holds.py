@@ -27,7 +27,7 @@ from capacity.placement_client import (
     call,
     hold_consumer_id,
 )
-from capacity.placement_source import LiveCloud
+from capacity.placement_source import LiveCloud, Provider
 from egov.months import months_between
 
 HOLD_CONSUMER_TYPE = "MIGRATION"
@@ -118,7 +118,7 @@ def plan_hold(live: LiveCloud, system_id: str, weigher: Weigher = Weigher.spread
         raise KeyError(f"system {system_id!r} is not in the source of truth or has no vCPU")
     month = max(0, months_between(source.planning.start_month, vms.system.migration_month))
     count = int(vms.counts[min(month, len(vms.counts) - 1)])
-    fleet = Fleet(live.hosts, np.asarray(live.used + live.held))
+    fleet = Fleet(live.hosts, np.asarray(live.used + live.held), resources=live.resources)
     fleet.open_month(month)
     # Only hosts Placement has can hold capacity; planned expansions are not resource providers yet.
     fleet.enabled &= np.array([h.uuid is not None for h in fleet.hosts], dtype=bool)
@@ -131,7 +131,47 @@ def plan_hold(live: LiveCloud, system_id: str, weigher: Weigher = Weigher.spread
                 f"(class {vms.flavor.aggregate_class}); only {placed} found a host"
             )
         provider = str(fleet.hosts[host].uuid)
-        for rc, amount in zip(("VCPU", "MEMORY_MB", "DISK_GB"), vms.request, strict=True):
+        for rc, amount in zip(live.resources, vms.request, strict=True):
             if amount:
                 totals[provider][rc] += amount
-    return {rp: dict(res) for rp, res in sorted(totals.items())}
+    return {rp: dict(res) for rp, res in sorted(on_child_providers(live, totals).items())}
+
+
+def on_child_providers(live: LiveCloud, totals: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """``totals`` (per compute node) with each class a node keeps on child providers (Nova's vGPUs, one
+    provider per physical GPU) moved onto those children, filling the freest first within max_unit:
+    Placement allocates a class only where its inventory is."""
+    by_uuid = {rp.uuid: rp for rp in live.providers}
+    nested: dict[tuple[str, str], list[Provider]] = defaultdict(list)  # (root, class) → children with it
+    for rp in live.providers:
+        if not rp.is_root:
+            for rc in rp.inventories:
+                nested[(rp.root, rc)].append(rp)
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for root, resources in totals.items():
+        for rc, amount in resources.items():
+            children = nested.get((root, rc), [])
+            if not children:
+                out[root][rc] = amount
+                continue
+            own = by_uuid[root].inventories.get(rc)
+            if own is not None:  # the node has some itself: it is one part among its children
+                children = [by_uuid[root], *children]
+            left = amount
+            for child in sorted(children, key=lambda c: (-_free(c, rc), c.uuid)):
+                inv = child.inventories[rc]
+                take = min(left, int(_free(child, rc)), inv.total if inv.max_unit is None else inv.max_unit)
+                if take > 0:
+                    out[child.uuid][rc] = out[child.uuid].get(rc, 0) + take
+                    left -= take
+            if left:
+                raise PlacementError(
+                    f"{amount} {rc} do not fit on the child providers of {by_uuid[root].name}: "
+                    f"{left} left over"
+                )
+    return out
+
+
+def _free(provider: Provider, rc: str) -> float:
+    """What is free of ``rc`` on one (unfolded) provider: capacity minus usage."""
+    return provider.inventories[rc].capacity - provider.usages.get(rc, 0)

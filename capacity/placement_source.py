@@ -75,6 +75,11 @@ class Provider:
     traits: tuple[str, ...]
     usages: dict[str, int]
     allocations: dict[str, dict[str, int]]  # consumer uuid → resource class → amount
+    root: str = ""  # the root provider of its tree (its own uuid for a compute node); "" as itself
+
+    @property
+    def is_root(self) -> bool:
+        return self.root in ("", self.uuid)
 
 
 def inventory_of(record: dict[str, Any]) -> Inventory:
@@ -110,11 +115,80 @@ def read_providers(conn: Any, progress: Callable[[int, int], None] | None = None
                     consumer: {rc: int(n) for rc, n in body["resources"].items()}
                     for consumer, body in sorted(allocations.items())
                 },
+                root=rp.get("root_provider_uuid") or rp["uuid"],
             )
         )
         if progress is not None:
             progress(done + 1, len(listing))
     return providers
+
+
+def _summed(parts: list[Inventory]) -> Inventory:
+    """One inventory standing for several providers' of one class: totals and reserves add up; with unequal
+    allocation ratios, the effective capacities add up (ratio 1). A single claim still comes from one
+    provider (Placement's request group), so max_unit is the largest part's."""
+    if len(parts) == 1:
+        return parts[0]
+    max_unit = max(p.total if p.max_unit is None else p.max_unit for p in parts)
+    steps = {p.step_size for p in parts}
+    step, min_unit = (steps.pop() if len(steps) == 1 else 1), min(p.min_unit for p in parts)
+    if len({p.allocation_ratio for p in parts}) == 1:
+        return Inventory(
+            total=sum(p.total for p in parts),
+            reserved=sum(p.reserved for p in parts),
+            allocation_ratio=parts[0].allocation_ratio,
+            min_unit=min_unit,
+            max_unit=max_unit,
+            step_size=step,
+        )
+    total = sum(int(p.capacity) for p in parts)
+    return Inventory(total=total, min_unit=min_unit, max_unit=max_unit, step_size=step)
+
+
+def fold_nested(providers: Iterable[Provider]) -> list[Provider]:
+    """The roots of the provider trees, each with its descendants' inventories, usages and allocations
+    summed in. Nova puts a compute node's vGPUs on child providers, one per physical GPU (and PCI devices
+    likewise); egov counts a host as one provider, as the YAML's host models do. Order is kept."""
+    providers = list(providers)
+    children: dict[str, list[Provider]] = defaultdict(list)
+    for rp in providers:
+        if not rp.is_root:
+            children[rp.root].append(rp)
+    folded = []
+    for rp in providers:
+        if not rp.is_root:
+            continue
+        parts = children.get(rp.uuid, [])
+        if not parts:
+            folded.append(rp)
+            continue
+        tree = [rp, *parts]
+        classes = sorted({rc for p in tree for rc in p.inventories})
+        inventories = {
+            rc: _summed([p.inventories[rc] for p in tree if rc in p.inventories]) for rc in classes
+        }
+        usages: dict[str, int] = defaultdict(int)
+        allocations: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for part in tree:
+            for rc, n in part.usages.items():
+                usages[rc] += n
+            for consumer, resources in part.allocations.items():
+                for rc, n in resources.items():
+                    allocations[consumer][rc] += n
+        folded.append(
+            Provider(
+                uuid=rp.uuid,
+                name=rp.name,
+                generation=rp.generation,
+                inventories=inventories,
+                aggregates=rp.aggregates,
+                traits=rp.traits,
+                usages=dict(usages),
+                allocations={c: dict(res) for c, res in sorted(allocations.items())},
+                root=rp.root,
+            )
+        )
+    return folded
 
 
 @dataclass(frozen=True)
@@ -233,7 +307,9 @@ class LiveCloud:
     hosts: list[Host]  # live hosts (then planned expansions), in fit.Fleet's input order
     used: np.ndarray  # (resource, host) usage of other consumers than egov's holds
     held: np.ndarray  # (resource, host) usage of egov's holds
-    providers: list[Provider]
+    providers: list[Provider]  # as Placement lists them, child providers included
+    #: the rows of ``used`` and ``held``: the fit's rows for the live cloud (capacity.fit.cloud_resources)
+    resources: tuple[str, ...] = ()
     mapped_by_file: list[str] = field(default_factory=list)  # "host → aggregate" placed by an aggregate map
     holds: dict[str, int] = field(default_factory=dict)  # hold consumer → providers it allocates on
 
@@ -374,11 +450,12 @@ def read_live(
     an answer without them would silently understate the supply. What was guessed is in the live source's
     ``warnings``."""
     providers = read_providers(conn, progress)
+    roots = fold_nested(providers)
     warnings: list[str] = []
     directory = nova_directory(conn, warnings) or model_directory(source.cloud)
     ha_reserve = {az.name: az.ha_reserve_hosts for az in source.cloud.availability_zones}
     resources = source.cloud.resource_classes.host_classes
-    hosts, unmapped, by_map = live_hosts(providers, directory, ha_reserve, aggregate_map, resources)
+    hosts, unmapped, by_map = live_hosts(roots, directory, ha_reserve, aggregate_map, resources)
     if unmapped:
         raise UnmappedProviders(unmapped)
     if by_map and aggregate_map is not None:
@@ -387,7 +464,7 @@ def read_live(
             f"{aggregate_map.path}: {', '.join(by_map)}"
         )
     holds = hold_ids if hold_ids is not None else hold_consumer_ids(source)
-    by_uuid = {rp.uuid: rp for rp in providers}
+    by_uuid = {rp.uuid: rp for rp in roots}
     cloud = cloud_from_hosts(source.cloud, hosts)
     resources = cloud_resources(cloud)  # the fit's rows (capacity.fit)
     used = np.zeros((len(resources), len(hosts)), dtype=np.int64)
@@ -406,6 +483,7 @@ def read_live(
         used=np.hstack([used, padding]),
         held=np.hstack([held, padding]),
         providers=providers,
+        resources=resources,
         mapped_by_file=by_map,
         holds=hold_consumers(providers, holds),
     )
@@ -416,7 +494,7 @@ def existing_demand(live: LiveCloud) -> dict[LineKey, np.ndarray]:
     months = live.source.planning.horizon_months
     lines: dict[LineKey, np.ndarray] = {}
     for j, host in enumerate(live.hosts):
-        for row, rc in enumerate(cloud_resources(live.source.cloud)):
+        for row, rc in enumerate(live.resources):
             if live.used[row, j]:
                 key = (rc, host.az)
                 lines[key] = lines.get(key, np.zeros(months)) + float(live.used[row, j])

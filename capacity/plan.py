@@ -73,7 +73,8 @@ CUT_MARGIN = 1.5
 
 #: The trim pass's bound: at most this many proofs (each a check of the lines, the building and, for a host
 #: tranche, the fit of its class) — the plan then keeps what was trimmed so far and says the cap was hit.
-TRIM_MAX_PROOFS = 120
+#: The default (its AI pool's GPU tranches included) needs 129.
+TRIM_MAX_PROOFS = 160
 
 
 @dataclass(frozen=True)
@@ -794,7 +795,8 @@ def unplaced_months(
     not share hosts, so the other classes need not be placed. ``first_only``: stop at the first such month."""
     planning = applied.planning
     ha_reserve = {az.name: az.ha_reserve_hosts for az in applied.cloud.availability_zones}
-    fleet = Fleet(hosts_from_cloud(applied.cloud, planning.start_month), None, ha_reserve)
+    hosts = hosts_from_cloud(applied.cloud, planning.start_month)
+    fleet = Fleet(hosts, None, ha_reserve, cloud_resources(applied.cloud))  # the rows of the VMs' requests
     mine = [v for v in vms if groups is None or v.group in groups]
     placed: list[list[int]] = [[] for _ in mine]
     months: dict[ClassKey, list[int]] = {}

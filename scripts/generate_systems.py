@@ -6,7 +6,7 @@ synthetic: the plan's flagship platforms as named systems with hand-set sizes, a
 fixed seed from heavy-tailed (log-normal) distributions, because a few big platforms dominate a cloud's
 demand while most systems are small. Run it again with the same seed and the file is byte-identical:
 
-    .venv/bin/python scripts/generate_systems.py [--seed 2027] [--count 1050] [--out data/systems.csv]
+    .venv/bin/python scripts/generate_systems.py [--seed 2027] [--count 1054] [--out data/systems.csv]
 
 Planners replace data/systems.csv with their own inventory (see README, "Your own inventory").
 """
@@ -30,6 +30,7 @@ HEADER = [
     "vcpu",
     "ram (GB)",
     "disk (GiB)",
+    "vgpu",
     "block_storage (TB)",
     "object_storage (TB)",
     "migration_month",
@@ -37,8 +38,11 @@ HEADER = [
     "yearly_factors",
 ]
 
+#: The column of the vGPU count: only the AI systems have one (an empty cell is none of that class).
+VGPU_COLUMN = HEADER.index("vgpu")
+
 # The plan's flagship platforms: (id, department, name, az, vcpu, ram GB, disk GiB, block TB, object TB,
-# migration month, annual growth, yearly factors).
+# migration month, annual growth, yearly factors); they run no vGPU.
 FLAGSHIPS = [
     ("GAT-0001", "GAT", "立体化治安防控平台", "gz-1", 1200, 4800, 4000, 150, 0, "2027-03", "25%", ""),
     (
@@ -65,6 +69,47 @@ FLAGSHIPS = [
     ("DSJ-0001", "DSJ", "地税征管信息系统", "gz-1", 480, 1920, 1200, 90, 10, "2027-09", "12%", ""),
     ("JTT-0001", "JTT", "交通运输综合监测平台", "gz-2", 360, 1440, 900, 70, 80, "2027-08", "25%", ""),
     ("HBT-0001", "HBT", "环境监测大数据平台", "gz-1", 300, 1200, 800, 60, 40, "2027-10", "20%", ""),
+]
+
+# The departments' AI systems, served by the AI pool (智算资源池, cloud.yaml's GPU aggregates from 2027-01),
+# in the header's order: (id, department, name, az, vcpu, ram GB, disk GiB, vGPU, block TB, object TB,
+# migration month, annual growth, yearly factors). They go last, after the drawn systems, so the seed draws
+# the same inventory as before they existed. Sizes: about 6 vCPU and 36 GB per vGPU (inference serving
+# beside its GPU) and little storage: model weights, vector indexes and results (the video itself is archived
+# by GAT-0002); the large model grows fastest as departments adopt it.
+AI_SYSTEMS = [
+    (
+        "XXZX-AI01",
+        "XXZX",
+        "省级政务大模型服务平台",
+        "gz-1",
+        192,
+        1152,
+        2000,
+        32,
+        10,
+        2,
+        "2027-06",
+        "45%",
+        "",
+    ),
+    (
+        "GAT-AI01",
+        "GAT",
+        "公安视频图像智能解析平台",
+        "gz-1",
+        128,
+        768,
+        1600,
+        16,
+        10,
+        10,
+        "2027-04",
+        "30%",
+        "",
+    ),
+    ("XXZX-AI02", "XXZX", "12345热线智能客服", "gz-1", 32, 192, 400, 4, 2, 0, "2027-09", "25%", ""),
+    ("JTT-AI01", "JTT", "交通视频事件智能检测", "gz-2", 64, 384, 800, 8, 5, 5, "2027-08", "25%", ""),
 ]
 
 # Departments that run many systems get a larger share of the rest.
@@ -110,18 +155,25 @@ KINDS = [
 ]
 
 
+def _without_vgpu(row: list[str]) -> list[str]:
+    """A row of a system that runs no vGPU: its vgpu cell empty."""
+    return [*row[:VGPU_COLUMN], "", *row[VGPU_COLUMN:]]
+
+
 def generate(seed: int, count: int) -> list[list[str]]:
-    """Rows of the inventory: the flagships, then ``count - len(FLAGSHIPS)`` drawn systems."""
+    """``count`` rows of the inventory: the flagships, the drawn systems, then the AI systems."""
     departments = list(csv.DictReader((ROOT / "data" / "departments.csv").open(encoding="utf-8")))
     codes = [d["code"] for d in departments]
     names = {d["code"]: d["name"] for d in departments}
     weights = np.array([BIG_DEPARTMENTS.get(c, 1) for c in codes], dtype=float)
     rng = np.random.default_rng(seed)
-    rows = [list(map(str, f)) for f in FLAGSHIPS]
+    rows = [_without_vgpu(list(map(str, f))) for f in FLAGSHIPS]
     serial = {c: sum(1 for f in FLAGSHIPS if f[1] == c) for c in codes}
     # Every department has at least one system, then the rest follow the weights.
     owners = codes + list(
-        rng.choice(codes, size=count - len(FLAGSHIPS) - len(codes), p=weights / weights.sum())
+        rng.choice(
+            codes, size=count - len(FLAGSHIPS) - len(AI_SYSTEMS) - len(codes), p=weights / weights.sum()
+        )
     )
     for code in sorted(owners, key=codes.index):
         serial[code] += 1
@@ -139,28 +191,31 @@ def generate(seed: int, count: int) -> list[list[str]]:
             steps = np.cumprod(np.clip(rng.normal(1.12, 0.08, size=4), 1.0, 1.4))
             growth, factors = "", ";".join(["1"] + [f"{s:.2f}" for s in steps])
         rows.append(
-            [
-                f"{code}-{serial[code]:04d}",
-                code,
-                f"{names[code]}{KINDS[int(rng.integers(len(KINDS)))]}",
-                "gz-1" if rng.random() < 0.5 else "gz-2",
-                str(vcpu),
-                str(int(vcpu * ram_per_vcpu)),
-                str(40 * math.ceil(vcpu / 4)),
-                f"{block_tb:.1f}",
-                f"{object_tb:.1f}",
-                month,
-                growth,
-                factors,
-            ]
+            _without_vgpu(
+                [
+                    f"{code}-{serial[code]:04d}",
+                    code,
+                    f"{names[code]}{KINDS[int(rng.integers(len(KINDS)))]}",
+                    "gz-1" if rng.random() < 0.5 else "gz-2",
+                    str(vcpu),
+                    str(int(vcpu * ram_per_vcpu)),
+                    str(40 * math.ceil(vcpu / 4)),
+                    f"{block_tb:.1f}",
+                    f"{object_tb:.1f}",
+                    month,
+                    growth,
+                    factors,
+                ]
+            )
         )
+    rows.extend(list(map(str, system)) for system in AI_SYSTEMS)
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=2027)
-    parser.add_argument("--count", type=int, default=1050)
+    parser.add_argument("--count", type=int, default=1054)
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "systems.csv")
     args = parser.parse_args()
     buffer = io.StringIO()

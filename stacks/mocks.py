@@ -108,6 +108,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.token == "openstack:identity/getRole:getRole":
             name = args.args["name"]
             return {"id": f"role-{name}-id", "name": name, "region": "mock", "domainId": ""}
+        if args.token == "openstack:identity/getService:getService":
+            name = args.args["name"]
+            return {"id": f"service-{name}-id", "name": name, "enabled": True, "region": "mock"}
         if args.token == "openstack:identity/getAuthScope:getAuthScope":
             return {"id": "scope", "name": args.args.get("name", ""), "userId": OPERATOR_USER_ID}
         # An invoke the program starts using must be answered here on purpose, never with a silent default.

@@ -31,9 +31,14 @@ def review_json(review: StackReview) -> dict[str, Any]:
         "usable_at": review.usable_at,
         "units": {key.value: QUOTA_SOURCES[key][1] for key in QuotaKey},
         "ratio": {key.value: round(review.ratio(key), 4) for key in QuotaKey},
-        "agreed_oversubscription": {key.value: review.agreed[key] for key in QuotaKey},
-        "within_agreed": {key.value: review.ratio(key) <= review.agreed[key] for key in QuotaKey},
+        # null where the owners agreed no ratio yet (vGPUs): shown, not checked
+        "agreed_oversubscription": {key.value: review.agreed.get(key) for key in QuotaKey},
+        "within_agreed": {
+            key.value: None if key not in review.agreed else review.ratio(key) <= review.agreed[key]
+            for key in QuotaKey
+        },
         "violations": review.violations,
+        "flavors": review.flavors,
     }
 
 
@@ -58,14 +63,17 @@ def render_review(review: StackReview, console: Console) -> None:
     for column in ("quota", "Σ quotas", "usable", "ratio", "agreed", "verdict"):
         quotas.add_column(column, justify="left" if column == "quota" else "right")
     for key in QuotaKey:
-        ratio, agreed = review.ratio(key), review.agreed[key]
-        verdict = "[green]within[/]" if ratio <= agreed else "[red]EXCEEDS[/]"
+        ratio, agreed = review.ratio(key), review.agreed.get(key)
+        if agreed is None:
+            verdict = "[yellow]no agreed ratio[/]"
+        else:
+            verdict = "[green]within[/]" if ratio <= agreed else "[red]EXCEEDS[/]"
         quotas.add_row(
             key.value,
             amount(key, review.quota_totals[key]),
             amount(key, review.usable[key]),
             f"{ratio:.2f}",
-            f"{agreed:g}",
+            "—" if agreed is None else f"{agreed:g}",
             verdict,
         )
     console.print(quotas)

@@ -29,6 +29,8 @@ NETWORK = "openstack:networking/network:Network"
 SUBNET = "openstack:networking/subnet:Subnet"
 VOLUME_TYPE = "openstack:blockstorage/volumeTypeV3:VolumeTypeV3"
 CONTAINER = "openstack:objectstorage/container:Container"
+UNIFIED_LIMIT = "openstack:identity/limitV3:LimitV3"
+REGISTERED_LIMIT = "openstack:identity/registeredLimitV3:RegisteredLimitV3"
 
 #: Kinds declared ``protect=True`` (type token → what it is, for messages).
 PROTECTED_KINDS: dict[str, str] = {
@@ -43,6 +45,9 @@ PROTECTED_KINDS: dict[str, str] = {
     SUBNET: "subnet",
     VOLUME_TYPE: "volume type",
     CONTAINER: "Swift container",
+    UNIFIED_LIMIT: "Keystone unified limit (Nova vGPU quota)",
+    # Without the registered default of 0, Nova counts vGPUs of projects without a limit as unlimited.
+    REGISTERED_LIMIT: "Keystone registered limit (Nova vGPU default)",
 }
 #: Kinds also ``retain_on_delete=True``: deleting them in the cloud would lose a department's data.
 RETAINED_KINDS = frozenset({PROJECT, GROUP, NETWORK, SUBNET, VOLUME_TYPE, CONTAINER})
@@ -83,6 +88,10 @@ class DepartmentNames:
     @property
     def compute_quota(self) -> str:
         return f"{self.code}-compute"
+
+    @property
+    def vgpu_limit(self) -> str:
+        return f"{self.code}-vgpu-limit"
 
     @property
     def volume_quota(self) -> str:

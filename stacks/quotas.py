@@ -5,7 +5,9 @@ factor from the stack config, rounded up to the unit the OpenStack service count
 
 - Nova ``cores`` (vCPU) and ``ram`` (MiB, as Nova counts it); ``instances`` = cores ÷ vcpusPerInstance;
 - Cinder ``gigabytes``: Cinder's "GB" is GiB, while the capacity model counts block storage in decimal GB;
-- Swift account ``Quota-Bytes`` in bytes (object storage is counted in decimal GB by the capacity model).
+- Swift account ``Quota-Bytes`` in bytes (object storage is counted in decimal GB by the capacity model);
+- Keystone unified limit ``class:VGPU`` of service ``nova`` in vGPUs: Nova's legacy quotas have no vGPU, so
+  this one needs Nova with ``[quota] driver = nova.quota.UnifiedLimitsDriver``.
 
 Usable capacity is the supply (capacity.supply) at the end of the horizon, planned expansions included:
 the same five years the quotas are sized for, summed over availability zones because quotas are regional.
@@ -31,6 +33,7 @@ class QuotaKey(StrEnum):
     ram_mib = "ram_mib"
     volume_gib = "volume_gib"
     object_bytes = "object_bytes"
+    vgpus = "vgpus"
 
 
 #: The capacity model's resource class behind each quota, and the unit the quota counts in.
@@ -39,6 +42,7 @@ QUOTA_SOURCES: dict[QuotaKey, tuple[ResourceClass, str]] = {
     QuotaKey.ram_mib: ("MEMORY_MB", "MiB"),
     QuotaKey.volume_gib: ("BLOCK_STORAGE", "GiB"),
     QuotaKey.object_bytes: ("OBJECT_STORAGE", "B"),
+    QuotaKey.vgpus: ("VGPU", "vgpu"),
 }
 
 
@@ -54,6 +58,7 @@ class DepartmentQuota:
     volume_gib: int
     volumes: int
     object_bytes: int
+    vgpus: int = 0
 
     def total(self, key: QuotaKey) -> int:
         return int(getattr(self, key.value))
@@ -92,6 +97,7 @@ def department_quota(
         volume_gib=amounts[QuotaKey.volume_gib],
         volumes=instances * volumes_per_instance,
         object_bytes=amounts[QuotaKey.object_bytes],
+        vgpus=amounts[QuotaKey.vgpus],
     )
 
 

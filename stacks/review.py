@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from egov.months import month_label
 from stacks.catalogue import host_sizes
 from stacks.policy.policies import (
     AGREED_OVERSUBSCRIPTION,
+    FLAVOR,
     check_departments_kept,
     check_flavor,
     check_project,
@@ -40,6 +41,9 @@ class StackReview:
     agreed: dict[QuotaKey, float]
     violations: list[str]
     usable_at: str  # the month usable capacity is taken at: the end of the planning horizon
+    #: flavor name → what the program declares: vCPUs, RAM (MiB), disk (GiB) and extra specs (a GPU flavor's
+    #: resources:VGPU=N rides there)
+    flavors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def total_resources(self) -> int:
@@ -109,4 +113,14 @@ def review_stack(
         agreed=agreed,
         violations=violations,
         usable_at=month_label(source.planning.end_month),
+        flavors={
+            r.name: {
+                "vcpus": r.props.get("vcpus"),
+                "ram_mib": r.props.get("ram"),
+                "disk_gib": r.props.get("disk"),
+                "extra_specs": dict(sorted((r.props.get("extraSpecs") or {}).items())),
+            }
+            for r in sorted(resources, key=lambda r: r.name)
+            if r.type == FLAVOR
+        },
     )

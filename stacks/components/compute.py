@@ -1,4 +1,10 @@
-"""Compute: host aggregates with zones and metadata, the flavor catalogue, per-department Nova quotas."""
+"""Compute: host aggregates with zones and metadata, the flavor catalogue, per-department Nova quotas.
+
+Nova's legacy quotas (QuotaSetV2) have no vGPU. The vGPU quota is a Keystone unified limit of service
+``nova`` on resource ``class:VGPU``: a registered (default) limit of 0 for every project, and a project limit
+for each department whose systems use vGPUs. Nova enforces them only with unified limits enabled
+(``[quota] driver = nova.quota.UnifiedLimitsDriver``, Nova ≥ 28.0.0, 2023.2); see docs/operators.md.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,12 @@ import pulumi_openstack as openstack
 
 from egov.model import Cloud
 from stacks.catalogue import flavor_extra_specs
-from stacks.protection import COMPUTE_QUOTA, DepartmentNames, kept
+from stacks.protection import COMPUTE_QUOTA, REGISTERED_LIMIT, UNIFIED_LIMIT, DepartmentNames, kept
 from stacks.quotas import DepartmentQuota
+
+#: Nova's service name in the Keystone catalogue and its unified-limit resource for vGPUs (class:<RC>).
+NOVA_SERVICE = "nova"
+VGPU_LIMIT = "class:VGPU"
 
 
 class Compute(pulumi.ComponentResource):
@@ -23,6 +33,8 @@ class Compute(pulumi.ComponentResource):
     aggregates: dict[str, openstack.compute.AggregateV2]
     flavors: dict[str, openstack.compute.Flavor]
     quotas: dict[str, openstack.compute.QuotaSetV2]
+    vgpu_default: openstack.identity.RegisteredLimitV3
+    vgpu_limits: dict[str, openstack.identity.LimitV3]
 
     def __init__(
         self,
@@ -71,6 +83,29 @@ class Compute(pulumi.ComponentResource):
                 opts=kept(self, COMPUTE_QUOTA),
             )
             for q in quotas
+        }
+        nova = openstack.identity.get_service_output(name=NOVA_SERVICE)
+        # Projects without a limit of their own get no vGPU (unset, Nova would count them unlimited).
+        self.vgpu_default = openstack.identity.RegisteredLimitV3(
+            "nova-vgpu-default",
+            service_id=nova.id,
+            resource_name_=VGPU_LIMIT,
+            default_limit=0,
+            description="egov: no vGPU unless a department's AI systems are planned (egov stack)",
+            opts=kept(self, REGISTERED_LIMIT),
+        )
+        self.vgpu_limits = {
+            q.code: openstack.identity.LimitV3(
+                DepartmentNames(q.code).vgpu_limit,
+                project_id=projects[q.code].id,
+                service_id=nova.id,
+                resource_name_=VGPU_LIMIT,
+                resource_limit=q.vgpus,
+                description=f"egov: vGPU quota of {q.code} (five-year peak × {q.factor:g})",
+                opts=kept(self, UNIFIED_LIMIT, depends_on=[self.vgpu_default]),
+            )
+            for q in quotas
+            if q.vgpus > 0
         }
         self.register_outputs(
             {

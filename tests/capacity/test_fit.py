@@ -170,12 +170,15 @@ def test_pack_stays_near_the_lower_bound_and_spread_uses_every_host() -> None:
 def test_held_out_hosts_stay_empty_and_expansions_open_in_their_month() -> None:
     source = default_source()
     hosts = hosts_from_cloud(source.cloud, source.planning.start_month)
-    assert len(hosts) == sum(a.hosts for az in source.cloud.availability_zones for a in az.aggregates) + 32
+    # expansions: 2 × 16 general hosts in 2028-07, and the GPU pool (12 + 4 hosts) from the start month
+    assert (
+        len(hosts) == sum(a.hosts for az in source.cloud.availability_zones for a in az.aggregates) + 32 + 16
+    )
     report = simulate(source, Weigher.spread)
     first = report.months[0]
-    # N+2 per aggregate class: gz-1 has two classes (general: general + legacy aggregates; highmem)
-    assert first.hosts_enabled["gz-1"] == 86 + 20 + 28 - 2 * 2
-    assert report.months[-1].hosts_enabled["gz-1"] == 86 + 20 + 28 - 2 * 2 + 16  # 2028-07 expansion
+    # N+2 per aggregate class: gz-1 has three classes (general: general + legacy aggregates; highmem; gpu)
+    assert first.hosts_enabled["gz-1"] == 86 + 20 + 28 + 12 - 3 * 2
+    assert report.months[-1].hosts_enabled["gz-1"] == 86 + 20 + 28 + 12 - 3 * 2 + 16  # 2028-07 expansion
     assert report.months[17].hosts_enabled["gz-1"] == first.hosts_enabled["gz-1"]
     assert report.months[18].hosts_enabled["gz-1"] == first.hosts_enabled["gz-1"] + 16
     # Placement never promises more than the sums, and stranded capacity is part of the free capacity.

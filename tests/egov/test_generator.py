@@ -24,7 +24,7 @@ def test_data_systems_csv_is_the_generator_output() -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(generator.HEADER)
-    writer.writerows(generator.generate(2027, 1050))
+    writer.writerows(generator.generate(2027, 1054))
     assert (ROOT / "data" / "systems.csv").read_text(encoding="utf-8") == buffer.getvalue()
 
 

@@ -6,6 +6,7 @@ with ``auth_type="admin_token"``. Missing openstack-placement makes the tests FA
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -52,8 +53,13 @@ def wipe(conn: Any) -> None:
         )
     for consumer in sorted(consumers):
         call(conn, "DELETE", f"/allocations/{consumer}")
-    for rp in providers:
-        call(conn, "DELETE", f"/resource_providers/{rp['uuid']}")
+    # Leaves first: Placement refuses to delete a provider that still has children (nested vGPU providers).
+    while providers:
+        parents = {rp["parent_provider_uuid"] for rp in providers}
+        for rp in providers:
+            if rp["uuid"] not in parents:
+                call(conn, "DELETE", f"/resource_providers/{rp['uuid']}")
+        providers = [rp for rp in providers if rp["uuid"] in parents]
 
 
 def _scaled(source: SourceOfTruth, fraction: float) -> SourceOfTruth:
@@ -83,8 +89,10 @@ def small_data(tmp_path: Path) -> Path:
     data = tmp_path / "data"
     shutil.copytree(Path(__file__).resolve().parents[2] / "data", data)
     text = (data / "cloud.yaml").read_text()
-    for name in ("86", "84", "20", "28", "27"):
-        text = text.replace(f"hosts: {name}\n", "hosts: 3\n")
+    # Every aggregate's host count (the line after its host_model, not the expansions'), as _scaled does:
+    # max(3, 0) = 3, so the AI pool's empty GPU aggregates get 3 hosts too.
+    text, count = re.subn(r"(host_model: \S+\n\s+hosts: )\d+", r"\g<1>3", text)
+    assert count == 8, f"expected 8 aggregates in data/cloud.yaml, rewrote {count}"
     (data / "cloud.yaml").write_text(text)
     return data
 

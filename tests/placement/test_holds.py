@@ -3,12 +3,15 @@ touching other consumers."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+from capacity.fit import hosts_from_cloud
 from capacity.holds import (
     HOLD_CONSUMER_TYPE,
     find_holds,
@@ -19,6 +22,7 @@ from capacity.holds import (
     release_hold,
 )
 from capacity.placement_source import PlacementError, call, read_live, register_cloud
+from capacity.supply import build_supply
 from egov.model import SourceOfTruth
 from egov.source import default_source
 
@@ -176,3 +180,95 @@ def test_hold_command(placement: Any, scaled: Scaler, small_data: Path, clouds_y
     assert get_hold(placement, source.cloud.region, system.id) is None
     result = runner.invoke(app, ["capacity", "hold", "NOPE-1", "--cloud", "lab"], env=clouds_yaml)
     assert result.exit_code == 2 and "'NOPE-1' is not in the source of truth" in result.stderr
+
+
+def _nest_vgpus(conn: Any, root: str, name: str, per_gpu: int, gpus: int) -> list[str]:
+    """Move a compute node's VGPU inventory onto ``gpus`` child providers of ``per_gpu`` each, as Nova's
+    libvirt driver does (one provider per physical GPU, parent_provider_uuid = the node)."""
+    rp = call(conn, "GET", f"/resource_providers/{root}").json()
+    inventories = call(conn, "GET", f"/resource_providers/{root}/inventories").json()["inventories"]
+    del inventories["VGPU"]
+    call(
+        conn,
+        "PUT",
+        f"/resource_providers/{root}/inventories",
+        json={"resource_provider_generation": rp["generation"], "inventories": inventories},
+    )
+    children = []
+    for k in range(gpus):
+        child = str(uuid.uuid5(uuid.UUID(root), f"pgpu-{k}"))
+        call(
+            conn,
+            "POST",
+            "/resource_providers",
+            json={"name": f"{name}_pci_0000_8{k}_00_0", "uuid": child, "parent_provider_uuid": root},
+        )
+        call(
+            conn,
+            "PUT",
+            f"/resource_providers/{child}/inventories",
+            json={
+                "resource_provider_generation": 0,
+                "inventories": {"VGPU": {"total": per_gpu, "max_unit": per_gpu}},
+            },
+        )
+        children.append(child)
+    return children
+
+
+def test_vgpus_on_child_providers_are_the_hosts_and_holds_allocate_them_there(
+    placement: Any, scaled: Scaler
+) -> None:
+    source = scaled(default_source(), 0.0)  # 3 GPU hosts of 8 vGPU in gz-1, 2 of them N+2 reserve
+    region = source.cloud.region
+    names = [h.name for h in hosts_from_cloud(source.cloud)]
+    uuids = dict(zip(names, register_cloud(placement, source.cloud), strict=True))
+    gpu_hosts = sorted(name for name in uuids if name.startswith("gz-1-gpu-"))
+    nested = {name: _nest_vgpus(placement, uuids[name], name, per_gpu=4, gpus=2) for name in gpu_hosts}
+    first = gpu_hosts[0]
+    # An instance with one vGPU of the first physical GPU of the host in service.
+    call(
+        placement,
+        "PUT",
+        f"/allocations/{INSTANCE}",
+        "1.38",
+        json={
+            "allocations": {
+                uuids[first]: {"resources": {"VCPU": 8, "MEMORY_MB": 49152}},
+                nested[first][0]: {"resources": {"VGPU": 1}},
+            },
+            "project_id": "dept-gat",
+            "user_id": "nova",
+            "consumer_generation": None,
+            "consumer_type": "INSTANCE",
+        },
+    )
+    live = read_live(placement, source)
+
+    # The children are summed into their node: the same supply as the YAML (8 vGPU per host), no extra hosts.
+    expected, got = build_supply(source), build_supply(live.source)
+    for key, line in expected.lines.items():
+        assert np.array_equal(got.lines[key].usable, line.usable), key
+    host = next(j for j, h in enumerate(live.hosts) if h.name == first)
+    assert live.hosts[host].inventories["VGPU"].total == 8
+    assert live.hosts[host].inventories["VGPU"].max_unit == 4  # one claim comes from one physical GPU
+    assert len([h for h in live.hosts if h.uuid is not None]) == len(uuids)
+    used = dict(zip(live.resources, live.used[:, host].tolist(), strict=True))
+    assert used == {"VCPU": 8, "MEMORY_MB": 49152, "DISK_GB": 0, "VGPU": 1}
+
+    # XXZX-AI02 migrates with one g1.4xlarge (4 vGPU): its vGPUs go to the freer physical GPU, the rest to
+    # the node; Placement accepts the hold as planned.
+    plan = plan_hold(live, "XXZX-AI02")
+    assert plan == {
+        uuids[first]: {"VCPU": 32, "MEMORY_MB": 196608, "DISK_GB": 400},
+        nested[first][1]: {"VGPU": 4},
+    }
+    hold = place_hold(placement, region, "XXZX-AI02", plan)
+    assert hold.allocations == plan
+    assert call(placement, "GET", f"/resource_providers/{nested[first][1]}/usages").json()["usages"] == {
+        "VGPU": 4
+    }
+    # A second one no longer fits on either GPU of the only host in service (3 and 0 free): refused.
+    live = read_live(placement, source)
+    with pytest.raises(PlacementError, match="do not fit"):
+        plan_hold(live, "XXZX-AI02")

@@ -182,11 +182,11 @@ def test_what_the_cloud_lacks_is_listed_with_what_was_looked_for(half: Any) -> N
     assert missing["openstack:objectstorage/container:Container", "JYT-container"] == (
         "container jyt-data in the account of project p-jyt"
     )
-    # 123 projects + 122 groups + 14 flavors + 6 aggregates + 124 networks + 124 subnets + 122 routers
+    # 123 projects + 122 groups + 17 flavors + 8 aggregates + 124 networks + 124 subnets + 122 routers
     # + 122 groups + 2 tiers + 122 containers looked up; found: domain, 2 projects, 1 group, 2 flavors,
     # 1 aggregate, 2 networks, 1 subnet, 1 router, 2 security groups, 1 tier, 1 container = 15.
     assert half.found == 15
-    assert len(half.missing) == 123 + 122 + 14 + 6 + 124 + 124 + 122 + 122 + 2 + 122 - 15
+    assert len(half.missing) == 123 + 122 + 17 + 8 + 124 + 124 + 122 + 122 + 2 + 122 - 15
     assert half.not_looked_up["openstack:compute/quotaSetV2:QuotaSetV2"] == 122
 
 
@@ -197,7 +197,7 @@ def test_the_prod_import_file_validates_when_everything_exists(tmp_path: Path) -
     assert [p.name for p in written] == ["import.json", "import-containers.json"]
     main, containers = (json.loads(p.read_text(encoding="utf-8")) for p in written)
     assert import_file_problems(main) == [] and import_file_problems(containers) == []
-    assert len(main["resources"]) == 4 + 123 + 122 + 14 + 6 + 124 + 124 + 122 + 122 + 2
+    assert len(main["resources"]) == 4 + 123 + 122 + 17 + 8 + 124 + 124 + 122 + 122 + 2
     assert len(containers["resources"]) == 122 and len(containers["nameTable"]) == 123
     # Same input, byte-identical files.
     again = write_import_files(

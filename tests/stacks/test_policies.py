@@ -77,17 +77,22 @@ def test_quota_policy_sums_by_hand_and_refuses_unlimited() -> None:
     compute = "openstack:compute/quotaSetV2:QuotaSetV2"
     volume = "openstack:blockstorage/quoteSetV3:QuoteSetV3"
     account = "openstack:objectstorage/accountV1:AccountV1"
+    limit = "openstack:identity/limitV3:LimitV3"
     resources = [
         Resource(compute, "A-compute", {"cores": 60, "ram": 1000, "instances": 15}),
         Resource(compute, "B-compute", {"cores": 40, "ram": 1000, "instances": 10}),
         Resource(volume, "A-volume", {"gigabytes": 500}),
         Resource(account, "A-account", {"metadata": {"Quota-Bytes": "7000"}}),
+        # vGPU quotas are Keystone unified limits of resource class:VGPU; other limits are not vGPUs
+        Resource(limit, "A-vgpu-limit", {"resourceName": "class:VGPU", "resourceLimit": 6}),
+        Resource(limit, "A-servers", {"resourceName": "servers", "resourceLimit": 50}),
     ]
     usable = {
         QuotaKey.cores: 100.0,
         QuotaKey.ram_mib: 1600.0,
         QuotaKey.volume_gib: 400.0,
         QuotaKey.object_bytes: 7000.0,
+        QuotaKey.vgpus: 4.0,
     }
     ones = dict.fromkeys(QuotaKey, 1.0)
     totals, _ = quota_totals(resources)
@@ -96,15 +101,16 @@ def test_quota_policy_sums_by_hand_and_refuses_unlimited() -> None:
         QuotaKey.ram_mib: 2000,
         QuotaKey.volume_gib: 500,
         QuotaKey.object_bytes: 7000,
+        QuotaKey.vgpus: 6,
     }
     violations = check_quotas_within_capacity(resources, usable, ones)
-    assert [v.split()[1] for v in violations] == ["ram_mib", "volume_gib"]
-    assert (
-        check_quotas_within_capacity(
-            resources, usable, {**ones, QuotaKey.ram_mib: 1.25, QuotaKey.volume_gib: 1.25}
-        )
-        == []
-    )
+    assert [v.split()[1] for v in violations] == ["ram_mib", "volume_gib", "vgpus"]
+    assert "6 vGPU exceeds usable 4 vGPU" in violations[2]
+    relaxed = {**ones, QuotaKey.ram_mib: 1.25, QuotaKey.volume_gib: 1.25}
+    assert [v.split()[1] for v in check_quotas_within_capacity(resources, usable, relaxed)] == ["vgpus"]
+    # A quota without an agreed oversubscription (vGPUs by default) is shown by the review, not checked.
+    del relaxed[QuotaKey.vgpus]
+    assert check_quotas_within_capacity(resources, usable, relaxed) == []
     unlimited = [*resources, Resource(compute, "C-compute", {"cores": -1, "ram": 0})]
     assert any(
         "unlimited" in v

@@ -27,8 +27,10 @@ STACK_DIR = Path(__file__).resolve().parents[2] / "stacks" / "egov-cloud"
 # -- resource counts, hand-computed from the stack files and data/ ---------------------------------
 # prod: 122 departments, departmentRoles [member, load-balancer_member] (+1 operator assignment each),
 # zones public + internet, one management prefix (network.yaml ssh_allowed) → 2 rules each (ssh, rdp)
-# + icmp + own subnet + same group = 5 rules per department, 6 aggregates and 14 flavors in cloud.yaml,
-# two volume tiers both with QoS.
+# + icmp + own subnet + same group = 5 rules per department, 8 aggregates (2 GPU) and 17 flavors (3 GPU)
+# in cloud.yaml,
+# two volume tiers both with QoS; Nova's vGPU quota as Keystone unified limits: one registered default (0)
+# and a project limit for each department with AI systems in systems.csv (XXZX, GAT, JTT).
 PROD_COUNTS = {
     "egov:stacks:Compute": 1,
     "egov:stacks:Identity": 1,
@@ -38,11 +40,13 @@ PROD_COUNTS = {
     "openstack:blockstorage/qosV3:QosV3": 2,
     "openstack:blockstorage/quoteSetV3:QuoteSetV3": 122,
     "openstack:blockstorage/volumeTypeV3:VolumeTypeV3": 2,
-    "openstack:compute/aggregateV2:AggregateV2": 6,
-    "openstack:compute/flavor:Flavor": 14,
+    "openstack:compute/aggregateV2:AggregateV2": 8,
+    "openstack:compute/flavor:Flavor": 17,
     "openstack:compute/quotaSetV2:QuotaSetV2": 122,
     "openstack:identity/groupV3:GroupV3": 122,
+    "openstack:identity/limitV3:LimitV3": 3,
     "openstack:identity/project:Project": 123,  # + the departments' domain
+    "openstack:identity/registeredLimitV3:RegisteredLimitV3": 1,
     "openstack:identity/roleAssignment:RoleAssignment": 366,  # 122 × (2 roles + operator)
     "openstack:networking/network:Network": 124,  # + 2 zone networks
     "openstack:networking/quotaV2:QuotaV2": 122,
@@ -55,7 +59,7 @@ PROD_COUNTS = {
     "openstack:objectstorage/container:Container": 122,
     "pulumi:providers:openstack": 122,  # one project-scoped provider per department's container
 }
-# staging: 5 departments, one role, only the public zone, one tier with QoS.
+# staging: 5 departments, one role, only the public zone, one tier with QoS; GAT's vGPU limit.
 STAGING_COUNTS = {
     "egov:stacks:Compute": 1,
     "egov:stacks:Identity": 1,
@@ -65,11 +69,13 @@ STAGING_COUNTS = {
     "openstack:blockstorage/qosV3:QosV3": 1,
     "openstack:blockstorage/quoteSetV3:QuoteSetV3": 5,
     "openstack:blockstorage/volumeTypeV3:VolumeTypeV3": 1,
-    "openstack:compute/aggregateV2:AggregateV2": 6,
-    "openstack:compute/flavor:Flavor": 14,
+    "openstack:compute/aggregateV2:AggregateV2": 8,
+    "openstack:compute/flavor:Flavor": 17,
     "openstack:compute/quotaSetV2:QuotaSetV2": 5,
     "openstack:identity/groupV3:GroupV3": 5,
+    "openstack:identity/limitV3:LimitV3": 1,
     "openstack:identity/project:Project": 6,
+    "openstack:identity/registeredLimitV3:RegisteredLimitV3": 1,
     "openstack:identity/roleAssignment:RoleAssignment": 10,
     "openstack:networking/network:Network": 6,
     "openstack:networking/quotaV2:QuotaV2": 5,
@@ -155,6 +161,7 @@ def five_year_peak(department: str) -> dict[str, float]:
         "ram_gb": "ram (GB)",
         "block_tb": "block_storage (TB)",
         "object_tb": "object_storage (TB)",
+        "vgpu": "vgpu",
     }
     peak = dict.fromkeys(columns, 0.0)
     for m in range(months):
@@ -162,7 +169,7 @@ def five_year_peak(department: str) -> dict[str, float]:
         for row in rows:
             g = _growth(row, m - _months_between(start, row["migration_month"]))
             for key, column in columns.items():
-                month_total[key] += float(row[column]) * g
+                month_total[key] += float(row[column] or 0) * g  # vgpu is empty for non-AI systems
         for key in columns:
             peak[key] = max(peak[key], month_total[key])
     return peak
@@ -202,17 +209,51 @@ def test_department_quota_is_five_year_peak_times_factor(prod_mocks: RecordingMo
     assert compute.inputs["projectId"] == volume.inputs["projectId"] == f"{department}-id"
 
 
+@pytest.mark.parametrize("department", ["XXZX", "GAT", "JTT"])
+def test_vgpu_limit_is_five_year_peak_times_factor(prod_mocks: RecordingMocks, department: str) -> None:
+    """Nova's legacy quotas have no vGPU: a department with AI systems gets a Keystone unified limit
+    class:VGPU of service nova, sized like its other quotas; every other project gets the default 0."""
+    stack = yaml.safe_load((STACK_DIR / "Pulumi.prod.yaml").read_text(encoding="utf-8"))["config"]
+    factor = stack.get("egov:quotaFactors", {}).get(department, stack["egov:quotaFactor"])
+    peak = five_year_peak(department)
+    assert peak["vgpu"] > 0
+    (limit,) = [
+        r
+        for r in prod_mocks.of_type("openstack:identity/limitV3:LimitV3")
+        if r.name == f"{department}-vgpu-limit"
+    ]
+    _ceil_of(limit.inputs["resourceLimit"], peak["vgpu"] * factor)
+    assert limit.inputs["resourceName"] == "class:VGPU"
+    assert limit.inputs["projectId"] == f"{department}-id"
+    assert limit.inputs["serviceId"] == "service-nova-id"
+    (default,) = prod_mocks.of_type("openstack:identity/registeredLimitV3:RegisteredLimitV3")
+    assert (default.inputs["resourceName"], default.inputs["defaultLimit"]) == ("class:VGPU", 0)
+    assert default.inputs["serviceId"] == "service-nova-id"
+    # only departments with vGPU demand get a limit of their own
+    assert {r.name for r in prod_mocks.of_type("openstack:identity/limitV3:LimitV3")} == {
+        "XXZX-vgpu-limit",
+        "GAT-vgpu-limit",
+        "JTT-vgpu-limit",
+    }
+
+
 # -- compute catalogue -----------------------------------------------------------------------------
 def test_flavors_tie_to_existing_aggregates(prod_mocks: RecordingMocks) -> None:
     aggregates = prod_mocks.of_type("openstack:compute/aggregateV2:AggregateV2")
     classes = {a.inputs["metadata"]["class"] for a in aggregates}
     flavors = prod_mocks.of_type("openstack:compute/flavor:Flavor")
-    assert classes == {"general", "highmem"}
+    assert classes == {"general", "highmem", "gpu"}
     for flavor in flavors:
         assert flavor.inputs["extraSpecs"]["aggregate_instance_extra_specs:class"] in classes, flavor.name
     by_name = {f.name: f.inputs for f in flavors}
     assert by_name["r1.4xlarge"]["ram"] == 256 * 1024  # MiB
     assert by_name["r1.4xlarge"]["extraSpecs"] == {"aggregate_instance_extra_specs:class": "highmem"}
+    # a GPU flavor asks for its vGPUs the way Nova reads them: resources:VGPU=N in its extra specs
+    assert by_name["g1.2xlarge"]["extraSpecs"] == {
+        "aggregate_instance_extra_specs:class": "gpu",
+        "resources:VGPU": "2",
+    }
+    assert (by_name["g1.2xlarge"]["vcpus"], by_name["g1.2xlarge"]["ram"]) == (16, 96 * 1024)
 
 
 def test_aggregates_carry_zone_metadata_and_hosts(prod_mocks: RecordingMocks) -> None:
@@ -329,7 +370,7 @@ def test_components_register_the_ids_operators_need(staging_mocks: RecordingMock
     assert identity["project_ids"] == {c: f"{c}-id" for c in ("FGW", "JYT", "GAT", "RST", "WJW")}
     assert identity["group_ids"]["GAT"] == "GAT-users-id"
     assert outputs["compute"]["aggregate_ids"]["gz-1-general"] == "gz-1-general-id"
-    assert len(outputs["compute"]["flavor_ids"]) == 14
+    assert len(outputs["compute"]["flavor_ids"]) == 17
     network = outputs["network"]
     assert network["zone_network_ids"] == {"public": "zone-public-id"}
     assert network["subnet_ids"]["GAT"] == "GAT-subnet-id" and network["router_ids"]["GAT"] == "GAT-router-id"

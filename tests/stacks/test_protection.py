@@ -23,6 +23,8 @@ FULLY_PROTECTED = {
     "openstack:networking/subnet:Subnet": 124,
     "openstack:blockstorage/volumeTypeV3:VolumeTypeV3": 2,
     "openstack:objectstorage/container:Container": 122,
+    "openstack:identity/limitV3:LimitV3": 3,  # vGPU limits of XXZX, GAT, JTT (departments with AI systems)
+    "openstack:identity/registeredLimitV3:RegisteredLimitV3": 1,  # the vGPU default of 0
 }
 # Replaceable without losing anything: routers, rules, flavors, aggregates, QoS, the scoped providers.
 UNPROTECTED = {

@@ -51,13 +51,13 @@ def test_totals_sum_departments() -> None:
 
 
 def test_usable_totals_are_the_end_of_horizon_supply() -> None:
-    # cloud.yaml at 2031-12: gz-1 = (86+16) general × 60 × 4 + 20 highmem × 44 × 2 + 28 legacy × 36 × 2,
-    # gz-2 = (84+16) × 240 + 20 × 88 + 27 × 72, each minus N+2 per aggregate class: 2 × 240 (general)
-    # and 2 × 88 (highmem).
-    gz1 = 102 * 240 + 20 * 88 + 28 * 72 - 2 * 240 - 2 * 88
-    gz2 = 100 * 240 + 20 * 88 + 27 * 72 - 2 * 240 - 2 * 88
+    # cloud.yaml at 2031-12: gz-1 = (86+16) general × 60 × 4 + 20 highmem × 44 × 2 + 28 legacy × 36 × 2
+    # + 12 GPU × 60 × 2, gz-2 = (84+16) × 240 + 20 × 88 + 27 × 72 + 4 × 120, each minus N+2 per aggregate
+    # class: 2 × 240 (general), 2 × 88 (highmem) and 2 × 120 (gpu).
+    gz1 = 102 * 240 + 20 * 88 + 28 * 72 + 12 * 120 - 2 * 240 - 2 * 88 - 2 * 120
+    gz2 = 100 * 240 + 20 * 88 + 27 * 72 + 4 * 120 - 2 * 240 - 2 * 88 - 2 * 120
     usable = usable_totals(default_source())
-    assert usable[QuotaKey.cores] == gz1 + gz2 == 54648
+    assert usable[QuotaKey.cores] == gz1 + gz2 == 56088
     # block: 2 pools × 6 PB raw ÷ 3 replicas × 0.85 = 3.4 PB = 3.4e15 / 2^30 GiB
     assert usable[QuotaKey.volume_gib] == pytest.approx(3.4e15 / 2**30)
     # object: (3 + 1) PB raw × 8/11 (EC 8+3) × 0.85, in bytes
@@ -78,10 +78,11 @@ def test_a_flavor_no_aggregate_can_host_stops_the_program() -> None:
     from stacks.settings import load_stack_settings
 
     source = default_source()
-    gpu = Flavor(name="g1.xlarge", vcpus=8, ram="64 GiB", disk="100 GiB", aggregate_class="gpu")
-    cloud = source.cloud.model_copy(update={"flavors": [*source.cloud.flavors, gpu]})
+    # no aggregate of the default carries class fpga
+    fpga = Flavor(name="f1.xlarge", vcpus=8, ram="64 GiB", disk="100 GiB", aggregate_class="fpga")
+    cloud = source.cloud.model_copy(update={"flavors": [*source.cloud.flavors, fpga]})
     _, settings = load_stack_settings("staging")
-    with pytest.raises(ValueError, match=r"aggregate class no aggregate carries: g1\.xlarge"):
+    with pytest.raises(ValueError, match=r"aggregate class no aggregate carries: f1\.xlarge"):
         plan(settings, source.model_copy(update={"cloud": cloud}))
 
 

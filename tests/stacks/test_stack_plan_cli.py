@@ -24,11 +24,22 @@ def test_plan_staging_json_is_one_object() -> None:
     assert plan["resources"]["openstack:identity/project:Project"] == 6
     assert plan["resources"]["openstack:compute/quotaSetV2:QuotaSetV2"] == 5
     assert (
-        set(plan["quota_totals"]) == set(plan["usable"]) == {"cores", "ram_mib", "volume_gib", "object_bytes"}
+        set(plan["quota_totals"])
+        == set(plan["usable"])
+        == {"cores", "ram_mib", "volume_gib", "object_bytes", "vgpus"}
     )
     # N+2 kept per aggregate class (see test_quotas)
-    assert plan["usable"]["cores"] == 54648 and plan["usable_at"] == "2031-12"
+    assert plan["usable"]["cores"] == 56088 and plan["usable_at"] == "2031-12"
     assert plan["total_resources"] == sum(plan["resources"].values())
+    # the flavors as declared: a GPU flavor asks for its vGPUs in its extra specs, a general one does not
+    assert plan["flavors"]["g1.4xlarge"] == {
+        "vcpus": 32,
+        "ram_mib": 192 * 1024,
+        "disk_gib": 400,
+        "extra_specs": {"aggregate_instance_extra_specs:class": "gpu", "resources:VGPU": "4"},
+    }
+    assert plan["flavors"]["m1.small"]["extra_specs"] == {"aggregate_instance_extra_specs:class": "general"}
+    assert len(plan["flavors"]) == plan["resources"]["openstack:compute/flavor:Flavor"]
     # Project (domain + 5), Domain and quota types fully protected; nothing protected outside the kinds.
     assert plan["protection"]["openstack:identity/project:Project"] == {"resources": 6, "protected": 6}
     for token in (
@@ -39,7 +50,16 @@ def test_plan_staging_json_is_one_object() -> None:
     ):
         assert plan["protection"][token] == {"resources": 5, "protected": 5}, token
     assert plan["protection"]["openstack:networking/secGroupRule:SecGroupRule"]["protected"] == 0
-    assert plan["violations"] == [] and all(plan["within_agreed"].values())
+    # vGPUs have no agreed oversubscription yet: shown (GAT's limit against the AI pool), not judged
+    assert plan["violations"] == [] and plan["within_agreed"] == {
+        "cores": True,
+        "ram_mib": True,
+        "volume_gib": True,
+        "object_bytes": True,
+        "vgpus": None,
+    }
+    assert plan["agreed_oversubscription"]["vgpus"] is None and plan["usable"]["vgpus"] == 96
+    assert plan["resources"]["openstack:identity/limitV3:LimitV3"] == 1  # GAT's vGPU limit
 
 
 def test_plan_table_and_json_agree_and_repeat_byte_identically() -> None:
