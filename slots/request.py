@@ -6,7 +6,6 @@ A request names systems of the inventory by id, or describes ad-hoc systems with
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -25,7 +24,7 @@ from pydantic import (
 )
 
 from egov.model import Growth, SourceOfTruth, System
-from egov.units import Q_, parse_quantity
+from egov.units import parse_quantity
 from slots.weeks import horizon_weeks, parse_week, week_label
 
 
@@ -45,9 +44,6 @@ Week = Annotated[
     WithJsonSchema({"type": "string", "pattern": WEEK_PATTERN, "examples": ["2027-W14"]}),
 ]
 
-#: Larger figures are typing mistakes, not requests (the whole cloud holds 15 PB raw).
-MAX_BYTES = Q_(1, "EB")
-
 #: A size as a request may spell it: a plain number and a unit, nothing else. Checked before the text reaches
 #: the quantity parser, so no expression ('(9**9**9) TB', '10**400 TB') is ever evaluated and no number is
 #: longer than a size can be.
@@ -56,26 +52,13 @@ _SIZE = re.compile(SIZE_PATTERN)
 
 
 def _as_size(value: Any) -> pint.Quantity:
-    """'40 TB' → a byte quantity below ``MAX_BYTES``; anything else is a ValueError echoing the value."""
-    if isinstance(value, pint.Quantity):
-        quantity = value
-    elif not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a size; write a number and a unit, e.g. '40 TB'")
-    elif not _SIZE.match(value):
+    """'40 TB' → a byte quantity within the quantity parser's bound for bytes (1 EB: larger figures are typing
+    mistakes, the whole cloud holds 15 PB raw); anything else is a ValueError echoing the value."""
+    if isinstance(value, str) and not _SIZE.match(value):
         raise ValueError(f"{value[:60]!r} is not a size; write a number and a unit, e.g. '40 TB'")
-    else:
-        quantity = parse_quantity(value, "byte")
-    _bounded_bytes(quantity)
-    return quantity
-
-
-def _bounded_bytes(quantity: pint.Quantity) -> None:
-    try:
-        value = float(quantity.to("byte").magnitude)
-    except OverflowError:
-        value = math.inf
-    if not math.isfinite(value) or value > MAX_BYTES.to("byte").magnitude:
-        raise ValueError(f"'{quantity:~}' is not a finite size below 1 EB")
+    if not isinstance(value, str | pint.Quantity):
+        raise ValueError(f"{value!r} is not a size; write a number and a unit, e.g. '40 TB'")
+    return parse_quantity(value, "byte")
 
 
 #: A size in bytes from a request, '40 TB' (GB ≠ GiB); serialised back as text.
