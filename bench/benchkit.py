@@ -17,3 +17,29 @@ def median_times(fn: Callable[[], object], repeat: int) -> tuple[float, float, o
         wall.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
     return statistics.median(wall), statistics.median(cpu), result
+
+
+def _reference_loop() -> int:
+    """A fixed pure-Python loop: 10^7 integer additions, no allocation beyond the ints, no library."""
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return total
+
+
+def calibration_s(repeat: int = 3) -> float:
+    """Median wall seconds of the reference loop in this process: the machine's Python speed at this moment.
+
+    Printed beside every budget so a reader can tell a slower machine from slower code; budgets are never
+    scaled by it."""
+    return median_times(_reference_loop, repeat)[0]
+
+
+def calibration_line(repeat: int = 3) -> str:
+    """One line for a benchmark's output: the reference loop's median and the load average."""
+    import os
+
+    return (
+        f"calibration: 10^7 Python additions take {calibration_s(repeat):.2f} s (median of {repeat}); "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
