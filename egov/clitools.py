@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from egov.model import SourceOfTruth
 
 err_console = Console(stderr=True)
