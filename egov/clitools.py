@@ -104,7 +104,14 @@ def require_table_or_json(output_format: Format, command: str) -> None:
 
 def progress_bar(console: Console | None = None) -> Progress:
     """The progress bar of long commands (spinner, description, bar, done/total, elapsed), on stderr."""
-    from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     return Progress(
         SpinnerColumn(),
