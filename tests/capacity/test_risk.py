@@ -100,9 +100,8 @@ def test_each_draw_is_the_same_whatever_the_number_of_draws(
     growing: SourceOfTruth, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Random numbers come in blocks, each from its own child seed: the draws of the whole blocks of a
-    150-draw
-    run (2 × 64) are the first 128 draws of a 500-draw run; its last, partial block draws its numbers for its
-    own size (as it always has: the same draws as before, and as drawn_sources)."""
+    150-draw run (2 × 64) are the first 128 draws of a 500-draw run; its last, partial block draws its
+    numbers for its own size (as it always has: the same draws as before, and as drawn_sources)."""
     import capacity.risk
     from capacity.risk import UncertaintyModel, _demand_draws, _inputs
 
