@@ -413,15 +413,7 @@ class Checker:
     def steps(self, vf: VendorFilters, src: Endpoint, dst: Endpoint) -> list[tuple] | None:
         """The filters a flow from ``src`` to ``dst`` meets, in order, with the interfaces they see; None
         when the model has no path. Cached: many intents share endpoints."""
-        key = (
-            vf.vendor,
-            src.port.device,
-            src.port.kind,
-            src.port.index,
-            dst.port.device,
-            dst.port.kind,
-            dst.port.index,
-        )
+        key = (vf.vendor, _port_key(src), _port_key(dst))
         if key in self._steps:
             return self._steps[key]
         out: list[tuple] | None
@@ -492,11 +484,14 @@ class Checker:
         protos, ports = self.service_box(intent.service)
         allowed = denied = 0
         example = ""
+        flow = self.flow
+        points = [(d, (int(d.address),) * 2) for d in dsts]
+        full = (protos[1] - protos[0] + 1) * (ports[1] - ports[0] + 1)  # the volume of every flow's box
         for s in srcs:
-            for d in dsts:
-                box: Box = (protos, (int(s.address),) * 2, (int(d.address),) * 2, ports)  # type: ignore[assignment]
-                full = _volume(box)
-                got = sum(_volume(b) for b in self.flow(vf, s, d, box))
+            source = (int(s.address),) * 2
+            for d, destination in points:
+                box: Box = (protos, source, destination, ports)  # type: ignore[assignment]
+                got = sum(_volume(b) for b in flow(vf, s, d, box))
                 if got == full:
                     allowed += 1
                     if intent.expect == "deny" and not example:
@@ -510,6 +505,11 @@ class Checker:
         flows = len(srcs) * len(dsts)
         verdict = "allow" if allowed == flows else "deny" if denied == flows else "partial"
         return IntentResult(intent, vf.vendor, verdict, flows, "" if verdict == intent.expect else example)
+
+
+def _port_key(ep: Endpoint) -> tuple[str, str, int]:
+    """What identifies an endpoint's port in the path caches."""
+    return (ep.port.device, ep.port.kind, ep.port.index)
 
 
 def _describe(s: Endpoint, d: Endpoint, what: str) -> str:
