@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchkit import calibration_s  # noqa: E402
+from benchkit import calibration_text  # noqa: E402
 
 EGOV = ROOT / ".venv" / "bin" / "egov"
 CHECK_BUDGET_S = 1.0
@@ -105,8 +105,7 @@ def main() -> int:
     parser.add_argument("--draws", type=int, default=10_000)
     args = parser.parse_args()
     over = []
-    calibration = calibration_s()
-    machine = f"calibration: 10^7 Python additions {calibration:.2f} s (median of 3)"
+    machine = calibration_text()
 
     subprocess.run([str(EGOV), "capacity", "check", "--format", "json"], check=True, capture_output=True)
     command = [str(EGOV), "capacity", "check", "--format", "json"]

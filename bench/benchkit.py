@@ -27,19 +27,24 @@ def _reference_loop() -> int:
     return total
 
 
-def calibration_s(repeat: int = 3) -> float:
-    """Median wall seconds of the reference loop in this process: the machine's Python speed at this moment.
+def calibration_s(repeat: int = 3) -> tuple[float, float]:
+    """Median wall and CPU seconds of the reference loop in this process: the machine's Python speed at this
+    moment (CPU), and how much of the machine this process got (wall ≫ CPU: other load shares the cores).
 
     Printed beside every budget so a reader can tell a slower machine from slower code; budgets are never
     scaled by it."""
-    return median_times(_reference_loop, repeat)[0]
+    wall, cpu, _ = median_times(_reference_loop, repeat)
+    return wall, cpu
+
+
+def calibration_text(repeat: int = 3) -> str:
+    """The calibration as printed beside a budget."""
+    wall, cpu = calibration_s(repeat)
+    return f"calibration: 10^7 Python additions {wall:.2f} s wall, {cpu:.2f} s CPU (median of {repeat})"
 
 
 def calibration_line(repeat: int = 3) -> str:
-    """One line for a benchmark's output: the reference loop's median and the load average."""
+    """One line for a benchmark's output: the reference loop's medians and the load average."""
     import os
 
-    return (
-        f"calibration: 10^7 Python additions take {calibration_s(repeat):.2f} s (median of {repeat}); "
-        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
-    )
+    return f"{calibration_text(repeat)}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
