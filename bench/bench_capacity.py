@@ -24,6 +24,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchkit import calibration_text  # noqa: E402
+
 EGOV = ROOT / ".venv" / "bin" / "egov"
 CHECK_BUDGET_S = 1.0
 RISK_BUDGET_S = 3.0
@@ -101,6 +105,7 @@ def main() -> int:
     parser.add_argument("--draws", type=int, default=10_000)
     args = parser.parse_args()
     over = []
+    machine = calibration_text()
 
     subprocess.run([str(EGOV), "capacity", "check", "--format", "json"], check=True, capture_output=True)
     command = [str(EGOV), "capacity", "check", "--format", "json"]
@@ -112,7 +117,7 @@ def main() -> int:
         f"  median {check_median:.3f} s  (min {min(check_times):.3f}, max {max(check_times):.3f}); "
         f"median CPU time {check_cpu:.3f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
-    print(f"  budget {CHECK_BUDGET_S:.1f} s → {check_median / CHECK_BUDGET_S:.2f}× of budget")
+    print(f"  budget {CHECK_BUDGET_S:.1f} s → {check_median / CHECK_BUDGET_S:.2f}× of budget; {machine}")
     print("  in-process medians: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in breakdown.items()))
     if check_median > CHECK_BUDGET_S:
         over.append("check")
@@ -130,7 +135,7 @@ def main() -> int:
     )
     print(
         f"  median CPU time {statistics.median(t['simulate_cpu_s'] for t in timed):.3f} s; "
-        f"budget {RISK_BUDGET_S:.1f} s → {risk_median / RISK_BUDGET_S:.2f}× of budget (wall)"
+        f"budget {RISK_BUDGET_S:.1f} s → {risk_median / RISK_BUDGET_S:.2f}× of budget (wall); {machine}"
     )
     print(
         f"  peak RSS {rss / 2**20:.0f} MiB, tracemalloc peak {traced['traced_peak_bytes'] / 2**20:.0f} MiB; "

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchkit import median_times  # noqa: E402
+from benchkit import calibration_text, median_times  # noqa: E402
 
 from network.addressing import AddressPlan  # noqa: E402
 from network.params import load_params  # noqa: E402
@@ -46,6 +46,7 @@ def main() -> int:
         clear_cache()
         return compile_policy(backbone, plan, vendors=VENDORS)
 
+    calibration = calibration_text()
     compile_s, compile_cpu, compiled = median_times(cold_compile, args.repeat)
     check_s, check_cpu, report = median_times(lambda: check_policy(compiled), args.repeat)  # type: ignore[arg-type]
     doc = report.as_dict(compiled.spec)  # type: ignore[attr-defined]
@@ -68,6 +69,7 @@ def main() -> int:
         f"compile + verify                  {total:6.2f} s  {total_cpu:6.2f} s   "
         f"budget {BUDGET_S:.0f} s: {verdict}"
     )
+    print(f"{calibration} (the machine's speed beside the budget)")
     print(
         f"intents failed {len(failed)}; unreachable lines {doc['unreachable_lines']}; "
         f"shadowed lines {doc['shadowed_lines']}"

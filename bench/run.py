@@ -12,6 +12,10 @@ from pathlib import Path
 
 def main() -> int:
     here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here))
+    from benchkit import calibration_line
+
+    print(calibration_line(), flush=True)  # the machine's speed, to read every figure below against
     failed = []
     for script in sorted(here.glob("bench_*.py")):
         print(f"\n=== {script.stem} ===", flush=True)

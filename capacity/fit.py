@@ -29,6 +29,7 @@ Rules (docs/fit.md explains them for operators):
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -322,6 +323,59 @@ class Fleet:
             self.used[:, host] += request
         return host
 
+    def schedule_many(
+        self, group: tuple[str, str], request: tuple[int, ...], weigher: Weigher, count: int
+    ) -> list[int]:
+        """:meth:`schedule` called ``count`` times, stopping at the first None: the hosts the VMs land on, in
+        order (fewer than ``count`` when the group runs out). The same picks, one array pass instead of one
+        per VM: a host's fit and weight change only by the VMs this call puts on it, so the ``count`` best
+        hosts that fit go into a heap keyed as the weigher orders them (ties: the first host), each with how
+        many more it takes (capacity.inventory's exact count), and the top host is popped and pushed back
+        per VM."""
+        if count <= 1:  # one pick: the array pass alone is cheaper than building the heap
+            host = self.schedule(group, request, weigher) if count == 1 else None
+            return [] if host is None else [host]
+        if group not in self.groups:
+            return []
+        sl = self.groups[group]
+        mask = self.fitting(group, request)
+        row = self.memory_row
+        # the weight as choose computes it (capacity − used, RAM row), best first; a stable sort keeps the
+        # first host first among equals. Only the ``count`` best can take a VM in ``count`` picks: a host
+        # further down is picked only once every one above it has been picked at least once (to lose free
+        # RAM under spread, to fill up under pack).
+        free = self.capacity[row, sl] - self.used[row, sl]
+        candidates = np.flatnonzero(mask)
+        sign = -1 if weigher is Weigher.spread else 1
+        best = candidates[np.argsort(sign * free[candidates], kind="stable")[:count]]
+        if len(best) == 0:
+            return []
+        rows, amounts = self._asked(request)
+        if len(rows) == 0:  # a request for nothing fits any number of times
+            room = np.full(len(best), count, dtype=np.int64)
+        else:
+            where = sl.start + best
+            room = claims_that_fit(self.used[rows][:, where], amounts, self.capacity[rows][:, where]).min(
+                axis=0
+            )
+        capacity = self.capacity[row, sl][best].tolist()
+        used = self.used[row, sl][best].tolist()
+        asked = request[row]
+        left = dict(zip(best.tolist(), room.tolist(), strict=True))
+        heap = [(sign * (capacity[j] - used[j]), i, j) for j, i in enumerate(best.tolist())]
+        heapq.heapify(heap)
+        picks: list[int] = []
+        while heap and len(picks) < count:
+            _weight, i, j = heapq.heappop(heap)
+            picks.append(i)
+            used[j] += asked
+            left[i] -= 1
+            if left[i] > 0:
+                heapq.heappush(heap, (sign * (capacity[j] - used[j]), i, j))
+        taken = np.bincount(np.array(picks, dtype=np.intp), minlength=sl.stop - sl.start)
+        self.used[:, sl] += np.array(request, dtype=np.int64)[:, None] * taken[None, :]
+        return [sl.start + i for i in picks]
+
     def how_many_each(self, group: tuple[str, str], requests: Sequence[tuple[int, ...]]) -> np.ndarray:
         """:meth:`how_many` for several requests at once (flavors × hosts of ``group``): one array operation
         per month and group instead of one per flavor (the fit's snapshot asks for every flavor)."""
@@ -607,6 +661,54 @@ def snapshot(
     return month
 
 
+def _place_month(
+    fleet: Fleet,
+    weigher: Weigher,
+    demand: Sequence[SystemVms],
+    placed: list[list[int]],
+    targets: np.ndarray,
+    visit: Sequence[int],
+) -> None:
+    """Bring each system of ``visit``, in that order, to its ``targets`` VMs: shrinking systems release their
+    newest VMs, growing ones are scheduled VM by VM — as many as their group still takes.
+
+    Consecutive growing systems of one group asking for the same flavor request are scheduled as one batch
+    (:meth:`Fleet.schedule_many`) and the picks dealt out in order: the scheduler sees only its group's hosts,
+    so the systems of other groups visited in between change nothing it sees, and when the group runs out
+    the first system left short takes what remains and the later ones none — exactly as VM by VM. A release
+    or another request in the group first places the batch waiting there."""
+    waiting: dict[tuple[str, str], tuple[tuple[int, ...], list[tuple[int, int]]]] = {}
+
+    def place(group: tuple[str, str]) -> None:
+        request, systems = waiting.pop(group)
+        picks = fleet.schedule_many(group, request, weigher, sum(need for _, need in systems))
+        start = 0
+        for k, need in systems:
+            placed[k].extend(picks[start : start + need])
+            start += need
+
+    for k in visit:
+        vms = demand[k]
+        target = int(targets[k])
+        stack = placed[k]
+        group = vms.group
+        if len(stack) > target:
+            if group in waiting:
+                place(group)
+            while len(stack) > target:
+                fleet.release(stack.pop(), vms.request)
+        elif len(stack) < target:
+            batch = waiting.get(group)
+            if batch is not None and batch[0] != vms.request:
+                place(group)
+                batch = None
+            if batch is None:
+                batch = waiting[group] = (vms.request, [])
+            batch[1].append((k, target - len(stack)))
+    for group in list(waiting):
+        place(group)
+
+
 def simulate(
     source: SourceOfTruth,
     weigher: Weigher = Weigher.spread,
@@ -643,22 +745,16 @@ def simulate(
         fleet.open_month(m)
         vms_unplaced = dict.fromkeys(zones, 0)
         missing_by_group: dict[tuple[str, str], tuple[int, ...]] = {}
-        for k in sorted(short.union(np.flatnonzero(changes[:, m]).tolist())):
+        visit = sorted(short.union(np.flatnonzero(changes[:, m]).tolist()))
+        before = {k: len(placed[k]) for k in visit}
+        _place_month(fleet, weigher, demand, placed, counts[:, m], visit)
+        for k in visit:
             vms = demand[k]
             target = int(counts[k, m])
             stack = placed[k]
             request, group, az = vms.request, vms.group, vms.system.az
-            before = len(stack)
-            while len(stack) > target:
-                fleet.release(stack.pop(), request)
-            missing = 0
-            while len(stack) + missing < target:
-                pick = fleet.schedule(group, request, weigher)
-                if pick is None:
-                    missing = target - len(stack)
-                    break
-                stack.append(pick)
-            placed_in[az] += len(stack) - before
+            missing = max(0, target - len(stack))
+            placed_in[az] += len(stack) - before[k]
             vms_unplaced[az] += missing
             if missing:
                 short.add(k)

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from egov.model import SourceOfTruth
 
 err_console = Console(stderr=True)
@@ -103,7 +104,14 @@ def require_table_or_json(output_format: Format, command: str) -> None:
 
 def progress_bar(console: Console | None = None) -> Progress:
     """The progress bar of long commands (spinner, description, bar, done/total, elapsed), on stderr."""
-    from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     return Progress(
         SpinnerColumn(),

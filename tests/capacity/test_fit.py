@@ -213,3 +213,53 @@ def test_how_many_each_agrees_with_how_many_request_by_request() -> None:
     assert each.tolist() == expected
     # by hand: h1 has 13 vCPU, 61440 MiB, 900 GiB free → ⌊13/4⌋ = 3 of the first; h2 admits only even vCPUs
     assert expected[0] == [3, 0, 0] and expected[1][1] == 0 and expected[2] == [13, 0, 0]
+
+
+@pytest.mark.parametrize("weigher", list(Weigher))
+def test_schedule_many_places_as_one_schedule_per_vm(weigher: Weigher) -> None:
+    """The batched placement picks the very hosts that one schedule call per VM picks, in the same order: ties
+    in free RAM (the first host wins), a host that fills up mid-batch (vCPU runs out before RAM), a
+    step_size that refuses the request, a disabled host, an allocation ratio (non-integer capacity), and
+    more VMs than the group holds (the batch stops where schedule returns None)."""
+    hosts = [
+        host("a", 32, 16384),
+        host("b", 32, 32768),
+        host("c", 32, 24576),
+        host("d", 6, 65536),  # room for 3 VMs by vCPU although RAM would take 32
+        host("e", 32, 65536, step_size=4),  # admits no 2-vCPU claim
+        host("f", 32, 65536),  # disabled below
+        Host(
+            "g",
+            "az",
+            "agg",
+            "general",
+            {
+                VCPU: Inventory(total=10, allocation_ratio=1.5),
+                MEM: Inventory(total=24576),
+                DISK: Inventory(total=1000),
+            },
+        ),
+    ]
+    request = (2, 2048, 10)
+    one_by_one, batched = Fleet(hosts), Fleet(hosts)
+    for fleet in (one_by_one, batched):
+        fleet.enabled[5] = False
+    expected = []
+    for _ in range(200):
+        pick = one_by_one.schedule(("az", "general"), request, weigher)
+        if pick is None:
+            break
+        expected.append(pick)
+    assert 40 < len(expected) < 200  # the group ran out within the loop
+    assert batched.schedule_many(("az", "general"), request, weigher, 200) == expected
+    assert batched.used.tolist() == one_by_one.used.tolist()
+
+
+def test_schedule_many_by_hand() -> None:
+    """Spread: b has the most free RAM and takes VMs until it ties with c at 24576 MiB; the tie goes to b
+    (first host), then c has more and takes the sixth."""
+    hosts = [host("a", 32, 16384), host("b", 32, 32768), host("c", 32, 24576)]
+    fleet = Fleet(hosts)
+    assert fleet.schedule_many(("az", "general"), (2, 2048, 10), Weigher.spread, 6) == [1, 1, 1, 1, 1, 2]
+    assert fleet.used[1].tolist() == [0, 5 * 2048, 2048]
+    assert fleet.schedule_many(("nowhere", "general"), (2, 2048, 10), Weigher.spread, 3) == []

@@ -1,4 +1,5 @@
-"""Monte Carlo risk: agrees with the deterministic check without uncertainty, seeded, chunk-independent."""
+"""Monte Carlo risk: agrees with the deterministic check without uncertainty, seeded, each draw the same
+whatever the number of draws."""
 
 from __future__ import annotations
 
@@ -46,11 +47,8 @@ def test_without_uncertainty_every_draw_is_the_deterministic_check(growing: Sour
     assert not assessment.carries_horizon
 
 
-def test_same_seed_same_result_and_chunking_does_not_matter(growing: SourceOfTruth) -> None:
-    first = simulate(growing, draws=500, seed=11, chunk=8)
-    again = simulate(growing, draws=500, seed=11, chunk=8)
-    chunked = simulate(growing, draws=500, seed=11, chunk=37)
-    assert first == again == chunked
+def test_same_seed_same_result(growing: SourceOfTruth) -> None:
+    assert simulate(growing, draws=500, seed=11) == simulate(growing, draws=500, seed=11)
 
 
 def test_different_seeds_differ_on_the_default() -> None:
@@ -98,13 +96,23 @@ def test_model_rejects_nonsense() -> None:
         UncertaintyModel(growth_sigma_common=-0.1)
 
 
-def test_blocks_of_random_numbers_do_not_depend_on_chunking(
+def test_each_draw_is_the_same_whatever_the_number_of_draws(
     growing: SourceOfTruth, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Random numbers come in blocks, each from its own child seed: the draws of the whole blocks of a
+    150-draw run (2 × 64) are the first 128 draws of a 500-draw run; its last, partial block draws its
+    numbers for its own size (as it always has: the same draws as before, and as drawn_sources)."""
     import capacity.risk
+    from capacity.risk import UncertaintyModel, _demand_draws, _inputs
 
-    monkeypatch.setattr(capacity.risk, "RANDOM_BLOCK", 64)  # 500 draws span 8 blocks
-    assert simulate(growing, draws=500, seed=4, chunk=8) == simulate(growing, draws=500, seed=4, chunk=29)
+    monkeypatch.setattr(capacity.risk, "RANDOM_BLOCK", 64)
+    data, horizon, model = _inputs(growing), growing.planning.horizon_months, UncertaintyModel()
+    short = [(i, d.copy()) for i, d in _demand_draws(data, horizon, 150, 4, model)]
+    long = [(i, d.copy()) for i, d in _demand_draws(data, horizon, 500, 4, model)][:150]
+    assert [i for i, _ in short] == list(range(150))
+    assert all(a == b and (x == y).all() for (a, x), (b, y) in zip(short[:128], long[:128], strict=True))
+    assert not all((x == y).all() for (_, x), (_, y) in zip(short[128:], long[128:], strict=True))
+    assert not (short[0][1] == short[64][1]).all()  # a new block draws new numbers
     done: list[int] = []
-    simulate(growing, draws=500, seed=4, chunk=29, progress=done.append)
-    assert done == sorted(done) and done[-1] == 500
+    simulate(growing, draws=450, seed=4, progress=done.append)
+    assert done == [100, 200, 300, 400, 450]

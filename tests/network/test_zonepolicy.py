@@ -348,3 +348,37 @@ def test_aerleons_own_aclgen_regenerates_our_vrp_text(compiled: Compiled, tmp_pa
     town = next(t for n, t in compiled.rendered["vrp"].devices.items() if n.startswith("GD-TOWN-"))
     acl = town[: town.index("interface ")]
     assert acl.startswith("acl name GD-PUBLIC-IN advance\n") and acl in generated
+
+
+def test_box_arithmetic_by_hand_and_exhaustively() -> None:
+    """The proof's box arithmetic (unrolled for speed): the intersection, and the difference as disjoint
+    boxes whose union with the intersection is the box — by hand, then every pair of small boxes point by
+    point."""
+    import itertools
+
+    from network.zonepolicy.evaluate import _intersect, _subtract, covered
+
+    a = ((6, 6), (10, 19), (0, 9), (443, 443))
+    b = ((0, 255), (15, 30), (5, 5), (0, 65535))
+    assert _intersect(a, b) == ((6, 6), (15, 19), (5, 5), (443, 443))
+    assert _subtract(a, b) == [
+        ((6, 6), (10, 14), (0, 9), (443, 443)),
+        ((6, 6), (15, 19), (0, 4), (443, 443)),
+        ((6, 6), (15, 19), (6, 9), (443, 443)),
+    ]
+    assert _intersect(a, ((17, 17), (0, 99), (0, 99), (0, 65535))) is None
+    assert covered(a, [((0, 255), (10, 14), (0, 9), (0, 65535)), ((6, 6), (15, 19), (0, 9), (400, 500))])
+    assert not covered(a, [((0, 255), (10, 14), (0, 9), (0, 65535)), ((6, 6), (15, 18), (0, 9), (0, 65535))])
+
+    spans = [(lo, hi) for lo in range(3) for hi in range(lo, 3)]
+    boxes = [(p, s, (1, 1), q) for p in spans[:4] for s in spans for q in spans[:4]]
+
+    def points(box):  # type: ignore[no-untyped-def]
+        return set(itertools.product(*(range(lo, hi + 1) for lo, hi in box)))
+
+    for x, y in itertools.product(boxes[::3], boxes[::2]):
+        inter, pieces = _intersect(x, y), _subtract(x, y)
+        assert (points(inter) if inter else set()) == points(x) & points(y)
+        parts = [points(p) for p in pieces]
+        assert set().union(*parts) == points(x) - points(y)
+        assert sum(len(p) for p in parts) == len(points(x) - points(y))  # disjoint
