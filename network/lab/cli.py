@@ -407,8 +407,8 @@ def policy_test(
     prefix: Prefix = DEFAULT_PREFIX,
 ) -> None:
     """Load the rendered nftables zone filters on the lab's routers and prove every intent of data/zones.yaml
-    with real packets (ping, TCP connect, UDP); intents whose zones have no port in the lab are listed as not
-    testable. Exits 1 when an intent fails."""
+    with real packets (ping, TCP connect, UDP); the VRF attachment ports (cloud DC, Internet, departments) at
+    their enforcement point, the access router. Exits 1 when an intent fails."""
     import json
 
     _require_lab_host()
