@@ -207,3 +207,41 @@ def test_isolated_domain_routes_stay_inside() -> None:
     assert leak == ["ISO (isolated domain): route to 10.0.5.0/24 outside it (ospf)"]
     into = rib_failures("CITY", [_route("192.168.129.0/24", "bgp")], FACTS)
     assert into == ["CITY: route into the isolated domain 192.168.129.0/24 (bgp)"]
+
+
+def _intent_row(name: str, tested_at: list[str], ok: bool | None) -> dict:  # type: ignore[type-arg]
+    return {
+        "name": name,
+        "src": "dept-fgw",
+        "dst": "dept-gat",
+        "service": "any",
+        "expect": "deny",
+        "verdict": "deny" if ok else "allow",
+        "ok": ok,
+        "testable": ok is not None,
+        "tested_at": tested_at,
+        "reason": "",
+        "flows": 2,
+        "static_only_pairs": 2,
+        "counterexample": "icmp 10.1.0.17 (GD-ACC-01 eth101) → 172.16.6.10 (GD-ACC-01 eth5) arrived",
+    }
+
+
+@pytest.mark.parametrize(
+    ("lang", "header", "note"), [("zh", "验证位置", "静态证明"), ("en", "tested at", "statically")]
+)
+def test_the_table_says_where_each_intent_was_tested(lang: str, header: str, note: str) -> None:
+    from network.lab import cli
+
+    rows = [
+        _intent_row(
+            "dept-a-to-dept-b", ["GD-ACC-01 eth101 (VRF dept-fgw)", "GD-ACC-01 eth5 (VRF dept-gat)"], True
+        ),
+        _intent_row("planted", ["GD-ACC-02 eth101 (VRF dept-fgw)"], False),
+    ]
+    doc = {"intents": rows, "not_testable": {}, "unreachable_lines": 0, "shadowed_lines": 0}
+    with cli.console.capture() as captured:
+        cli._print_policy_test(doc, lang, 3.0)
+    out = captured.get()
+    assert header in out and "GD-ACC-01 eth101 (VRF dept-fgw)" in out and note in out
+    assert ("失败" if lang == "zh" else "FAIL") in out and "172.16.6.10" in out  # the failing one, why
