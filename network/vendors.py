@@ -126,6 +126,13 @@ class Vendor:
     linux_port: str = ""  # "eth{port}": the name is the neutral index (the lab's veths), any speed
     template_dir: Path = field(default=TEMPLATE_ROOT)
     management_port: str = ""  # the out-of-band management port's name (with the "mgmt-vrf" capability)
+    #: The VRF the platform hard-wires its management port into, whatever the model calls the management VRF
+    #: ("" = the port takes the model's name, ``management.vrf`` of data/network.yaml).
+    management_port_vrf: str = ""
+
+    def management_vrf(self, model_vrf: str) -> str:
+        """The name this platform's out-of-band port's VRF has, given the model's management VRF name."""
+        return self.management_port_vrf or model_vrf
 
     def __post_init__(self) -> None:
         unknown = self.capabilities - CAPABILITIES
@@ -133,6 +140,8 @@ class Vendor:
             raise VendorError(f"vendor {self.name!r}: unknown capabilities {sorted(unknown)}")
         if ("mgmt-vrf" in self.capabilities) != bool(self.management_port):
             raise VendorError(f"vendor {self.name!r}: the mgmt-vrf capability needs a management_port name")
+        if self.management_port_vrf and not self.management_port:
+            raise VendorError(f"vendor {self.name!r}: management_port_vrf without a management_port")
         if not self.linux_port:
             speeds = [f.speed_mbps for f in self.ports]
             if sorted(speeds) != sorted(SPEEDS_MBPS):
@@ -301,6 +310,11 @@ BUILTIN_VENDORS: tuple[Vendor, ...] = (
         loopback="Loopback0",
         lan="Vlan100",
         management_port="GigabitEthernet0",  # the ASR 1000/Catalyst 8500 management Ethernet port
+        # IOS-XE binds GigabitEthernet0 to the VRF Mgmt-intf, created by the platform; it cannot be moved to
+        # another VRF, so the model's management VRF (MGMT, ISO-MGMT) is spelt Mgmt-intf on these boxes. The
+        # name is local to the box: the isolated domain's routers share no route, address or server with the
+        # backbone's through it.
+        management_port_vrf="Mgmt-intf",
         capabilities=_CHASSIS,
         netbox=NetBoxPlatform(
             platform_slug="cisco-ios-xe",

@@ -784,6 +784,7 @@ def check_management_vrf(backbone: Backbone, vendor: str, hostname: str, text: s
     mgmt = backbone.management[device.domain]
     spelling = MGMT_VRF_SPELLING.get(vendor)
     port = record.management_port
+    vrf_name = record.management_vrf(mgmt.vrf)  # IOS-XE's out-of-band port is fixed in Mgmt-intf
     if spelling is None:
         return [Violation("mgmt-vrf", hostname, "", f"no management-VRF spelling known for {vendor}")]
     if device.management_port is None:
@@ -800,36 +801,36 @@ def check_management_vrf(backbone: Backbone, vendor: str, hostname: str, text: s
             )
         )
     gateway = device.management_port.network.network_address
-    fields = {"port": port, "ip": device.management_port.ip, "vrf": mgmt.vrf}
+    fields = {"port": port, "ip": device.management_port.ip, "vrf": vrf_name}
     for line in spelling.bound:
         want = line.format(**fields)
         if want not in text:
             out.append(Violation("mgmt-vrf", hostname, port, f"{want.strip()!r} missing"))
     for lan in mgmt.acl_v4:
-        want = spelling.routes.format(vrf=mgmt.vrf, net=lan.network_address, mask=lan.netmask, gw=gateway)
+        want = spelling.routes.format(vrf=vrf_name, net=lan.network_address, mask=lan.netmask, gw=gateway)
         if want not in text:
             out.append(Violation("mgmt-vrf", hostname, port, f"no route to {lan}: {want.strip()!r} missing"))
-        login = spelling.acl.format(net=lan.network_address, wildcard=lan.hostmask, vrf=mgmt.vrf)
+        login = spelling.acl.format(net=lan.network_address, wildcard=lan.hostmask, vrf=vrf_name)
         if login and login not in text:
-            out.append(Violation("mgmt-vrf", hostname, port, f"no login from {lan} in VRF {mgmt.vrf}"))
+            out.append(Violation("mgmt-vrf", hostname, port, f"no login from {lan} in VRF {vrf_name}"))
     gateway_v6 = device.management_port_v6.network.network_address if device.management_port_v6 else None
     for lan6 in mgmt.acl_v6:
         want = spelling.routes_v6.format(
-            vrf=mgmt.vrf, net=lan6.network_address, len=lan6.prefixlen, cidr=lan6, gw=gateway_v6
+            vrf=vrf_name, net=lan6.network_address, len=lan6.prefixlen, cidr=lan6, gw=gateway_v6
         )
         if want not in text:
             out.append(Violation("mgmt-vrf", hostname, port, f"no route to {lan6}: {want.strip()!r} missing"))
-        login = spelling.acl_v6.format(cidr=lan6, vrf=mgmt.vrf)
+        login = spelling.acl_v6.format(cidr=lan6, vrf=vrf_name)
         if login and login not in text:
-            out.append(Violation("mgmt-vrf", hostname, port, f"no login from {lan6} in VRF {mgmt.vrf}"))
+            out.append(Violation("mgmt-vrf", hostname, port, f"no login from {lan6} in VRF {vrf_name}"))
     servers = {"syslog": set(mgmt.syslog), "ntp": set(mgmt.ntp), "aaa": set(mgmt.aaa)}
     for service, pattern in spelling.servers:
         found = set()
         for match in pattern.finditer(text):
             address = IPv4Address(match["addr"])
             found.add(address)
-            vrf = mgmt.vrf if service in spelling.vrf_from_group else match["vrf"]
-            if vrf != mgmt.vrf:
+            vrf = vrf_name if service in spelling.vrf_from_group else match["vrf"]
+            if vrf != vrf_name:
                 table = f"VRF {vrf}" if vrf else "the global table"
                 out.append(
                     Violation(
@@ -837,7 +838,7 @@ def check_management_vrf(backbone: Backbone, vendor: str, hostname: str, text: s
                         hostname,
                         service,
                         f"{match.group(0).strip()!r}: {service} server {address} in {table}, "
-                        f"not the management VRF {mgmt.vrf}",
+                        f"not the management VRF {vrf_name}",
                     )
                 )
             if address not in servers[service]:

@@ -125,7 +125,7 @@ def device_view(
         ],
         "qos_classes": _qos_classes(params) if record.supports("qos") else [],
         "mgmt": _management(mgmt),
-        "mgmt_vrf": _management_vrf(device, mgmt, record.management_port)
+        "mgmt_vrf": _management_vrf(device, mgmt, record.management_port, record.management_vrf(mgmt.vrf))
         if record.supports("mgmt-vrf")
         else None,
         "iacl": _iacl(backbone, device, params) if record.supports("iacl") else None,
@@ -369,14 +369,17 @@ def _management(mgmt: ManagementPlane) -> dict[str, Any]:
     }
 
 
-def _management_vrf(device: Device, mgmt: ManagementPlane, port_name: str) -> dict[str, Any] | None:
-    """The management VRF of the device's domain: its out-of-band port (name, address), and the routes to
-    the management LANs through the out-of-band switch (the other end of the port's /31)."""
+def _management_vrf(
+    device: Device, mgmt: ManagementPlane, port_name: str, vrf_name: str
+) -> dict[str, Any] | None:
+    """The management VRF of the device's domain (named as the vendor record names it: IOS-XE's is fixed):
+    its out-of-band port (name, address), and the routes to the management LANs through the out-of-band
+    switch (the other end of the port's /31)."""
     port, port_v6 = device.management_port, device.management_port_v6
     if port is None or port_v6 is None:
         return None
     return {
-        "name": mgmt.vrf,
+        "name": vrf_name,
         "port": {"name": port_name, **_v4(port), "v6": str(port_v6)},
         # the out-of-band switch: the even end of the /31, the first of the /127
         "gateway": str(port.network.network_address),

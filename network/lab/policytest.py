@@ -10,10 +10,21 @@ check.
 Endpoint hosts sit on the router's LAN as macvlan interfaces (bridge mode) of the peer of the router's LAN
 veth, so two hosts of one LAN talk through the "switch" without the router, as on a real site LAN.
 
-Only ports that the lab's routers carry can hold an endpoint: site LANs of the global table. The cloud DC,
-Internet and department ports are VRF attachments (VRF ``public``, ``internet``, ``dept-<code>``) that the FRR
-configs of the lab do not carry — the lab kernel has no VRF device and no MPLS forwarding — so intents
-touching those zones are reported as not testable, with that reason, never dropped.
+Endpoints on VRF attachment ports (the cloud DC, the Internet exit, the departments' horizontal access) are
+tested at their enforcement point. The lab kernel has no VRF device and no MPLS forwarding, so the lab's FRR
+configs carry no attachment; instead, for one access router at a time (the router that enforces the filters
+bound to those ports), every attachment port an intent uses becomes a host namespace on a veth whose router
+end carries the very name the rendered filter binds (``eth5``, ``eth6``, ``eth101`` …) and the attachment's
+address; inside the router the host gets the routes its VRF would give it there — the zone's prefixes from
+the model (the Internet's sample host as a /32: a default route in the lab's global table would break the
+"default only from the exit" rule and attract every lab packet). The other backbone routers of the lab get
+the same prefixes towards that router (the next hop they use for its loopback), so a site LAN's packet
+crosses the routed lab to the enforcement point. All attachment hosts of one router share its one table:
+where two zones never meet in the network (department A → department B: their VRFs never import each
+other), the packet test is that the enforcement point's filter drops it. What the packets cannot show —
+the VRF separation across the MPLS core, and pairs of attachment ports on two different access routers —
+is proven statically (`egov network check`, route targets; `egov network policy check`); each intent's
+``tested_at`` and ``reason`` in the JSON say exactly what its packets covered.
 """
 
 from __future__ import annotations
@@ -24,11 +35,11 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,6 +50,7 @@ from network.lab.system import NETNS_DIR, LabError
 from network.naming import lan_name
 from network.zonepolicy.compile import Compiled
 from network.zonepolicy.intents import PROTOCOL_NUMBERS, Intent
+from network.zonepolicy.render import port_name
 from network.zonepolicy.zones import Endpoint
 
 #: TCP and UDP port probed for a service of protocol ``ip`` (any): the discard port, used by nothing here.
@@ -110,20 +122,68 @@ def lab_port(spec: LabSpec, ep: Endpoint) -> tuple[str, IPv4Interface] | None:
     return None
 
 
+@dataclass(frozen=True)
+class AttachmentPort:
+    """A VRF attachment port of an access router, as the lab stands it up at its enforcement point."""
+
+    router: str
+    #: the interface name the rendered nftables filter binds (``eth5``, ``eth6``, ``eth101`` …)
+    ifname: str
+    vrf: str
+    #: the router's address on the attachment link, and the far end's (the host's) address
+    gateway: IPv4Interface
+    peer: IPv4Address
+
+
+def attachment_port(compiled: Compiled, spec: LabSpec, ep: Endpoint) -> AttachmentPort | None:
+    """The attachment port of an endpoint, or None when it sits on a LAN or its router is not in the lab."""
+    if ep.port.kind != "attachment" or ep.port.device not in spec.routers:
+        return None
+    dev = compiled.backbone.devices[ep.port.device]
+    att = next((a for a in dev.attachments if a.port == ep.port.index), None)
+    if att is None or att.address_v4 is None:
+        return None
+    gateway = att.address_v4
+    peer = next(a for a in gateway.network.hosts() if a != gateway.ip)  # a /31's hosts() are both ends
+    # a department's cloud sits on a VLAN of the DC port, in the department's VRF; the filter binds the port
+    vrf = next((v.vrf for v in att.vlans if any(ep.address in r for r in v.routes)), att.vrf)
+    ifname = port_name(compiled.backbone, "frr", ep.port)
+    return AttachmentPort(ep.port.device, ifname, vrf, gateway, peer)
+
+
+def enforcement_route(compiled: Compiled, ep: Endpoint) -> IPv4Network:
+    """The route the enforcement router's VRF has for an attachment endpoint: the most specific of its zone's
+    prefixes that holds it; for the Internet (whose prefix is the default route) the sample host's /32."""
+    held = [p for p in compiled.zones.zones[ep.zone].prefixes if ep.address in p and p.prefixlen > 0]
+    if not held:
+        return IPv4Network(f"{ep.address}/32")
+    return max(held, key=lambda p: p.prefixlen)
+
+
+def flow_router(src: Endpoint, dst: Endpoint) -> str | None:
+    """The access router whose attachment ports a flow uses ("" for a flow between site LANs), or None when
+    its two attachment endpoints sit on two different access routers (their path is a VRF across the MPLS
+    core, which the lab kernel cannot carry)."""
+    routers = {e.port.device for e in (src, dst) if e.port.kind == "attachment"}
+    if len(routers) > 1:
+        return None
+    return routers.pop() if routers else ""
+
+
+def same_host(src: Endpoint, dst: Endpoint) -> bool:
+    """Whether two endpoints would be one host namespace (one LAN address, or one attachment port): a packet
+    between them never leaves it and proves nothing."""
+    return src.port == dst.port and (src.address == dst.address or src.port.kind == "attachment")
+
+
+def endpoint_key(ep: Endpoint) -> tuple[str, str, int, int]:
+    return (ep.port.device, ep.port.kind, ep.port.index, int(ep.address))
+
+
 def absent_reason(compiled: Compiled, spec: LabSpec, zone: str) -> str:
-    """Why zone ``zone`` has no endpoint in the lab (the VRF its ports sit in, or the routers missing)."""
+    """Why zone ``zone`` has no endpoint in the lab: the model has none, or their routers are not in the
+    slice."""
     eps = [*compiled.zones.zones[zone].sources, *compiled.zones.zones[zone].destinations]
-    vrfs = set()
-    for ep in eps:
-        if ep.port.kind == "attachment":
-            dev = compiled.backbone.devices[ep.port.device]
-            vrfs |= {a.vrf for a in dev.attachments if a.port == ep.port.index}
-    if vrfs:
-        return (
-            f"{zone}: its ports are attachments in VRF {', '.join(sorted(vrfs))}, which the lab's FRR "
-            "configs do not carry (the lab kernel has no VRF device and no MPLS forwarding); proven "
-            "statically by `egov network policy check`"
-        )
     if not eps:
         return f"{zone}: the model has no endpoint of this zone"
     return f"{zone}: none of its {len(eps)} endpoints' routers is in this lab slice"
@@ -206,20 +266,24 @@ def probe(src: Host, dst: Host, protocol: str, port: int | None, listeners: List
     """Whether one packet of (protocol, port) from ``src`` arrives at ``dst``. Runs in the caller's thread,
     which it moves into ``src``'s namespace."""
     if protocol == "icmp":
-        cmd = ["ping", "-n", "-q", "-c", "1", "-W", str(int(PROBE_TIMEOUT_S) or 1), str(dst.address)]
+        wait = str(int(PROBE_TIMEOUT_S) or 1)
+        cmd = ["ping", "-n", "-q", "-c", "1", "-W", wait, "-I", str(src.address), str(dst.address)]
         proc = system.run(system.in_ns(src.namespace, cmd), check=False, timeout=PROBE_TIMEOUT_S + 10)
         return proc.returncode == 0
     _enter(src.namespace)
     assert port is not None
     if protocol == "tcp":
         try:
-            with socket.create_connection((str(dst.address), port), timeout=PROBE_TIMEOUT_S):
+            # from the endpoint's own address: an attachment host also holds its link address
+            target, source = (str(dst.address), port), (str(src.address), 0)
+            with socket.create_connection(target, timeout=PROBE_TIMEOUT_S, source_address=source):
                 return True
         except OSError:
             return False
     token = _token()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         try:
+            sock.bind((str(src.address), 0))
             sock.sendto(token, (str(dst.address), port))
         except OSError:
             return False
@@ -240,12 +304,14 @@ class PacketResult:
     intent: Intent
     verdict: str  # allow, deny, partial, or "not testable"
     flows: int = 0
+    #: what the packets of this intent covered (or, when not testable, why not)
     reason: str = ""
     counterexample: str = ""
-
-    @property
-    def testable(self) -> bool:
-        return not self.reason
+    testable: bool = True
+    #: where the packets were judged: "GD-ACC-01 eth5 (VRF public)" per attachment port, and the site LANs
+    tested_at: list[str] = field(default_factory=list)
+    #: source × destination pairs between attachment ports of two different access routers (not sent)
+    static_only_pairs: int = 0
 
     @property
     def ok(self) -> bool | None:
@@ -261,10 +327,56 @@ class PacketResult:
             "verdict": self.verdict,
             "ok": self.ok,
             "testable": self.testable,
+            "tested_at": self.tested_at,
             "reason": self.reason,
             "flows": self.flows,
+            "static_only_pairs": self.static_only_pairs,
             "counterexample": self.counterexample,
         }
+
+
+#: What no packet of the lab can show, and where it is proven instead.
+STATIC_VRF = (
+    "VRF separation across the MPLS core is proven statically (`egov network check`: route targets, per-VRF "
+    "route tables) — the lab kernel has no VRF device and no MPLS forwarding"
+)
+
+
+def coverage(compiled: Compiled, spec: LabSpec, intent: Intent, flows: list[tuple[Endpoint, Endpoint, str]],
+             static_only: int) -> tuple[list[str], str]:  # fmt: skip
+    """(tested_at, reason) of an intent's packet test: the attachment ports stood up at their enforcement
+    point, the site LANs, and what is left to the static proof."""
+    eps = {endpoint_key(e): e for s, d, _r in flows for e in (s, d)}
+    ports = sorted(
+        {
+            f"{ap.router} {ap.ifname} (VRF {ap.vrf})"
+            for e in eps.values()
+            if (ap := attachment_port(compiled, spec, e)) is not None
+        }
+    )
+    lans = sorted({e.port.device for e in eps.values() if e.port.kind == "lan"})
+    tested_at = [*ports, *([f"site LANs of {len(lans)} routers"] if lans else [])]
+    parts = []
+    if ports:
+        parts.append(
+            "at the enforcement point: hosts on the attachment ports the rendered filters bind, with the "
+            "routes their VRF has there (the zones' prefixes in the model); " + STATIC_VRF
+        )
+    else:
+        parts.append("site LANs: hosts on the routers' LANs, packets across the routed lab")
+    departments = set(compiled.zones.departments.values())
+    if intent.src in departments and intent.dst in departments and intent.src != intent.dst:
+        parts.append(
+            f"{intent.src} and {intent.dst} never import each other's routes (no route between them in the "
+            "network); in the lab both share the access router's one table, so the packet must be dropped by "
+            "the enforcement point's filter"
+        )
+    if static_only:
+        parts.append(
+            f"{static_only} pairs between ports of two different access routers (a VRF across the MPLS core) "
+            "proven statically only (`egov network policy check`)"
+        )
+    return tested_at, "; ".join(parts)
 
 
 @dataclass
@@ -390,15 +502,32 @@ def _host_namespace(prefix: str, n: int) -> str:
     return f"{prefix}host{n:03d}"
 
 
+#: Host namespaces of attachment ports are numbered from here (those of LAN endpoints from 0).
+_ATTACHMENT_HOST_BASE = 500
+
+
+def _warm_arp(hosts: Iterable[Host]) -> None:
+    """One ping to each host's gateway: ARP resolved on both sides before any timed probe."""
+    gateways = sorted({(h.namespace, str(h.gateway.ip)) for h in hosts})
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(
+            pool.map(
+                lambda g: system.run(
+                    system.in_ns(g[0], ["ping", "-n", "-q", "-c", "1", "-W", "1", g[1]]), check=False
+                ),
+                gateways,
+            )
+        )
+
+
 @contextmanager
 def endpoint_hosts(prefix: str, spec: LabSpec, endpoints: list[Endpoint]) -> Iterator[dict[tuple, Host]]:
-    """A namespace per distinct (port, address) endpoint, on the router's LAN; removed on exit."""
+    """A namespace per distinct (LAN, address) endpoint, on the router's LAN; removed on exit."""
     hosts: dict[tuple, Host] = {}
-    keys = sorted({(e.port.device, e.port.index, e.address) for e in endpoints if lab_port(spec, e)})
-    by_ep = {(e.port.device, e.port.index, e.address): e for e in endpoints}
+    by_key = {endpoint_key(e): e for e in endpoints if lab_port(spec, e)}
     try:
-        for n, key in enumerate(keys):
-            ep = by_ep[key]
+        for n, key in enumerate(sorted(by_key)):
+            ep = by_key[key]
             found = lab_port(spec, ep)
             assert found is not None
             ifname, gateway = found
@@ -425,23 +554,100 @@ def endpoint_hosts(prefix: str, spec: LabSpec, endpoints: list[Endpoint]) -> Ite
                 ],
                 ns=ns,
             )
-        # one ping to the gateway: ARP resolved on both sides before any timed probe
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            list(
-                pool.map(
-                    lambda h: system.run(
-                        system.in_ns(
-                            h.namespace, ["ping", "-n", "-q", "-c", "1", "-W", "1", str(h.gateway.ip)]
-                        ),
-                        check=False,
-                    ),
-                    hosts.values(),
-                )
-            )
+        _warm_arp(hosts.values())
         yield hosts
     finally:
         for host in hosts.values():
             system.run(["ip", "netns", "delete", host.namespace], check=False)
+
+
+@contextmanager
+def attachment_hosts(
+    prefix: str, compiled: Compiled, spec: LabSpec, router: str, endpoints: list[Endpoint]
+) -> Iterator[dict[tuple, Host]]:
+    """The attachment endpoints at access router ``router``, stood up at that enforcement point: one host
+    namespace per attachment port (holding every endpoint address behind it) on a veth whose router end has
+    the name the rendered filter binds and the attachment's address; the routes the port's VRF has there
+    (:func:`enforcement_route`) inside the router, and the same prefixes towards ``router`` on the other
+    routers of the lab. Everything is removed on exit (the routers' ends go with the host namespaces)."""
+    ports: dict[str, tuple[AttachmentPort, list[Endpoint]]] = {}
+    for ep in sorted({endpoint_key(e): e for e in endpoints}.values(), key=endpoint_key):
+        ap = attachment_port(compiled, spec, ep) if ep.port.device == router else None
+        if ap is not None:
+            ports.setdefault(ap.ifname, (ap, []))[1].append(ep)
+    hosts: dict[tuple, Host] = {}
+    namespaces: list[str] = []
+    undo: list[tuple[str, list[str]]] = []
+    rns = namespace_name(prefix, router)
+    try:
+        routes: set[IPv4Network] = set()
+        for n, (ifname, (ap, eps)) in enumerate(sorted(ports.items())):
+            ns = _host_namespace(prefix, _ATTACHMENT_HOST_BASE + n)
+            system.run(["ip", "netns", "delete", ns], check=False)
+            system.run(["ip", "netns", "add", ns])
+            namespaces.append(ns)
+            near, far = f"epa{n:03d}", f"epb{n:03d}"
+            system.ip_batch([f"link add {near} netns {rns} type veth peer name {far} netns {ns}"])
+            prefixes = sorted({enforcement_route(compiled, e) for e in eps})
+            routes |= set(prefixes)
+            system.ip_batch(
+                [
+                    f"link set {near} name {ifname}",
+                    f"addr add {ap.gateway} dev {ifname}",
+                    f"link set {ifname} up",
+                    *(f"route replace {p} via {ap.peer} dev {ifname}" for p in prefixes),
+                ],
+                ns=rns,
+            )
+            extra = sorted({e.address for e in eps} - {ap.peer})
+            system.ip_batch(
+                [
+                    "link set lo up",
+                    f"link set {far} name eth0",
+                    f"addr add {ap.peer}/{ap.gateway.network.prefixlen} dev eth0",
+                    *(f"addr add {a}/32 dev eth0" for a in extra),
+                    "link set eth0 up",
+                    f"route add default via {ap.gateway.ip}",
+                ],
+                ns=ns,
+            )
+            for e in eps:
+                hosts[endpoint_key(e)] = Host(e.address, router, ifname, ap.gateway, ns)
+        undo = _routes_towards(prefix, spec, router, sorted(routes))
+        _warm_arp(hosts.values())
+        yield hosts
+    finally:
+        for ns, lines in undo:
+            cmd = ["ip", "-n", ns, "-force", "-batch", "-"]
+            system.run(cmd, input_text="\n".join(lines) + "\n", check=False)
+        for ns in namespaces:
+            system.run(["ip", "netns", "delete", ns], check=False)
+
+
+def _routes_towards(
+    prefix: str, spec: LabSpec, router: str, prefixes: list[IPv4Network]
+) -> list[tuple[str, list[str]]]:
+    """``prefixes`` on every other lab router that has a route to ``router``'s loopback, via the next hop
+    that route uses (the IGP's way to the enforcement point); a router without one (the isolated domain)
+    gets nothing. Returns (namespace, the ``ip`` lines that remove them again)."""
+    import json
+
+    loopback = next(str(a.ip) for a in spec.routers[router].loopbacks if isinstance(a, IPv4Interface))
+    undo: list[tuple[str, list[str]]] = []
+    for name in sorted(spec.routers):
+        if name == router:
+            continue
+        ns = namespace_name(prefix, name)
+        proc = system.run(["ip", "-n", ns, "-j", "route", "get", loopback], check=False)
+        if proc.returncode != 0:
+            continue
+        hop = json.loads(proc.stdout)[0]
+        if "gateway" not in hop:
+            continue
+        via = f"via {hop['gateway']} dev {hop['dev']}"
+        undo.append((ns, [f"route del {p} {via}" for p in prefixes]))
+        system.ip_batch([f"route replace {p} {via}" for p in prefixes], ns=ns)
+    return undo
 
 
 def _sample(pairs: list[_T], limit: int) -> list[_T]:
@@ -449,6 +655,33 @@ def _sample(pairs: list[_T], limit: int) -> list[_T]:
         return pairs
     step = len(pairs) / limit
     return [pairs[int(i * step)] for i in range(limit)]
+
+
+#: A flow: (source endpoint, destination endpoint, the access router whose attachment hosts it needs or "").
+Flow = tuple[Endpoint, Endpoint, str]
+
+
+def plan_flows(
+    compiled: Compiled, spec: LabSpec, intent: Intent, max_flows: int
+) -> tuple[list[Flow], int, list[str]]:
+    """(the flows sent for ``intent``, pairs left to the static proof, zones without an endpoint in the lab).
+    Every source × destination pair of endpoints the lab can place, sorted, evenly sampled to ``max_flows``;
+    a pair of attachment ports on two different access routers is not sent (see :func:`flow_router`)."""
+    zones = compiled.zones.zones
+
+    def placed(e: Endpoint) -> bool:
+        return lab_port(spec, e) is not None or attachment_port(compiled, spec, e) is not None
+
+    srcs = [e for e in zones[intent.src].sources if placed(e)]
+    dsts = [e for e in zones[intent.dst].destinations if placed(e)]
+    missing = [z for z, side in ((intent.src, srcs), (intent.dst, dsts)) if not side]
+    pairs = sorted(
+        {
+            (endpoint_key(s), endpoint_key(d)): (s, d) for s in srcs for d in dsts if not same_host(s, d)
+        }.items()
+    )
+    flows = [(s, d, r) for _k, (s, d) in pairs if (r := flow_router(s, d)) is not None]
+    return _sample(flows, max_flows), len(pairs) - len(flows), list(dict.fromkeys(missing))
 
 
 def run_policy_test(
@@ -459,7 +692,8 @@ def run_policy_test(
     workers: int = 16,
     tick: Callable[[], None] | None = None,
 ) -> PolicyTestReport:
-    """Load the rendered nftables filters on the lab's routers, send packets for every intent, unload."""
+    """Load the rendered nftables filters on the lab's routers, send packets for every intent — the flows
+    between site LANs first, then those of each access router's attachment ports at that router — unload."""
     from network.zonepolicy.compile import check_policy
 
     started = time.monotonic()
@@ -468,60 +702,47 @@ def run_policy_test(
     zones = compiled.zones.zones
     everything = [e for z in zones.values() for e in (*z.sources, *z.destinations)]
     results: list[PacketResult] = []
+    plans: list[list[Flow]] = []
+    absent: dict[str, str] = {}
+    for intent in compiled.spec.intents:
+        flows, static_only, missing = plan_flows(compiled, spec, intent, max_flows)
+        plans.append(flows)
+        if missing:
+            for zone in missing:
+                absent.setdefault(zone, absent_reason(compiled, spec, zone))
+            reason = "no endpoint in the lab: " + ", ".join(missing)
+            results.append(PacketResult(intent, "not testable", reason=reason, testable=False))
+        elif not flows:
+            reason = f"{intent.src} → {intent.dst}: no pair of distinct hosts the lab can place"
+            results.append(PacketResult(intent, "not testable", reason=reason, testable=False))
+        else:
+            tested_at, reason = coverage(compiled, spec, intent, flows, static_only)
+            results.append(PacketResult(intent, "", len(flows), reason, tested_at=tested_at,
+                                        static_only_pairs=static_only))  # fmt: skip
     loaded: dict[str, int] = {}
     hits: dict[tuple[str, str], int] = {}
+    outcomes: list[tuple[int, Host, Host, str, int | None, bool]] = []
     try:
         loaded = load_filters(prefix, rulesets)
-        with endpoint_hosts(prefix, spec, everything) as hosts:
-
-            def host_of(e: Endpoint) -> Host | None:
-                return hosts.get((e.port.device, e.port.index, e.address))
-
-            plans: list[list[tuple[Host, Host]] | None] = []
-            absent: dict[str, str] = {}
-            for intent in compiled.spec.intents:
-                srcs = [h for e in zones[intent.src].sources if (h := host_of(e))]
-                dsts = [h for e in zones[intent.dst].destinations if (h := host_of(e))]
-                missing = [z for z, side in ((intent.src, srcs), (intent.dst, dsts)) if not side]
-                if missing:
-                    for zone in missing:
-                        absent.setdefault(zone, absent_reason(compiled, spec, zone))
-                    reason = "no endpoint in the lab: " + ", ".join(dict.fromkeys(missing))
-                    results.append(PacketResult(intent, "not testable", reason=reason))
-                    plans.append(None)
-                    continue
-                # a host to itself proves nothing: no packet leaves it
-                pairs = sorted(
-                    {(s, d) for s in srcs for d in dsts if s != d},
-                    key=lambda p: (p[0].namespace, p[1].namespace),
-                )
-                if not pairs:
-                    reason = f"{intent.src} → {intent.dst}: the lab has only one host of both, itself"
-                    results.append(PacketResult(intent, "not testable", reason=reason))
-                    plans.append(None)
-                    continue
-                sampled = _sample(pairs, max_flows)
-                plans.append(sampled)
-                results.append(PacketResult(intent, "", flows=len(sampled)))
-            listeners = Listeners()
-            opened: set[tuple[str, str, int]] = set()
-            try:
-                for plan, result in zip(plans, results, strict=True):
-                    for _s, d in plan or []:
-                        for protocol, port in service_probes(compiled, result.intent.service):
-                            if protocol in ("tcp", "udp") and port is not None:
-                                key = (d.namespace, protocol, port)
-                                if key not in opened:
-                                    listeners.open(d, protocol, port)
-                                    opened.add(key)
-                listeners.thread.start()
-                add_hit_counters(prefix, rulesets)
-                _probe_all(compiled, plans, results, listeners, workers, tick)
-                hits = read_hits(prefix, rulesets)
-            finally:
-                listeners.close()
+        add_hit_counters(prefix, rulesets)
+        with endpoint_hosts(prefix, spec, everything) as lan_hosts:
+            for router in sorted({r for flows in plans for _s, _d, r in flows}):  # "" (site LANs) first
+                stand_up = attachment_hosts(prefix, compiled, spec, router, everything) if router else None
+                with stand_up or nullcontext({}) as port_hosts:
+                    hosts = {**lan_hosts, **port_hosts}
+                    jobs = [
+                        (i, hosts[endpoint_key(s)], hosts[endpoint_key(d)], protocol, port)
+                        for i, flows in enumerate(plans)
+                        if results[i].testable
+                        for s, d, r in flows
+                        if r == router
+                        for protocol, port in service_probes(compiled, results[i].intent.service)
+                    ]
+                    outcomes += _probe_jobs(jobs, results, listeners_for(jobs), workers, tick)
+        hits = read_hits(prefix, rulesets)
     finally:
         unload_filters(prefix, rulesets)
+    _judge(outcomes, results)
     return PolicyTestReport(
         results,
         static["unreachable_lines"],
@@ -533,35 +754,58 @@ def run_policy_test(
     )
 
 
-def _probe_all(
-    compiled: Compiled,
-    plans: list[list[tuple[Host, Host]] | None],
+def listeners_for(jobs: list[tuple[int, Host, Host, str, int | None]]) -> Listeners:
+    """Listeners on every destination (address, protocol, port) the jobs probe by TCP or UDP."""
+    listeners = Listeners()
+    opened: set[tuple[str, IPv4Address, str, int]] = set()
+    try:
+        for _i, _s, d, protocol, port in jobs:
+            if protocol in ("tcp", "udp") and port is not None:
+                key = (d.namespace, d.address, protocol, port)
+                if key not in opened:
+                    listeners.open(d, protocol, port)
+                    opened.add(key)
+    except BaseException:
+        listeners.close()
+        raise
+    return listeners
+
+
+def _probe_jobs(
+    jobs: list[tuple[int, Host, Host, str, int | None]],
     results: list[PacketResult],
     listeners: Listeners,
     workers: int,
     tick: Callable[[], None] | None,
-) -> None:
-    jobs = [
-        (i, s, d, protocol, port)
-        for i, plan in enumerate(plans)
-        for s, d in plan or []
-        for protocol, port in service_probes(compiled, results[i].intent.service)
-    ]
+) -> list[tuple[int, Host, Host, str, int | None, bool]]:
+    """Send every job's packet (an allowed flow gets a second chance: a lost first packet is not a verdict);
+    closes ``listeners``."""
 
     def one(job: tuple[int, Host, Host, str, int | None]) -> bool:
         i, s, d, protocol, port = job
         arrived = probe(s, d, protocol, port, listeners)
         if not arrived and results[i].intent.expect == "allow":
-            arrived = probe(s, d, protocol, port, listeners)  # a lost first packet is not a verdict
+            arrived = probe(s, d, protocol, port, listeners)
         if tick:
             tick()
         return arrived
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = list(pool.map(one, jobs))
-    per_flow: dict[tuple[int, str, str], list[bool]] = {}
-    for (i, s, d, protocol, port), arrived in zip(jobs, outcomes, strict=True):
-        per_flow.setdefault((i, s.namespace, d.namespace), []).append(arrived)
+    try:
+        listeners.thread.start()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            arrived = list(pool.map(one, jobs))
+    finally:
+        listeners.close()
+    return [(*job, a) for job, a in zip(jobs, arrived, strict=True)]
+
+
+def _judge(
+    outcomes: list[tuple[int, Host, Host, str, int | None, bool]], results: list[PacketResult]
+) -> None:
+    """Each testable intent's verdict from its packets, and its first counterexample."""
+    per_flow: dict[tuple[int, str, str, str, str], list[bool]] = {}
+    for i, s, d, protocol, port, arrived in outcomes:
+        per_flow.setdefault((i, s.namespace, str(s.address), d.namespace, str(d.address)), []).append(arrived)
         if results[i].counterexample == "":
             expect_arrival = results[i].intent.expect == "allow"
             if arrived != expect_arrival:

@@ -122,7 +122,7 @@ def test_ospf_bgp_ntp_authentication_by_secret_name(city_vrp: str, city_iosxe: s
     assert "key chain GD-OSPF\n key 1\n  key-string 6 %SECRET:ospf_auth_key%\n" in city_iosxe
     assert " ip ospf authentication key-chain GD-OSPF\n" in city_iosxe
     assert " neighbor 10.0.0.1 password 6 %SECRET:bgp_auth_key%\n" in city_iosxe
-    assert "ntp authenticate\n" in city_iosxe and "ntp server vrf MGMT 10.0.5.11 key 1\n" in city_iosxe
+    assert "ntp authenticate\n" in city_iosxe and "ntp server vrf Mgmt-intf 10.0.5.11 key 1\n" in city_iosxe
 
 
 def test_aaa_has_a_local_fallback_user_and_no_type_0_key(city_vrp: str, city_iosxe: str) -> None:

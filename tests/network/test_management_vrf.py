@@ -19,6 +19,7 @@ from network.addressing import AddressPlan
 from network.model import Backbone
 from network.params import DATA_DIR, PARAMS_FILE, NetworkParams, load_params
 from network.render import render_device
+from network.vendors import VendorError, get_vendor
 from network.verify import check_management_addresses, check_management_domains, check_rendered
 
 COUNTY = "GD-CNTY-440103"  # Guangzhou (city slot 1), county slot 3, site 0
@@ -98,18 +99,20 @@ COUNTY_LINES = {
         " rule 105 permit source fd00:4500:0:50::/64 vpn-instance MGMT\n",
         "ssh server-source -i GigabitEthernet0/0/0\nssh ipv6 server-source -i GigabitEthernet0/0/0\n",
     ],
+    # IOS-XE: GigabitEthernet0 lives in the platform's own VRF Mgmt-intf (it cannot be moved), so the model's
+    # management VRF is spelt Mgmt-intf there
     "iosxe": [
-        "vrf definition MGMT\n description out-of-band management\n"
+        "vrf definition Mgmt-intf\n description out-of-band management\n"
         " address-family ipv4\n exit-address-family\n address-family ipv6\n exit-address-family\n",
-        "interface GigabitEthernet0\n description out-of-band management\n vrf forwarding MGMT\n"
+        "interface GigabitEthernet0\n description out-of-band management\n vrf forwarding Mgmt-intf\n"
         " ip address 100.80.67.1 255.255.255.254\n ipv6 address fd00:4700::4301/127\n no shutdown\n",
-        "ip route vrf MGMT 10.0.5.0 255.255.255.0 100.80.67.0 name management-lan\n"
-        "ipv6 route vrf MGMT fd00:4500:0:50::/64 fd00:4700::4300 name management-lan\n",
+        "ip route vrf Mgmt-intf 10.0.5.0 255.255.255.0 100.80.67.0 name management-lan\n"
+        "ipv6 route vrf Mgmt-intf fd00:4500:0:50::/64 fd00:4700::4300 name management-lan\n",
         "aaa group server tacacs+ GD-AAA\n server name GD-AAA-1\n server name GD-AAA-2\n"
-        " ip vrf forwarding MGMT\n ip tacacs source-interface GigabitEthernet0\n",
+        " ip vrf forwarding Mgmt-intf\n ip tacacs source-interface GigabitEthernet0\n",
         "ntp source GigabitEthernet0\n"
-        "ntp server vrf MGMT 10.0.5.11 key 1\nntp server vrf MGMT 10.0.5.12 key 1\n",
-        "logging source-interface GigabitEthernet0 vrf MGMT\nlogging host 10.0.5.21 vrf MGMT\n",
+        "ntp server vrf Mgmt-intf 10.0.5.11 key 1\nntp server vrf Mgmt-intf 10.0.5.12 key 1\n",
+        "logging source-interface GigabitEthernet0 vrf Mgmt-intf\nlogging host 10.0.5.21 vrf Mgmt-intf\n",
         "snmp-server trap-source GigabitEthernet0\n",
         "line vty 0 4\n access-class MGMT in vrf-also\n",
     ],
@@ -155,19 +158,26 @@ LEAKS = [
         "ipv6 route-static vpn-instance MGMT fd00:4500:0:50:: 64",
         "ipv6 route-static fd00:4500:0:50:: 64",
     ),
-    ("iosxe", "ipv6 route vrf MGMT fd00:4500:0:50::/64", "ipv6 route fd00:4500:0:50::/64"),
-    ("iosxe", "logging host 10.0.5.21 vrf MGMT\n", "logging host 10.0.5.21\n"),
-    ("iosxe", "ntp server vrf MGMT 10.0.5.11 key 1\n", "ntp server 10.0.5.11 key 1\n"),
-    ("iosxe", " ip vrf forwarding MGMT\n ip tacacs", " ip tacacs"),
+    ("iosxe", "ipv6 route vrf Mgmt-intf fd00:4500:0:50::/64", "ipv6 route fd00:4500:0:50::/64"),
+    ("iosxe", "logging host 10.0.5.21 vrf Mgmt-intf\n", "logging host 10.0.5.21\n"),
+    ("iosxe", "ntp server vrf Mgmt-intf 10.0.5.11 key 1\n", "ntp server 10.0.5.11 key 1\n"),
+    # the model's name where the platform has its own: IOS-XE would create a second, empty VRF
+    ("iosxe", "ntp server vrf Mgmt-intf 10.0.5.11 key 1\n", "ntp server vrf MGMT 10.0.5.11 key 1\n"),
     (
         "iosxe",
-        "ip route vrf MGMT 10.0.5.0 255.255.255.0 100.80.67.0",
+        " vrf forwarding Mgmt-intf\n ip address 100.80.67.1",
+        " vrf forwarding MGMT\n ip address 100.80.67.1",
+    ),
+    ("iosxe", " ip vrf forwarding Mgmt-intf\n ip tacacs", " ip tacacs"),
+    (
+        "iosxe",
+        "ip route vrf Mgmt-intf 10.0.5.0 255.255.255.0 100.80.67.0",
         "ip route 10.0.5.0 255.255.255.0 100.80.67.0",
     ),
     ("iosxe", " access-class MGMT in vrf-also\n", " access-class MGMT in\n"),
     ("iosxe", "snmp-server trap-source GigabitEthernet0\n", "snmp-server trap-source Loopback0\n"),
     # a server that is not the domain's
-    ("iosxe", "logging host 10.0.5.21 vrf MGMT\n", "logging host 10.0.5.99 vrf MGMT\n"),
+    ("iosxe", "logging host 10.0.5.21 vrf Mgmt-intf\n", "logging host 10.0.5.99 vrf Mgmt-intf\n"),
 ]
 
 
@@ -187,9 +197,11 @@ def test_the_isolated_domain_has_its_own_management_vrf_and_block(
 ) -> None:
     text = render_device(small, ISO, vendor)
     assert check_rendered(small, vendor, ISO, text) == []
-    assert "ISO-MGMT" in text and "192.168.64.3 255.255.255.254" in text
+    assert "192.168.64.3 255.255.255.254" in text
     vrfs = re.findall(r"^(?:ip vpn-instance|vrf definition) (\S+)$", text, flags=re.M)
-    assert vrfs == ["ISO-MGMT"]
+    # the isolated domain's own VRF name (IOS-XE: the platform's Mgmt-intf, local to the box)
+    assert vrfs == [get_vendor(vendor).management_vrf("ISO-MGMT")]
+    assert vrfs == (["Mgmt-intf"] if vendor == "iosxe" else ["ISO-MGMT"])
     # nothing of the backbone's management: no server, LAN or out-of-band address, no VRF name
     backbone_mgmt = small.management["backbone"]
     for literal in re.findall(r"\b\d+\.\d+\.\d+\.\d+\b", text):
@@ -277,3 +289,14 @@ def test_bad_management_data_names_file_and_field(tmp_path: Path, edit, match: s
     with pytest.raises(SourceError, match=match) as caught:
         load_params(path)
     assert str(path) in str(caught.value)
+
+
+def test_the_vendor_record_names_the_out_of_band_vrf() -> None:
+    """IOS-XE's GigabitEthernet0 is fixed in the platform's VRF Mgmt-intf; VRP binds its port to the
+    model's VRF. A platform VRF without a management port is a contradiction the registry refuses."""
+    iosxe, vrp = get_vendor("iosxe"), get_vendor("vrp")
+    assert (iosxe.management_port, iosxe.management_vrf("MGMT")) == ("GigabitEthernet0", "Mgmt-intf")
+    assert iosxe.management_vrf("ISO-MGMT") == "Mgmt-intf"
+    assert vrp.management_vrf("MGMT") == "MGMT"
+    with pytest.raises(VendorError, match="management_port_vrf without a management_port"):
+        replace(iosxe, capabilities=iosxe.capabilities - {"mgmt-vrf"}, management_port="")
