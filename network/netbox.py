@@ -19,6 +19,10 @@ department, in the department's VRF): one VLAN group for the DC ports, a VLAN pe
 the VID, owned by the department's tenant); the DC port is a ``tagged`` trunk of them and each sub-interface
 a virtual interface with the port as parent, the VLAN untagged on it (``access``: what that sub-interface
 carries), its VRF and addresses. A site LAN's ``Vlanif100`` is only the vendor registry's spelling of a port.
+The management plane: each routing domain's management VRF (``MGMT``, ``ISO-MGMT``: VRF-lite, no route
+targets), its out-of-band blocks as aggregates (where no other aggregate covers them) and container prefixes,
+each router's management port (the vendor registry's name, ``mgmt_only``) with its /31 and /127 in that VRF
+as the device's out-of-band address (NetBox's ``oob_ip``), each /31 and /127 a prefix of role management.
 Interface types follow the port's speed. The per-vendor hardware facts are in :data:`VENDORS`.
 """
 
@@ -28,14 +32,14 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Mapping
-from ipaddress import IPv4Network, IPv6Network
-from typing import Any
+from collections.abc import Iterator, Mapping
+from ipaddress import IPv4Interface, IPv4Network, IPv6Interface, IPv6Network
+from typing import Any, NamedTuple
 
 import pint
 
 from network.addressing import AddressPlan
-from network.model import Backbone, Device
+from network.model import Backbone, Device, ManagementPlane
 from network.naming import interface_name, lan_name, loopback_name, mbps
 from network.params import NetworkParams
 from network.routing import DEPARTMENT_VPN_BASE
@@ -83,7 +87,12 @@ PREFIX_ROLES = {
     "attachment": "customer attachment",
     "lan": "site LAN",
     "cloud-tenant": "cloud tenant subnet",
+    "management": "out-of-band management",
 }
+#: RFC 6598 shared address space, where the backbone's out-of-band block lives (neither private nor global).
+SHARED_ADDRESS_SPACE = IPv4Network("100.64.0.0/10")
+#: The out-of-band management port: copper GE on every vendor's chassis, management only.
+MGMT_INTERFACE_TYPE = "1000base-t"
 ISOLATED_VRF = "isolated"
 #: The VLAN group of the cloud DC ports' sub-interfaces (their VIDs are the departments' VPN ids).
 DC_VLAN_GROUP = {"name": "云数据中心接入 cloud DC", "slug": "gd-cloud-dc"}
@@ -227,6 +236,7 @@ class _Tables:
         p = self.params
         rir = {"name": "RFC 1918 / RFC 4193", "slug": "private", "is_private": "true"}
         asn_rir = {"name": "RFC 6996", "slug": "rfc-6996", "is_private": "true"}
+        shared = {"name": "RFC 6598", "slug": "rfc-6598", "is_private": "true"}
         self.out["rirs"] += [asn_rir, rir]
         self.out["asns"].append(
             {"asn": self.backbone.asn, "rir": asn_rir["name"], "description": "广东省电子政务外网 iBGP"}
@@ -240,6 +250,30 @@ class _Tables:
             (p.isolated.ipv6, "物理隔离域 (IPv6)"),
         ):
             self.out["aggregates"].append({"prefix": str(prefix), "rir": rir["name"], "description": what})
+        covered = [p.ipv4.backbone, p.ipv4.cloud_tenants, p.isolated.ipv4]
+        covered_v6 = [p.ipv6.infrastructure, p.ipv6.lan, p.isolated.ipv6]
+        planes = self.management_planes()
+        for domain, mgmt in planes.items():
+            # NetBox refuses overlapping aggregates: a block inside one already listed is only a prefix
+            if not any(mgmt.oob.subnet_of(net) for net in covered):
+                in_shared = mgmt.oob.subnet_of(SHARED_ADDRESS_SPACE)
+                self.out["aggregates"].append(
+                    {
+                        "prefix": str(mgmt.oob),
+                        "rir": (shared if in_shared else rir)["name"],
+                        "description": f"{domain} out-of-band management",
+                    }
+                )
+                if in_shared and shared not in self.out["rirs"]:
+                    self.out["rirs"].append(shared)
+            if not any(mgmt.oob_v6.subnet_of(net) for net in covered_v6):
+                self.out["aggregates"].append(
+                    {
+                        "prefix": str(mgmt.oob_v6),
+                        "rir": rir["name"],
+                        "description": f"{domain} out-of-band management (IPv6)",
+                    }
+                )
         vrfs: dict[str, dict[str, Any]] = {}
         targets: dict[str, str] = {}
         for dev in sorted(self.backbone.devices.values(), key=lambda d: d.hostname):
@@ -268,6 +302,15 @@ class _Tables:
                 "export_targets": "",
                 "description": "物理隔离域: its own routers, circuits and addresses",
             }
+        for domain, mgmt in planes.items():
+            vrfs[mgmt.vrf] = {
+                "name": mgmt.vrf,
+                "tenant": "",
+                "enforce_unique": "true",
+                "import_targets": "",
+                "export_targets": "",
+                "description": f"{domain} out-of-band management (VRF-lite: AAA, NTP, syslog, SNMP)",
+            }
         self.out["route-targets"] = [
             {"name": rt, "description": what} for rt, what in sorted(targets.items(), key=_rt_order)
         ]
@@ -294,28 +337,13 @@ class _Tables:
             for lan in dev.lans:
                 for net in (lan.prefix_v4, lan.prefix_v6):
                     rows.append(_prefix_row(net, in_vrf, "lan", f"{name} site LAN"))
-            for a in dev.attachments:
-                for net in (a.address_v4.network, a.address_v6.network):
+            for port in self.attachment_ports(name, dev):
+                for net in (port.v4.network, port.v6.network):
                     rows.append(
                         _prefix_row(
-                            net,
-                            a.vrf,
-                            "attachment",
-                            f"{name} {a.customer}",
-                            tenant=self._tenant(a.customer),
+                            net, port.vrf, "attachment", port.what, tenant=self._tenant(port.customer)
                         )
                     )
-                for v in a.vlans:
-                    for net in (v.address_v4.network, v.address_v6.network):
-                        rows.append(
-                            _prefix_row(
-                                net,
-                                v.vrf,
-                                "attachment",
-                                f"{name} {a.customer} VLAN {v.vlan} {v.customer}",
-                                tenant=self._tenant(v.customer),
-                            )
-                        )
         for code, vpn_id in departments.items():
             rows.append(
                 _prefix_row(
@@ -326,6 +354,36 @@ class _Tables:
                     tenant=self._tenant(code),
                 )
             )
+        for domain, mgmt in planes.items():
+            for net in (mgmt.oob, mgmt.oob_v6):
+                rows.append(
+                    _prefix_row(net, mgmt.vrf, "management", f"{domain} out-of-band", status="container")
+                )
+        for name, dev in sorted(self.backbone.devices.items()):
+            if dev.management_port is not None:
+                mgmt_vrf = self.backbone.management[dev.domain].vrf
+                for net in _management_networks(dev):
+                    rows.append(_prefix_row(net, mgmt_vrf, "management", f"{name} management port"))
+
+    def management_planes(self) -> dict[str, ManagementPlane]:
+        """{domain: its management plane} of the domains that have routers in this (sub-)model."""
+        domains = {d.domain for d in self.backbone.devices.values()}
+        return {d: m for d, m in sorted(self.backbone.management.items()) if d in domains}
+
+    def attachment_ports(self, name: str, dev: Device) -> Iterator[_AttachmentPort]:
+        """The addressed customer-facing ports of a device: each attachment, then its dot1q sub-interfaces."""
+        for a in dev.attachments:
+            port = interface_name(self.vendor, a)
+            yield _AttachmentPort(port, a.address_v4, a.address_v6, a.vrf, a.customer, f"{name} {a.customer}")
+            for v in a.vlans:
+                yield _AttachmentPort(
+                    f"{port}.{v.vlan}",
+                    v.address_v4,
+                    v.address_v6,
+                    v.vrf,
+                    v.customer,
+                    f"{name} {a.customer} VLAN {v.vlan} {v.customer}",
+                )
 
     def vlans(self) -> None:
         """The VLANs of the model's sub-interfaces, one per VID (the same department on every DC port)."""
@@ -388,6 +446,12 @@ class _Tables:
         rows = [
             _iface(loopback_name(v), "virtual", "loopback", vrf_default),
         ]
+        mgmt_port = get_vendor(v).management_port
+        if mgmt_port and dev.management_port is not None:
+            mgmt_vrf = self.backbone.management[dev.domain].vrf
+            rows.append(
+                _iface(mgmt_port, MGMT_INTERFACE_TYPE, "out-of-band management", mgmt_vrf, mgmt_only=True)
+            )
         for i in dev.interfaces:
             rows.append(
                 _iface(
@@ -403,7 +467,6 @@ class _Tables:
             )
         for a in dev.attachments:
             port = interface_name(v, a)
-            trunk = {"mode": "tagged", "vlan_group": DC_VLAN_GROUP["name"]} if a.vlans else {}
             rows.append(
                 _iface(
                     port,
@@ -412,8 +475,9 @@ class _Tables:
                     a.vrf,
                     speed=kbps(a.bandwidth),
                     mtu=a.mtu,
+                    mode="tagged" if a.vlans else "",
+                    vlan_group=DC_VLAN_GROUP["name"] if a.vlans else "",
                     tagged_vlans=",".join(str(vid) for vid in sorted(s.vlan for s in a.vlans)),
-                    **trunk,
                 )
             )
             for s in a.vlans:
@@ -444,7 +508,7 @@ class _Tables:
 
     def devices(self) -> None:
         f = self.facts
-        per_type: dict[str, list[set[tuple[str, str]]]] = {}
+        per_type: dict[str, list[set[tuple[str, str, str]]]] = {}
         all_ports: dict[str, list[dict[str, Any]]] = {}
         for name, dev in sorted(self.backbone.devices.items()):
             model = f.device_types[HARDWARE_CLASS[dev.tier]].model
@@ -462,15 +526,27 @@ class _Tables:
             )
             all_ports[name] = self.ports(dev)
             per_type.setdefault(model, []).append(
-                {(r["name"], r["type"]) for r in all_ports[name] if not r["parent"]}
+                {
+                    (r["name"], r["type"], r["mgmt_only"])
+                    for r in all_ports[name]
+                    if not r["parent"] and not r["mode"]
+                }
             )
         # A device type's interface templates: the ports every device of that type has (NetBox creates
         # them with the device; the interfaces table then fills in their speed, MTU, VRF and description).
-        # Sub-interfaces are configuration, not hardware: never a template (a template has no parent).
+        # Sub-interfaces are configuration, not hardware: never a template (a template has no parent). Nor
+        # is an 802.1Q trunk: the bulk-import page can only create, so its row must create the port to set
+        # its mode and tagged VLANs.
         for model, port_sets in sorted(per_type.items()):
-            for ifname, kind in sorted(set.intersection(*port_sets)):
+            for ifname, kind, mgmt_only in sorted(set.intersection(*port_sets)):
                 self.out["interface-templates"].append(
-                    {"device_type": model, "manufacturer": f.manufacturer, "name": ifname, "type": kind}
+                    {
+                        "device_type": model,
+                        "manufacturer": f.manufacturer,
+                        "name": ifname,
+                        "type": kind,
+                        "mgmt_only": mgmt_only,
+                    }
                 )
         for name, rows in all_ports.items():
             for row in rows:
@@ -480,34 +556,36 @@ class _Tables:
     def addresses(self) -> None:
         v = self.vendor
         rows = self.out["ip-addresses"]
+        mgmt_port = get_vendor(v).management_port
         for name, dev in sorted(self.backbone.devices.items()):
             vrf = ISOLATED_VRF if dev.domain == "isolated" else ""
-            entries: list[tuple[str, str, str, str, str]] = [
-                (loopback_name(v), f"{dev.loopback_v4}/32", vrf, "loopback", "true"),
-                (loopback_name(v), str(dev.loopback_v6), vrf, "loopback", "true"),
+            # (port, address, VRF, role, is the device's primary address, is its out-of-band address)
+            entries: list[tuple[str, str, str, str, str, str]] = [
+                (loopback_name(v), f"{dev.loopback_v4}/32", vrf, "loopback", "true", "false"),
+                (loopback_name(v), str(dev.loopback_v6), vrf, "loopback", "true", "false"),
             ]
+            if mgmt_port and dev.management_port is not None:
+                mgmt_vrf = self.backbone.management[dev.domain].vrf
+                entries.append((mgmt_port, str(dev.management_port), mgmt_vrf, "", "false", "true"))
+                if dev.management_port_v6 is not None:
+                    entries.append((mgmt_port, str(dev.management_port_v6), mgmt_vrf, "", "false", "false"))
             for i in dev.interfaces:
                 entries += [
-                    (interface_name(v, i), str(i.address_v4), vrf, "", "false"),
-                    (interface_name(v, i), str(i.address_v6), vrf, "", "false"),
+                    (interface_name(v, i), str(i.address_v4), vrf, "", "false", "false"),
+                    (interface_name(v, i), str(i.address_v6), vrf, "", "false", "false"),
                 ]
-            for a in dev.attachments:
+            for port in self.attachment_ports(name, dev):
                 entries += [
-                    (interface_name(v, a), str(a.address_v4), a.vrf, "", "false"),
-                    (interface_name(v, a), str(a.address_v6), a.vrf, "", "false"),
+                    (port.name, str(port.v4), port.vrf, "", "false", "false"),
+                    (port.name, str(port.v6), port.vrf, "", "false", "false"),
                 ]
-                for s in a.vlans:
-                    entries += [
-                        (f"{interface_name(v, a)}.{s.vlan}", str(s.address_v4), s.vrf, "", "false"),
-                        (f"{interface_name(v, a)}.{s.vlan}", str(s.address_v6), s.vrf, "", "false"),
-                    ]
             for n, lan in enumerate(dev.lans):
-                port = lan_name(v) + (str(n) if n else "")
+                lan_port = lan_name(v) + (str(n) if n else "")
                 entries += [
-                    (port, str(lan.gateway_v4), vrf, "", "false"),
-                    (port, str(lan.gateway_v6), vrf, "", "false"),
+                    (lan_port, str(lan.gateway_v4), vrf, "", "false", "false"),
+                    (lan_port, str(lan.gateway_v6), vrf, "", "false", "false"),
                 ]
-            for port, address, in_vrf, role, primary in entries:
+            for port_name, address, in_vrf, role, primary, oob in entries:
                 rows.append(
                     {
                         "address": address,
@@ -516,8 +594,9 @@ class _Tables:
                         "status": IPAM_STATUS,
                         "role": role,
                         "device": name,
-                        "interface": port,
+                        "interface": port_name,
                         "is_primary": primary,
+                        "is_oob": oob,
                     }
                 )
 
@@ -571,6 +650,26 @@ class _Tables:
         return self.out
 
 
+class _AttachmentPort(NamedTuple):
+    """A customer-facing port with its addresses: an attachment or one of its dot1q sub-interfaces."""
+
+    name: str
+    v4: IPv4Interface
+    v6: IPv6Interface
+    vrf: str
+    customer: str  # the department (tenant) code, or the cloud's / Internet's customer name
+    what: str  # its prefixes' description
+
+
+def _management_networks(dev: Device) -> list[IPv4Network | IPv6Network]:
+    """The /31 and /127 of a router's out-of-band management port."""
+    assert dev.management_port is not None
+    nets: list[IPv4Network | IPv6Network] = [dev.management_port.network]
+    if dev.management_port_v6 is not None:
+        nets.append(dev.management_port_v6.network)
+    return nets
+
+
 def _rt_order(item: tuple[str, str]) -> tuple[int, int]:
     asn, number = item[0].split(":")
     return int(asn), int(number)
@@ -594,6 +693,7 @@ def _iface(
     vlan_group: str = "",
     untagged_vlan: int | str = "",
     tagged_vlans: str = "",
+    mgmt_only: bool = False,
 ) -> dict[str, Any]:
     return {
         "name": name,
@@ -609,6 +709,7 @@ def _iface(
         "vlan_group": vlan_group,  # the group the VIDs below are numbered in
         "untagged_vlan": untagged_vlan,
         "tagged_vlans": tagged_vlans,  # VIDs, comma-separated
+        "mgmt_only": "true" if mgmt_only else "false",  # the out-of-band management port
     }
 
 
@@ -664,7 +765,13 @@ def import_files(tables: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
     files: dict[str, str] = {}
     templates: dict[str, list[dict[str, Any]]] = {}
     for t in tables["interface-templates"]:
-        templates.setdefault(t["device_type"], []).append({"name": t["name"], "type": t["type"]})
+        templates.setdefault(t["device_type"], []).append(
+            {
+                "name": t["name"],
+                "type": t["type"],
+                **({"mgmt_only": True} if t["mgmt_only"] == "true" else {}),
+            }
+        )
     for n, (name, rows) in enumerate(tables.items(), start=1):
         if name == "interface-templates":
             continue

@@ -27,6 +27,7 @@ from network.netbox import CUSTOM_FIELDS
 CHUNK = 250  # objects per bulk write: NetBox saves each list in one transaction (all or none of it)
 IN_FLIGHT = 2  # bulk requests at once: NetBox's workers answer them in parallel
 PAGE = 1000  # objects per read: NetBox's default MAX_PAGE_SIZE, the most a page may hold
+DEVICE_ADDRESSES = ("primary_ip4", "primary_ip6", "oob_ip")  # a device's fields naming its own addresses
 
 Row = dict[str, Any]
 Key = tuple[Any, ...]
@@ -145,6 +146,7 @@ def _interface_payload(row: Row, r: Resolver) -> Row:
         "mtu": _int(row["mtu"]),
         "vrf": r.id("vrfs", row["vrf"]),
         "description": row["description"],
+        "mgmt_only": _bool(row["mgmt_only"]),
         "custom_fields": {"ospf_cost": _int(row["cf_ospf_cost"]), "ospf_area": _int(row["cf_ospf_area"])},
         "parent": r.interface(row["device"], row["parent"]) if row["parent"] else None,
         "mode": row["mode"] or None,
@@ -294,6 +296,7 @@ SPECS: dict[str, Spec] = {
             "device_type": r.id("device-types", row["device_type"]),
             "name": row["name"],
             "type": row["type"],
+            "mgmt_only": _bool(row["mgmt_only"]),
         },
     ),
     "devices": Spec(
@@ -375,7 +378,7 @@ class _Push:
         self.progress = progress
         self.resolver = Resolver()
         self.extras: list[tuple[str, list[int]]] = []
-        self.primaries: dict[int, dict[str, Any]] = {}  # device id → its primary_ip4/6 ids in NetBox
+        self.primaries: dict[int, dict[str, Any]] = {}  # device id → its primary_ip4/6, oob_ip ids in NetBox
         self.pool = ThreadPoolExecutor(in_flight, thread_name_prefix="netbox-push")
 
     def request(self, table: str, **filters: Any) -> Any:
@@ -409,7 +412,7 @@ class _Push:
         self.progress(table)
         fields = list(spec.payload(rows[0], _PROBE)) if rows else []
         if table == "devices":
-            fields += ["primary_ip4", "primary_ip6"]
+            fields += [*DEVICE_ADDRESSES]
         have = self.existing(table, fields)
         if table == "devices":
             self.primaries = {d["id"]: d for d in have.values()}
@@ -488,14 +491,17 @@ class _Push:
             raise failure
 
     def primary_addresses(self, rows: list[Row]) -> None:
-        """Each device's primary IPv4 and IPv6: its loopback addresses (set once they exist)."""
+        """Each device's primary IPv4 and IPv6 (its loopback addresses) and its out-of-band address (its
+        management port's), set once they exist."""
         addresses = self.resolver.ids["ip-addresses"]
         want: dict[int, dict[str, int]] = {}
         for row in rows:
+            device = self.resolver.id("devices", row["device"])
             if row["is_primary"] == "true":
-                device = self.resolver.id("devices", row["device"])
                 family = "primary_ip6" if ":" in row["address"] else "primary_ip4"
                 want.setdefault(device or 0, {})[family] = addresses[row["address"]]
+            if row["is_oob"] == "true":
+                want.setdefault(device or 0, {})["oob_ip"] = addresses[row["address"]]
         update = []
         for device, target in sorted(want.items()):
             old = self.primaries.get(device, {})  # a device created by this push has none yet

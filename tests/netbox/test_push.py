@@ -16,6 +16,7 @@ from network.naming import interface_name
 from network.netbox import inventory_rows
 from network.netbox_sync import NetBoxError, connect, push
 from network.params import load_params
+from network.vendors import get_vendor
 
 pytestmark = [pytest.mark.netbox, pytest.mark.xdist_group("netbox")]
 
@@ -122,6 +123,41 @@ def test_dc_port_vlans_read_back(first_push, api, tables, slice_backbone) -> Non
     assert sorted(a.address for a in api.ipam.ip_addresses.filter(interface_id=sub.id)) == sorted(
         [str(model_vlan.address_v4), str(model_vlan.address_v6)]
     )
+
+
+def test_management_vrfs_read_back(first_push, api, slice_backbone) -> None:
+    """Each domain's management VRF, read back: every router of the slice (cores, access, the city's, the
+    isolated core) has its management port, management-only, in the VRF, its /31 and /127 there as the
+    model says, the /31 its out-of-band address; each /31 and /127 a management prefix in the VRF."""
+    port_name = get_vendor("vrp").management_port
+    oob_ips = {d.name: d.oob_ip.address for d in api.dcim.devices.filter(has_oob_ip=True)}
+    domains = sorted({d.domain for d in slice_backbone.devices.values()})
+    assert domains == ["backbone", "isolated"]  # the slice holds the isolated core
+    for domain in domains:
+        mgmt = slice_backbone.management[domain]
+        routers = {n: d for n, d in slice_backbone.devices.items() if d.domain == domain}
+        vrf = api.ipam.vrfs.get(name=mgmt.vrf)
+        assert vrf is not None and list(vrf.import_targets) == [] and list(vrf.export_targets) == []
+        have = {  # the bulk-import test's city shares the VRF: the slice's routers only
+            (a.assigned_object.device.name, a.assigned_object.name, a.address)
+            for a in api.ipam.ip_addresses.filter(vrf_id=vrf.id)
+            if a.assigned_object.device.name in slice_backbone.devices
+        }
+        want = {(n, port_name, str(d.management_port)) for n, d in routers.items()}
+        want |= {(n, port_name, str(d.management_port_v6)) for n, d in routers.items()}
+        assert have == want, (domain, sorted(have ^ want)[:4])
+        ports = {i.device.name: i for i in api.dcim.interfaces.filter(name=port_name, vrf_id=vrf.id)}
+        assert set(ports) == set(routers)
+        assert all(i.mgmt_only and i.type.value == "1000base-t" for i in ports.values())
+        assert {n: oob_ips[n] for n in routers} == {n: str(d.management_port) for n, d in routers.items()}
+        prefixes = {p.prefix: p for p in api.ipam.prefixes.filter(vrf_id=vrf.id)}
+        for dev in routers.values():
+            for net in (dev.management_port.network, dev.management_port_v6.network):
+                assert prefixes[str(net)].role.slug == "management"
+        assert prefixes[str(mgmt.oob)].status.value == "container"
+        assert len(prefixes) == 2 + 2 * len(routers)
+    aggregate = api.ipam.aggregates.get(prefix=str(slice_backbone.management["backbone"].oob))
+    assert aggregate is not None and aggregate.rir.name == "RFC 6598"
 
 
 def test_second_push_changes_nothing_and_a_rate_changes_in_place(first_push, api, tables) -> None:

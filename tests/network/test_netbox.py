@@ -3,13 +3,15 @@ says (interface types by speed, circuits per carrier, VRFs with route targets, r
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
 from typing import Any
 
 import pytest
 
 from network.naming import interface_name
-from network.netbox import TABLES, VENDORS, interface_type, inventory_rows, to_csv, to_json
+from network.netbox import TABLES, VENDORS, import_files, interface_type, inventory_rows, to_csv, to_json
 from network.params import NetworkParams
 
 
@@ -156,7 +158,8 @@ def test_vrfs_route_targets_tenants_and_addresses(tables, params) -> None:
     # 2 PEs × (the department's own port, its VLAN on the cloud DC port) × v4, v6
     assert len(gat_ports) == 8 and {a["tenant"] for a in gat_ports} == {"GAT 省公安厅"}
     iso = [a for a in addresses if a["device"] == "GD-ISO-440100"]
-    assert iso and {a["vrf"] for a in iso} == {"isolated"}
+    mgmt_port = VENDORS["vrp"].management_port  # its out-of-band port is in the domain's management VRF
+    assert iso and {a["vrf"] for a in iso if a["interface"] != mgmt_port} == {"isolated"}
     prefixes = by(tables["prefixes"], "vrf", "prefix")
     assert prefixes["dept-gat", f"172.16.{gat}.0/24"]["role"] == "cloud tenant subnet"
     assert str(params.ipv4.backbone) in {a["prefix"] for a in tables["aggregates"]}
@@ -239,5 +242,64 @@ def test_import_files_follow_netbox_import_pages(tables) -> None:
     town = next(d for d in docs if d["model"] == "AR6121E")
     assert town["u_height"] == 1 and town["manufacturer"] == "Huawei"
     assert {"name": "GigabitEthernet1/1/1", "type": "100base-tx"} in town["interfaces"]
+    assert {"name": "GigabitEthernet0/0/0", "type": "1000base-t", "mgmt_only": True} in town["interfaces"]
     header = files["19-interfaces.csv"].splitlines()[0].split(",")
     assert "vrf" not in header and {"device", "name", "type", "speed", "cf_ospf_cost"} <= set(header)
+
+
+def test_management_vrfs_hold_every_routers_out_of_band_port(tables, small) -> None:
+    """Each routing domain's management VRF (VRF-lite: no route target): every router's management port,
+    management-only, in it with its /31 and /127 (the /31 the device's out-of-band address), each a management
+    prefix under the domain's out-of-band block; the blocks are aggregates unless one already covers them."""
+    port_name = VENDORS["vrp"].management_port
+    vrfs = by(tables["vrfs"], "name")
+    interfaces = by(tables["interfaces"], "device", "name")
+    prefixes = by(tables["prefixes"], "vrf", "prefix")
+    aggregates = by(tables["aggregates"], "prefix")
+    templates = by(tables["interface-templates"], "device_type", "name")
+    models = {d["name"]: d["device_type"] for d in tables["devices"]}
+    domains = {d.domain for d in small.devices.values()}
+    assert domains == {"backbone", "isolated"}
+    for domain in domains:
+        mgmt = small.management[domain]
+        assert (vrfs[mgmt.vrf]["import_targets"], vrfs[mgmt.vrf]["export_targets"]) == ("", "")
+        routers = {n: d for n, d in small.devices.items() if d.domain == domain}
+        in_vrf = [a for a in tables["ip-addresses"] if a["vrf"] == mgmt.vrf]
+        want = {(n, port_name, str(d.management_port)) for n, d in routers.items()}
+        want |= {(n, port_name, str(d.management_port_v6)) for n, d in routers.items()}
+        assert {(a["device"], a["interface"], a["address"]) for a in in_vrf} == want
+        oob = {a["device"]: a["address"] for a in in_vrf if a["is_oob"] == "true"}
+        assert oob == {n: str(d.management_port) for n, d in routers.items()}
+        for name, dev in routers.items():
+            port = interfaces[name, port_name]
+            assert (port["vrf"], port["mgmt_only"], port["type"]) == (mgmt.vrf, "true", "1000base-t")
+            assert templates[models[name], port_name]["mgmt_only"] == "true"  # every device has one
+            for net in (dev.management_port.network, dev.management_port_v6.network):
+                assert net.subnet_of(mgmt.oob if net.version == 4 else mgmt.oob_v6)  # type: ignore[arg-type]
+                assert prefixes[mgmt.vrf, str(net)]["role"] == "out-of-band management"
+        assert prefixes[mgmt.vrf, str(mgmt.oob)]["status"] == "container"
+        assert sum(p["vrf"] == mgmt.vrf for p in tables["prefixes"]) == 2 + 2 * len(routers)
+    backbone_oob = small.management["backbone"].oob
+    assert aggregates[str(backbone_oob)]["rir"] == "RFC 6598"  # 100.64.0.0/10, shared address space
+    assert str(small.management["backbone"].oob_v6) in aggregates
+    # the isolated domain's blocks lie inside its own aggregates: NetBox refuses overlapping aggregates
+    assert str(small.management["isolated"].oob) not in aggregates
+
+
+def test_the_trunk_port_is_a_row_of_the_import_not_a_template(tables, small) -> None:
+    """The bulk-import page only creates: the DC trunk port must come from its row (mode, tagged VLANs),
+    so it is no device-type template, while the access routers' other ports are."""
+    trunks = {(r["device"], r["name"]) for r in tables["interfaces"] if r["mode"] == "tagged"}
+    assert len(trunks) == len(list(small.by_tier("access")))
+    models = {d["name"]: d["device_type"] for d in tables["devices"]}
+    templated = {(t["device_type"], t["name"]) for t in tables["interface-templates"]}
+    assert not {(models[d], n) for d, n in trunks} & templated
+    (text,) = (t for n, t in import_files(tables).items() if n.endswith("-interfaces.csv"))
+    rows = {(r["device"], r["name"]): r for r in csv.DictReader(io.StringIO(text))}
+    for device, name in trunks:
+        (dc,) = (a for a in small.devices[device].attachments if a.vlans)
+        row = rows[device, name]
+        assert (row["mode"], row["vlan_group"]) == ("tagged", "云数据中心接入 cloud DC")
+        assert row["tagged_vlans"] == ",".join(str(v.vlan) for v in sorted(dc.vlans, key=lambda v: v.vlan))
+        subs = [r for r in rows.values() if r["device"] == device and r["parent"] == name]
+        assert sorted(int(r["untagged_vlan"]) for r in subs) == sorted(v.vlan for v in dc.vlans)
