@@ -111,7 +111,7 @@ def test_an_idle_direction_must_stay_idle() -> None:
 
 # ---------------------------------------------------------------- the start pipeline, teardown, the poll
 
-PIPE = engine.StartPipeline(workers=1, max_load_per_cpu=3.0, reserve_mib=1024, wait_s=0.3)
+PIPE = engine.StartPipeline(workers=1, max_load_per_cpu=3.0, reserve_mib=1024, wait_s=0.3, load_wait_s=0.3)
 
 
 def test_a_router_starts_only_with_memory_and_a_moderate_load() -> None:
@@ -123,14 +123,27 @@ def test_a_router_starts_only_with_memory_and_a_moderate_load() -> None:
     assert engine.start_refusal(engine.DEFAULT_PIPELINE, load_per_cpu=400.0, available_mib=20_000) is None
 
 
-def test_waiting_for_room_gives_up_naming_the_router(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_short_memory_fails_the_start_naming_the_router(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine.system, "mem_available_mib", lambda: 900)
+    monkeypatch.setattr(engine, "_load_per_cpu", lambda: 0.5)
+    with pytest.raises(engine.LabError, match=r"GD-TOWN-1: only 900 MiB available .* after waiting 0 s"):
+        engine._wait_for_room("GD-TOWN-1", PIPE, threading.Event())
+
+
+def test_a_high_load_delays_a_router_but_does_not_fail_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine.system, "mem_available_mib", lambda: 20_000)
     monkeypatch.setattr(engine, "_load_per_cpu", lambda: 9.0)
-    with pytest.raises(engine.LabError, match=r"GD-TOWN-1: load 9.0 per CPU .* after waiting 0 s"):
-        engine._wait_for_room("GD-TOWN-1", PIPE, threading.Event())
+    started = time.monotonic()
+    assert engine._wait_for_room("GD-TOWN-1", PIPE, threading.Event()) is True
+    assert 0.3 <= time.monotonic() - started < 2  # waited load_wait_s, then started all the same
+
+
+def test_a_stopped_build_stops_waiting_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine.system, "mem_available_mib", lambda: 20_000)
+    monkeypatch.setattr(engine, "_load_per_cpu", lambda: 9.0)
     stop = threading.Event()
     stop.set()
-    slow = replace(PIPE, wait_s=60)
+    slow = replace(PIPE, wait_s=60, load_wait_s=60)
     started = time.monotonic()
     assert engine._wait_for_room("GD-TOWN-1", slow, stop) is False  # a stopped build stops waiting at once
     assert time.monotonic() - started < 2
