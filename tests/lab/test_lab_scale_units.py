@@ -181,9 +181,9 @@ def test_a_failed_router_stops_the_routers_still_queued(monkeypatch: pytest.Monk
     configured, torn_down = _fake_build(monkeypatch, fail_at="r02")
     spec = LabSpec({f"r{i:02}": Router(f"r{i:02}", "", tier="town") for i in range(40)}, [])
     with pytest.raises(engine.LabError, match="r02: planted"):
-        engine.build(spec, "egu-", pipeline=PIPE)
+        engine.build(spec, "egz-", pipeline=PIPE)
     assert configured == ["r00", "r01", "r02"]  # one worker: nothing after the failure started
-    assert torn_down == ["egu-", "egu-"]  # the stale lab before, the partial lab after
+    assert torn_down == ["egz-", "egz-"]  # the stale lab before, the partial lab after
 
 
 def test_teardown_kills_what_ignores_sigterm_in_bounded_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -194,11 +194,11 @@ def test_teardown_kills_what_ignores_sigterm_in_bounded_time(monkeypatch: pytest
     code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(1, flush=True); "
     code += "time.sleep(60)"
     daemon = subprocess.Popen(
-        [sys.executable, "-c", code, "-N", "egu-teardown-x"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", code, "-N", "egz-teardown-x"], stdout=subprocess.PIPE, text=True
     )
     try:
         assert daemon.stdout is not None and daemon.stdout.readline() == "1\n"
-        result = engine.teardown("egu-teardown-", wait_s=5)
+        result = engine.teardown("egz-teardown-", wait_s=5)
         assert daemon.wait(timeout=5) == -signal.SIGKILL
     finally:
         daemon.kill()
@@ -210,10 +210,10 @@ def test_teardown_reports_what_it_could_not_remove(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(engine.system, "stop_page_sharing", lambda: None)
     monkeypatch.setattr(engine.system, "run", lambda *_a, **_k: None)
     monkeypatch.setattr(engine, "_kill", lambda pids, sig: None)  # a process that survives SIGKILL (D state)
-    daemon = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "-N", "egu-stuck-x"])
+    daemon = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "-N", "egz-stuck-x"])
     try:
         time.sleep(0.3)
-        result = engine.teardown("egu-stuck-", wait_s=0.5)
+        result = engine.teardown("egz-stuck-", wait_s=0.5)
     finally:
         daemon.kill()
         daemon.wait()
@@ -248,6 +248,6 @@ def test_the_convergence_poll_asks_only_the_routers_not_yet_up(monkeypatch: pyte
 
     monkeypatch.setattr(lab, "routing_state", routing_state)
     monkeypatch.setattr(lab, "run_check", lambda spec, prefix: lab.CheckReport())
-    _seconds, report = lab.wait_converged(spec, "egu-", timeout=60, poll=0)
+    _seconds, report = lab.wait_converged(spec, "egz-", timeout=60, poll=0)
     assert report.ok
     assert asked == [{"r1", "r2", "r3"}, {"r2", "r3"}]
