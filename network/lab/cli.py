@@ -139,7 +139,8 @@ def _print_full_lab_settings() -> None:
     console.print(
         f"whole province: {pipe.workers} routers set up at a time, top tier first; a router's daemons start "
         f"while the load is at most {pipe.max_load_per_cpu:g} per CPU and {pipe.reserve_mib} MiB are "
-        f"available (waiting {pipe.wait_s:.0f} s at most); shared pages: no ASLR, KSM at "
+        f"available (waiting {pipe.load_wait_s:.0f} s at most for the load, {pipe.wait_s:.0f} s for memory); "
+        f"shared pages: no ASLR, KSM at "
         f"{engine.KSM_PAGES_TO_SCAN} pages per wake-up while starting, "
         f"{engine.KSM_PAGES_TO_SCAN_STEADY} after, "
         f"--limit-fds {engine.SHARED_FD_LIMIT}; OSPF, BFD and SPF timers as rendered (no lab-only timers)"
