@@ -66,7 +66,8 @@ def up(
     _require_lab_host()
     from network.lab import lab
     from network.lab.check import expected_adjacencies
-    from network.lab.from_model import lab_spec, range_pitfalls
+    from network.lab.engine import FULL_LAB_TIMERS
+    from network.lab.from_model import lab_spec, range_pitfalls, with_lab_timers
     from network.lab.system import LabError
     from network.render import render_device
     from network.topology import build_backbone
@@ -85,6 +86,8 @@ def up(
         for name in sorted(backbone.devices):
             configs[name] = render_device(backbone, name, "frr")
             progress.advance(task)
+        if full:
+            configs = {name: with_lab_timers(config, FULL_LAB_TIMERS) for name, config in configs.items()}
         spec = lab_spec(backbone, configs)
         need, free = lab.memory_needed_mib(spec, shared=full), lab.free_memory_mib()
         if need > free:
@@ -143,7 +146,11 @@ def _print_full_lab_settings() -> None:
         f"shared pages: no ASLR, KSM at "
         f"{engine.KSM_PAGES_TO_SCAN} pages per wake-up while starting, "
         f"{engine.KSM_PAGES_TO_SCAN_STEADY} after, "
-        f"--limit-fds {engine.SHARED_FD_LIMIT}; OSPF, BFD and SPF timers as rendered (no lab-only timers)"
+        f"--limit-fds {engine.SHARED_FD_LIMIT}"
+    )
+    console.print(
+        f"lab deviation from the rendered configs: BFD transmit/receive interval "
+        f"{engine.FULL_LAB_TIMERS.bfd_interval_ms} ms instead of the model's; OSPF and SPF timers as rendered"
     )
 
 

@@ -14,7 +14,7 @@ from functools import cache
 import pytest
 
 from network.lab import engine, lab
-from network.lab.from_model import daemons_for, lab_spec
+from network.lab.from_model import daemons_for, lab_spec, with_lab_timers
 from network.lab.spec import LabSpec, Router
 from network.lab.traffic_test import (
     Comparison,
@@ -251,3 +251,16 @@ def test_the_convergence_poll_asks_only_the_routers_not_yet_up(monkeypatch: pyte
     _seconds, report = lab.wait_converged(spec, "egz-", timeout=60, poll=0)
     assert report.ok
     assert asked == [{"r1", "r2", "r3"}, {"r2", "r3"}]
+
+
+def test_the_full_lab_changes_only_the_bfd_intervals() -> None:
+    """The lab deviation of `up --full`: the BFD profile's intervals, every other line as rendered."""
+    city = _city_lab().routers["GD-CITY-440100"].config
+    slow = with_lab_timers(city, engine.LabTimers(bfd_interval_ms=1000))
+    changed = [(a, b) for a, b in zip(city.splitlines(), slow.splitlines(), strict=True) if a != b]
+    assert changed == [
+        ("  transmit-interval 200", "  transmit-interval 1000"),
+        ("  receive-interval 200", "  receive-interval 1000"),
+    ]
+    town = _city_lab().routers[TOWN].config
+    assert with_lab_timers(town, engine.FULL_LAB_TIMERS) == town  # no BFD in a town
