@@ -150,7 +150,9 @@ def _print_full_lab_settings() -> None:
     )
     console.print(
         f"lab deviation from the rendered configs: BFD transmit/receive interval "
-        f"{engine.FULL_LAB_TIMERS.bfd_interval_ms} ms instead of the model's; OSPF and SPF timers as rendered"
+        f"{engine.FULL_LAB_TIMERS.bfd_interval_ms} ms instead of the model's; ospfd and ospf6d "
+        f"`timers throttle spf {' '.join(map(str, engine.FULL_LAB_TIMERS.spf_throttle_ms or ()))}` "
+        f"(FRR's default 0 50 5000); OSPF hello/dead as rendered"
     )
 
 

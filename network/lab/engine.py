@@ -81,13 +81,19 @@ class LabTimers:
 
     #: BFD transmit and receive interval of every BFD profile, ms (rendered: the model's, 200 ms).
     bfd_interval_ms: int
+    #: SPF throttling of ospfd and ospf6d, ms: delay, initial hold, maximum hold (rendered: FRR's defaults,
+    #: 0 / 50 / 5,000).
+    spf_throttle_ms: tuple[int, int, int] | None = None
 
 
 #: The whole province on 2 cores: BFD at 200 ms × 3 on every link with an alternative path costs about
 #: 1.25 cores of the 2 at steady state (bfdd 2.8 % of a core per city router, 5 % per core router, measured on
 #: a 328-router slice); at 1 s the same sessions cost a fifth and still detect a silent cut in 3 s, as the
-#: fast OSPF dead interval does. Nothing else is changed.
-FULL_LAB_TIMERS = LabTimers(bfd_interval_ms=1000)
+#: fast OSPF dead interval does. SPF throttled harder: the province's first run (2026-11-30 19:00) started
+#: 335 routers in 2.5 minutes and then about one every two seconds, both cores busy with the ospf6d of every
+#: router of a city's area recomputing for each town that came up (SPF at most every 5 s each, FRR's
+#: default); at most every 20 s a router's SPF runs a quarter as often. Nothing else is changed.
+FULL_LAB_TIMERS = LabTimers(bfd_interval_ms=1000, spf_throttle_ms=(1000, 5000, 20000))
 #: Routers start tier by tier from the top: a town's adjacency to its county forms as soon as it starts.
 START_ORDER = ("core", "access", "isolated-core", "city", "isolated", "county", "town")
 #: Teardown: how long killed daemons get to vanish before the rest is removed anyway and reported.

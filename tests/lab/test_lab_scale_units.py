@@ -263,4 +263,8 @@ def test_the_full_lab_changes_only_the_bfd_intervals() -> None:
         ("  receive-interval 200", "  receive-interval 1000"),
     ]
     town = _city_lab().routers[TOWN].config
-    assert with_lab_timers(town, engine.FULL_LAB_TIMERS) == town  # no BFD in a town
+    assert with_lab_timers(town, engine.LabTimers(bfd_interval_ms=1000)) == town  # no BFD in a town
+    throttled = with_lab_timers(town, engine.LabTimers(1000, (1000, 5000, 20000))).splitlines()
+    for router in ("router ospf", "router ospf6"):
+        assert throttled[throttled.index(router) + 1] == " timers throttle spf 1000 5000 20000"
+    assert len(throttled) == len(town.splitlines()) + 2
