@@ -127,10 +127,17 @@ def router_state(prefix: str, router: str, bgp: bool, ospf6: bool, bfd: bool = F
     return state
 
 
-def routing_state(prefix: str, spec: LabSpec, workers: int = 8) -> dict[str, RouterState]:
-    """The state of every router the spec expects something of."""
+def watched_routers(spec: LabSpec) -> set[str]:
+    """The routers the spec expects an adjacency or a session of."""
+    return {a.router for a in spec.adjacencies} | {s.router for s in spec.bgp_sessions}
+
+
+def routing_state(
+    prefix: str, spec: LabSpec, workers: int = 8, routers: Iterable[str] | None = None
+) -> dict[str, RouterState]:
+    """The state of every router the spec expects something of (or of ``routers`` only)."""
     with_bgp = {s.router for s in spec.bgp_sessions}
-    names = sorted({a.router for a in spec.adjacencies} | with_bgp)
+    names = sorted(watched_routers(spec) if routers is None else set(routers))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         states = pool.map(
             lambda r: router_state(
@@ -159,6 +166,24 @@ def adjacency_failures(spec: LabSpec, state: dict[str, RouterState]) -> list[str
         if adj.ifname in with_bfd.get(adj.router, set()) and adj.ifname not in got.bfd:
             failures.append(f"{adj.router} {adj.ifname} → {adj.neighbor}: BFD not up")
     return failures
+
+
+def unfinished_routers(spec: LabSpec, state: dict[str, RouterState]) -> set[str]:
+    """Routers with an expected adjacency, BFD session or iBGP session that ``state`` does not show up."""
+    with_bfd = {name: bfd_interfaces(r.config) for name, r in spec.routers.items() if "bfdd" in r.daemons}
+    unfinished = set()
+    for adj in spec.adjacencies:
+        got = state.get(adj.router, RouterState())
+        if (
+            adj.ifname not in got.ospf
+            or (v6_expected(spec, adj) and adj.ifname not in got.ospf6)
+            or (adj.ifname in with_bfd.get(adj.router, set()) and adj.ifname not in got.bfd)
+        ):
+            unfinished.add(adj.router)
+    for session in spec.bgp_sessions:
+        if session.peer_address not in state.get(session.router, RouterState()).bgp:
+            unfinished.add(session.router)
+    return unfinished
 
 
 def v6_expected(spec: LabSpec, adj: Adjacency) -> bool:

@@ -66,7 +66,8 @@ def up(
     _require_lab_host()
     from network.lab import lab
     from network.lab.check import expected_adjacencies
-    from network.lab.from_model import lab_spec, range_pitfalls
+    from network.lab.engine import FULL_LAB_TIMERS
+    from network.lab.from_model import lab_spec, range_pitfalls, with_lab_timers
     from network.lab.system import LabError
     from network.render import render_device
     from network.topology import build_backbone
@@ -85,10 +86,14 @@ def up(
         for name in sorted(backbone.devices):
             configs[name] = render_device(backbone, name, "frr")
             progress.advance(task)
+        if full:
+            configs = {name: with_lab_timers(config, FULL_LAB_TIMERS) for name, config in configs.items()}
         spec = lab_spec(backbone, configs)
         need, free = lab.memory_needed_mib(spec, shared=full), lab.free_memory_mib()
         if need > free:
             raise _fail(f"{len(spec.routers)} routers need about {need} MiB; only {free} MiB is available")
+        if full:
+            _print_full_lab_settings()
         build = progress.add_task("start routers", total=len(spec.routers))
         free_before = lab.free_memory_mib()
         started = time.monotonic()
@@ -127,6 +132,28 @@ def up(
     )
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _print_full_lab_settings() -> None:
+    """What `up --full` does differently from the default lab (engine's parameters, printed as used)."""
+    from network.lab import engine
+
+    pipe = engine.FULL_PIPELINE
+    console.print(
+        f"whole province: {pipe.workers} routers set up at a time, top tier first; a router's daemons start "
+        f"while the load is at most {pipe.max_load_per_cpu:g} per CPU and {pipe.reserve_mib} MiB are "
+        f"available (waiting {pipe.load_wait_s:.0f} s at most for the load, {pipe.wait_s:.0f} s for memory); "
+        f"shared pages: no ASLR, KSM at "
+        f"{engine.KSM_PAGES_TO_SCAN} pages per wake-up while starting, "
+        f"{engine.KSM_PAGES_TO_SCAN_STEADY} after, "
+        f"--limit-fds {engine.SHARED_FD_LIMIT}"
+    )
+    console.print(
+        f"lab deviation from the rendered configs: BFD transmit/receive interval "
+        f"{engine.FULL_LAB_TIMERS.bfd_interval_ms} ms instead of the model's; ospfd and ospf6d "
+        f"`timers throttle spf {' '.join(map(str, engine.FULL_LAB_TIMERS.spf_throttle_ms or ()))}` "
+        f"(FRR's default 0 50 5000); OSPF hello/dead as rendered"
+    )
 
 
 def _print_report(report: Any) -> None:
@@ -182,8 +209,19 @@ def down(prefix: Prefix = DEFAULT_PREFIX) -> None:
     _require_lab_host()
     from network.lab import lab
 
-    removed = lab.down(prefix)
-    console.print(f"removed {removed} namespaces of lab {prefix!r}")
+    result = lab.down(prefix)
+    console.print(
+        f"removed {result.namespaces} namespaces of lab {prefix!r}, killed {result.processes_killed} "
+        f"processes in {result.seconds:.1f} s"
+    )
+    if not result.clean:
+        pids = ", ".join(map(str, result.processes_left[:20])) or "none"
+        spaces = ", ".join(result.namespaces_left[:5]) or "none"
+        raise _fail(
+            f"left behind: {len(result.namespaces_left)} namespaces ({spaces}), "
+            f"{len(result.processes_left)} processes (pids {pids})",
+            1,
+        )
 
 
 @lab_app.command()

@@ -6,6 +6,7 @@ import re
 from ipaddress import IPv4Interface, IPv6Interface
 from typing import Any
 
+from network.lab.engine import LabTimers
 from network.lab.spec import Adjacency, BgpSession, Endpoint, LabSpec, Link, Router
 from network.model import Backbone, Device
 from network.naming import interface_name
@@ -30,6 +31,22 @@ def daemons_for(config: str) -> tuple[str, ...]:
     if re.search(r"^router bgp\b", config, re.M):
         needed.append("bgpd")
     return tuple(needed)
+
+
+_BFD_INTERVAL = re.compile(r"^(  (?:transmit|receive)-interval )\d+$", re.M)
+
+
+_OSPF_ROUTER = re.compile(r"^(router ospf6?)$", re.M)
+
+
+def with_lab_timers(config: str, timers: LabTimers) -> str:
+    """``config`` with the lab's timers in place of the rendered ones (BFD profile intervals, SPF throttle
+    of ospfd and ospf6d)."""
+    config = _BFD_INTERVAL.sub(lambda m: f"{m.group(1)}{timers.bfd_interval_ms}", config)
+    if timers.spf_throttle_ms:
+        throttle = " timers throttle spf " + " ".join(map(str, timers.spf_throttle_ms))
+        config = _OSPF_ROUTER.sub(lambda m: f"{m.group(1)}\n{throttle}", config)
+    return config
 
 
 def _bit_s(quantity: Any) -> int:

@@ -79,8 +79,14 @@ def ip_batch(lines: Sequence[str], ns: str | None = None) -> None:
 
 
 def in_ns(ns: str, cmd: Sequence[str]) -> list[str]:
-    """``cmd`` run inside network namespace ``ns``."""
-    return ["ip", "netns", "exec", ns, *cmd]
+    """``cmd`` run inside network namespace ``ns``, in the host's mount namespace.
+
+    Not `ip netns exec`: that gives every command (and every daemon it starts) a mount namespace of its own
+    holding a copy of every /run/netns mount. With N routers that is N² mounts (3 million for the province),
+    each `netns delete` then propagates into every daemon's copy, and starting and tearing down slow to a
+    crawl. The lab's commands need the network namespace only (sysctl's /proc/sys/net follows it).
+    """
+    return ["nsenter", f"--net={NETNS_DIR / ns}", "--", *cmd]
 
 
 def in_router(ns: str, cmd: Sequence[str]) -> list[str]:
@@ -122,12 +128,17 @@ def share_identical_pages(pages_to_scan: int) -> None:
 
     if not (KSM / "run").exists():
         raise LabError(f"this kernel has no KSM ({KSM} is missing): FRR's pages cannot be shared")
-    (KSM / "pages_to_scan").write_text(f"{pages_to_scan}\n")
+    set_ksm_pages_to_scan(pages_to_scan)
     (KSM / "run").write_text("1\n")
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) != 0:
         errno = ctypes.get_errno()
         raise LabError(f"prctl(PR_SET_MEMORY_MERGE) failed (errno {errno}): Linux 6.4 or newer is needed")
+
+
+def set_ksm_pages_to_scan(pages: int) -> None:
+    """How many pages ksmd compares per wake-up (its CPU use follows this)."""
+    (KSM / "pages_to_scan").write_text(f"{pages}\n")
 
 
 def stop_page_sharing() -> None:

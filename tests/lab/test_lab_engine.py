@@ -48,6 +48,14 @@ def test_tiny_lab_converges_shapes_and_tears_down() -> None:
         running = system.vtysh(namespace_name(TINY_PREFIX, "tcounty"), "show running-config")
         assert "hostname tcounty" in running
 
+        # the daemons share the host's mount namespace (no copy of every /run/netns mount per router, which
+        # makes starting and deleting N namespaces cost N²) and live in their router's network namespace
+        city = namespace_name(TINY_PREFIX, "tcity")
+        zebra = (Path("/var/run/frr") / city / "zebra.pid").read_text().strip()
+        assert Path(f"/proc/{zebra}/ns/mnt").readlink() == Path("/proc/self/ns/mnt").readlink()
+        netns = Path("/run/netns") / city
+        assert Path(f"/proc/{zebra}/ns/net").stat().st_ino == netns.stat().st_ino
+
         # the configs are the files given, byte for byte, in FRR's own pathspace directory
         conf = Path("/etc/frr") / namespace_name(TINY_PREFIX, "tcity") / "frr.conf"
         assert conf.read_text() == spec.routers["tcity"].config

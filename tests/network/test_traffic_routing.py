@@ -23,133 +23,33 @@ Users: X 30, K 20, T 10. Per user in the month: 1 Mbit/s down from the DC, 0.25 
 from __future__ import annotations
 
 from datetime import date
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Interface, IPv6Network
 from pathlib import Path
 
-import numpy as np
 import pytest
+from hand_backbone import CITY_AREA, M, hand_backbone, hand_demand, loads_of
 
-from egov.units import Q_
 from network.linkload import CapacityInputs, LoadModel, evaluate, free_capacity_on_path, single_failures
-from network.model import Attachment, Backbone, Device, Interface, Link
-from network.paths import NO_FAILURE, Failure, RoutingGraph
-from network.traffic import Demand
-
-M = 1e6  # bit/s per Mbit/s
-CITY_AREA = 440100
+from network.model import Backbone
+from network.paths import Failure, RoutingGraph
 
 
-def _device(name: str, tier: str, city: str = "") -> Device:
-    return Device(
-        hostname=name,
-        tier=tier,
-        division_code=city or "440000",
-        name=name,
-        loopback_v4=IPv4Address("10.0.0.1"),
-        loopback_v6=IPv6Interface("fd00::1/128"),
-        city_code=city,
-    )
-
-
-def _link(
-    devices: dict[str, Device],
-    links: list[Link],
-    a: str,
-    b: str,
-    gbit: float,
-    cost: int,
-    area: int,
-    plane: str = "primary",
-) -> None:
-    port_a = len(devices[a].interfaces) + 1
-    port_b = len(devices[b].interfaces) + 1
-    bandwidth = Q_(gbit, "Gbit/s")
-    common = dict(bandwidth=bandwidth, mtu=1500, plane=plane, ospf_area=area, ospf_cost=cost, hello=1, dead=3)
-    addr = IPv4Interface("10.1.0.0/31")
-    addr6 = IPv6Interface("fd00::/127")
-    devices[a].interfaces.append(Interface(port_a, b, port_b, addr, addr6, **common))  # type: ignore[arg-type]
-    devices[b].interfaces.append(Interface(port_b, a, port_a, addr, addr6, **common))  # type: ignore[arg-type]
-    links.append(
-        Link(
-            a,
-            port_a,
-            b,
-            port_b,
-            IPv4Network("10.1.0.0/31"),
-            IPv6Network("fd00::/127"),
-            bandwidth,
-            1500,
-            plane,
-            area,
-        )
-    )
-
-
-def hand_backbone() -> Backbone:
-    devices = {
-        "C1": _device("C1", "core"),
-        "C2": _device("C2", "core"),
-        "A1": _device("A1", "access"),
-        "A2": _device("A2", "access"),
-        "X": _device("X", "city", "440100"),
-        "K": _device("K", "county", "440100"),
-        "T": _device("T", "town", "440100"),
-    }
-    devices["X"].division_code = "440100"
-    links: list[Link] = []
-    _link(devices, links, "C1", "C2", 100, 1, 0)
-    _link(devices, links, "C1", "C2", 100, 1, 0)
-    for core in ("C1", "C2"):
-        for acc in ("A1", "A2"):
-            _link(devices, links, core, acc, 100, 1, 0)
-    _link(devices, links, "C1", "X", 10, 10, 0)
-    _link(devices, links, "C2", "X", 10, 100, 0, "backup")
-    _link(devices, links, "X", "K", 1, 100, CITY_AREA)
-    _link(devices, links, "X", "K", 1, 1000, CITY_AREA, "backup")
-    _link(devices, links, "K", "T", 0.1, 1000, CITY_AREA)
-    for acc in ("A1", "A2"):
-        devices[acc].attachments.append(
-            Attachment(
-                5,
-                "public",
-                "cloud-dc",
-                IPv4Interface("10.0.4.0/31"),
-                IPv6Interface("fd00::/127"),
-                Q_(10, "Gbit/s"),
-                1500,
-            )
-        )
-    return Backbone(devices=devices, links=links, asn=65044)
-
-
-def hand_demand() -> Demand:
-    return Demand(
-        months=[date(2027, 1, 1)],
-        sites=["K", "T", "X"],
-        users=np.array([20.0, 10.0, 30.0]),
-        hubs=["cloud-dc"],
-        down=np.array([[1 * M]]),
-        up=np.array([[0.25 * M]]),
-        transfers=[],
+def city_backbone() -> Backbone:
+    """The topology above: city X, county K (a primary and a backup 1G to X), town T."""
+    return hand_backbone(
+        {"X": "city", "K": "county", "T": "town"},
+        [
+            ("C1", "X", 10, 10, 0, "primary"),
+            ("C2", "X", 10, 100, 0, "backup"),
+            ("X", "K", 1, 100, CITY_AREA, "primary"),
+            ("X", "K", 1, 1000, CITY_AREA, "backup"),
+            ("K", "T", 0.1, 1000, CITY_AREA, "primary"),
+        ],
     )
 
 
 @pytest.fixture
 def model() -> LoadModel:
-    return LoadModel(RoutingGraph(hand_backbone()), hand_demand())
-
-
-def loads_of(model: LoadModel, failure: Failure = NO_FAILURE) -> dict[tuple[str, str, str], float]:
-    """{(from, to, plane): Mbit/s} for every arc carrying traffic (parallel circuits summed per plane and
-    kept apart as plane:port)."""
-    values = model.loads(failure)[:, 0]
-    out: dict[tuple[str, str, str], float] = {}
-    for arc in model.graph.arcs:
-        if values[arc.index] > 0:
-            c = model.graph.circuits[arc.circuit]
-            key = (arc.tail, arc.head, f"{c.plane}:{c.a_port}" if c.tier == "core_interconnect" else c.plane)
-            out[key] = out.get(key, 0.0) + values[arc.index] / M
-    return {k: round(v, 9) for k, v in out.items()}
+    return LoadModel(RoutingGraph(city_backbone()), hand_demand())
 
 
 def _failure(model: LoadModel, a: str, b: str, plane: str = "primary") -> Failure:

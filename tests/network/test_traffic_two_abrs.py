@@ -3,7 +3,8 @@ routing as OSPF does it — out of the area through the ABR at least (distance +
 through the ABR at least (distance + its summary's cost, the farthest router of the area), every figure by
 hand.
 
-Topology: the hand-made backbone of test_traffic_routing without X's own backup to K, plus::
+Topology: the hand-made backbone of test_traffic_routing (built by tests/network/hand_backbone.py) without
+X's own backup to K, plus::
 
       C1 ======== C2
        | 10G (10)  |  backup 10G (100)      (C2–X backup 10G (100) as before)
@@ -21,54 +22,26 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_traffic_routing import CITY_AREA, _device, _link, hand_demand, loads_of
+from hand_backbone import CITY_AREA, hand_backbone, hand_demand, loads_of
 
-from egov.units import Q_
 from network.linkload import LoadModel, cut_off, evaluate, single_failures
-from network.model import Attachment, Backbone, Link
+from network.model import Backbone
 from network.paths import NO_FAILURE, Failure, RoutingGraph, next_hop_ports, summary_costs
 
 
 def two_abr_backbone() -> Backbone:
-    from ipaddress import IPv4Interface, IPv6Interface
-
-    devices = {
-        "C1": _device("C1", "core"),
-        "C2": _device("C2", "core"),
-        "A1": _device("A1", "access"),
-        "A2": _device("A2", "access"),
-        "X": _device("X", "city", "440100"),
-        "X2": _device("X2", "city", "440100"),
-        "K": _device("K", "county", "440100"),
-        "T": _device("T", "town", "440100"),
-    }
-    devices["X"].division_code = devices["X2"].division_code = "440100"
-    links: list[Link] = []
-    _link(devices, links, "C1", "C2", 100, 1, 0)
-    _link(devices, links, "C1", "C2", 100, 1, 0)
-    for core in ("C1", "C2"):
-        for acc in ("A1", "A2"):
-            _link(devices, links, core, acc, 100, 1, 0)
-    _link(devices, links, "C1", "X", 10, 10, 0)
-    _link(devices, links, "C2", "X", 10, 100, 0, "backup")
-    _link(devices, links, "C2", "X2", 10, 100, 0, "backup")
-    _link(devices, links, "X", "X2", 10, 100, CITY_AREA, "backup")
-    _link(devices, links, "X", "K", 1, 100, CITY_AREA)
-    _link(devices, links, "X2", "K", 1, 1000, CITY_AREA, "backup")
-    _link(devices, links, "K", "T", 0.1, 1000, CITY_AREA)
-    for acc in ("A1", "A2"):
-        devices[acc].attachments.append(
-            Attachment(
-                5,
-                "public",
-                "cloud-dc",
-                IPv4Interface("10.0.4.0/31"),
-                IPv6Interface("fd00::/127"),
-                Q_(10, "Gbit/s"),
-                1500,
-            )
-        )
-    return Backbone(devices=devices, links=links, asn=65044)
+    return hand_backbone(
+        {"X": "city", "X2": "city", "K": "county", "T": "town"},
+        [
+            ("C1", "X", 10, 10, 0, "primary"),
+            ("C2", "X", 10, 100, 0, "backup"),
+            ("C2", "X2", 10, 100, 0, "backup"),
+            ("X", "X2", 10, 100, CITY_AREA, "backup"),
+            ("X", "K", 1, 100, CITY_AREA, "primary"),
+            ("X2", "K", 1, 1000, CITY_AREA, "backup"),
+            ("K", "T", 0.1, 1000, CITY_AREA, "primary"),
+        ],
+    )
 
 
 @pytest.fixture
