@@ -116,3 +116,35 @@ def test_each_draw_is_the_same_whatever_the_number_of_draws(
     done: list[int] = []
     simulate(growing, draws=450, seed=4, progress=done.append)
     assert done == [100, 200, 300, 400, 450]
+
+
+def test_each_draws_department_slips_are_the_drawn_sources_demand() -> None:
+    """The vectorised draws and the whole-source draws (``drawn_sources``, which the fit's risk uses) are
+    two spellings of one Monte Carlo: with growth certain and slips likely, draw by draw, each line's demand
+    from the arrays equals the deterministic demand of the source whose systems moved by their department's
+    slip."""
+    from capacity.demand import demand_lines
+    from capacity.risk import _demand_draws, _inputs, drawn_sources
+    from egov.source import default_source
+
+    source = default_source()
+    slips = UncertaintyModel(
+        growth_sigma_common=0, growth_sigma_system=0, slip_probability=0.5, max_slip_months=9
+    )
+    data = _inputs(source)
+    horizon = source.planning.horizon_months
+    count, seed = 4, 13
+    drawn = list(drawn_sources(source, count, count, seed, slips))
+    moved = 0
+    for (number, demand), one in zip(_demand_draws(data, horizon, count, seed, slips), drawn, strict=True):
+        expected = demand_lines(one)
+        moved += sum(
+            a.migration_month != b.migration_month for a, b in zip(source.systems, one.systems, strict=True)
+        )
+        for k, key in enumerate(data.keys):
+            want = expected.get(key, np.zeros(horizon))
+            np.testing.assert_allclose(
+                demand[:, k], want, rtol=2e-5, atol=1e-3, err_msg=f"draw {number} {key}"
+            )
+    # the slips did move systems (else this proves nothing about departments)
+    assert moved > len(source.systems)
