@@ -446,9 +446,13 @@ def _wait_for_room(hostname: str, pipeline: StartPipeline, stop: threading.Event
     ``pipeline.load_wait_s`` lets the router start all the same.
     """
     started = time.monotonic()
-    while (refusal := start_refusal(pipeline, _load_per_cpu(), system.mem_available_mib())) is not None:
+    while True:
+        available = system.mem_available_mib()
+        refusal = start_refusal(pipeline, _load_per_cpu(), available)
+        if refusal is None:
+            break
         waited = time.monotonic() - started
-        if system.mem_available_mib() < pipeline.reserve_mib:
+        if available < pipeline.reserve_mib:
             if waited > pipeline.wait_s:
                 raise LabError(f"{hostname}: {refusal} after waiting {pipeline.wait_s:.0f} s")
         elif waited > pipeline.load_wait_s:
