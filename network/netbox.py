@@ -254,26 +254,25 @@ class _Tables:
         covered_v6 = [p.ipv6.infrastructure, p.ipv6.lan, p.isolated.ipv6]
         planes = self.management_planes()
         for domain, mgmt in planes.items():
-            # NetBox refuses overlapping aggregates: a block inside one already listed is only a prefix
-            if not any(mgmt.oob.subnet_of(net) for net in covered):
-                in_shared = mgmt.oob.subnet_of(SHARED_ADDRESS_SPACE)
+            blocks: tuple[tuple[IPv4Network | IPv6Network, list[Any], str], ...] = (
+                (mgmt.oob, covered, ""),
+                (mgmt.oob_v6, covered_v6, " (IPv6)"),
+            )
+            for block, covering, family in blocks:
+                # NetBox refuses overlapping aggregates: a block inside one already listed is only a prefix
+                if any(block.subnet_of(net) for net in covering):
+                    continue
+                in_shared = isinstance(block, IPv4Network) and block.subnet_of(SHARED_ADDRESS_SPACE)
+                registry = shared if in_shared else rir
                 self.out["aggregates"].append(
                     {
-                        "prefix": str(mgmt.oob),
-                        "rir": (shared if in_shared else rir)["name"],
-                        "description": f"{domain} out-of-band management",
+                        "prefix": str(block),
+                        "rir": registry["name"],
+                        "description": f"{domain} out-of-band management{family}",
                     }
                 )
                 if in_shared and shared not in self.out["rirs"]:
                     self.out["rirs"].append(shared)
-            if not any(mgmt.oob_v6.subnet_of(net) for net in covered_v6):
-                self.out["aggregates"].append(
-                    {
-                        "prefix": str(mgmt.oob_v6),
-                        "rir": rir["name"],
-                        "description": f"{domain} out-of-band management (IPv6)",
-                    }
-                )
         vrfs: dict[str, dict[str, Any]] = {}
         targets: dict[str, str] = {}
         for dev in sorted(self.backbone.devices.values(), key=lambda d: d.hostname):
