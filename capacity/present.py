@@ -144,6 +144,14 @@ def _flag(assessment: Assessment, index: int | None, style: str, lang: str | Non
     return f"[{style}]{text}[/]"
 
 
+def cores_text(source: SourceOfTruth, lang: str | None = None) -> str:
+    """The cloud's physical cores as a count with its word ("15000 核" / "15000 cores"), not pint's symbol."""
+    _ = translations(language(lang)).gettext
+    return _("%(count)s cores") % {
+        "count": f"{magnitude_in(source.cloud.physical_totals()['cores'], 'core'):g}"
+    }
+
+
 def render_table(
     source: SourceOfTruth,
     assessment: Assessment,
@@ -161,9 +169,7 @@ def render_table(
     target = f"{planning.headroom_target:.0%}"
     values = {
         "region": source.cloud.region,
-        # a count with its word ("15000 核" / "15000 cores"), not pint's symbol "core"
-        "cores": _("%(count)s cores")
-        % {"count": f"{magnitude_in(source.cloud.physical_totals()['cores'], 'core'):g}"},
+        "cores": cores_text(source, lang),
         "ram": physical["ram"],
         "storage": physical["storage_raw"],
         "systems": len(source.systems),

@@ -31,6 +31,7 @@ from capacity.headroom import Assessment, LineHeadroom
 from capacity.present import (
     amount,
     assessment_json,
+    cores_text,
     month_text,
     percent_or_none,
     risk_json,
@@ -805,6 +806,7 @@ def report_html(
         rows=rows,
         decision=decision(assessment, purchases, code, no_plan, fit),
         fit=None if fit is None else fit_section(assessment, fit, code),
+        cores=cores_text(source, code),
         systems=len(source.systems),
         departments=len(source.departments),
         target_percent=f"{assessment.planning.headroom_target:.0%}",

@@ -422,3 +422,18 @@ def test_report_and_workbook_give_each_zone_the_checks_one_date() -> None:
     }
     assert decision.cell(3, 3).value == "first month below target or without a host"
     assert rows == check
+
+
+def test_report_states_the_physical_cores_with_their_word_in_each_language(short_source) -> None:
+    """The report's summary line spells the cores as the check's table does ("15000 核" / "15000 cores"),
+    never pint's symbol "core" in a Chinese sentence."""
+    from capacity.present import cores_text
+    from egov.units import magnitude_in
+
+    cores = f"{magnitude_in(short_source.cloud.physical_totals()['cores'], 'core'):g}"
+    assert cores_text(short_source, "zh-CN") == f"{cores} 核"
+    assert cores_text(short_source, "en") == f"{cores} cores"
+    assessment = assess(short_source)
+    charts = {report.line_slug(line): "" for line in assessment.lines}
+    zh = report.report_html(short_source, assessment, charts, lang="zh-CN")
+    assert f"物理资源：{cores} 核，" in zh and f"{cores} core" not in zh
