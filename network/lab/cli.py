@@ -146,13 +146,15 @@ def _print_full_lab_settings() -> None:
         f"shared pages: no ASLR, KSM at "
         f"{engine.KSM_PAGES_TO_SCAN} pages per wake-up while starting, "
         f"{engine.KSM_PAGES_TO_SCAN_STEADY} after, "
-        f"--limit-fds {engine.SHARED_FD_LIMIT}"
+        f"--limit-fds {engine.SHARED_FD_LIMIT}, timer slack {engine.SHARED_TIMER_SLACK_NS // 1_000_000} ms"
     )
+    timers = engine.FULL_LAB_TIMERS
+    hello, dead = timers.min_hello_dead_s or (0, 0)
     console.print(
-        f"lab deviation from the rendered configs: BFD transmit/receive interval "
-        f"{engine.FULL_LAB_TIMERS.bfd_interval_ms} ms instead of the model's; ospfd and ospf6d "
-        f"`timers throttle spf {' '.join(map(str, engine.FULL_LAB_TIMERS.spf_throttle_ms or ()))}` "
-        f"(FRR's default 0 50 5000); OSPF hello/dead as rendered"
+        f"lab deviation from the rendered configs: BFD transmit/receive interval {timers.bfd_interval_ms} ms "
+        f"instead of the model's; OSPF and OSPFv3 hello/dead at least {hello}/{dead} s (rendered 1/3 s on "
+        f"links with an alternative path); ospfd and ospf6d "
+        f"`timers throttle spf {' '.join(map(str, timers.spf_throttle_ms or ()))}` (FRR's default 0 50 5000)"
     )
 
 

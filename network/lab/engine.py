@@ -24,17 +24,34 @@ STATE_ROOT = Path("/run/egov-lab")
 #: of a 195-router city lab (zebra 6.0, ospfd 5.5, ospf6d 5.1 there once converged).
 DAEMON_MEMORY_MIB = {"zebra": 6.0, "ospfd": 5.5, "ospf6d": 5.2, "staticd": 2.5, "bgpd": 11.0, "bfdd": 3.0}
 #: The same with shared pages (`build(share_pages=True)`: no address randomisation, KSM, --limit-fds 128),
-#: per tier where measured: the towns of the 195-router city lab after ksmd's first full scans.
+#: per tier: the whole province converged (2026-11-30 21:21, 1,773 routers, `lab.daemon_memory_by_tier`),
+#: rounded up. A town takes more than in a 195-router city lab (2.2 / 3.0 / 3.0 there): its zebra and ospf6d
+#: hold the routes and LSAs of a bigger province.
 SHARED_DAEMON_MEMORY_MIB: dict[str, dict[str, float]] = {
-    "town": {"zebra": 2.2, "ospfd": 3.0, "ospf6d": 3.0},
+    "town": {"zebra": 3.7, "ospfd": 2.8, "ospf6d": 3.2},
+    "county": {"zebra": 2.8, "ospfd": 2.0, "ospf6d": 2.7, "bfdd": 1.1},
+    "city": {"zebra": 3.3, "ospfd": 2.0, "ospf6d": 5.6, "bgpd": 2.3, "bfdd": 1.1, "staticd": 1.1},
+    "core": {"zebra": 4.0, "ospfd": 2.2, "ospf6d": 8.6, "bgpd": 4.5, "bfdd": 1.7},
+    "access": {"zebra": 3.5, "ospfd": 1.4, "ospf6d": 3.9, "bgpd": 2.3, "bfdd": 1.1},
 }
-#: Kernel state per router (namespace, veths, qdiscs, sockets).
-ROUTER_KERNEL_MIB = 1.0
+#: Kernel state per router (namespace, veths, qdiscs, sockets, neighbour entries): the province's host memory
+#: grew by 20,440 MiB, its daemons' PSS was 16,834 MiB — 2.0 MiB per router besides the daemons.
+ROUTER_KERNEL_MIB = 2.0
 Progress = Callable[[str, int], None]
 #: FRR sizes its per-thread poll and task tables by the fd limit. With shared pages the daemons get a lower
 #: one: a lab router needs a few dozen fds at most (a core: 25 links, about 25 BGP sessions, zserv, vty).
 FD_LIMIT = 1024
 SHARED_FD_LIMIT = 128
+#: Timer slack of the daemons of a lab with shared pages (the whole province), ns: the kernel may wake a
+#: daemon's timer up to this late, so a daemon's many timers fire together. An idle FRR daemon is its
+#: timers: ospfd re-arms a 1 s delayed-acknowledgement timer per interface and 5 s retransmit timers per
+#: neighbour, each jittered, so a county's ospfd woke about 156 times a second, and each wake-up (ppoll,
+#: signal masks, a context switch) costs this VM about 80 µs. Measured on the 195-router city lab (440100,
+#: every town, converged; `lab.daemon_cpu_by_tier`): the routers' daemons took 0.234 of a core with the
+#: kernel's default 50 µs, 0.028 with 100 ms — county ospfd 0.86 % → 0.045 %, town ospfd 0.042 % → 0.006 %,
+#: a core router's bfdd 0.83 % → 0.17 %. 100 ms is a tenth of the lab's shortest timer (BFD and OSPF hello at
+#: 1 s): no adjacency or session notices it. Not used by the default lab, whose failover times are measured.
+SHARED_TIMER_SLACK_NS = 100_000_000
 #: Pages ksmd compares per 20 ms wake-up while routers start: about 800 MB/s, enough to keep up with them.
 #: ksmd's CPU follows this rate and the lab's size: 12 % of a core at 4,000 (195-router city lab, measured).
 KSM_PAGES_TO_SCAN = 4000
@@ -84,16 +101,25 @@ class LabTimers:
     #: SPF throttling of ospfd and ospf6d, ms: delay, initial hold, maximum hold (rendered: FRR's defaults,
     #: 0 / 50 / 5,000).
     spf_throttle_ms: tuple[int, int, int] | None = None
+    #: The shortest OSPF and OSPFv3 hello and dead intervals, s: faster rendered ones are raised to these
+    #: (rendered: 1 / 3 on links with an alternative path, 10 / 40 elsewhere).
+    min_hello_dead_s: tuple[int, int] | None = None
 
 
-#: The whole province on 2 cores: BFD at 200 ms × 3 on every link with an alternative path costs about
-#: 1.25 cores of the 2 at steady state (bfdd 2.8 % of a core per city router, 5 % per core router, measured on
-#: a 328-router slice); at 1 s the same sessions cost a fifth and still detect a silent cut in 3 s, as the
-#: fast OSPF dead interval does. SPF throttled harder: the province's first run (2026-11-30 19:00) started
-#: 335 routers in 2.5 minutes and then about one every two seconds, both cores busy with the ospf6d of every
-#: router of a city's area recomputing for each town that came up (SPF at most every 5 s each, FRR's
-#: default); at most every 20 s a router's SPF runs a quarter as often. Nothing else is changed.
-FULL_LAB_TIMERS = LabTimers(bfd_interval_ms=1000, spf_throttle_ms=(1000, 5000, 20000))
+#: The whole province on 2 cores: failure detection slowed to what a machine shared by 1,773 routers can
+#: honour. At the rendered 200 ms × 3 the BFD sessions alone took about 1.25 of the 2 cores (bfdd 2.8 % of a
+#: core per city router, 5 % per core router, measured on a 328-router slice). Worse, any few seconds in which
+#: the start-up's work (LSA flooding, SPF, route installs) holds both cores delay hellos and BFD packets past
+#: a 3 s detection time: the uplink adjacencies of counties and cities drop, their areas' summaries change
+#: province-wide, every router recomputes and installs routes, and the load feeds itself — the attempt of
+#: 2026-11-30 20:46 ran from load 30 to 2,300 within five minutes at 1,050 routers (BFD 1 s, hellos 1 s /
+#: dead 3 s). So BFD at 10 s × 3 and OSPF hellos of at least 10 s (dead 40 s) everywhere, as the model
+#: already gives the links without an alternative path; SPF at most every 20 s per router (FRR's default:
+#: 5 s). The full lab proves that the province's routing converges and reaches every site; detection and
+#: failover times are measured on the default lab, which runs the rendered timers (`lab failover`).
+FULL_LAB_TIMERS = LabTimers(
+    bfd_interval_ms=10000, spf_throttle_ms=(1000, 5000, 20000), min_hello_dead_s=(10, 40)
+)
 #: Routers start tier by tier from the top: a town's adjacency to its county forms as soon as it starts.
 START_ORDER = ("core", "access", "isolated-core", "city", "isolated", "county", "town")
 #: Teardown: how long killed daemons get to vanish before the rest is removed anyway and reported.
@@ -384,9 +410,14 @@ def _write_router_files(ns: str, router: Router) -> None:
         shutil.chown(etc / name, "frr", "frr")
 
 
-def _daemon_script(ns: str, router: Router, fd_limit: int = FD_LIMIT) -> str:
-    """The shell run in the router's namespace and own UTS namespace: hostname, daemons, then vtysh -b."""
+def _daemon_script(
+    ns: str, router: Router, fd_limit: int = FD_LIMIT, timer_slack_ns: int | None = None
+) -> str:
+    """The shell run in the router's namespace and own UTS namespace: hostname, daemons, then vtysh -b.
+    With ``timer_slack_ns`` the shell first sets its own timer slack, which the daemons inherit."""
     parts = [f"hostname {router.hostname}"]
+    if timer_slack_ns is not None:
+        parts.append(f"echo {timer_slack_ns} > /proc/self/timerslack_ns")
     for daemon in DAEMON_ORDER:
         if daemon in router.daemons:
             parts.append(f"{FRR_BIN / daemon} -N {ns} -d -P 0 --limit-fds {fd_limit}")
@@ -422,7 +453,7 @@ def _configure_router(
         return
     # setarch -R: no address randomisation, so that the daemons' identical start-up pages are identical
     # byte for byte (pointers included) across routers and KSM can merge them.
-    script = _daemon_script(ns, router, SHARED_FD_LIMIT)
+    script = _daemon_script(ns, router, SHARED_FD_LIMIT, SHARED_TIMER_SLACK_NS)
     system.run(system.in_ns(ns, ["setarch", "-R", "unshare", "--uts", "sh", "-ec", script]), timeout=180)
 
 
@@ -460,6 +491,14 @@ def _wait_for_room(hostname: str, pipeline: StartPipeline, stop: threading.Event
         if stop.wait(0.5):
             return False
     return not stop.is_set()
+
+
+def neighbour_entries(spec: LabSpec) -> int:
+    """Neighbour-table entries per address family the lab may hold at once, with room to spare: per link end
+    its neighbour and the OSPF groups (AllSPFRouters, AllDRouters), per stub its LAN's hosts, and the
+    host's own 1,024."""
+    ends = 2 * len(spec.links) + sum(len(r.stub_interfaces) for r in spec.routers.values())
+    return 1024 + 4 * ends
 
 
 def start_order(spec: LabSpec) -> list[str]:
@@ -538,6 +577,7 @@ def build(
         raise LabError("lab spec is not buildable: " + "; ".join(problems[:10]))
     pipeline = pipeline or (FULL_PIPELINE if share_pages else DEFAULT_PIPELINE)
     teardown(prefix)
+    system.raise_neighbour_tables(neighbour_entries(spec))
     if share_pages:
         system.share_identical_pages(KSM_PAGES_TO_SCAN)
     tick = progress or (lambda _stage, _n: None)

@@ -39,10 +39,20 @@ _BFD_INTERVAL = re.compile(r"^(  (?:transmit|receive)-interval )\d+$", re.M)
 _OSPF_ROUTER = re.compile(r"^(router ospf6?)$", re.M)
 
 
+_OSPF_INTERVAL = re.compile(r"^( ip ospf| ipv6 ospf6) (hello|dead)-interval (\d+)$", re.M)
+
+
 def with_lab_timers(config: str, timers: LabTimers) -> str:
     """``config`` with the lab's timers in place of the rendered ones (BFD profile intervals, SPF throttle
-    of ospfd and ospf6d)."""
+    of ospfd and ospf6d, hello and dead intervals below the lab's shortest)."""
     config = _BFD_INTERVAL.sub(lambda m: f"{m.group(1)}{timers.bfd_interval_ms}", config)
+    if timers.min_hello_dead_s:
+        shortest = dict(zip(("hello", "dead"), timers.min_hello_dead_s, strict=True))
+
+        def raised(m: re.Match[str]) -> str:
+            return f"{m.group(1)} {m.group(2)}-interval {max(int(m.group(3)), shortest[m.group(2)])}"
+
+        config = _OSPF_INTERVAL.sub(raised, config)
     if timers.spf_throttle_ms:
         throttle = " timers throttle spf " + " ".join(map(str, timers.spf_throttle_ms))
         config = _OSPF_ROUTER.sub(lambda m: f"{m.group(1)}\n{throttle}", config)

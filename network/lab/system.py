@@ -136,6 +136,38 @@ def share_identical_pages(pages_to_scan: int) -> None:
         raise LabError(f"prctl(PR_SET_MEMORY_MERGE) failed (errno {errno}): Linux 6.4 or newer is needed")
 
 
+#: The kernel's neighbour tables (ARP, IPv6 neighbour discovery) are one per machine, shared by every network
+#: namespace, and by default hold 1,024 entries before each new entry forces a garbage collection under the
+#: table's lock (and from 1,024 on, entries are refused: "neighbor table overflow"). A lab router has an
+#: entry per link and neighbour, plus the OSPF multicast groups, per address family: the province's first
+#: attempts hit the limit by a few hundred routers (936,000 refusals when 1,050 ran), and OSPFv3's unicast
+#: updates to refused neighbours were lost and retransmitted.
+NEIGHBOUR_GC_THRESHOLDS = ("gc_thresh1", "gc_thresh2", "gc_thresh3")
+
+
+def neighbour_table_limits() -> dict[str, int]:
+    """The machine's neighbour-table thresholds, per family and name ("ipv4.gc_thresh3": 1024, …)."""
+    base = Path("/proc/sys/net")
+    return {
+        f"{family}.{name}": int((base / family / "neigh" / "default" / name).read_text())
+        for family in ("ipv4", "ipv6")
+        for name in NEIGHBOUR_GC_THRESHOLDS
+    }
+
+
+def raise_neighbour_tables(entries: int) -> None:
+    """Let the machine's neighbour tables hold ``entries`` per family without garbage collection (gc_thresh1)
+    and twice that before refusing (gc_thresh3); thresholds already higher stay as they are."""
+    wanted = {"gc_thresh1": entries, "gc_thresh2": entries * 2, "gc_thresh3": entries * 2}
+    base = Path("/proc/sys/net")
+    for family in ("ipv4", "ipv6"):
+        # thresh3 first: the kernel keeps thresh1 ≤ thresh2 ≤ thresh3 meaningful only in that order
+        for name in reversed(NEIGHBOUR_GC_THRESHOLDS):
+            path = base / family / "neigh" / "default" / name
+            if int(path.read_text()) < wanted[name]:
+                path.write_text(f"{wanted[name]}\n")
+
+
 def set_ksm_pages_to_scan(pages: int) -> None:
     """How many pages ksmd compares per wake-up (its CPU use follows this)."""
     (KSM / "pages_to_scan").write_text(f"{pages}\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,8 @@ from network.lab.check import check
 from network.lab.spec import namespace_name
 from network.lab.system import LabError
 
+#: personality(2) flag that `setarch -R` sets: no address randomisation.
+ADDR_NO_RANDOMIZE = 0x0040000
 pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab"), pytest.mark.usefixtures("lab_host")]
 
 
@@ -107,3 +110,43 @@ def test_check_reports_a_missing_adjacency() -> None:
         assert not report.ping_failures  # rerouted: still reaches the core through the city
     finally:
         lab.down(TINY_PREFIX)
+
+
+def test_shared_pages_lab_daemons_run_unrandomised_mergeable_with_timer_slack() -> None:
+    """The whole province's settings (`up --full`: share_pages) on the triangle: every daemon runs without
+    address randomisation, KSM-mergeable and with the lab's timer slack (inherited from the start shell),
+    and the lab still converges. Built in a child process: the builder marks itself mergeable (prctl), which
+    must not stay on this test worker."""
+    require_lab_host()
+    spec = tiny_spec()
+    build = (
+        "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
+        "from lab_tiny import tiny_spec\nfrom network.lab import lab\n"
+        "lab.up(tiny_spec(), sys.argv[3], share_pages=True)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    try:
+        subprocess.run(
+            [sys.executable, "-c", build, str(root), str(Path(__file__).parent), TINY_PREFIX],
+            check=True,
+            timeout=180,
+        )
+        _waited, report = lab.wait_converged(spec, TINY_PREFIX, timeout=90, poll=1)
+        assert report.ok, report
+        daemons = 0
+        for name, router in spec.routers.items():
+            for daemon in router.daemons:
+                pidfile = Path("/var/run/frr") / namespace_name(TINY_PREFIX, name) / f"{daemon}.pid"
+                proc, where = Path("/proc") / pidfile.read_text().strip(), (name, daemon)
+                assert int((proc / "timerslack_ns").read_text()) == engine.SHARED_TIMER_SLACK_NS, where
+                assert int((proc / "personality").read_text(), 16) & ADDR_NO_RANDOMIZE, where
+                assert "ksm_merge_any: yes" in (proc / "ksm_stat").read_text(), where
+                daemons += 1
+        assert daemons == sum(len(r.daemons) for r in spec.routers.values()) == 8
+        limits = system.neighbour_table_limits()  # machine-wide: sized by every build, never lowered
+        assert min(limits[f"{f}.gc_thresh1"] for f in ("ipv4", "ipv6")) >= engine.neighbour_entries(spec)
+    finally:
+        lab.down(TINY_PREFIX)
+    assert _leftovers(TINY_PREFIX) == []
+    # the default lab keeps the kernel's timers: its failover times are measured
+    assert "timerslack" not in engine._daemon_script("egu-tcity", spec.routers["tcity"])
