@@ -3,6 +3,7 @@ Every figure comes from capacity.building."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -61,6 +62,20 @@ LIMIT_NAMES = {
 }
 
 
+def _pue_text(mean: float | None, target: float, _: Callable[[str], str]) -> str:
+    """The mean PUE with its GB 40879 grade, flagged when above the planning target (a target, not a limit:
+    the room still runs, the first-crossed column does not count it)."""
+    if mean is None:
+        return "—"
+    text = _("%(mean)s (GB 40879 grade %(grade)s)") % {
+        "mean": f"{mean:.2f}",
+        "grade": gb40879_grade(mean) or _("none: above 1.50"),
+    }
+    if mean > target:
+        return "[yellow]" + _("%(pue)s, above the target") % {"pue": text} + "[/]"
+    return text
+
+
 def render_building(
     report: BuildingReport, source: SourceOfTruth, console: Console, lang: str | None = None
 ) -> None:
@@ -80,13 +95,12 @@ def render_building(
         _("worst feed (after losing the other)"),
         _("cooling"),
         _("PUE (target %(target)s)") % {"target": f"{report.target_pue:g}"},
-        _("first crossed"),
+        _("first limit crossed (U, power, cooling)"),
     ):
         table.add_column(title)
     for room in report.rooms:
         valid = [v for v in room.pue if v is not None]
         mean = sum(valid) / len(valid) if valid else None
-        grade = None if mean is None else gb40879_grade(mean)
         worst = max(room.room.rows, key=lambda row: float(room.feed_load_kw[row.name][-1]) / row.feed_kw)
         crossed = [
             f"{_(LIMIT_NAMES[limit])} {planning.month(month).strftime('%Y-%m')}"
@@ -107,10 +121,7 @@ def render_building(
             },
             _("%(load)s of %(limit)s kW")
             % {"load": f"{room.it_kw[-1]:.1f}", "limit": f"{room.room.cooling_kw:g}"},
-            "—"
-            if mean is None
-            else _("%(mean)s (GB 40879 grade %(grade)s)")
-            % {"mean": f"{mean:.2f}", "grade": grade or _("none: above 1.50")},
+            _pue_text(mean, report.target_pue, _),
             "[red]" + "; ".join(crossed) + "[/]" if crossed else "[green]" + _("none") + "[/]",
         )
     console.print(table)

@@ -60,6 +60,16 @@ def _scenario_or_exit(source: SourceOfTruth, scenario: str | None, data: Path | 
     return run
 
 
+LangOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        metavar="zh-CN|en",
+        help="Language of the output (else egov --lang, EGOV_LANG, the locale, zh-CN).",
+    ),
+]
+
+
 FromPlacementOption = Annotated[
     str | None,
     typer.Option(
@@ -153,10 +163,13 @@ def _building_or_exit(source: SourceOfTruth, data: Path | None) -> BuildingRepor
         exit_with_errors(exc)
 
 
-def _language_or_exit(lang: str) -> str:
-    """The catalog code of ``--lang``; an unknown language exits 2 naming it and the languages there are."""
-    from egov.i18n import UnknownLanguage, language
+def _language_or_exit(lang: str | None) -> str:
+    """The catalog code of ``--lang``, else of the CLI's language (``egov --lang``, EGOV_LANG, the locale,
+    zh-CN); an unknown language exits 2 naming it and the languages there are."""
+    from egov.i18n import UnknownLanguage, cli_language, language
 
+    if lang is None:
+        return cli_language()
     try:
         return language(lang)
     except UnknownLanguage as exc:
@@ -186,9 +199,7 @@ def check(
     ] = None,
     from_placement: FromPlacementOption = None,
     aggregate_map: AggregateMapOption = None,
-    lang: Annotated[
-        str, typer.Option("--lang", help="Language of the table: zh-CN (default) or en.")
-    ] = "zh-CN",
+    lang: LangOption = None,
 ) -> None:
     """Will supply cover demand month by month for the whole horizon? What runs out first; when to order.
     The fit section places every system's VMs host by host, as Nova and Placement would (docs/fit.md)."""
@@ -478,9 +489,7 @@ def plan_command(
         Path | None,
         typer.Option("--scenario-out", help="Write the tranches as a scenario file for `check --scenario`."),
     ] = None,
-    lang: Annotated[
-        str, typer.Option("--lang", help="Language of the table: zh-CN (default) or en.")
-    ] = "zh-CN",
+    lang: LangOption = None,
 ) -> None:
     """A staged, least-cost purchase plan: what to order by when, delivered when, into which aggregate or pool
     and which racks — proven by the check, the fit and the building (docs/planners.md)."""
@@ -544,9 +553,7 @@ def report(
         int, typer.Option("--risk-draws", min=0, max=1_000_000, help="Add a Monte Carlo section (0: none).")
     ] = 0,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the Monte Carlo section.")] = 0,
-    lang: Annotated[
-        str, typer.Option("--lang", help="Language of the report and workbook: zh-CN (default) or en.")
-    ] = "zh-CN",
+    lang: LangOption = None,
 ) -> None:
     """An HTML report with PNG charts (demand vs usable per resource and zone) and an XLSX workbook, the
     decision first — the procurement plan's tranches (what to order, where, by when, at what cost), or why
@@ -558,14 +565,14 @@ def report(
     from capacity.prices import load_prices
     from capacity.report import MissingFont, cjk_font, write_report
     from egov.errors import SourceError, SourceErrors
-    from egov.i18n import UnknownLanguage, language, translations
+    from egov.i18n import translations
     from egov.source import DEFAULT_DATA_DIR
 
+    code = _language_or_exit(lang)
     try:
-        code = language(lang)
         cjk_font()
-    except (UnknownLanguage, MissingFont) as exc:
-        err_console.print(f"--lang {lang}: {exc}" if isinstance(exc, UnknownLanguage) else str(exc))
+    except MissingFont as exc:
+        err_console.print(str(exc))
         raise typer.Exit(2) from None
     base = load_or_exit(data)
     run = _scenario_or_exit(base, scenario, data)

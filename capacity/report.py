@@ -739,11 +739,13 @@ def fit_section(assessment: Assessment, fit: FitReport, lang: str | None = None)
             for line in assessment.lines
             if line.az == zone["az"] and line.first_below_target is not None
         ]
+        unplaced, sums = zone["first_month_unplaced"], month_text(assessment, min(below)) if below else None
         zones.append(
             {
                 "az": zone["az"],
-                "first_month_unplaced": zone["first_month_unplaced"],
-                "sums_below_target": month_text(assessment, min(below)) if below else None,
+                "first_month_unplaced": unplaced,
+                # the sums' month is in the decision table: a second date here would read as a second answer
+                "earlier_than_sums": unplaced is not None and (sums is None or unplaced < sums),
                 "flavors": [
                     {
                         "flavor": flavor["flavor"],

@@ -19,3 +19,11 @@ def small_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def small(small_dir: Path) -> SourceOfTruth:
     return load_source(small_dir)
+
+
+@pytest.fixture
+def chinese_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No language asked for anywhere — what a user gets without --lang (the suite itself sets EGOV_LANG=en,
+    which the capacity commands follow like every egov command)."""
+    for variable in ("EGOV_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(variable, raising=False)

@@ -4,6 +4,7 @@ located errors for bad building.yaml input."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -167,3 +168,34 @@ def test_data_validate_checks_building_and_prices(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "building.yaml, field 'rooms.0': row 'A': 10 U racks are taller than room 'R1'" in result.stderr
     assert "prices.yaml, field 'hosts': price for unknown host model 'm99'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("lang", "flag", "column"),
+    [
+        ("en", "above the target", "first limit crossed"),
+        ("zh-CN", "高于目标", "首次超限（机位、供电、制冷）"),
+    ],
+)
+def test_the_table_flags_a_pue_above_the_target_and_does_not_call_it_a_limit(
+    lang: str, flag: str, column: str
+) -> None:
+    """The default's rooms average PUE 1.38 and 1.42 against the 1.25 target: the PUE cell says so, and the
+    first-crossed column names the limits it counts (U, power, cooling) — "none" there must not read as "PUE
+    within target". A target above both rooms' PUE flags neither."""
+    from rich.console import Console
+
+    from capacity.building_present import render_building
+
+    source = load_source()
+    building = load_building(Path("data/building.yaml"))
+    report = assess_building(source, building)
+    assert all(sum(r.pue) / len(r.pue) > report.target_pue for r in report.rooms)  # type: ignore[arg-type]
+    console = Console(record=True, width=300)
+    render_building(report, source, console, lang=lang)
+    text = console.export_text()
+    assert text.count(flag) == 2 and column in text
+    relaxed = dataclasses.replace(report, target_pue=1.5)
+    console = Console(record=True, width=300)
+    render_building(relaxed, source, console, lang=lang)
+    assert flag not in console.export_text()

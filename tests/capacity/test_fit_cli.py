@@ -48,6 +48,7 @@ def test_fit_bad_flags_name_the_flag(args: tuple[str, ...], message: str) -> Non
     assert code == 2 and message in " ".join(err.split())
 
 
+@pytest.mark.usefixtures("chinese_by_default")
 def test_check_has_a_fit_section_in_every_format(tmp_path: Path) -> None:
     code, out, _ = run("capacity", "check", "--format", "json")
     assert code == 0

@@ -77,6 +77,7 @@ def test_check_refuses_an_unknown_language(short_dir: Path) -> None:
     assert result.exit_code == 2 and "unknown language 'fr'; choose one of: zh-CN, en" in result.stderr
 
 
+@pytest.mark.usefixtures("chinese_by_default")
 def test_report_cli_takes_the_decision_from_the_plan(short_dir: Path, tmp_path: Path) -> None:
     without = runner.invoke(app, ["report", "--data", str(short_dir), "--out", str(tmp_path / "a")])
     assert without.exit_code == 0, without.output
@@ -102,6 +103,7 @@ def test_report_cli_on_a_bad_price_list_writes_nothing(short_dir: Path, tmp_path
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.usefixtures("chinese_by_default")
 def test_plan_table_in_chinese_by_default_and_english_on_request(short_dir: Path) -> None:
     (short_dir / "prices.yaml").write_text(yaml.safe_dump(PRICES), encoding="utf-8")
     chinese = runner.invoke(app, ["plan", "--data", str(short_dir)])
@@ -126,6 +128,7 @@ def fit_first_dir(tmp_path: Path) -> Path:
     return write_data(tmp_path / "data", cloud_data=data, planning=planning, systems=rows)
 
 
+@pytest.mark.usefixtures("chinese_by_default")
 def test_the_zone_line_names_the_fit_when_it_binds_first(fit_first_dir: Path) -> None:
     result = runner.invoke(app, ["check", "--data", str(fit_first_dir), "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -140,9 +143,10 @@ def test_the_zone_line_names_the_fit_when_it_binds_first(fit_first_dir: Path) ->
     assert "az-a：制约因素为装箱模拟；自 2027-01 起 c49 虚拟机找不到主机" in zh
 
 
+@pytest.mark.usefixtures("chinese_by_default")
 def test_make_demo_reads_chinese_first_fit_and_building_included() -> None:
-    # `make demo` is `egov capacity check` on the default data: zh-CN unless --lang en (the suite sets
-    # EGOV_LANG=en, which the check's own --lang does not follow: its default is zh-CN)
+    # `make demo` is `egov capacity check` on the default data: zh-CN unless English is asked for (--lang en,
+    # egov --lang en, EGOV_LANG or the locale)
     zh = runner.invoke(app, ["check"])
     assert zh.exit_code == 0, zh.output
     text = zh.stdout

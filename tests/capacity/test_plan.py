@@ -355,6 +355,7 @@ def test_a_plan_the_rounds_over_buy_falls_back_to_the_proven_one_shot(
     assert plan.total_cost == plan.naive_cost == 300_000
 
 
+@pytest.mark.usefixtures("chinese_by_default")
 def test_plan_xlsx_reads_back_sheets_a_tranche_and_chinese_headers(tmp_path: Path) -> None:
     """`egov capacity plan --format xlsx`: the workbook read back with openpyxl — its sheets, the one tranche
     of the hand-computed case above (one m112 into agg-b, ordered 2028-07 for 2029-01, 150,000 CNY) cell by

@@ -278,6 +278,7 @@ def test_report_cli_on_bad_data_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.usefixtures("chinese_by_default")
 def test_report_with_a_risk_section(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
@@ -312,6 +313,16 @@ def test_report_cli_in_english_and_an_unknown_language(tmp_path: Path) -> None:
     )
     assert unknown.exit_code == 2 and "unknown language 'fr'; choose one of: zh-CN, en" in unknown.stderr
     assert not (tmp_path / "fr").exists()
+    # without its own --lang the report follows egov's: `egov --lang en capacity report` is in English
+    from egov.cli import app as egov_app
+
+    for lang, marker in (("en", '<html lang="en">'), ("zh-CN", '<html lang="zh-CN">')):
+        out = tmp_path / f"root-{lang}"
+        result = CliRunner().invoke(
+            egov_app, ["--lang", lang, "capacity", "report", "--data", str(root), "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        assert marker in (out / "index.html").read_text(encoding="utf-8")
 
 
 def test_charts_fail_loudly_without_the_cjk_font(short_source, tmp_path: Path, monkeypatch) -> None:
@@ -413,6 +424,11 @@ def test_report_and_workbook_give_each_zone_the_checks_one_date() -> None:
     fact_row = r'<tr><td>([^<]+)</td><td>[^<]*</td><td class="below">(\d{4}-\d{2})</td></tr>'
     shown = dict(re.findall(fact_row, html))
     assert shown == check
+    # the fit's paragraph names the same month and no other (the sums' month would be a second answer)
+    fit_line = r"Placed host by host, some VMs of (\S+) find no host from (\d{4}-\d{2}) on([^<]*)</p>"
+    paragraphs = re.findall(fit_line, html)
+    assert paragraphs and all(check[zone] == month for zone, month, _rest in paragraphs)
+    assert all(not re.search(r"\d{4}-\d{2}", rest) for _zone, _month, rest in paragraphs)
 
     book = load_workbook(io.BytesIO(report.workbook_bytes(source, assessment, lang="en", fit=fit)))
     decision = book.worksheets[0]
