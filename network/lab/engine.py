@@ -49,8 +49,9 @@ SHARED_FD_LIMIT = 128
 #: signal masks, a context switch) costs this VM about 80 µs. Measured on the 195-router city lab (440100,
 #: every town, converged; `lab.daemon_cpu_by_tier`): the routers' daemons took 0.234 of a core with the
 #: kernel's default 50 µs, 0.028 with 100 ms — county ospfd 0.86 % → 0.045 %, town ospfd 0.042 % → 0.006 %,
-#: a core router's bfdd 0.83 % → 0.17 %. 100 ms is a tenth of the lab's shortest timer (BFD and OSPF hello at
-#: 1 s): no adjacency or session notices it. Not used by the default lab, whose failover times are measured.
+#: a core router's bfdd 0.83 % → 0.17 %. 100 ms is a tenth of the shortest timer a --full lab runs (SPF's
+#: 1 s delay; hellos and BFD at 10 s): no adjacency or session notices it. Not used by the default lab, whose
+#: failover times are measured.
 SHARED_TIMER_SLACK_NS = 100_000_000
 #: Pages ksmd compares per 20 ms wake-up while routers start: about 800 MB/s, enough to keep up with them.
 #: ksmd's CPU follows this rate and the lab's size: 12 % of a core at 4,000 (195-router city lab, measured).

@@ -137,19 +137,22 @@ def share_identical_pages(pages_to_scan: int) -> None:
 
 
 #: The kernel's neighbour tables (ARP, IPv6 neighbour discovery) are one per machine, shared by every network
-#: namespace, and by default hold 1,024 entries before each new entry forces a garbage collection under the
-#: table's lock (and from 1,024 on, entries are refused: "neighbor table overflow"). A lab router has an
-#: entry per link and neighbour, plus the OSPF multicast groups, per address family: the province's first
-#: attempts hit the limit by a few hundred routers (936,000 refusals when 1,050 ran), and OSPFv3's unicast
+#: namespace: by default, above 512 entries a new one may force a garbage collection under the table's lock,
+#: and at 1,024 new ones are refused when nothing can be collected ("neighbor table overflow"). A lab router
+#: has an entry per link and neighbour, plus the OSPF multicast groups, per address family: the province's
+#: attempts overflowed it by a few hundred routers (936,000 refusals when 1,050 ran), and OSPFv3's unicast
 #: updates to refused neighbours were lost and retransmitted.
 NEIGHBOUR_GC_THRESHOLDS = ("gc_thresh1", "gc_thresh2", "gc_thresh3")
 
 
+def _neighbour_threshold(family: str, name: str) -> Path:
+    return Path("/proc/sys/net") / family / "neigh" / "default" / name
+
+
 def neighbour_table_limits() -> dict[str, int]:
     """The machine's neighbour-table thresholds, per family and name ("ipv4.gc_thresh3": 1024, …)."""
-    base = Path("/proc/sys/net")
     return {
-        f"{family}.{name}": int((base / family / "neigh" / "default" / name).read_text())
+        f"{family}.{name}": int(_neighbour_threshold(family, name).read_text())
         for family in ("ipv4", "ipv6")
         for name in NEIGHBOUR_GC_THRESHOLDS
     }
@@ -159,11 +162,10 @@ def raise_neighbour_tables(entries: int) -> None:
     """Let the machine's neighbour tables hold ``entries`` per family without garbage collection (gc_thresh1)
     and twice that before refusing (gc_thresh3); thresholds already higher stay as they are."""
     wanted = {"gc_thresh1": entries, "gc_thresh2": entries * 2, "gc_thresh3": entries * 2}
-    base = Path("/proc/sys/net")
     for family in ("ipv4", "ipv6"):
-        # thresh3 first: the kernel keeps thresh1 ≤ thresh2 ≤ thresh3 meaningful only in that order
+        # the largest first: the thresholds never cross while they are raised
         for name in reversed(NEIGHBOUR_GC_THRESHOLDS):
-            path = base / family / "neigh" / "default" / name
+            path = _neighbour_threshold(family, name)
             if int(path.read_text()) < wanted[name]:
                 path.write_text(f"{wanted[name]}\n")
 
