@@ -3,8 +3,8 @@
 Builds all routers under its own prefix, times start-up and convergence (every adjacency Full, every iBGP
 session Established, every town pinging both core loopbacks), reads the memory per daemon and tier once KSM
 has merged the daemons' identical pages, and tears everything down. Needs root, FRR
-(scripts/deps.d/30-lab.sh) and about 21 GiB of free memory; takes about 20 minutes (measured: converged at
-766 s, then the per-tier measurements and the teardown).
+(scripts/deps.d/30-lab.sh) and about 22 GiB of free memory; takes about 15 minutes (measured: converged at
+458 s, then the per-tier measurements and the teardown).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _progress(started: float):  # type: ignore[no-untyped-def]
 
 
 def main() -> int:
-    # About 20 minutes and the whole machine (2 cores, ~21 GiB): run it on purpose, on a quiet machine.
+    # About 15 minutes and the whole machine (2 cores, ~22 GiB): run it on purpose, on a quiet machine.
     if os.environ.get("EGOV_BENCH_FULL_LAB") != "1":
         print("not run: the full-province lab is opt-in (EGOV_BENCH_FULL_LAB=1 make bench); see docs/lab.md")
         return 0
