@@ -25,8 +25,8 @@ STATE_ROOT = Path("/run/egov-lab")
 DAEMON_MEMORY_MIB = {"zebra": 6.0, "ospfd": 5.5, "ospf6d": 5.2, "staticd": 2.5, "bgpd": 11.0, "bfdd": 3.0}
 #: The same with shared pages (`build(share_pages=True)`: no address randomisation, KSM, --limit-fds 128),
 #: per tier: the whole province converged (2026-11-30 21:21 and 22:19, 1,773 routers,
-#: `lab.daemon_memory_by_tier`), the larger of the two, rounded up. A town takes more than in a 195-router city
-#: lab (2.2 / 3.0 / 3.0 there): its zebra and ospf6d hold the routes and LSAs of a bigger province.
+#: `lab.daemon_memory_by_tier`), the larger of the two, rounded up. A town takes more than in a 195-router
+#: city lab (2.2 / 3.0 / 3.0 there): its zebra and ospf6d hold the routes and LSAs of a bigger province.
 SHARED_DAEMON_MEMORY_MIB: dict[str, dict[str, float]] = {
     "town": {"zebra": 3.9, "ospfd": 2.8, "ospf6d": 3.2},
     "county": {"zebra": 3.2, "ospfd": 2.0, "ospf6d": 2.8, "bfdd": 1.1},
