@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # servicekit, which placement_server uses
 sys.path.insert(0, str(ROOT / "tests" / "placement"))
 
 from capacity.fit import Fleet, Host, Weigher, flavor_request, lower_bound_hosts  # noqa: E402

@@ -53,7 +53,8 @@ def keystone_lookups(runs: int) -> None:
 
     from rich.console import Console
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "keystone"))
+    tests = Path(__file__).resolve().parents[1] / "tests"
+    sys.path[:0] = [str(tests / "keystone"), str(tests)]  # keystone_server, and the servicekit it uses
     from keystone_server import connect, running_keystone
 
     from stacks.importing import IDENTITY_KINDS, import_plan, planned_lookups
