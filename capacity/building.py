@@ -69,6 +69,12 @@ class RoomMonths:
     pue: list[float | None]
     first_exhausted: dict[str, int | None] = field(default_factory=dict)
 
+    @property
+    def pue_mean(self) -> float | None:
+        """The mean of the months with a PUE (None: no month has IT load)."""
+        valid = [v for v in self.pue if v is not None]
+        return sum(valid) / len(valid) if valid else None
+
 
 @dataclass(frozen=True)
 class BuildingReport:

@@ -25,8 +25,7 @@ def building_json(report: BuildingReport, source: SourceOfTruth) -> list[dict[st
 
     out = []
     for room in report.rooms:
-        valid = [v for v in room.pue if v is not None]
-        mean = round(sum(valid) / len(valid), 4) if valid else None
+        mean = None if room.pue_mean is None else round(room.pue_mean, 4)
         out.append(
             {
                 "room": room.room.name,
@@ -99,8 +98,6 @@ def render_building(
     ):
         table.add_column(title)
     for room in report.rooms:
-        valid = [v for v in room.pue if v is not None]
-        mean = sum(valid) / len(valid) if valid else None
         worst = max(room.room.rows, key=lambda row: float(room.feed_load_kw[row.name][-1]) / row.feed_kw)
         crossed = [
             f"{_(LIMIT_NAMES[limit])} {planning.month(month).strftime('%Y-%m')}"
@@ -121,7 +118,7 @@ def render_building(
             },
             _("%(load)s of %(limit)s kW")
             % {"load": f"{room.it_kw[-1]:.1f}", "limit": f"{room.room.cooling_kw:g}"},
-            _pue_text(mean, report.target_pue, _),
+            _pue_text(room.pue_mean, report.target_pue, _),
             "[red]" + "; ".join(crossed) + "[/]" if crossed else "[green]" + _("none") + "[/]",
         )
     console.print(table)
