@@ -84,7 +84,10 @@ def render_building(
     planning = source.planning
     table = Table(
         title=_("%(building)s: rooms over the horizon (end of horizon figures)")
-        % {"building": report.building.name}
+        % {"building": report.building.name},
+        # the limits column's own title is short: the table is wide and a long title was cut off
+        caption=_("%(column)s: rack units, power or cooling; the PUE target is not a limit")
+        % {"column": _("first crossed")},
     )
     for title in (
         _("room"),
@@ -94,7 +97,7 @@ def render_building(
         _("worst feed (after losing the other)"),
         _("cooling"),
         _("PUE (target %(target)s)") % {"target": f"{report.target_pue:g}"},
-        _("first limit crossed (U, power, cooling)"),
+        _("first crossed"),
     ):
         table.add_column(title)
     for room in report.rooms:

@@ -173,8 +173,8 @@ def test_data_validate_checks_building_and_prices(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("lang", "flag", "column"),
     [
-        ("en", "above the target", "first limit crossed"),
-        ("zh-CN", "高于目标", "首次超限（机位、供电、制冷）"),
+        ("en", "above the target", "first crossed: rack units, power or cooling"),
+        ("zh-CN", "高于目标", "首次超限：机位、供电或制冷"),
     ],
 )
 def test_the_table_flags_a_pue_above_the_target_and_does_not_call_it_a_limit(
